@@ -1,0 +1,21 @@
+"""BERT Lens: the entry point. `streamlit run app.py`."""
+import streamlit as st
+
+from components.model_service import get_model, random_weights_banner
+from components.sidebar import model_facts
+
+st.set_page_config(page_title="BERT Lens", page_icon="🔎", layout="wide")
+
+PAGES = [
+    st.Page("pages/home.py", title="Home", icon="🏠", default=True),
+    st.Page("pages/fill_mask.py", title="Fill-mask", icon="🎭", url_path="fill-mask"),
+    st.Page("pages/next_sentence.py", title="Next sentence", icon="➡️", url_path="next-sentence"),
+    st.Page("pages/attention.py", title="Attention", icon="🕸️", url_path="attention"),
+    st.Page("pages/bias_probe.py", title="Gender-bias probe", icon="⚖️", url_path="bias-probe"),
+]
+
+page = st.navigation(PAGES)
+lm = get_model()
+model_facts(lm)
+random_weights_banner(lm)
+page.run()

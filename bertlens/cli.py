@@ -1,0 +1,87 @@
+"""`python -m bertlens ...`: the same core as the pages, for scripted audits.
+
+Exit codes: 0 success, 2 bad input, 3 weights unavailable, 4 broken model folder or missing head.
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import importlib
+import json
+import sys
+from typing import Any
+
+from bertlens.errors import BertLensError, InputError, WeightsUnavailable
+from bertlens.settings import DEVICES, DTYPES, Settings
+
+COMMAND_MODULES = (
+    "bertlens.commands.fill_mask",
+    "bertlens.commands.nsp",
+    "bertlens.commands.download",
+    "bertlens.commands.info",
+)
+
+
+def common_options() -> argparse.ArgumentParser:
+    """Flags every model command takes; each also reads its BERT_LENS_* environment variable."""
+    parent = argparse.ArgumentParser(add_help=False)
+    parent.add_argument("--model", help="hub id or local folder (BERT_LENS_MODEL; default bert-large-cased)")
+    parent.add_argument("--device", choices=DEVICES, help="BERT_LENS_DEVICE; default auto (cuda when present)")
+    parent.add_argument("--dtype", choices=DTYPES, help="BERT_LENS_DTYPE; default float32")
+    parent.add_argument("--json", action="store_true", help="machine-readable output")
+    return parent
+
+
+def settings_from(args: argparse.Namespace) -> Settings:
+    return Settings.from_env(model=args.model, device=args.device, dtype=args.dtype)
+
+
+def load(args: argparse.Namespace):
+    from bertlens.model import load_model
+
+    lm = load_model(settings_from(args))
+    if lm.info.random_weights and not getattr(args, "json", False):
+        print("warning: this model has RANDOM weights; its outputs mean nothing.", file=sys.stderr)
+    return lm
+
+
+def to_jsonable(value: Any) -> Any:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        out = {f.name: to_jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
+        for name in ("multi_piece", "p_not_next"):
+            if hasattr(type(value), name):
+                out[name] = getattr(value, name)
+        return out
+    if isinstance(value, (list, tuple)):
+        return [to_jsonable(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): to_jsonable(v) for k, v in value.items()}
+    return value
+
+
+def print_json(value: Any) -> None:
+    print(json.dumps(to_jsonable(value), indent=2, ensure_ascii=False))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m bertlens", description="Look inside bert-large-cased.")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    common = common_options()
+    for name in COMMAND_MODULES:
+        importlib.import_module(name).register(sub, common)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except WeightsUnavailable as exc:
+        print(str(exc), file=sys.stderr)
+        return 3
+    except InputError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except BertLensError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 4

@@ -1,0 +1,44 @@
+"""Errors the core raises. Each message is written for the person who typed the input."""
+from __future__ import annotations
+
+
+class BertLensError(ValueError):
+    """Base class: a problem the user can fix, with a message that says how."""
+
+
+class InputError(BertLensError):
+    """The text or options given cannot be run as they are."""
+
+
+class WeightsUnavailable(BertLensError):
+    """The model's weights are neither in the local cache nor reachable."""
+
+    def __init__(self, model_id: str, detail: str = "") -> None:
+        self.model_id = model_id
+        self.detail = detail
+        super().__init__(weights_help(model_id, detail))
+
+
+class ModelFolderError(BertLensError):
+    """A local model folder exists but is broken: missing or truncated files, a wrong config."""
+
+
+class MissingHead(BertLensError):
+    """The checkpoint lacks the pre-training head a feature needs (MLM or NSP)."""
+
+
+def weights_help(model_id: str, detail: str = "") -> str:
+    """The text shown wherever the weights cannot be found: on every page and by the command line."""
+    lines = [
+        f"The weights of '{model_id}' are not on this machine and could not be downloaded.",
+        "",
+        "Two ways out:",
+        f"  1. On a machine with internet access, pre-fetch them into the Hugging Face cache:",
+        f"       python -m bertlens download --model {model_id}",
+        "     (copy ~/.cache/huggingface to an offline machine, e.g. a classroom without wifi)",
+        "  2. Point BERT Lens at a local folder that holds the model (config.json, model.safetensors, tokenizer):",
+        "       BERT_LENS_MODEL=/path/to/bert-large-cased make run",
+    ]
+    if detail:
+        lines += ["", f"Details: {detail}"]
+    return "\n".join(lines)

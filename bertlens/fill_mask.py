@@ -1,0 +1,250 @@
+"""Fill-mask, split as transformers' pipeline is: preprocess, forward, postprocess.
+
+Unlike the pipeline, the MLM head runs only at the masked positions, special tokens are hidden by default, and a
+target word of several WordPieces is scored properly (see `score_words`).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import torch
+
+from bertlens.encoding import Encoded, encode
+from bertlens.errors import InputError
+from bertlens.model import LoadedModel
+from bertlens.text import MASK, check_masks, clean
+
+MAX_TOP_K = 50
+MAX_TARGETS = 30
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Which candidates to hide. Probabilities stay those of the full softmax; hiding only skips ranks."""
+
+    special: bool = True
+    subwords: bool = False
+    punctuation: bool = False
+
+
+@dataclass(frozen=True)
+class Candidate:
+    token: str
+    token_id: int
+    probability: float
+    log_probability: float
+
+
+@dataclass(frozen=True)
+class MaskPrediction:
+    """The candidates for one [MASK], in order of the masks in the text (0-based)."""
+
+    mask_index: int
+    position: int
+    candidates: list[Candidate]
+
+
+@dataclass(frozen=True)
+class FillMaskResult:
+    text: str
+    tokens: list[str]
+    masks: list[MaskPrediction]
+    completed: str
+    top_k: int
+    filters: Filters = field(default_factory=Filters)
+
+
+@dataclass(frozen=True)
+class WordScore:
+    """A target word's probability at the mask. Several WordPieces are chained left to right:
+    P(w) = P(p1 | all masked) * P(p2 | p1, rest masked) * ..."""
+
+    word: str
+    pieces: list[str]
+    piece_log_probabilities: list[float]
+    log_probability: float
+    probability: float
+    rank: int | None
+
+    @property
+    def multi_piece(self) -> bool:
+        return len(self.pieces) > 1
+
+
+def check_top_k(top_k: int) -> int:
+    if not isinstance(top_k, int) or not 1 <= top_k <= MAX_TOP_K:
+        raise InputError(f"top-k must be a whole number from 1 to {MAX_TOP_K}; got {top_k!r}.")
+    return top_k
+
+
+def preprocess(lm: LoadedModel, text: str) -> Encoded:
+    """Validate and tokenise: raises InputError for empty text, no/too many masks, or over 512 tokens."""
+    text = clean(text)
+    check_masks(text)
+    encoded = encode(lm, text)
+    return encoded
+
+
+def forward(lm: LoadedModel, encoded: Encoded) -> torch.Tensor:
+    """Log-probabilities over the vocabulary at each [MASK], shape (masks, vocab)."""
+    lm.require("mlm")
+    with torch.inference_mode():
+        hidden = lm.model.bert(**encoded.model_inputs()).last_hidden_state
+        positions = mask_positions(lm, encoded.input_ids)
+        logits = lm.model.cls.predictions(hidden[0, positions])
+        return torch.log_softmax(logits.float(), dim=-1)
+
+
+def postprocess(lm: LoadedModel, text: str, encoded: Encoded, log_probs: torch.Tensor, top_k: int,
+                filters: Filters) -> FillMaskResult:
+    hidden_ids = excluded_ids(lm, filters)
+    ranked = log_probs.clone()
+    if hidden_ids is not None:
+        ranked[:, hidden_ids] = -math.inf
+    values, indices = ranked.topk(top_k, dim=-1)
+    positions = mask_positions(lm, encoded.input_ids).tolist()
+    masks = []
+    for i, (row_values, row_ids) in enumerate(zip(values.tolist(), indices.tolist())):
+        candidates = [
+            Candidate(lm.tokenizer.convert_ids_to_tokens(t), t, math.exp(v), v)
+            for v, t in zip(row_values, row_ids) if v > -math.inf
+        ]
+        masks.append(MaskPrediction(i, positions[i], candidates))
+    completed = complete(text, [m.candidates[0].token if m.candidates else MASK for m in masks])
+    return FillMaskResult(text, encoded.tokens, masks, completed, top_k, filters)
+
+
+def fill_mask(lm: LoadedModel, text: str, top_k: int = 10, filters: Filters = Filters()) -> FillMaskResult:
+    """Predict every [MASK] in `text`. Each mask is predicted with the other masks still in place, as
+    transformers' pipeline does. Raises InputError for bad text or top_k, MissingHead without an MLM head."""
+    check_top_k(top_k)
+    encoded = preprocess(lm, text)
+    return postprocess(lm, clean(text), encoded, forward(lm, encoded), top_k, filters)
+
+
+def mask_positions(lm: LoadedModel, input_ids: torch.Tensor) -> torch.Tensor:
+    return (input_ids[0] == lm.tokenizer.mask_token_id).nonzero().squeeze(-1)
+
+
+def excluded_ids(lm: LoadedModel, filters: Filters) -> torch.Tensor | None:
+    """Token ids hidden by `filters`, computed from the vocabulary (cached on the tokenizer's vocab size)."""
+    groups = _token_groups(lm)
+    chosen = [groups[name] for name in ("special", "subwords", "punctuation") if getattr(filters, name)]
+    if not chosen:
+        return None
+    return torch.unique(torch.cat(chosen))
+
+
+def _token_groups(lm: LoadedModel) -> dict[str, torch.Tensor]:
+    """Special, ##-piece and punctuation token ids, computed once per loaded model."""
+    if "token_groups" not in lm.memo:
+        vocab = lm.tokenizer.get_vocab()
+        special = set(lm.tokenizer.all_special_ids)
+        special |= {i for t, i in vocab.items() if t.startswith("[") and t.endswith("]") and len(t) > 2}
+        groups = {
+            "special": sorted(special),
+            "subwords": sorted(i for t, i in vocab.items() if t.startswith("##")),
+            "punctuation": sorted(i for t, i in vocab.items() if _is_punctuation(t)),
+        }
+        lm.memo["token_groups"] = {k: torch.tensor(v, dtype=torch.long) for k, v in groups.items()}
+    return lm.memo["token_groups"]
+
+
+def _is_punctuation(token: str) -> bool:
+    core = token[2:] if token.startswith("##") else token
+    return bool(core) and not any(c.isalnum() for c in core)
+
+
+def complete(text: str, tokens: list[str]) -> str:
+    """`text` with each [MASK] replaced, in order, by a predicted token; a ##piece joins the word before it."""
+    parts = text.split(MASK)
+    out = parts[0]
+    for token, rest in zip(tokens, parts[1:]):
+        if token.startswith("##"):
+            out = out.rstrip(" ") + token[2:]
+        else:
+            out += token
+        out += rest
+    return out
+
+
+def score_words(lm: LoadedModel, text: str, words: list[str]) -> list[WordScore]:
+    """Score each word at the single [MASK] of `text`, chaining its WordPieces left to right.
+
+    A word of n pieces is scored with n masks in its place. Raises InputError for an empty word list, an empty
+    word, a word the vocabulary cannot spell (it becomes [UNK]), or text without exactly one [MASK].
+    """
+    lm.require("mlm")
+    text = clean(text)
+    if check_masks(text) != 1:
+        raise InputError(f"Target words need a text with exactly one {MASK}.")
+    words = [w.strip() for w in words if w and w.strip()]
+    if not words:
+        raise InputError("The list of target words is empty. Type one or more words, separated by commas.")
+    if len(words) > MAX_TARGETS:
+        raise InputError(f"{len(words)} target words given; the limit is {MAX_TARGETS}.")
+    pieces = [piece_ids(lm, w) for w in words]
+    log_probs = chained_log_probs(lm, [(text, p) for p in pieces])
+    single = [p[0] for p in pieces if len(p) == 1]
+    ranks: dict[int, int] = {}
+    if single:
+        full = forward(lm, encode(lm, text))[0]
+        for token_id in single:
+            ranks[token_id] = int((full > full[token_id]).sum().item()) + 1
+    scores = []
+    for word, ids, lps in zip(words, pieces, log_probs):
+        total = sum(lps)
+        scores.append(WordScore(word, lm.tokenizer.convert_ids_to_tokens(ids), lps, total, math.exp(total),
+                                ranks.get(ids[0]) if len(ids) == 1 else None))
+    return scores
+
+
+def piece_ids(lm: LoadedModel, word: str) -> list[int]:
+    """The WordPiece ids of `word`; raises InputError when it is empty or not spellable in the vocabulary."""
+    ids = lm.tokenizer(word, add_special_tokens=False)["input_ids"]
+    if not ids:
+        raise InputError(f"'{word}' has no characters the model can read.")
+    if lm.tokenizer.unk_token_id in ids:
+        raise InputError(f"'{word}' contains characters outside bert-large-cased's vocabulary (it reads as [UNK]).")
+    if MASK in word:
+        raise InputError("A target word cannot contain [MASK].")
+    return ids
+
+
+def chained_log_probs(lm: LoadedModel, items: list[tuple[str, list[int]]], batch_size: int = 64) -> list[list[float]]:
+    """For each (text with one [MASK], piece ids): the log-probability of each piece, chained left to right.
+
+    Every step of every item is one row of a padded batch, so n items of k pieces cost ceil(n*k/batch) passes.
+    """
+    rows: list[tuple[int, int, list[int], int]] = []
+    for item, (text, ids) in enumerate(items):
+        before, after = text.split(MASK, 1)
+        prefix = lm.tokenizer(before, add_special_tokens=False)["input_ids"]
+        suffix = lm.tokenizer(after, add_special_tokens=False)["input_ids"]
+        for step in range(len(ids)):
+            filled = ids[:step] + [lm.tokenizer.mask_token_id] * (len(ids) - step)
+            sequence = [lm.tokenizer.cls_token_id, *prefix, *filled, *suffix, lm.tokenizer.sep_token_id]
+            rows.append((item, step, sequence, 1 + len(prefix) + step))
+    results: list[list[float]] = [[0.0] * len(ids) for _, ids in items]
+    limit = min(512, lm.info.max_positions)
+    if any(len(r[2]) > limit for r in rows):
+        raise InputError(f"With the target word in place the text is longer than {limit} tokens.")
+    for start in range(0, len(rows), batch_size):
+        chunk = rows[start:start + batch_size]
+        width = max(len(r[2]) for r in chunk)
+        ids = torch.full((len(chunk), width), lm.tokenizer.pad_token_id, dtype=torch.long)
+        attention = torch.zeros_like(ids)
+        for j, (_, _, sequence, _) in enumerate(chunk):
+            ids[j, : len(sequence)] = torch.tensor(sequence)
+            attention[j, : len(sequence)] = 1
+        with torch.inference_mode():
+            hidden = lm.model.bert(input_ids=ids.to(lm.device), attention_mask=attention.to(lm.device),
+                                   token_type_ids=torch.zeros_like(ids).to(lm.device)).last_hidden_state
+            rows_index = torch.arange(len(chunk))
+            where = torch.tensor([r[3] for r in chunk])
+            logits = lm.model.cls.predictions(hidden[rows_index.to(lm.device), where.to(lm.device)])
+            log_probs = torch.log_softmax(logits.float(), dim=-1).cpu()
+        for j, (item, step, _, _) in enumerate(chunk):
+            results[item][step] = float(log_probs[j, items[item][1][step]])
+    return results

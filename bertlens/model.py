@@ -1,0 +1,223 @@
+"""Loading bert-large-cased (or any BERT checkpoint) once, with eager attention.
+
+One `BertForPreTraining` serves MLM logits, NSP logits and attention weights. In transformers 5 only the eager
+attention implementation returns attention weights, so it is forced here.
+"""
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import socket
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from bertlens.errors import MissingHead, ModelFolderError, WeightsUnavailable
+from bertlens.settings import Settings
+
+log = logging.getLogger(__name__)
+
+RANDOM_WEIGHTS_FLAG = "bertlens_random_weights"
+HUB_HOST = "huggingface.co"
+TORCH_DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """Facts about the loaded model, shown in the sidebar and stamped on every export."""
+
+    model_id: str
+    source: str
+    layers: int
+    heads: int
+    hidden_size: int
+    parameters: int
+    vocab_size: int
+    max_positions: int
+    device: str
+    dtype: str
+    revision: str
+    random_weights: bool
+    has_mlm: bool
+    has_nsp: bool
+
+    def as_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+@dataclass
+class LoadedModel:
+    """The model, its tokenizer and its facts. Shared across sessions: treat it as read-only."""
+
+    model: Any
+    tokenizer: Any
+    info: ModelInfo
+    device: torch.device
+    memo: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    @property
+    def config(self) -> Any:
+        return self.model.config
+
+    def require(self, head: str) -> None:
+        """Raise MissingHead when the checkpoint has no trained `head` ("mlm" or "nsp")."""
+        present = {"mlm": self.info.has_mlm, "nsp": self.info.has_nsp}[head]
+        if not present:
+            name = {"mlm": "masked-language-model (MLM)", "nsp": "next-sentence-prediction (NSP)"}[head]
+            raise MissingHead(
+                f"The checkpoint '{self.info.model_id}' has no trained {name} head, so this feature cannot run. "
+                "The attention page still works. Use a BertForPreTraining checkpoint such as bert-large-cased."
+            )
+
+    def fingerprint(self) -> str:
+        """The hub revision, or a sha256 of the local weights file, so a report can be reproduced."""
+        if "fingerprint" not in self.memo:
+            self.memo["fingerprint"] = _fingerprint(self.info)
+        return self.memo["fingerprint"]
+
+
+def is_local(model: str) -> bool:
+    """A path that exists, or one written as a path, is a local folder; anything else is a hub id."""
+    return os.path.exists(model) or model.startswith((".", "/", "~"))
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise ModelFolderError("BERT_LENS_DEVICE=cuda was asked for, but no CUDA GPU is visible.")
+    return torch.device(name)
+
+
+def hub_reachable(timeout: float = 3.0) -> bool:
+    """A quick check, so an offline machine fails in seconds instead of through the hub client's retries."""
+    if os.environ.get("HF_HUB_OFFLINE") in ("1", "true", "TRUE", "yes"):
+        return False
+    try:
+        with socket.create_connection((HUB_HOST, 443), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+def load_model(settings: Settings | None = None) -> LoadedModel:
+    """Load the model named by `settings` (default: from the environment).
+
+    Raises WeightsUnavailable when a hub model is neither cached nor reachable, ModelFolderError when a local
+    folder is missing or broken.
+    """
+    settings = settings or Settings.from_env()
+    device = resolve_device(settings.device)
+    dtype = TORCH_DTYPES[settings.dtype]
+    local = is_local(settings.model)
+    if local:
+        path = Path(settings.model).expanduser()
+        if not path.is_dir():
+            raise ModelFolderError(f"The model folder '{settings.model}' does not exist.")
+        _check_folder(path)
+        source = str(path.resolve())
+        model, loading_info, tokenizer = _load(source, dtype, local_files_only=True, label=settings.model)
+    else:
+        source = settings.model
+        try:
+            model, loading_info, tokenizer = _load(source, dtype, local_files_only=True, label=settings.model)
+        except WeightsUnavailable:
+            if not hub_reachable():
+                raise
+            model, loading_info, tokenizer = _load(source, dtype, local_files_only=False, label=settings.model)
+    model.to(device).eval()
+    model.requires_grad_(False)
+    info = _info(settings.model, source, model, tokenizer, loading_info, device, settings.dtype)
+    return LoadedModel(model=model, tokenizer=tokenizer, info=info, device=device)
+
+
+def _load(source: str, dtype: torch.dtype, local_files_only: bool, label: str):
+    from transformers import AutoTokenizer, BertForPreTraining
+    from transformers.utils import logging as hf_logging
+
+    previous = hf_logging.get_verbosity()
+    hf_logging.set_verbosity_error()
+    try:
+        model, loading_info = BertForPreTraining.from_pretrained(
+            source,
+            attn_implementation="eager",
+            dtype=dtype,
+            local_files_only=local_files_only,
+            output_loading_info=True,
+        )
+        tokenizer = AutoTokenizer.from_pretrained(source, local_files_only=local_files_only)
+    except OSError as exc:
+        if os.path.isdir(source):
+            raise ModelFolderError(f"The model folder '{label}' is incomplete or corrupt: {_first_line(exc)}") from exc
+        raise WeightsUnavailable(label, _first_line(exc)) from exc
+    except (ValueError, KeyError, TypeError, RuntimeError) as exc:
+        raise ModelFolderError(f"The model '{label}' could not be loaded: {_first_line(exc)}") from exc
+    finally:
+        hf_logging.set_verbosity(previous)
+    _check_tokenizer(tokenizer, model.config, label)
+    return model, loading_info, tokenizer
+
+
+def _check_folder(path: Path) -> None:
+    if not (path / "config.json").is_file():
+        raise ModelFolderError(f"The model folder '{path}' has no config.json.")
+    weights = list(path.glob("*.safetensors")) + list(path.glob("pytorch_model*.bin"))
+    if not weights:
+        raise ModelFolderError(f"The model folder '{path}' has no weights file (model.safetensors).")
+    if not any((path / name).is_file() for name in ("tokenizer.json", "vocab.txt")):
+        raise ModelFolderError(f"The model folder '{path}' has no tokenizer (tokenizer.json or vocab.txt).")
+
+
+def _check_tokenizer(tokenizer: Any, config: Any, label: str) -> None:
+    """transformers 5 can build a BERT tokenizer that holds only the special tokens; refuse it loudly."""
+    size = len(tokenizer)
+    if size < 0.9 * config.vocab_size or size > config.vocab_size:
+        raise ModelFolderError(
+            f"The tokenizer of '{label}' has {size:,} tokens but the model expects {config.vocab_size:,}."
+        )
+
+
+def _head_present(prefix: str, loading_info: dict[str, Any]) -> bool:
+    missing = loading_info.get("missing_keys", set()) or set()
+    return not any(key.startswith(prefix) for key in missing)
+
+
+def _info(model_id: str, source: str, model: Any, tokenizer: Any, loading_info: dict, device: torch.device,
+          dtype: str) -> ModelInfo:
+    config = model.config
+    return ModelInfo(
+        model_id=model_id,
+        source=source,
+        layers=config.num_hidden_layers,
+        heads=config.num_attention_heads,
+        hidden_size=config.hidden_size,
+        parameters=sum(p.numel() for p in model.parameters()),
+        vocab_size=len(tokenizer),
+        max_positions=config.max_position_embeddings,
+        device=str(device),
+        dtype=dtype,
+        revision=getattr(config, "_commit_hash", None) or "local",
+        random_weights=bool(getattr(config, RANDOM_WEIGHTS_FLAG, False)),
+        has_mlm=_head_present("cls.predictions.transform", loading_info),
+        has_nsp=_head_present("cls.seq_relationship", loading_info),
+    )
+
+
+def _fingerprint(info: ModelInfo) -> str:
+    if info.revision != "local":
+        return f"revision {info.revision}"
+    files = sorted(Path(info.source).glob("*.safetensors")) or sorted(Path(info.source).glob("pytorch_model*.bin"))
+    digest = hashlib.sha256()
+    for path in files:
+        with path.open("rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+    return f"sha256 {digest.hexdigest()}"
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__

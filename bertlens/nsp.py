@@ -1,0 +1,55 @@
+"""Next-sentence prediction. In bert-large-cased's NSP head, label 0 means "B follows A"."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from bertlens.errors import InputError
+from bertlens.model import LoadedModel
+from bertlens.text import MAX_TOKENS, clean
+
+IS_NEXT = 0
+MAX_CANDIDATES = 50
+
+
+@dataclass(frozen=True)
+class NSPResult:
+    sentence_a: str
+    sentence_b: str
+    p_is_next: float
+    logits: tuple[float, float]
+    truncated: bool
+
+    @property
+    def p_not_next(self) -> float:
+        return 1.0 - self.p_is_next
+
+
+def next_sentence(lm: LoadedModel, sentence_a: str, sentence_b: str) -> NSPResult:
+    """P(B follows A). Raises InputError when either side is empty; a pair over 512 tokens is truncated
+    (longest side first) and the result says so."""
+    return rank_next_sentences(lm, sentence_a, [sentence_b], sort=False)[0]
+
+
+def rank_next_sentences(lm: LoadedModel, sentence_a: str, candidates: list[str], sort: bool = True) -> list[NSPResult]:
+    """Score every candidate B after `sentence_a` in one batch, most likely first when `sort`."""
+    lm.require("nsp")
+    sentence_a = clean(sentence_a, "sentence A")
+    candidates = [c.strip() for c in candidates if c and c.strip()]
+    if not candidates:
+        raise InputError("Sentence B is empty. Type the sentence that might follow A.")
+    if len(candidates) > MAX_CANDIDATES:
+        raise InputError(f"{len(candidates)} candidate sentences given; the limit is {MAX_CANDIDATES}.")
+    candidates = [clean(c, "sentence B") for c in candidates]
+    limit = min(MAX_TOKENS, lm.info.max_positions)
+    full_lengths = [len(lm.tokenizer(sentence_a, b)["input_ids"]) for b in candidates]
+    batch = lm.tokenizer([sentence_a] * len(candidates), candidates, truncation="longest_first", max_length=limit,
+                         padding=True, return_tensors="pt", return_token_type_ids=True)
+    with torch.inference_mode():
+        pooled = lm.model.bert(**{k: v.to(lm.device) for k, v in batch.items()}).pooler_output
+        logits = lm.model.cls.seq_relationship(pooled).float()
+        probs = torch.softmax(logits, dim=-1)[:, IS_NEXT].tolist()
+    results = [NSPResult(sentence_a, b, p, tuple(l), n > limit)
+               for b, p, l, n in zip(candidates, probs, logits.tolist(), full_lengths)]
+    return sorted(results, key=lambda r: -r.p_is_next) if sort else results

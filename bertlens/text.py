@@ -1,0 +1,73 @@
+"""Checks on user text, shared by every feature. Each failure is an InputError with a message for the user."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from bertlens.errors import InputError
+
+MASK = "[MASK]"
+MAX_CHARS = 20_000
+MAX_MASKS = 10
+MAX_TOKENS = 512
+_WRONG_MASK = re.compile(r"\[\s*mask\s*\]|<\s*mask\s*>|\{\s*mask\s*\}", re.IGNORECASE)
+
+
+def clean(text: str | None, what: str = "text") -> str:
+    """Strip the text and refuse an empty or oversized one."""
+    text = (text or "").replace("\x00", "").strip()
+    if not text:
+        raise InputError(f"The {what} is empty. Type a sentence to run the model on it.")
+    if len(text) > MAX_CHARS:
+        raise InputError(
+            f"The {what} is {len(text):,} characters long; the limit is {MAX_CHARS:,}. "
+            f"The model reads at most {MAX_TOKENS} tokens (about 350 words), so paste a shorter passage."
+        )
+    return text
+
+
+def count_masks(text: str) -> int:
+    return text.count(MASK)
+
+
+def check_masks(text: str, minimum: int = 1, maximum: int = MAX_MASKS) -> int:
+    """Check the number of [MASK] tokens; explain lower-case or other-model mask spellings."""
+    found = count_masks(text)
+    wrong = [m.group(0) for m in _WRONG_MASK.finditer(text.replace(MASK, " "))]
+    if found < minimum:
+        if wrong:
+            raise InputError(
+                f"Found '{wrong[0]}', but bert-large-cased expects the mask written exactly as {MASK} "
+                "(square brackets, capitals)."
+            )
+        raise InputError(
+            f"There is no {MASK} in the text. Put {MASK} where the model should guess a word, "
+            "or pick a word to mask below."
+        )
+    if found > maximum:
+        raise InputError(
+            f"The text has {found} {MASK} tokens; the limit is {maximum}. With many masks the model sees "
+            "too little context for the guesses to mean anything."
+        )
+    return found
+
+
+@dataclass(frozen=True)
+class Word:
+    """A word of the input as the tokenizer's pre-tokenizer splits it, with its character span."""
+
+    index: int
+    text: str
+    start: int
+    end: int
+
+
+def words(tokenizer, text: str) -> list[Word]:
+    """Split `text` into words (whitespace and punctuation), keeping each word's span in the original text."""
+    pieces = tokenizer.backend_tokenizer.pre_tokenizer.pre_tokenize_str(text)
+    return [Word(i, w, start, end) for i, (w, (start, end)) in enumerate(pieces)]
+
+
+def mask_word(text: str, word: Word) -> str:
+    """Replace one word of `text` by [MASK]."""
+    return text[: word.start] + MASK + text[word.end :]

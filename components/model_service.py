@@ -1,0 +1,61 @@
+"""The one model per process, and the panels shown when it cannot be loaded."""
+from __future__ import annotations
+
+import streamlit as st
+
+from bertlens import LoadedModel, Settings, load_model
+from bertlens.errors import BertLensError, MissingHead, WeightsUnavailable
+
+
+@st.cache_resource(show_spinner="Loading the model (downloading it on first use)…", max_entries=2)
+def _load(model: str, device: str, dtype: str) -> LoadedModel:
+    return load_model(Settings(model=model, device=device, dtype=dtype))
+
+
+def settings() -> Settings:
+    return Settings.from_env()
+
+
+def get_model(dtype: str | None = None) -> LoadedModel:
+    """The shared model, or a clear panel and `st.stop()` when it cannot be loaded. Never a traceback."""
+    try:
+        s = settings()
+        return _load(s.model, s.device, dtype or st.session_state.get("dtype") or s.dtype)
+    except WeightsUnavailable as exc:
+        weights_panel(exc)
+    except BertLensError as exc:
+        st.error(f"The model could not be loaded.\n\n{exc}", icon="🛑")
+    st.stop()
+
+
+def weights_panel(exc: WeightsUnavailable) -> None:
+    st.error(f"The weights of **{_md_safe(exc.model_id)}** are not available on this machine.", icon="📦")
+    st.markdown(
+        "BERT Lens needs the model's weights (about 1.3 GB). There are two ways to get them:\n"
+        "1. On a machine with internet access, pre-fetch them into the Hugging Face cache, "
+        "then copy `~/.cache/huggingface` to this machine if it is offline (a classroom without wifi):"
+    )
+    st.code(f"python -m bertlens download --model {exc.model_id}", language="bash")
+    st.markdown("2. Or point BERT Lens at a local folder holding the model (config.json, model.safetensors, tokenizer):")
+    st.code("BERT_LENS_MODEL=/path/to/bert-large-cased make run", language="bash")
+    if exc.detail:
+        st.caption("Details")
+        st.text(exc.detail)
+
+
+def missing_head(exc: MissingHead) -> None:
+    st.warning(str(exc), icon="🧩")
+    st.stop()
+
+
+def random_weights_banner(lm: LoadedModel) -> None:
+    if lm.info.random_weights:
+        st.warning(
+            "This model has **random weights** (a test or benchmark build). Its predictions mean nothing and are "
+            "not bert-large-cased's.",
+            icon="🎲",
+        )
+
+
+def _md_safe(text: str) -> str:
+    return "".join("\\" + c if c in "\\`*_{}[]()#+-.!<>|~" else c for c in text)

@@ -1,0 +1,4 @@
+import streamlit as st
+
+st.title("attention")
+st.info("Coming soon.")

@@ -1,0 +1,59 @@
+"""Shared fixtures: a tiny random BertForPreTraining on the real vocabulary, loaded through the real path."""
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+from bertlens import Settings, load_model  # noqa: E402
+from bertlens.random_model import build_random_model  # noqa: E402
+
+REAL_WEIGHTS = os.environ.get("BERT_LENS_REAL_MODEL", "bert-large-cased")
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "real_weights: needs the real bert-large-cased weights (skipped without them)")
+    config.addinivalue_line("markers", "browser: drives headless chromium against a running app")
+    config.addinivalue_line("markers", "load: many concurrent sessions against a running app")
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dir(tmp_path_factory) -> Path:
+    folder = build_random_model(tmp_path_factory.mktemp("models") / "tiny-bert", size="tiny")
+    os.environ["BERT_LENS_MODEL"] = str(folder)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def lm(tiny_model_dir):
+    return load_model(Settings(model=str(tiny_model_dir), device="cpu", dtype="float32"))
+
+
+@pytest.fixture(scope="session")
+def real_lm():
+    """The real bert-large-cased from the local cache, or the folder BERT_LENS_REAL_MODEL names; else skip."""
+    from bertlens.errors import BertLensError
+
+    try:
+        lm = load_model(Settings(model=REAL_WEIGHTS, device="cpu", dtype="float32"))
+    except BertLensError as exc:
+        pytest.skip(f"real weights not available: {exc}")
+    if lm.info.random_weights:
+        pytest.skip("BERT_LENS_REAL_MODEL points at a random-weight model")
+    return lm
+
+
+@pytest.fixture
+def app_env(tiny_model_dir, monkeypatch):
+    """Environment for AppTest: the tiny model, offline."""
+    monkeypatch.setenv("BERT_LENS_MODEL", str(tiny_model_dir))
+    monkeypatch.setenv("BERT_LENS_DEVICE", "cpu")
+    monkeypatch.chdir(ROOT)
+    return tiny_model_dir
