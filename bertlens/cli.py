@@ -19,6 +19,9 @@ COMMAND_MODULES = (
     "bertlens.commands.nsp",
     "bertlens.commands.download",
     "bertlens.commands.info",
+    "bertlens.commands.attention",
+    "bertlens.commands.bias",
+    "bertlens.commands.bench",
 )
 
 

@@ -1,0 +1,5 @@
+"""Placeholder: replaced by the attention feature."""
+
+
+def register(sub, common) -> None:
+    pass
