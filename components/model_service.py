@@ -5,6 +5,7 @@ import streamlit as st
 
 from bertlens import LoadedModel, Settings, load_model
 from bertlens.errors import BertLensError, MissingHead, WeightsUnavailable
+from components.safe import md_escape
 
 
 @st.cache_resource(show_spinner="Loading the model (downloading it on first use)…", max_entries=2)
@@ -24,12 +25,12 @@ def get_model(dtype: str | None = None) -> LoadedModel:
     except WeightsUnavailable as exc:
         weights_panel(exc)
     except BertLensError as exc:
-        st.error(f"The model could not be loaded.\n\n{exc}", icon="🛑")
+        st.error(f"The model could not be loaded.\n\n{md_escape(str(exc))}", icon="🛑")
     st.stop()
 
 
 def weights_panel(exc: WeightsUnavailable) -> None:
-    st.error(f"The weights of **{_md_safe(exc.model_id)}** are not available on this machine.", icon="📦")
+    st.error(f"The weights of **{md_escape(exc.model_id)}** are not available on this machine.", icon="📦")
     st.markdown(
         "BERT Lens needs the model's weights (about 1.3 GB). There are two ways to get them:\n"
         "1. On a machine with internet access, pre-fetch them into the Hugging Face cache, "
@@ -44,7 +45,7 @@ def weights_panel(exc: WeightsUnavailable) -> None:
 
 
 def missing_head(exc: MissingHead) -> None:
-    st.warning(str(exc), icon="🧩")
+    st.warning(md_escape(str(exc)), icon="🧩")
     st.stop()
 
 
@@ -55,7 +56,3 @@ def random_weights_banner(lm: LoadedModel) -> None:
             "not bert-large-cased's.",
             icon="🎲",
         )
-
-
-def _md_safe(text: str) -> str:
-    return "".join("\\" + c if c in "\\`*_{}[]()#+-.!<>|~" else c for c in text)

@@ -1,0 +1,32 @@
+"""Showing user-derived text safely. Streamlit renders st.error/st.info bodies as markdown, and plotly renders a
+subset of HTML in labels, so any text that came from a user (or a token of theirs) goes through these first."""
+from __future__ import annotations
+
+import html
+import string
+
+import streamlit as st
+
+from bertlens.errors import BertLensError, MissingHead
+
+_MD_SPECIAL = set(string.punctuation)
+
+
+def md_escape(text: str) -> str:
+    """Backslash-escape every ASCII punctuation mark, so no link, image, HTML, math or emphasis survives."""
+    return "".join("\\" + c if c in _MD_SPECIAL else c for c in str(text)).replace("\n", "  \n")
+
+
+def plotly_text(text: str) -> str:
+    """Escape a label for plotly, which would otherwise interpret <a>, <img>-like tags and entities."""
+    return html.escape(str(text), quote=False)
+
+
+def show_error(exc: BaseException) -> None:
+    """One clear message for a problem the user can fix; the page stays usable."""
+    if isinstance(exc, MissingHead):
+        st.warning(md_escape(str(exc)), icon="🧩")
+    elif isinstance(exc, BertLensError):
+        st.error(md_escape(str(exc)), icon="⚠️")
+    else:
+        raise exc
