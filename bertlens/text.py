@@ -30,14 +30,20 @@ def count_masks(text: str) -> int:
     return text.count(MASK)
 
 
+def wrong_mask_spelling(text: str) -> str | None:
+    """A mask written for another model or in lower case ('[mask]', '<mask>'), if the text has one."""
+    match = _WRONG_MASK.search(text.replace(MASK, " "))
+    return match.group(0) if match else None
+
+
 def check_masks(text: str, minimum: int = 1, maximum: int = MAX_MASKS) -> int:
     """Check the number of [MASK] tokens; explain lower-case or other-model mask spellings."""
     found = count_masks(text)
-    wrong = [m.group(0) for m in _WRONG_MASK.finditer(text.replace(MASK, " "))]
+    wrong = wrong_mask_spelling(text)
     if found < minimum:
         if wrong:
             raise InputError(
-                f"Found '{wrong[0]}', but bert-large-cased expects the mask written exactly as {MASK} "
+                f"Found '{wrong}', but bert-large-cased expects the mask written exactly as {MASK} "
                 "(square brackets, capitals)."
             )
         raise InputError(

@@ -1,0 +1,69 @@
+"""Drawing fill-mask results: a chart and a table per mask, and the target-word scores."""
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from bertlens.fill_mask import FillMaskResult, MaskPrediction, WordScore
+from components.charts import probability_bars
+
+
+def candidates_table(mask: MaskPrediction) -> pd.DataFrame:
+    return pd.DataFrame({
+        "rank": range(1, len(mask.candidates) + 1),
+        "token": [c.token for c in mask.candidates],
+        "probability": [c.probability for c in mask.candidates],
+        "log-probability": [c.log_probability for c in mask.candidates],
+        "token id": [c.token_id for c in mask.candidates],
+    })
+
+
+def show_result(result: FillMaskResult, key: str = "fm") -> None:
+    st.caption("The sentence completed with the top prediction for every mask")
+    st.code(result.completed, language=None, wrap_lines=True)
+    if len(result.masks) > 1:
+        st.info(
+            f"{len(result.masks)} masks. Each is predicted with the other masks still in place, as transformers' "
+            "fill-mask pipeline does, so the guesses do not see each other.", icon="ℹ️"
+        )
+        tabs = st.tabs([f"[MASK] {m.mask_index + 1}" for m in result.masks])
+        for tab, mask in zip(tabs, result.masks):
+            with tab:
+                show_mask(mask, len(result.masks), key)
+    else:
+        show_mask(result.masks[0], 1, key)
+
+
+def show_mask(mask: MaskPrediction, total: int, key: str) -> None:
+    if not mask.candidates:
+        st.warning("Every candidate is hidden by the filters. Untick a filter to see predictions.")
+        return
+    title = f"[MASK] {mask.mask_index + 1} of {total}" if total > 1 else "Predictions for [MASK]"
+    chart, table = st.columns([3, 2])
+    with chart:
+        st.plotly_chart(probability_bars(mask.candidates, title), key=f"{key}-chart-{mask.mask_index}",
+                        config={"displaylogo": False})
+    with table:
+        st.dataframe(candidates_table(mask), hide_index=True, width="stretch", column_config={
+            "probability": st.column_config.NumberColumn(format="%.5f"),
+            "log-probability": st.column_config.NumberColumn(format="%.3f"),
+        })
+
+
+def show_word_scores(scores: list[WordScore]) -> None:
+    st.dataframe(pd.DataFrame({
+        "word": [s.word for s in scores],
+        "WordPieces": [" ".join(s.pieces) for s in scores],
+        "probability": [s.probability for s in scores],
+        "log-probability": [s.log_probability for s in scores],
+        "rank in vocabulary": [str(s.rank) if s.rank is not None else "n/a (several pieces)" for s in scores],
+    }), hide_index=True, width="stretch", column_config={
+        "probability": st.column_config.NumberColumn(format="%.3e"),
+        "log-probability": st.column_config.NumberColumn(format="%.3f"),
+    })
+    if any(s.multi_piece for s in scores):
+        st.caption(
+            "A word of several WordPieces is scored with one [MASK] per piece, chained left to right: "
+            "P(fire ##fighter) = P(fire | [MASK] [MASK]) × P(##fighter | fire [MASK]). transformers' pipeline would "
+            "score only the first piece."
+        )
