@@ -21,7 +21,7 @@ _WORDS = """the a an of to and in is was he she his her man woman men women boy 
 husband wife king queen worked works as at for with on by it this that they we you i I The He She It They This
 A An My Hello hello model male female fashion new super famous doctor nurse teacher engineer mechanic waiter
 waitress secretary maid cop lawyer farmer driver cook chef pilot soldier writer artist singer dancer manager
-clerk cashier baker carpenter plumber electrician firefighter surgeon scientist student professor programmer
+clerk cashier baker carpenter surgeon scientist student professor programmer
 accountant architect dentist pharmacist librarian janitor guard judge banker tailor barber hairdresser
 housekeeper receptionist editor designer analyst physician therapist counselor sheriff CEO
 fire fighter elect rician p lumber went to store bought milk sky blue dog cat ran fast happy sad good bad
