@@ -147,6 +147,7 @@ def _load(source: str, dtype: torch.dtype, local_files_only: bool, label: str):
             dtype=dtype,
             local_files_only=local_files_only,
             output_loading_info=True,
+            ignore_mismatched_sizes=True,
         )
         tokenizer = AutoTokenizer.from_pretrained(source, local_files_only=local_files_only)
     except OSError as exc:
@@ -155,10 +156,40 @@ def _load(source: str, dtype: torch.dtype, local_files_only: bool, label: str):
         raise WeightsUnavailable(label, _first_line(exc)) from exc
     except (ValueError, KeyError, TypeError, RuntimeError) as exc:
         raise ModelFolderError(f"The model '{label}' could not be loaded: {_first_line(exc)}") from exc
+    except Exception as exc:
+        if type(exc).__name__ != "SafetensorError":
+            raise
+        raise ModelFolderError(
+            f"The weights file of '{label}' is truncated or corrupt (model.safetensors could not be read: "
+            f"{_first_line(exc)}). Copy or download it again."
+        ) from exc
     finally:
         hf_logging.set_verbosity(previous)
+    _check_weights_match(loading_info, label)
     _check_tokenizer(tokenizer, model.config, label)
     return model, loading_info, tokenizer
+
+
+def _check_weights_match(loading_info: dict[str, Any], label: str) -> None:
+    """A config.json that does not fit the weights would otherwise leave layers silently random."""
+    mismatched = loading_info.get("mismatched_keys") or []
+    if mismatched:
+        key, stored, wanted = sorted(mismatched, key=lambda item: item[0])[0]
+        raise ModelFolderError(
+            f"The config.json of '{label}' does not match its weights: {key} has shape {list(stored)} in the "
+            f"weights file but the config asks for {list(wanted)} ({len(mismatched)} tensors differ). "
+            "Use the config.json that came with the weights."
+        )
+    core = ("bert.embeddings.", "bert.encoder.")
+    missing = sorted(k for k in loading_info.get("missing_keys") or () if k.startswith(core))
+    extra = sorted(k for k in loading_info.get("unexpected_keys") or () if k.startswith("bert.encoder."))
+    if missing or extra:
+        keys, where = (missing, "the config asks for weights the file lacks") if missing else \
+            (extra, "the weights file holds layers the config does not use")
+        raise ModelFolderError(
+            f"The config.json of '{label}' does not match its weights: {where} ({len(keys)} tensors, e.g. "
+            f"{keys[0]}). Check num_hidden_layers and the other sizes in config.json."
+        )
 
 
 def _check_folder(path: Path) -> None:
