@@ -1,4 +1,153 @@
+"""Attention explorer: every layer and head for one text or a sentence pair."""
 import streamlit as st
 
-st.title("attention")
-st.info("Coming soon.")
+from bertlens.attention import STATISTIC_LABELS, STATISTICS, mask_attention, mean_over_heads
+from bertlens.attention_views import (bertviz_head_view, bertviz_layers_that_fit, bertviz_model_view,
+                                      line_segments)
+from bertlens.errors import BertLensError
+from components import attention_charts as charts
+from components.attention_service import analyse, mask_predictions, model_key, static_url
+from components.model_service import get_model
+
+st.title("Attention")
+st.write(
+    "Each of the model's attention heads decides, for every token, how much to look at every other token when it "
+    "builds that token's next representation. Darker cells and thicker lines mean more attention; each row of a "
+    "head's pattern adds up to 1."
+)
+with st.expander("More: what the heads and the statistics mean"):
+    st.markdown(
+        "bert-large-cased has 24 layers of 16 heads. A head's pattern is a table: row *i* is how token *i* "
+        "(the *query*) spreads its attention over all tokens (the *keys*).\n\n"
+        "The statistics follow Clark et al. (2019), *What Does BERT Look At?*. For each head they average over "
+        "the query tokens: the share of attention given to `[CLS]`, to `[SEP]`, to the token itself, to the "
+        "previous and the next token, and to punctuation, and the entropy of each row (0 when a head looks at "
+        "one token, ln T when it looks at all T tokens evenly). Many heads park their attention on `[SEP]` or "
+        "`[CLS]` when they have nothing to do; a high share there is not a sign of meaning.\n\n"
+        "Attention shows where information can flow, not why the model predicts what it does. "
+        "A sentence pair is read as `[CLS] A [SEP] B [SEP]`, with segment ids 0 for A and 1 for B."
+    )
+
+lm = get_model()
+key = model_key(lm)
+
+pair_on = st.toggle("Sentence pair (A and B)", key="att_pair_on")
+text = st.text_area("Sentence A" if pair_on else "Text", key="att_text", height=90,
+                    value="The cat sat on the mat because [MASK] was tired.")
+pair = st.text_area("Sentence B", key="att_pair", height=70, value="It fell asleep at once.") if pair_on else None
+
+try:
+    analysis = analyse(lm, key, text, pair)
+except BertLensError as exc:
+    st.error(str(exc))
+    st.stop()
+
+attention = analysis.attention
+stats = analysis.statistics
+if attention.truncated:
+    st.warning(
+        f"The input is {attention.full_length:,} tokens long; the model reads at most {attention.n_tokens}. "
+        f"Only the first {attention.n_tokens} tokens (with [CLS] and [SEP]) are shown; "
+        f"{attention.full_length - attention.n_tokens:,} were cut off."
+    )
+with st.expander(f"Tokens ({attention.n_tokens})"):
+    segments = ["A" if t == 0 else "B" for t in attention.token_type_ids]
+    st.dataframe({"position": list(range(attention.n_tokens)), "token": attention.tokens, "segment": segments},
+                 hide_index=True, width="stretch", height=min(400, 36 + 35 * attention.n_tokens))
+
+layers, heads = attention.layers, attention.heads
+for name, size in (("att_layer", layers), ("att_head", heads)):
+    if st.session_state.get(name) not in range(1, size + 1):
+        st.session_state[name] = 1
+
+
+def _pick(chart: str) -> None:
+    points = (st.session_state.get(chart) or {}).get("selection", {}).get("points", [])
+    for point in points:
+        data = point.get("customdata")
+        if data and len(data) == 2:
+            st.session_state.att_layer, st.session_state.att_head = int(data[0]), int(data[1])
+            return
+
+
+selected = (st.session_state.att_layer, st.session_state.att_head)
+st.subheader(f"All {layers * heads} heads")
+left, right = st.columns([1, 1])
+with left:
+    st.plotly_chart(charts.thumbnail_figure(analysis.grid, attention, selected), key="att_thumbs",
+                    on_select=lambda: _pick("att_thumbs"), selection_mode="points", width="stretch")
+with right:
+    statistic = st.selectbox("Statistic", STATISTICS, format_func=STATISTIC_LABELS.get, key="att_statistic")
+    st.plotly_chart(charts.statistics_figure(stats, statistic, selected), key="att_stats",
+                    on_select=lambda: _pick("att_stats"), selection_mode="points", width="stretch")
+st.caption("Click a thumbnail or a cell to open that head below.")
+st.download_button("Download the per-head statistics (CSV)", stats.to_csv(), file_name="attention_heads.csv",
+                   mime="text/csv", key="att_csv")
+
+st.subheader("One head")
+c1, c2, c3 = st.columns([1, 1, 2])
+layer = c1.selectbox("Layer", range(1, layers + 1), key="att_layer")
+head = c2.selectbox("Head", range(1, heads + 1), key="att_head")
+scope = c3.radio("Show", ("this head", "mean of this layer's heads", "mean of all heads"), horizontal=True,
+                 key="att_scope")
+if scope == "this head":
+    matrix, title = attention.weights[layer - 1, head - 1], f"Layer {layer}, head {head}"
+elif scope == "mean of this layer's heads":
+    matrix, title = mean_over_heads(attention.weights, layer - 1), f"Layer {layer}, mean of {heads} heads"
+else:
+    matrix, title = mean_over_heads(attention.weights), f"Mean of all {layers * heads} heads"
+
+lines_tab, heatmap_tab, bertviz_tab = st.tabs(["Lines", "Heatmap", "bertviz"])
+with lines_tab:
+    o1, o2 = st.columns(2)
+    min_weight = o1.slider("Hide lines below", 0.0, 0.5, 0.05, 0.01, key="att_min_weight")
+    focus = o2.selectbox("Lines from", [None, *range(attention.n_tokens)], key="att_focus",
+                         format_func=lambda i: "every token" if i is None else f"{i} {attention.tokens[i]}")
+    lines = line_segments(matrix, min_weight=min_weight, query=focus)
+    st.plotly_chart(charts.line_view(lines, attention.tokens, title), key="att_lines", width="stretch")
+with heatmap_tab:
+    st.plotly_chart(charts.head_heatmap(matrix, attention.tokens, title), key="att_heatmap", width="stretch")
+with bertviz_tab:
+    fit = bertviz_layers_that_fit(attention)
+    if not fit:
+        st.info(
+            f"bertviz inlines every attention weight into its page; at {attention.n_tokens} tokens even one "
+            "layer is too large to send. Use the Lines and Heatmap tabs, which send one head at a time."
+        )
+    else:
+        st.caption(
+            f"bertviz's own head view, restricted to layer {layer} (hover a token; click a head's colour to "
+            f"toggle it). bertviz inlines every weight it shows, so here weights are rounded to 3 decimals and "
+            f"at this length at most {fit} layer(s) are sent at once. Its scripts come from this app, not a CDN."
+        )
+        st.iframe(bertviz_head_view(attention, [layer - 1], static_url()),
+                  height=int(min(60 + 23 * attention.n_tokens, 12_000)), alt="bertviz head view")
+        chosen = st.multiselect("Layers for bertviz's model view", range(1, layers + 1),
+                                default=list(range(1, min(fit, 2) + 1)), max_selections=fit, key="att_bv_layers")
+        if chosen:
+            st.iframe(bertviz_model_view(attention, [c - 1 for c in sorted(chosen)], static_url=static_url()),
+                      height=120 + 100 * len(chosen), alt="bertviz model view")
+
+masks = [i for i, t in enumerate(attention.tokens) if t == lm.tokenizer.mask_token]
+if masks:
+    st.subheader("The [MASK] link")
+    st.write("What the masked position looks at in each layer (mean over heads), next to what the model "
+             "predicts for it.")
+    position = masks[0] if len(masks) == 1 else st.selectbox(
+        "Mask", masks, format_func=lambda i: f"position {i}", key="att_mask")
+    m1, m2 = st.columns([3, 1])
+    m1.plotly_chart(charts.mask_figure(mask_attention(attention, position), attention.tokens, position),
+                    key="att_mask_chart", width="stretch")
+    with m2:
+        try:
+            prediction = mask_predictions(lm, key, attention.text, attention.pair).get(position)
+        except BertLensError as exc:
+            st.info(str(exc))
+        else:
+            if prediction is None:
+                st.info("No prediction for this mask.")
+            else:
+                st.caption(f"Predictions at position {position}")
+                st.dataframe({"token": [c.token for c in prediction.candidates],
+                              "probability": [round(c.probability, 4) for c in prediction.candidates]},
+                             hide_index=True, width="stretch")

@@ -1,0 +1,216 @@
+"""Attention weights of every layer and head from one forward pass, and per-head statistics.
+
+The statistics follow Clark et al. (2019), "What Does BERT Look At?": for each head, the average over query
+tokens of how much attention goes to [CLS], to [SEP], to the token itself, to the previous and next token, and to
+punctuation, plus the entropy of each query's attention distribution.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import time
+import unicodedata
+from dataclasses import dataclass
+
+import torch
+
+from bertlens.encoding import encode
+from bertlens.errors import InputError
+from bertlens.model import LoadedModel
+from bertlens.text import clean
+
+STATISTICS: tuple[str, ...] = ("entropy", "cls", "sep", "self", "previous", "next", "punctuation")
+STATISTIC_LABELS: dict[str, str] = {
+    "entropy": "Entropy (nats)",
+    "cls": "Share on [CLS]",
+    "sep": "Share on [SEP]",
+    "self": "Share on itself",
+    "previous": "Share on previous token",
+    "next": "Share on next token",
+    "punctuation": "Share on punctuation",
+}
+
+
+@dataclass(frozen=True)
+class Attention:
+    """All attention weights for one input: `weights[layer, head, query, key]`, rows summing to 1.
+
+    `full_length` is the token count before truncation; `truncated` says whether tokens were cut off at 512.
+    """
+
+    text: str
+    pair: str | None
+    tokens: list[str]
+    token_type_ids: list[int]
+    weights: torch.Tensor
+    full_length: int
+
+    @property
+    def layers(self) -> int:
+        return self.weights.shape[0]
+
+    @property
+    def heads(self) -> int:
+        return self.weights.shape[1]
+
+    @property
+    def n_tokens(self) -> int:
+        return self.weights.shape[-1]
+
+    @property
+    def truncated(self) -> bool:
+        return self.full_length > self.n_tokens
+
+    @property
+    def sentence_b_start(self) -> int | None:
+        """Position of the first token of sentence B, or None for a single text."""
+        if self.pair is None or 1 not in self.token_type_ids:
+            return None
+        return self.token_type_ids.index(1)
+
+
+@dataclass(frozen=True)
+class HeadStatistics:
+    """`values[statistic, layer, head]`, statistics in the order of `names` (see STATISTICS)."""
+
+    names: tuple[str, ...]
+    values: torch.Tensor
+
+    def get(self, name: str) -> torch.Tensor:
+        """The (layers, heads) table of one statistic."""
+        return self.values[self.names.index(name)]
+
+    def rows(self) -> list[dict[str, float | int]]:
+        """One row per head, layers and heads numbered from 1 as on the page."""
+        layers, heads = self.values.shape[1:]
+        table = self.values.permute(1, 2, 0).reshape(layers * heads, len(self.names)).tolist()
+        return [
+            {"layer": i // heads + 1, "head": i % heads + 1, **dict(zip(self.names, row))}
+            for i, row in enumerate(table)
+        ]
+
+    def to_csv(self) -> str:
+        out = io.StringIO()
+        writer = csv.DictWriter(out, fieldnames=["layer", "head", *self.names], lineterminator="\n")
+        writer.writeheader()
+        for row in self.rows():
+            writer.writerow({k: (f"{v:.6f}" if isinstance(v, float) else v) for k, v in row.items()})
+        return out.getvalue()
+
+
+def check_inputs(text: str | None, pair: str | None) -> tuple[str, str | None]:
+    """Clean the text and the optional second sentence. Raises InputError for an empty side.
+
+    `pair=None` means a single text; a pair given as an empty string is an error, not a single text.
+    """
+    if pair is None:
+        return clean(text, "text"), None
+    if not (text or "").strip() and not pair.strip():
+        raise InputError("Both sentences are empty. Type sentence A and sentence B, or switch the pair off.")
+    return clean(text, "first sentence (A)"), clean(pair, "second sentence (B)")
+
+
+def extract(lm: LoadedModel, text: str, pair: str | None = None) -> Attention:
+    """Run one forward pass and return the attention of every layer and head, on the CPU in float32.
+
+    Over 512 tokens the input is truncated (the result says so) rather than refused. Raises InputError for empty
+    text or an empty side of a pair. Works on checkpoints without MLM/NSP heads: only the encoder runs.
+    """
+    text, pair = check_inputs(text, pair)
+    encoded = encode(lm, text, pair, truncate=True)
+    with torch.inference_mode():
+        output = lm.model.bert(**encoded.model_inputs(), output_attentions=True)
+    if not output.attentions:
+        raise InputError("The model returned no attention weights; it must be loaded with eager attention.")
+    weights = torch.stack([layer[0] for layer in output.attentions]).float().cpu()
+    return Attention(
+        text=text,
+        pair=pair,
+        tokens=list(encoded.tokens),
+        token_type_ids=encoded.token_type_ids[0].tolist(),
+        weights=weights,
+        full_length=encoded.full_length,
+    )
+
+
+def is_punctuation(token: str) -> bool:
+    """A token made only of punctuation or symbol characters (not [CLS]/[SEP]/[MASK], not words)."""
+    core = token[2:] if token.startswith("##") else token
+    return bool(core) and all(unicodedata.category(c)[0] in "PS" for c in core)
+
+
+def key_masks(tokens: list[str], cls_token: str = "[CLS]", sep_token: str = "[SEP]") -> dict[str, torch.Tensor]:
+    """Float masks over key positions for the token classes the statistics count."""
+    special = {cls_token, sep_token, "[PAD]", "[MASK]", "[UNK]"}
+    return {
+        "cls": torch.tensor([t == cls_token for t in tokens], dtype=torch.float32),
+        "sep": torch.tensor([t == sep_token for t in tokens], dtype=torch.float32),
+        "punctuation": torch.tensor([t not in special and is_punctuation(t) for t in tokens], dtype=torch.float32),
+    }
+
+
+def head_statistics(weights: torch.Tensor, tokens: list[str]) -> HeadStatistics:
+    """Per-head statistics of `weights` (layers, heads, T, T), each averaged over the query tokens.
+
+    Shares on a token class sum the attention a query gives to all keys of that class. "previous" averages over
+    queries that have a previous token (positions 1..T-1), "next" over those with a next token (0..T-2); with a
+    single token both are 0. Entropy is in nats: 0 for a head that looks at one token, ln(T) for a uniform one.
+    """
+    if weights.dim() != 4 or weights.shape[-1] != weights.shape[-2] or weights.shape[-1] != len(tokens):
+        raise ValueError(f"weights must be (layers, heads, T, T) with T = {len(tokens)} tokens; got {tuple(weights.shape)}")
+    weights = weights.float()
+    masks = key_masks(tokens)
+    shares = {name: torch.einsum("lhqk,k->lh", weights, mask) / weights.shape[-1] for name, mask in masks.items()}
+    entropy = -torch.special.xlogy(weights, weights).sum(-1).mean(-1)
+    diagonal = weights.diagonal(dim1=-2, dim2=-1).mean(-1)
+    if weights.shape[-1] > 1:
+        previous = weights.diagonal(offset=-1, dim1=-2, dim2=-1).mean(-1)
+        following = weights.diagonal(offset=1, dim1=-2, dim2=-1).mean(-1)
+    else:
+        previous = following = torch.zeros(weights.shape[:2])
+    by_name = {"entropy": entropy, "self": diagonal, "previous": previous, "next": following, **shares}
+    return HeadStatistics(STATISTICS, torch.stack([by_name[n] for n in STATISTICS]))
+
+
+def mean_over_heads(weights: torch.Tensor, layer: int | None = None) -> torch.Tensor:
+    """The (T, T) mean over the heads of `layer`, or over all layers and heads when `layer` is None."""
+    return weights[layer].mean(0) if layer is not None else weights.mean((0, 1))
+
+
+def mask_attention(attention: Attention, position: int) -> torch.Tensor:
+    """What the token at `position` attends to, layer by layer: (layers, T), the mean over each layer's heads."""
+    if not 0 <= position < attention.n_tokens:
+        raise InputError(f"Position {position} is outside the {attention.n_tokens} tokens.")
+    return attention.weights[:, :, position, :].mean(1)
+
+
+def time_extraction(lm: LoadedModel, n_tokens: int = 512, repeats: int = 3) -> dict[str, float | int]:
+    """Seconds for `extract` on a text of exactly `n_tokens` tokens (best and median of `repeats`, after a warm-up).
+
+    For the benchmark command and scripts; unit tests never assert on it.
+    """
+    text = synthetic_text(lm, n_tokens)
+    extract(lm, text)
+    seconds = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        result = extract(lm, text)
+        seconds.append(time.perf_counter() - start)
+    seconds.sort()
+    return {"tokens": result.n_tokens, "repeats": repeats, "best_s": seconds[0],
+            "median_s": seconds[len(seconds) // 2]}
+
+
+def synthetic_text(lm: LoadedModel, n_tokens: int) -> str:
+    """A plain English text that tokenises to exactly `n_tokens` tokens with [CLS] and [SEP] (n_tokens >= 3)."""
+    base = ("The quick brown fox jumps over the lazy dog , and then it runs back home . "
+            "She said that the weather was fine today . ").split()
+    words: list[str] = []
+    while len(lm.tokenizer(" ".join(words))["input_ids"]) < n_tokens:
+        words.append(base[len(words) % len(base)])
+    while len(lm.tokenizer(" ".join(words))["input_ids"]) > n_tokens:
+        words.pop()
+    text = " ".join(words)
+    while len(lm.tokenizer(text)["input_ids"]) < n_tokens:
+        text += " ."
+    return text

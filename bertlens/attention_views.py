@@ -1,0 +1,242 @@
+"""What the attention page sends to the browser, kept small: thumbnails, line segments, and bertviz HTML made safe.
+
+At 512 tokens the full tensor of bert-large is 24 x 16 x 512 x 512 = 100M weights. bertviz inlines all of it, twice,
+as JSON text. Here one view carries either all 384 heads as downsampled, 8-bit thumbnails, or one head (or one
+mean) at full resolution. bertviz's own views are used only where their HTML stays under a size budget, and their
+CDN scripts are replaced by the copies this app serves from `static/vendor/`.
+"""
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from bertlens.attention import Attention, extract, head_statistics, synthetic_text
+from bertlens.model import LoadedModel
+
+THUMBNAIL_SIZE = 32
+GAP = 255
+VIEW_BUDGET_BYTES = 10_000_000
+BERTVIZ_BUDGET_BYTES = 8_000_000
+STATIC_VENDOR_URL = "/app/static/vendor"
+_CDN = {
+    "https://cdnjs.cloudflare.com/ajax/libs/require.js/2.3.6/require.min.js": "{base}/require-2.3.6.js",
+    "https://cdnjs.cloudflare.com/ajax/libs/d3/5.7.0/d3.min": "{base}/d3-5.7.0.min",
+    "https://cdnjs.cloudflare.com/ajax/libs/jquery/2.0.0/jquery.min": "{base}/jquery-3.7.1.min",
+}
+_BYTES_PER_WEIGHT_ROUNDED = 14  # ~6 characters a weight, inlined twice (code and a comment)
+_SOURCE_NOTE = "https://github.com/tensorflow/tensor2tensor/"
+
+
+def escape_label(text: str) -> str:
+    """Make a token safe for plotly, whose labels accept a little HTML: '&', '<' and '>' become entities."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def token_labels(tokens: list[str]) -> list[str]:
+    """Unique, escaped axis labels: "position token"."""
+    return [f"{i} {escape_label(t)}" for i, t in enumerate(tokens)]
+
+
+def thumbnails(weights: torch.Tensor, size: int = THUMBNAIL_SIZE) -> torch.Tensor:
+    """Each head's (T, T) pattern average-pooled to at most (size, size), scaled to its own maximum, as uint8 0..254.
+
+    Scaling per head keeps faint patterns visible at 512 tokens; the thumbnails show shape, not magnitude.
+    """
+    layers, heads, t, _ = weights.shape
+    side = min(size, t)
+    pooled = torch.nn.functional.adaptive_avg_pool2d(weights.reshape(layers * heads, 1, t, t).float(), side)
+    pooled = pooled.reshape(layers, heads, side, side)
+    peak = pooled.amax(dim=(-2, -1), keepdim=True).clamp_min(1e-12)
+    return (pooled / peak * (GAP - 1)).round().to(torch.uint8)
+
+
+def thumbnail_grid(thumbs: torch.Tensor, gap: int = 2) -> np.ndarray:
+    """Tile (layers, heads, s, s) thumbnails into one image: layers as rows, heads as columns, GAP between tiles."""
+    layers, heads, side, _ = thumbs.shape
+    cell = side + gap
+    grid = np.full((layers * cell - gap, heads * cell - gap), GAP, dtype=np.uint8)
+    tiles = thumbs.numpy()
+    for layer in range(layers):
+        for head in range(heads):
+            grid[layer * cell: layer * cell + side, head * cell: head * cell + side] = tiles[layer, head]
+    return grid
+
+
+@dataclass(frozen=True)
+class Lines:
+    """Token-to-token lines for a line view: query position, key position, weight; the strongest first."""
+
+    query: np.ndarray
+    key: np.ndarray
+    weight: np.ndarray
+    dropped: int
+
+
+def line_segments(matrix: torch.Tensor, min_weight: float = 0.05, max_lines: int = 4000,
+                  query: int | None = None) -> Lines:
+    """The lines worth drawing for one (T, T) pattern: weights >= `min_weight`, at most `max_lines` of them.
+
+    `query` keeps only the lines from one token. `dropped` counts lines above the threshold left out by the cap.
+    """
+    matrix = matrix.float()
+    if query is not None:
+        keep = torch.zeros_like(matrix, dtype=torch.bool)
+        keep[query] = True
+        matrix = torch.where(keep, matrix, torch.zeros_like(matrix))
+    flat = matrix.flatten()
+    chosen = (flat >= min_weight).nonzero().squeeze(-1)
+    order = flat[chosen].argsort(descending=True)
+    chosen = chosen[order]
+    dropped = max(0, chosen.numel() - max_lines)
+    chosen = chosen[:max_lines]
+    t = matrix.shape[-1]
+    return Lines(query=(chosen // t).numpy(), key=(chosen % t).numpy(), weight=flat[chosen].numpy(), dropped=dropped)
+
+
+def _script_json_safe(text: str) -> str:
+    """JSON that can sit inside an inline <script>: '<', '>' and '&' only occur in JSON strings, so escape them."""
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
+def _bertviz_js(name: str) -> list[str]:
+    """The constant pieces of bertviz's `{name}.js` around its PYTHON_PARAMS markers (it has two: code, comment)."""
+    import bertviz
+
+    source = (Path(bertviz.__file__).parent / f"{name}.js").read_text(encoding="utf-8")
+    pieces = source.split("PYTHON_PARAMS")
+    if len(pieces) < 2:
+        raise RuntimeError(f"bertviz's {name}.js has no PYTHON_PARAMS marker; this bertviz version is not supported")
+    return pieces
+
+
+def localise_bertviz(html: str, view: str, static_url: str = STATIC_VENDOR_URL) -> str:
+    """Make bertviz's `html_action='return'` output safe and offline.
+
+    The inlined parameters (holding the user's tokens, once in code and once in a comment) are re-escaped, so a
+    token such as `</script>` cannot end the script early, and the CDN URLs point at this app's vendored copies.
+    """
+    pieces = _bertviz_js(view)
+    start = html.find(pieces[0])
+    if start < 0:
+        raise RuntimeError("bertviz's HTML does not have the expected layout; cannot make it safe")
+    out = [html[:start], pieces[0]]
+    cursor = start + len(pieces[0])
+    for piece in pieces[1:]:
+        found = html.find(piece, cursor) if piece else -1
+        if found < 0:
+            raise RuntimeError("bertviz's HTML does not have the expected layout; cannot make it safe")
+        out += [_script_json_safe(html[cursor:found]), piece]
+        cursor = found + len(piece)
+    out.append(html[cursor:])
+    html = "".join(out)
+    for cdn, local in _CDN.items():
+        html = html.replace(cdn, local.format(base=static_url.rstrip("/")))
+    if re.search(r"https?://", html.replace(_SOURCE_NOTE, "").replace("http://www.w3.org/", "")):
+        raise RuntimeError("bertviz's HTML still names an outside URL")
+    return html
+
+
+def bertviz_size_estimate(attention: Attention, layers: int, heads: int | None = None) -> int:
+    """Bytes of bertviz HTML for `layers` layers (of `heads` heads) with weights rounded to 3 decimals."""
+    heads = heads or attention.heads
+    copies = 2 if attention.sentence_b_start is not None else 1
+    return layers * heads * attention.n_tokens ** 2 * copies * _BYTES_PER_WEIGHT_ROUNDED + 20_000
+
+
+def bertviz_layers_that_fit(attention: Attention, heads: int | None = None,
+                            budget: int = BERTVIZ_BUDGET_BYTES) -> int:
+    """How many layers of bertviz HTML fit in `budget` bytes (0: not even one)."""
+    per_layer = bertviz_size_estimate(attention, 1, heads) - 20_000
+    return max(0, min(attention.layers, (budget - 20_000) // per_layer))
+
+
+def _rounded_layers(attention: Attention, layers: list[int], heads: list[int] | None = None) -> list[torch.Tensor]:
+    """bertviz's input: one (1, heads, T, T) tensor per layer, rounded to 3 decimals only where it will be read."""
+    chosen = set(layers)
+    out = []
+    for index in range(attention.layers):
+        layer = attention.weights[index].unsqueeze(0)
+        if index in chosen:
+            layer = layer.double().round(decimals=3)
+        out.append(layer)
+    return out
+
+
+def bertviz_head_view(attention: Attention, layers: list[int], static_url: str = STATIC_VENDOR_URL,
+                      rounded: bool = True) -> str:
+    """bertviz's head view for `layers` (0-based), offline and escaped. Weights rounded to 3 decimals unless not."""
+    from bertviz import head_view
+
+    weights = _rounded_layers(attention, layers) if rounded else [w.unsqueeze(0) for w in attention.weights]
+    html = head_view(weights, list(attention.tokens), sentence_b_start=attention.sentence_b_start,
+                     include_layers=list(layers), layer=layers[0], html_action="return").data
+    return localise_bertviz(html, "head_view", static_url)
+
+
+def bertviz_model_view(attention: Attention, layers: list[int], heads: list[int] | None = None,
+                       static_url: str = STATIC_VENDOR_URL, rounded: bool = True) -> str:
+    """bertviz's model view for `layers` and `heads` (0-based), offline and escaped."""
+    from bertviz import model_view
+
+    weights = _rounded_layers(attention, layers) if rounded else [w.unsqueeze(0) for w in attention.weights]
+    html = model_view(weights, list(attention.tokens), sentence_b_start=attention.sentence_b_start,
+                      include_layers=list(layers), include_heads=list(heads) if heads else None,
+                      html_action="return").data
+    return localise_bertviz(html, "model_view", static_url)
+
+
+def _json_size(figure: Any) -> int:
+    import plotly.io
+
+    return len(plotly.io.to_json(figure, validate=False).encode("utf-8"))
+
+
+def payload_sizes(lm: LoadedModel, n_tokens: int, bertviz_full: bool | None = None) -> dict[str, Any]:
+    """Bytes sent to the browser for each attention view of one `n_tokens`-token text, next to bertviz's.
+
+    Ours: the plotly figure JSON of the overview (thumbnails + statistics heatmap) and of one head (heatmap and
+    line view). bertviz: its unrestricted head view and model view of all layers with float32 weights, as a
+    notebook user gets them. Those grow with T^2 and reach gigabytes at 512 tokens, so unless `bertviz_full`
+    is True (default: only up to 128 tokens) they are measured on one and two layers and extrapolated linearly to
+    all layers (`bertviz_extrapolated`). Uses `components.attention_charts`, so run it from the repository root.
+    """
+    from components import attention_charts as charts
+
+    attention = extract(lm, synthetic_text(lm, n_tokens))
+    stats = head_statistics(attention.weights, attention.tokens)
+    overview = _json_size(charts.thumbnail_figure(thumbnail_grid(thumbnails(attention.weights)), attention))
+    overview += _json_size(charts.statistics_figure(stats, "entropy"))
+    head = attention.weights[0, 0]
+    heatmap = _json_size(charts.head_heatmap(head, attention.tokens, "Layer 1, head 1"))
+    lines = _json_size(charts.line_view(line_segments(head), attention.tokens, "Layer 1, head 1"))
+    full = n_tokens <= 128 if bertviz_full is None else bertviz_full
+    sizes: dict[str, Any] = {
+        "tokens": attention.n_tokens,
+        "layers": attention.layers,
+        "heads": attention.heads,
+        "overview_bytes": overview,
+        "head_heatmap_bytes": heatmap,
+        "head_lines_bytes": lines,
+        "largest_view_bytes": max(overview, heatmap, lines),
+    }
+    for view, render in (("head_view", bertviz_head_view), ("model_view", bertviz_model_view)):
+        if full:
+            size = len(render(attention, list(range(attention.layers)), rounded=False))
+        else:
+            one = len(render(attention, [0], rounded=False))
+            two = len(render(attention, [0, 1], rounded=False))
+            size = one + (two - one) * (attention.layers - 1)
+        sizes[f"bertviz_{view}_bytes"] = size
+    sizes["bertviz_extrapolated"] = not full
+    fit = bertviz_layers_that_fit(attention)
+    sizes["bertviz_restricted_layers"] = fit
+    sizes["bertviz_restricted_head_view_bytes"] = (
+        len(bertviz_head_view(attention, list(range(fit)))) if fit else 0
+    )
+    return sizes

@@ -1,0 +1,143 @@
+"""Plotly figures for the attention page. Every token shown is escaped: plotly labels accept a little HTML."""
+from __future__ import annotations
+
+import numpy as np
+import plotly.graph_objects as go
+import torch
+
+from bertlens.attention import STATISTIC_LABELS, Attention, HeadStatistics
+from bertlens.attention_views import GAP, Lines, escape_label, token_labels
+
+ATTENTION_SCALE = "Blues"
+_GRID_SCALE = [[0.0, "#ffffff"], [0.25, "#c6dbef"], [0.6, "#4292c6"], [(GAP - 1) / GAP, "#08306b"],
+               [(GAP - 1) / GAP, "#e9ecef"], [1.0, "#e9ecef"]]
+_CLICK = "Click a cell to open that head"
+
+
+def _head_markers(layers: int, heads: int, x: np.ndarray, y: np.ndarray, hover: list[str]) -> go.Scatter:
+    """Invisible markers at each head's cell: clicking one selects (layer, head), 1-based, via customdata."""
+    layer_index, head_index = np.meshgrid(np.arange(1, layers + 1), np.arange(1, heads + 1), indexing="ij")
+    return go.Scatter(
+        x=x.ravel(), y=y.ravel(), mode="markers",
+        marker=dict(size=14, color="rgba(0,0,0,0)", symbol="square"),
+        customdata=np.stack([layer_index.ravel(), head_index.ravel()], axis=1),
+        hovertext=hover, hovertemplate="%{hovertext}<extra></extra>", showlegend=False,
+    )
+
+
+def thumbnail_figure(grid: np.ndarray, attention: Attention, selected: tuple[int, int] | None = None) -> go.Figure:
+    """All heads as small multiples: one row per layer, one column per head, each pattern scaled to its maximum."""
+    layers, heads = attention.layers, attention.heads
+    cell_h = (grid.shape[0] + 2) / layers
+    cell_w = (grid.shape[1] + 2) / heads
+    side = cell_h - 2
+    centre_x = np.arange(heads) * cell_w + side / 2
+    centre_y = np.arange(layers) * cell_h + side / 2
+    cx, cy = np.meshgrid(centre_x, centre_y)
+    hover = [f"Layer {l + 1}, head {h + 1}" for l in range(layers) for h in range(heads)]
+    fig = go.Figure(go.Heatmap(z=grid, colorscale=_GRID_SCALE, zmin=0, zmax=GAP, showscale=False,
+                               hoverinfo="skip"))
+    fig.add_trace(_head_markers(layers, heads, cx, cy, hover))
+    if selected:
+        layer, head = selected
+        fig.add_shape(type="rect", x0=centre_x[head - 1] - side / 2 - 1, x1=centre_x[head - 1] + side / 2 + 1,
+                      y0=centre_y[layer - 1] - side / 2 - 1, y1=centre_y[layer - 1] + side / 2 + 1,
+                      line=dict(color="#e8590c", width=2))
+    fig.update_xaxes(tickvals=centre_x, ticktext=[str(h + 1) for h in range(heads)], title_text="head", side="top",
+                     showgrid=False, zeroline=False, constrain="domain")
+    fig.update_yaxes(tickvals=centre_y, ticktext=[str(l + 1) for l in range(layers)], title_text="layer",
+                     autorange="reversed", showgrid=False, zeroline=False, scaleanchor="x")
+    fig.update_layout(height=max(320, 24 * layers + 80), margin=dict(l=50, r=10, t=60, b=10),
+                      title=dict(text=f"All {layers * heads} heads (each scaled to its own maximum)", font_size=14),
+                      clickmode="event+select", dragmode=False, plot_bgcolor="#ffffff")
+    return fig
+
+
+def statistics_figure(stats: HeadStatistics, name: str, selected: tuple[int, int] | None = None) -> go.Figure:
+    """A layers x heads heatmap of one statistic."""
+    values = stats.get(name).numpy()
+    layers, heads = values.shape
+    x = np.arange(1, heads + 1)
+    y = np.arange(1, layers + 1)
+    cx, cy = np.meshgrid(x, y)
+    label = STATISTIC_LABELS[name]
+    hover = [f"Layer {l + 1}, head {h + 1}<br>{label}: {values[l, h]:.3f}" for l in range(layers) for h in range(heads)]
+    fig = go.Figure(go.Heatmap(z=values, x=x, y=y, colorscale="Viridis", colorbar=dict(title=dict(text=label)),
+                               hoverinfo="skip", zmin=0, zmax=None if name == "entropy" else 1))
+    fig.add_trace(_head_markers(layers, heads, cx, cy, hover))
+    if selected:
+        layer, head = selected
+        fig.add_shape(type="rect", x0=head - 0.5, x1=head + 0.5, y0=layer - 0.5, y1=layer + 0.5,
+                      line=dict(color="#e8590c", width=3))
+    fig.update_xaxes(title_text="head", dtick=1, side="top", showgrid=False, zeroline=False, constrain="domain")
+    fig.update_yaxes(title_text="layer", dtick=1, autorange="reversed", showgrid=False, zeroline=False,
+                     scaleanchor="x")
+    fig.update_layout(height=max(320, 24 * layers + 80), margin=dict(l=50, r=10, t=60, b=10),
+                      title=dict(text=label, font_size=14), clickmode="event+select", dragmode=False)
+    return fig
+
+
+def head_heatmap(matrix: torch.Tensor, tokens: list[str], title: str) -> go.Figure:
+    """One (T, T) pattern at full resolution: rows are the attending tokens, columns the attended ones."""
+    labels = token_labels(tokens)
+    t = len(tokens)
+    fig = go.Figure(go.Heatmap(
+        z=matrix.float().numpy(), x=labels, y=labels, colorscale=ATTENTION_SCALE, zmin=0,
+        colorbar=dict(title=dict(text="weight")),
+        hovertemplate="from %{y}<br>to %{x}<br>weight %{z:.3f}<extra></extra>",
+    ))
+    side = min(900, max(360, 18 * t + 160))
+    fig.update_xaxes(title_text="attended token (key)", tickangle=-60, showgrid=False, type="category",
+                     constrain="domain", tickfont_size=10)
+    fig.update_yaxes(title_text="attending token (query)", autorange="reversed", showgrid=False, type="category",
+                     scaleanchor="x", tickfont_size=10)
+    fig.update_layout(height=side, margin=dict(l=10, r=10, t=50, b=10), title=dict(text=escape_label(title),
+                                                                                  font_size=14))
+    return fig
+
+
+def line_view(lines: Lines, tokens: list[str], title: str, bins: int = 8) -> go.Figure:
+    """bertviz-style lines from each token (left) to the tokens it attends to (right); darker means more."""
+    t = len(tokens)
+    labels = [escape_label(tok) for tok in tokens]
+    y = -np.arange(t, dtype=float)
+    fig = go.Figure()
+    edges = np.linspace(0.0, 1.0, bins + 1)
+    for low, high in zip(edges[:-1], edges[1:]):
+        chosen = (lines.weight >= low) & ((lines.weight < high) | (high == 1.0))
+        if not chosen.any():
+            continue
+        n = int(chosen.sum())
+        xs = np.tile(np.array([0.0, 1.0, np.nan]), n)
+        ys = np.stack([y[lines.query[chosen]], y[lines.key[chosen]], np.full(n, np.nan)], axis=1).ravel()
+        fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", hoverinfo="skip", showlegend=False,
+                                 line=dict(color="#1c4f9c", width=1 + 3 * high),
+                                 opacity=float(0.15 + 0.85 * high)))
+    for x, anchor in ((-0.02, "middle left"), (1.02, "middle right")):
+        fig.add_trace(go.Scatter(x=np.full(t, x), y=y, mode="text", text=labels,
+                                 textposition="middle left" if x < 0 else "middle right",
+                                 customdata=np.arange(t), hovertemplate="%{customdata} %{text}<extra></extra>",
+                                 showlegend=False, textfont=dict(size=12)))
+    fig.update_xaxes(visible=False, range=[-0.45, 1.45], fixedrange=True)
+    fig.update_yaxes(visible=False, range=[-t + 0.5, 0.5], fixedrange=True)
+    note = f" ({lines.dropped:,} weaker lines not drawn)" if lines.dropped else ""
+    fig.update_layout(height=max(220, 17 * t + 70), margin=dict(l=0, r=0, t=40, b=0),
+                      title=dict(text=escape_label(title) + note, font_size=14), plot_bgcolor="#ffffff")
+    return fig
+
+
+def mask_figure(matrix: torch.Tensor, tokens: list[str], position: int) -> go.Figure:
+    """What one position (a [MASK]) attends to, layer by layer: (layers, T), the mean over each layer's heads."""
+    layers = matrix.shape[0]
+    labels = token_labels(tokens)
+    fig = go.Figure(go.Heatmap(
+        z=matrix.float().numpy(), x=labels, y=np.arange(1, layers + 1), colorscale=ATTENTION_SCALE, zmin=0,
+        colorbar=dict(title=dict(text="weight")),
+        hovertemplate="layer %{y}<br>to %{x}<br>weight %{z:.3f}<extra></extra>",
+    ))
+    fig.update_xaxes(title_text="attended token", tickangle=-60, type="category", tickfont_size=10)
+    fig.update_yaxes(title_text="layer", autorange="reversed", dtick=1 if layers <= 24 else None)
+    fig.update_layout(height=max(260, 18 * layers + 160), margin=dict(l=10, r=10, t=50, b=10),
+                      title=dict(text=f"What position {position} ({escape_label(tokens[position])}) attends to, "
+                                      "mean over heads", font_size=14))
+    return fig
