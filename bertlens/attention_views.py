@@ -197,14 +197,17 @@ def _json_size(figure: Any) -> int:
     return len(plotly.io.to_json(figure, validate=False).encode("utf-8"))
 
 
-def payload_sizes(lm: LoadedModel, n_tokens: int, bertviz_full: bool | None = None) -> dict[str, Any]:
+def payload_sizes(lm: LoadedModel, n_tokens: int, bertviz: bool = True,
+                  bertviz_full: bool | None = None) -> dict[str, Any]:
     """Bytes sent to the browser for each attention view of one `n_tokens`-token text, next to bertviz's.
 
     Ours: the plotly figure JSON of the overview (thumbnails + statistics heatmap) and of one head (heatmap and
     line view). bertviz: its unrestricted head view and model view of all layers with float32 weights, as a
     notebook user gets them. Those grow with T^2 and reach gigabytes at 512 tokens, so unless `bertviz_full`
     is True (default: only up to 128 tokens) they are measured on one and two layers and extrapolated linearly to
-    all layers (`bertviz_extrapolated`). Uses `components.attention_charts`, so run it from the repository root.
+    all layers (`bertviz_extrapolated`); `bertviz=False` skips them (minutes and gigabytes at 512).
+    `page_bytes` adds up everything the attention page sends at once (Streamlit sends every tab).
+    Uses `components.attention_charts`, so run it from the repository root.
     """
     from components import attention_charts as charts
 
@@ -224,7 +227,15 @@ def payload_sizes(lm: LoadedModel, n_tokens: int, bertviz_full: bool | None = No
         "head_heatmap_bytes": heatmap,
         "head_lines_bytes": lines,
         "largest_view_bytes": max(overview, heatmap, lines),
+        "page_bytes": overview + heatmap + lines,
     }
+    fit = bertviz_layers_that_fit(attention)
+    sizes["bertviz_restricted_layers"] = fit
+    sizes["bertviz_restricted_head_view_bytes"] = (
+        len(bertviz_head_view(attention, list(range(fit)))) if fit else 0
+    )
+    if not bertviz:
+        return sizes
     for view, render in (("head_view", bertviz_head_view), ("model_view", bertviz_model_view)):
         if full:
             size = len(render(attention, list(range(attention.layers)), rounded=False))
@@ -234,9 +245,4 @@ def payload_sizes(lm: LoadedModel, n_tokens: int, bertviz_full: bool | None = No
             size = one + (two - one) * (attention.layers - 1)
         sizes[f"bertviz_{view}_bytes"] = size
     sizes["bertviz_extrapolated"] = not full
-    fit = bertviz_layers_that_fit(attention)
-    sizes["bertviz_restricted_layers"] = fit
-    sizes["bertviz_restricted_head_view_bytes"] = (
-        len(bertviz_head_view(attention, list(range(fit)))) if fit else 0
-    )
     return sizes

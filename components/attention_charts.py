@@ -11,7 +11,6 @@ from bertlens.attention_views import GAP, Lines, escape_label, token_labels
 ATTENTION_SCALE = "Blues"
 _GRID_SCALE = [[0.0, "#ffffff"], [0.25, "#c6dbef"], [0.6, "#4292c6"], [(GAP - 1) / GAP, "#08306b"],
                [(GAP - 1) / GAP, "#e9ecef"], [1.0, "#e9ecef"]]
-_CLICK = "Click a cell to open that head"
 
 
 def _head_markers(layers: int, heads: int, x: np.ndarray, y: np.ndarray, hover: list[str]) -> go.Scatter:
@@ -23,6 +22,11 @@ def _head_markers(layers: int, heads: int, x: np.ndarray, y: np.ndarray, hover: 
         customdata=np.stack([layer_index.ravel(), head_index.ravel()], axis=1),
         hovertext=hover, hovertemplate="%{hovertext}<extra></extra>", showlegend=False,
     )
+
+
+def _grid_height(layers: int, heads: int, width: int = 560) -> int:
+    """Height for a layers x heads grid drawn with square cells in a half-page column."""
+    return int(min(900, max(260, 60 + (width - 60) * layers / heads)))
 
 
 def thumbnail_figure(grid: np.ndarray, attention: Attention, selected: tuple[int, int] | None = None) -> go.Figure:
@@ -44,11 +48,11 @@ def thumbnail_figure(grid: np.ndarray, attention: Attention, selected: tuple[int
                       y0=centre_y[layer - 1] - side / 2 - 1, y1=centre_y[layer - 1] + side / 2 + 1,
                       line=dict(color="#e8590c", width=2))
     fig.update_xaxes(tickvals=centre_x, ticktext=[str(h + 1) for h in range(heads)], title_text="head", side="top",
-                     showgrid=False, zeroline=False, constrain="domain")
+                     showgrid=False, zeroline=False, range=[-0.5, grid.shape[1] - 0.5], constrain="domain")
     fig.update_yaxes(tickvals=centre_y, ticktext=[str(l + 1) for l in range(layers)], title_text="layer",
-                     autorange="reversed", showgrid=False, zeroline=False, scaleanchor="x")
-    fig.update_layout(height=max(320, 24 * layers + 80), margin=dict(l=50, r=10, t=60, b=10),
-                      title=dict(text=f"All {layers * heads} heads (each scaled to its own maximum)", font_size=14),
+                     range=[grid.shape[0] - 0.5, -0.5], showgrid=False, zeroline=False, scaleanchor="x",
+                     constrain="domain")
+    fig.update_layout(height=_grid_height(layers, heads), margin=dict(l=50, r=10, t=50, b=10),
                       clickmode="event+select", dragmode=False, plot_bgcolor="#ffffff")
     return fig
 
@@ -69,11 +73,12 @@ def statistics_figure(stats: HeadStatistics, name: str, selected: tuple[int, int
         layer, head = selected
         fig.add_shape(type="rect", x0=head - 0.5, x1=head + 0.5, y0=layer - 0.5, y1=layer + 0.5,
                       line=dict(color="#e8590c", width=3))
-    fig.update_xaxes(title_text="head", dtick=1, side="top", showgrid=False, zeroline=False, constrain="domain")
-    fig.update_yaxes(title_text="layer", dtick=1, autorange="reversed", showgrid=False, zeroline=False,
-                     scaleanchor="x")
-    fig.update_layout(height=max(320, 24 * layers + 80), margin=dict(l=50, r=10, t=60, b=10),
-                      title=dict(text=label, font_size=14), clickmode="event+select", dragmode=False)
+    fig.update_xaxes(title_text="head", dtick=1, side="top", showgrid=False, zeroline=False,
+                     range=[0.5, heads + 0.5], constrain="domain")
+    fig.update_yaxes(title_text="layer", dtick=1, range=[layers + 0.5, 0.5], showgrid=False, zeroline=False,
+                     scaleanchor="x", constrain="domain")
+    fig.update_layout(height=_grid_height(layers, heads), margin=dict(l=50, r=10, t=50, b=10),
+                      clickmode="event+select", dragmode=False)
     return fig
 
 
@@ -88,9 +93,9 @@ def head_heatmap(matrix: torch.Tensor, tokens: list[str], title: str) -> go.Figu
     ))
     side = min(900, max(360, 18 * t + 160))
     fig.update_xaxes(title_text="attended token (key)", tickangle=-60, showgrid=False, type="category",
-                     constrain="domain", tickfont_size=10)
+                     tickfont_size=10)
     fig.update_yaxes(title_text="attending token (query)", autorange="reversed", showgrid=False, type="category",
-                     scaleanchor="x", tickfont_size=10)
+                     tickfont_size=10)
     fig.update_layout(height=side, margin=dict(l=10, r=10, t=50, b=10), title=dict(text=escape_label(title),
                                                                                   font_size=14))
     return fig
