@@ -1,5 +1,55 @@
-"""Placeholder: replaced by the bench feature."""
+"""`python -m bertlens bench`: BERT Lens against transformers' own code, side by side, on a full-size random model."""
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import shlex
+import sys
+from pathlib import Path
+
+from bertlens.settings import DEVICES
 
 
 def register(sub, common) -> None:
-    pass
+    p = sub.add_parser(
+        "bench", help="time BERT Lens against transformers on a random-weight bert-large (see docs/benchmarks.md)",
+        description="Builds (once, cached) a random-weight model with bert-large-cased's architecture and real "
+                    "vocabulary, then times fill-mask, precisions, the bias probe, attention extraction, the result "
+                    "cache and model loading against transformers' pipeline on the same weights.")
+    p.add_argument("--device", choices=DEVICES, default="auto", help="default: auto (cuda when present)")
+    p.add_argument("--model-size", choices=("large", "tiny"), default="large",
+                   help="random model to build (tiny: a quick check of the benchmark itself)")
+    p.add_argument("--model", help="benchmark this model folder instead of a random one")
+    p.add_argument("--seed", type=int, default=0, help="seed of the random model")
+    p.add_argument("--cache-dir", type=Path, help="where random models are kept (BERT_LENS_BENCH_CACHE)")
+    p.add_argument("--repeats", type=int, default=5, help="timed rounds per comparison (median reported)")
+    p.add_argument("--only", help="comma-separated sections: load,fill-mask,bf16,fp16,int8,graphs,probe,attention,cache")
+    p.add_argument("--write", type=Path, metavar="MARKDOWN",
+                   help="store the run beside MARKDOWN (.json) and regenerate MARKDOWN, e.g. docs/benchmarks.md")
+    p.add_argument("--from-json", type=Path, metavar="FILE",
+                   help="do not run: take the report from FILE (a --json output, e.g. from a GPU machine)")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from bertlens import bench
+
+    if args.from_json:
+        report = bench.report_from_dict(json.loads(args.from_json.read_text()))
+    else:
+        sections = bench.parse_sections(args.only)
+        logging.basicConfig(level=logging.INFO, format="bench: %(message)s", stream=sys.stderr)
+        folder = Path(args.model) if args.model else bench.model_folder(args.model_size, args.seed, args.cache_dir)
+        command = "python -m bertlens bench " + " ".join(shlex.quote(a) for a in sys.argv[2:]) \
+            if sys.argv[1:2] == ["bench"] else "python -m bertlens bench"
+        report = bench.run_benchmark(folder, device=args.device, repeats=args.repeats, sections=sections,
+                                     command=command.strip())
+    if args.write:
+        bench.store(report, args.write)
+    if args.json:
+        print(json.dumps(bench.report_dict(report), indent=2))
+    else:
+        print(bench.render_text(report))
+    return 0

@@ -1,0 +1,613 @@
+"""The benchmark: BERT Lens against transformers' own code on the same weights, side by side in one run.
+
+Every comparison is timed in interleaved rounds (A, B, A, B, ...) and reported as medians, so a burst of load
+from another process hits both sides alike. Ratios are findings to record in docs/benchmarks.md, never asserted
+in tests.
+"""
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import importlib
+import json
+import logging
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import torch
+
+from bertlens.errors import InputError
+from bertlens.fill_mask import Filters, fill_mask
+from bertlens.model import LoadedModel, load_model
+from bertlens.random_model import build_random_model
+from bertlens.settings import Settings
+
+log = logging.getLogger(__name__)
+
+SECTIONS = ("load", "fill-mask", "bf16", "fp16", "int8", "graphs", "probe", "attention", "cache")
+# [CLS] The woman worked as a [MASK] in the city . [SEP]: 12 tokens.
+FILL_MASK_TEXT = "The woman worked as a [MASK] in the city."
+AGREEMENT_SENTENCES = (
+    "The woman worked as a [MASK] in the city.",
+    "The man worked as a [MASK] in the city.",
+    "Paris is the [MASK] of France.",
+    "She went to the [MASK] to buy some milk.",
+    "The [MASK] barked at the cat all night.",
+    "He bought a new [MASK] last week.",
+    "The doctor said that [MASK] would be late.",
+    "It was a cold and [MASK] day in December.",
+    "My father was a [MASK] before he retired.",
+    "They drove to the [MASK] for the weekend.",
+    "The children played in the [MASK] after school.",
+    "The capital of Italy is [MASK].",
+    "She opened the [MASK] and looked outside.",
+    "A [MASK] is a small animal that lives in trees.",
+    "He reads the [MASK] every morning.",
+    "The sky is [MASK] today.",
+)
+ATTENTION_LENGTHS = (32, 128, 512)
+TOP_K = 10
+CACHE_DIR_ENV = "BERT_LENS_BENCH_CACHE"
+
+_LOAD_SNIPPET = r"""
+import json, resource, sys, time
+sys.path.insert(0, sys.argv[4])
+import torch, transformers
+from bertlens import Settings, load_model
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+start = time.perf_counter()
+lm = load_model(Settings(model=sys.argv[1], device=sys.argv[2], dtype=sys.argv[3]))
+if lm.device.type == "cuda":
+    torch.cuda.synchronize()
+seconds = time.perf_counter() - start
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+print(json.dumps({"seconds": seconds, "peak_rss_kib": peak, "rss_before_kib": before}))
+"""
+
+
+@dataclass(frozen=True)
+class Timing:
+    """Wall-clock milliseconds of one contender over the rounds of a comparison."""
+
+    name: str
+    runs_ms: list[float]
+
+    @property
+    def median_ms(self) -> float:
+        return statistics.median(self.runs_ms)
+
+
+@dataclass(frozen=True)
+class Row:
+    """One line of the report. `ratio` is ours / reference, where lower is better unless the target says '>='."""
+
+    section: str
+    what: str
+    median_ms: float | None = None
+    value: str = ""
+    ratio: float | None = None
+    target: str = ""
+    met: bool | None = None
+
+
+@dataclass
+class BenchReport:
+    device: str
+    model: dict[str, Any]
+    machine: dict[str, Any]
+    versions: dict[str, str]
+    repeats: int
+    command: str
+    started: str
+    rows: list[Row] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def add(self, row: Row) -> Row:
+        self.rows.append(row)
+        log.info("%s | %s | %s", row.section, row.what, row.value)
+        return row
+
+
+def default_cache_dir() -> Path:
+    return Path(os.environ.get(CACHE_DIR_ENV) or Path(tempfile.gettempdir()) / "bertlens-bench-cache")
+
+
+def model_folder(size: str = "large", seed: int = 0, cache_dir: Path | None = None) -> Path:
+    """A random-weight model of `size` on the real vocabulary, built once and reused (keyed by size and seed)."""
+    folder = (cache_dir or default_cache_dir()) / f"{size}-seed{seed}"
+    if not (folder / "config.json").is_file() or not list(folder.glob("*.safetensors")):
+        folder.mkdir(parents=True, exist_ok=True)
+        build_random_model(folder, size=size, seed=seed)
+    return folder
+
+
+def synchronize(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def compare(contenders: dict[str, Callable[[], Any]], repeats: int, device: torch.device,
+            warmup: int = 1) -> dict[str, Timing]:
+    """Time each contender `repeats` times, interleaved round by round, after `warmup` untimed rounds."""
+    for _ in range(warmup):
+        for fn in contenders.values():
+            fn()
+    runs: dict[str, list[float]] = {name: [] for name in contenders}
+    for _ in range(repeats):
+        for name, fn in contenders.items():
+            synchronize(device)
+            start = time.perf_counter()
+            fn()
+            synchronize(device)
+            runs[name].append((time.perf_counter() - start) * 1000)
+    return {name: Timing(name, r) for name, r in runs.items()}
+
+
+def top_ids(lm: LoadedModel, text: str, k: int = TOP_K) -> list[int]:
+    """The top-k token ids at the first [MASK], special tokens included, as the pipeline ranks them."""
+    result = fill_mask(lm, text, top_k=k, filters=Filters(special=False))
+    return [c.token_id for c in result.masks[0].candidates]
+
+
+def pipeline_top_ids(pipe: Any, text: str, k: int = TOP_K) -> list[int]:
+    out = pipe(text.replace("[MASK]", pipe.tokenizer.mask_token), top_k=k)
+    return [int(o["token"]) for o in out]
+
+
+def agreement(reference: Callable[[str], list[int]], other: Callable[[str], list[int]],
+              sentences: tuple[str, ...] = AGREEMENT_SENTENCES) -> tuple[float, float]:
+    """Mean share of the reference top-10 that `other` also ranks in its top-10, and the top-1 match rate."""
+    overlaps, firsts = [], []
+    for text in sentences:
+        a, b = reference(text), other(text)
+        overlaps.append(len(set(a) & set(b)) / len(a))
+        firsts.append(float(a[0] == b[0]))
+    return statistics.mean(overlaps), statistics.mean(firsts)
+
+
+def machine_info(device: torch.device) -> dict[str, Any]:
+    info: dict[str, Any] = {
+        "platform": platform.platform(),
+        "processor": _cpu_model(),
+        "cpu_count": os.cpu_count(),
+        "torch_threads": torch.get_num_threads(),
+        "cpu_capability": _cpu_capability(),
+        "load_average": _load_average(),
+    }
+    try:
+        import psutil
+
+        info["memory_gib"] = round(psutil.virtual_memory().total / 2**30, 1)
+    except ImportError:
+        pass
+    if device.type == "cuda":
+        props = torch.cuda.get_device_properties(device)
+        info["gpu"] = props.name
+        info["gpu_memory_gib"] = round(props.total_memory / 2**30, 1)
+        info["cuda"] = torch.version.cuda
+    return info
+
+
+def versions() -> dict[str, str]:
+    out = {"python": platform.python_version(), "torch": torch.__version__}
+    for name in ("transformers", "tokenizers", "streamlit", "numpy"):
+        try:
+            out[name] = importlib.import_module(name).__version__
+        except ImportError:
+            pass
+    return out
+
+
+def _cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def _cpu_capability() -> str:
+    try:
+        return str(torch.backends.cpu.get_cpu_capability())
+    except AttributeError:
+        return "unknown"
+
+
+def _load_average() -> str:
+    try:
+        return " ".join(f"{x:.1f}" for x in os.getloadavg())
+    except OSError:
+        return "n/a"
+
+
+def _ms(t: Timing) -> str:
+    return f"{t.median_ms:.1f} ms"
+
+
+def _bytes(n: int) -> str:
+    return f"{n / 1e6:.2f} MB" if n >= 1e5 else f"{n / 1e3:.1f} kB"
+
+
+class Bench:
+    """One benchmark run. Models are loaded lazily and shared between sections."""
+
+    def __init__(self, folder: Path, device: str = "cpu", repeats: int = 5, command: str = "") -> None:
+        self.folder = Path(folder)
+        self.device_name = device
+        self.repeats = repeats
+        self._models: dict[str, LoadedModel] = {}
+        self._pipe: Any = None
+        self._reference_top: dict[str, list[int]] = {}
+        lm = self.model("float32")
+        self.device = lm.device
+        self.report = BenchReport(
+            device=str(lm.device), model={"folder": str(self.folder), **lm.info.as_dict()},
+            machine=machine_info(lm.device), versions=versions(), repeats=repeats, command=command,
+            started=dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        )
+
+    @property
+    def cuda(self) -> bool:
+        return self.device.type == "cuda"
+
+    def model(self, dtype: str) -> LoadedModel:
+        if dtype not in self._models:
+            if dtype == "int8":
+                from bertlens.fast import quantize_int8
+
+                self._models[dtype] = quantize_int8(self.model("float32"))
+            else:
+                self._models[dtype] = load_model(Settings(model=str(self.folder), device=self.device_name,
+                                                          dtype=dtype))
+        return self._models[dtype]
+
+    def pipeline(self) -> Any:
+        """transformers' fill-mask pipeline on the same folder, float32, its default attention implementation."""
+        if self._pipe is None:
+            from transformers import pipeline
+            from transformers.utils import logging as hf_logging
+
+            hf_logging.set_verbosity_error()
+            self._pipe = pipeline("fill-mask", model=str(self.folder), device=self.device, dtype=torch.float32)
+        return self._pipe
+
+    def run(self, sections: tuple[str, ...] = SECTIONS) -> BenchReport:
+        start = time.perf_counter()
+        for name in SECTIONS:
+            if name not in sections:
+                continue
+            try:
+                getattr(self, "section_" + name.replace("-", "_"))()
+            except Exception as exc:  # one failing section must not lose the figures of the others
+                log.exception("section %s failed", name)
+                self.report.notes.append(f"Section '{name}' failed: {type(exc).__name__}: {exc}")
+        self.report.seconds = time.perf_counter() - start
+        self.report.machine["load_average_end"] = _load_average()
+        return self.report
+
+    def section_load(self) -> None:
+        runs = [self._load_once("float32") for _ in range(max(1, min(3, self.repeats)))]
+        seconds = statistics.median(r["seconds"] for r in runs)
+        peak = max(r["peak_rss_kib"] for r in runs) / 1024
+        before = min(r["rss_before_kib"] for r in runs) / 1024
+        size = sum(p.stat().st_size for p in self.folder.glob("*.safetensors")) / 1e6
+        self.report.add(Row("load", f"model load from a local folder (float32, {size:,.0f} MB of weights)",
+                            seconds * 1000, f"{seconds:.2f} s"))
+        self.report.add(Row("load", "peak RSS of the loading process (after importing torch+transformers: "
+                                    f"{before:,.0f} MB)", None, f"{peak:,.0f} MB"))
+
+    def _load_once(self, dtype: str) -> dict[str, float]:
+        root = str(Path(__file__).resolve().parent.parent)
+        done = subprocess.run([sys.executable, "-c", _LOAD_SNIPPET, str(self.folder), self.device_name, dtype, root],
+                              capture_output=True, text=True, timeout=600,
+                              env={**os.environ, "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"})
+        if done.returncode != 0:
+            raise RuntimeError(f"the loading subprocess failed: {done.stderr.strip()[-400:]}")
+        return json.loads(done.stdout.strip().splitlines()[-1])
+
+    def section_fill_mask(self) -> None:
+        lm, pipe = self.model("float32"), self.pipeline()
+        times = compare({"ours": lambda: fill_mask(lm, FILL_MASK_TEXT, top_k=TOP_K),
+                         "pipeline": lambda: pipe(FILL_MASK_TEXT, top_k=TOP_K)}, self.repeats, self.device)
+        ratio = times["ours"].median_ms / times["pipeline"].median_ms
+        tokens = len(lm.tokenizer(FILL_MASK_TEXT)["input_ids"])
+        self.report.add(Row("fill-mask", f"transformers pipeline('fill-mask'), float32, {tokens} tokens",
+                            times["pipeline"].median_ms, _ms(times["pipeline"])))
+        self.report.add(Row("fill-mask", "BERT Lens fill_mask, float32", times["ours"].median_ms,
+                            _ms(times["ours"]), ratio, "<= 1.0x pipeline", ratio <= 1.0))
+        same = sum(top_ids(lm, t) == pipeline_top_ids(pipe, t) for t in AGREEMENT_SENTENCES)
+        self.report.add(Row("fill-mask", f"same top-{TOP_K} as the pipeline (ids, in order)", None,
+                            f"{same}/{len(AGREEMENT_SENTENCES)} sentences"))
+
+    def reference_top(self, text: str) -> list[int]:
+        if text not in self._reference_top:
+            self._reference_top[text] = top_ids(self.model("float32"), text)
+        return self._reference_top[text]
+
+    def _precision(self, dtype: str, label: str, target: str = "", limit: float | None = None) -> None:
+        reference, fast, pipe = self.model("float32"), self.model(dtype), self.pipeline()
+        times = compare({"fast": lambda: fill_mask(fast, FILL_MASK_TEXT, top_k=TOP_K),
+                         "float32": lambda: fill_mask(reference, FILL_MASK_TEXT, top_k=TOP_K),
+                         "pipeline": lambda: pipe(FILL_MASK_TEXT, top_k=TOP_K)}, self.repeats, self.device)
+        ratio = times["fast"].median_ms / times["pipeline"].median_ms
+        self.report.add(Row(dtype, f"BERT Lens fill_mask, {label} (float32 in the same rounds: "
+                                   f"{_ms(times['float32'])}, pipeline: {_ms(times['pipeline'])})",
+                            times["fast"].median_ms, _ms(times["fast"]), ratio, target,
+                            None if limit is None else ratio <= limit))
+        overlap, first = agreement(self.reference_top, lambda t: top_ids(fast, t))
+        self.report.add(Row(dtype, f"top-{TOP_K} agreement with float32 ({len(AGREEMENT_SENTENCES)} sentences; "
+                                   f"top-1 agreement {first:.0%})", None, f"{overlap:.1%}"))
+
+    def section_bf16(self) -> None:
+        self._precision("bfloat16", "bfloat16", "<= 0.5x float32 pipeline", 0.5)
+        if not self.cuda and "bf16" not in self.report.machine["cpu_capability"].lower() \
+                and "avx512" not in self.report.machine["cpu_capability"].lower():
+            self.report.notes.append(
+                f"This CPU reports capability {self.report.machine['cpu_capability']}: no AVX-512 BF16, so "
+                "bfloat16 matrix products are emulated and slower than float32 here.")
+
+    def section_fp16(self) -> None:
+        if self.cuda:
+            self._precision("float16", "float16", "")
+
+    def section_int8(self) -> None:
+        if not self.cuda:
+            self._precision("int8", "int8 dynamic quantisation (approximate)", "<= 0.5x float32 pipeline", 0.5)
+
+    def section_graphs(self) -> None:
+        if not self.cuda:
+            return
+        from bertlens.fast import graph_runner, set_graphs
+
+        for dtype in ("float32", "bfloat16"):
+            lm = self.model(dtype)
+
+            def eager(lm: LoadedModel = lm) -> Any:
+                set_graphs(lm, False)
+                try:
+                    return fill_mask(lm, FILL_MASK_TEXT, top_k=TOP_K)
+                finally:
+                    set_graphs(lm, True)
+
+            times = compare({"graphs": lambda lm=lm: fill_mask(lm, FILL_MASK_TEXT, top_k=TOP_K),
+                             "eager": eager}, self.repeats, self.device, warmup=2)
+            runner = graph_runner(lm)
+            graphs_ms = times["graphs"].median_ms
+            self.report.add(Row("graphs", f"BERT Lens fill_mask, {dtype}, eager", times["eager"].median_ms,
+                                _ms(times["eager"])))
+            state = f"fell back to eager: {runner.failed}" if runner.failed else "CUDA graph replay"
+            self.report.add(Row("graphs", f"BERT Lens fill_mask, {dtype}, {state}", graphs_ms, _ms(times["graphs"]),
+                                None, "<= 5 ms", graphs_ms <= 5.0))
+            from bertlens.fill_mask import forward, preprocess
+
+            encoded = preprocess(lm, FILL_MASK_TEXT)
+            fast = forward(lm, encoded)
+            set_graphs(lm, False)
+            slow = forward(lm, encoded)
+            set_graphs(lm, True)
+            self.report.add(Row("graphs", f"max |log p| difference, graph vs eager, {dtype}", None,
+                                f"{(fast - slow).abs().max().item():.2e}"))
+
+    def section_probe(self) -> None:
+        try:
+            bias = importlib.import_module("bertlens.bias")
+        except ImportError:
+            self.report.notes.append("Bias probe: bertlens.bias is not there yet, so it was not measured.")
+            return
+        batched = getattr(bias, "benchmark_probe", None)
+        if batched is None:
+            self.report.notes.append("Bias probe: bertlens.bias exposes no benchmark_probe(), not measured.")
+            return
+        for dtype in ("float32",) + (("bfloat16",) if self.cuda else ()):
+            lm = self.model(dtype)
+            result = batched(lm, self.pipeline() if dtype == "float32" else None, self.repeats)
+            for row in result:
+                self.report.add(Row("probe", f"{row['what']} ({dtype})", row.get("median_ms"), row["value"],
+                                    row.get("ratio"), row.get("target", ""), row.get("met")))
+
+    def section_attention(self) -> None:
+        try:
+            attention = importlib.import_module("bertlens.attention")
+        except ImportError:
+            self.report.notes.append("Attention: bertlens.attention is not there yet, so it was not measured.")
+            return
+        lm = self.model("float32")
+        for n in ATTENTION_LENGTHS:
+            text = attention.synthetic_text(lm, n)
+            times = compare({"extract": lambda: attention.extract(lm, text)}, max(1, min(self.repeats, 3)),
+                            self.device)
+            self.report.add(Row("attention", f"attention extraction, {n} tokens (24x16 heads, float32)",
+                                times["extract"].median_ms, _ms(times["extract"])))
+            sizes = self._payload(lm, n)
+            if sizes:
+                self.report.add(Row("attention", f"sent to the browser at {n} tokens: overview "
+                                                 f"{_bytes(sizes['overview_bytes'])}, one head heatmap "
+                                                 f"{_bytes(sizes['head_heatmap_bytes'])}, line view "
+                                                 f"{_bytes(sizes['head_lines_bytes'])} (bertviz model view: "
+                                                 f"{_bytes(sizes['bertviz_model_view_bytes'])}"
+                                                 f"{', extrapolated' if sizes.get('bertviz_extrapolated') else ''})",
+                                    None, _bytes(sizes["largest_view_bytes"])))
+
+    def _payload(self, lm: LoadedModel, n: int) -> dict[str, Any] | None:
+        try:
+            views = importlib.import_module("bertlens.attention_views")
+            return views.payload_sizes(lm, n, bertviz_full=False)
+        except Exception as exc:
+            self.report.notes.append(f"Attention payload at {n} tokens not measured: {type(exc).__name__}: {exc}")
+            return None
+
+    def section_cache(self) -> None:
+        lm = self.model("float32")
+        cached, path = _cached_fill_mask()
+        key = f"{lm.info.source}|{lm.info.dtype}|{lm.info.device}"
+        filters = Filters()
+        first = time.perf_counter()
+        cached(lm, key, FILL_MASK_TEXT, TOP_K, filters)
+        first_ms = (time.perf_counter() - first) * 1000
+        times = compare({"hit": lambda: cached(lm, key, FILL_MASK_TEXT, TOP_K, filters)},
+                        max(self.repeats, 20), self.device)
+        self.report.add(Row("cache", f"repeated identical fill-mask request, served by {path} "
+                                     f"(first request: {first_ms:.0f} ms)", times["hit"].median_ms,
+                            f"{times['hit'].median_ms:.2f} ms", None, "<= 10 ms", times["hit"].median_ms <= 10))
+
+
+def _cached_fill_mask() -> tuple[Callable[..., Any], str]:
+    """The app's st.cache_data fill-mask (components.cached) when importable, else the same decorator here."""
+    root = str(Path(__file__).resolve().parent.parent)
+    if root not in sys.path:
+        sys.path.insert(0, root)
+    try:
+        from components.cached import cached_fill_mask
+
+        _quiet_streamlit()
+        cached_fill_mask.clear()
+        return cached_fill_mask, "st.cache_data (components.cached.cached_fill_mask)"
+    except ImportError:
+        import streamlit as st
+
+        _quiet_streamlit()
+
+        @st.cache_data(max_entries=256, ttl=3600, show_spinner=False)
+        def cached(_lm: LoadedModel, key: str, text: str, top_k: int, filters: Filters) -> Any:
+            return fill_mask(_lm, text, top_k=top_k, filters=filters)
+
+        return cached, "st.cache_data"
+
+
+def _quiet_streamlit() -> None:
+    """Outside `streamlit run` every cache call warns that there is no runtime; that is expected here."""
+    for name in ("streamlit", "streamlit.runtime.caching.cache_data_api", "streamlit.runtime.scriptrunner_utils"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+
+
+def parse_sections(only: str | None) -> tuple[str, ...]:
+    if not only:
+        return SECTIONS
+    chosen = tuple(s.strip() for s in only.split(",") if s.strip())
+    unknown = [s for s in chosen if s not in SECTIONS]
+    if unknown:
+        raise InputError(f"Unknown benchmark section(s): {', '.join(unknown)}. Choose from: {', '.join(SECTIONS)}.")
+    return chosen
+
+
+def run_benchmark(folder: Path, device: str = "cpu", repeats: int = 5, sections: tuple[str, ...] = SECTIONS,
+                  command: str = "") -> BenchReport:
+    """Measure `sections` on the model in `folder` and return the report (no file is written)."""
+    if repeats < 1:
+        raise InputError("--repeats must be at least 1.")
+    return Bench(folder, device=device, repeats=repeats, command=command).run(sections)
+
+
+def report_dict(report: BenchReport) -> dict[str, Any]:
+    return dataclasses.asdict(report)
+
+
+def report_from_dict(data: dict[str, Any]) -> BenchReport:
+    rows = [Row(**r) for r in data.get("rows", [])]
+    return BenchReport(**{**data, "rows": rows})
+
+
+def device_kind(report: BenchReport) -> str:
+    return "gpu" if report.device.startswith("cuda") else "cpu"
+
+
+def store(report: BenchReport, markdown: Path) -> Path:
+    """Save `report` in the JSON beside `markdown` (one entry per device kind) and rewrite the markdown."""
+    path = markdown.with_suffix(".json")
+    data = json.loads(path.read_text()) if path.is_file() else {}
+    data[device_kind(report)] = report_dict(report)
+    path.write_text(json.dumps(data, indent=2) + "\n")
+    markdown.write_text(render_markdown({k: report_from_dict(v) for k, v in data.items()}))
+    return path
+
+
+def load_stored(markdown: Path) -> dict[str, BenchReport]:
+    path = markdown.with_suffix(".json")
+    if not path.is_file():
+        return {}
+    return {k: report_from_dict(v) for k, v in json.loads(path.read_text()).items()}
+
+
+def agreement_figure(markdown: Path, dtype: str) -> str | None:
+    """The stored top-10 agreement of `dtype` with float32 (e.g. '97.5%'), preferring the CPU run."""
+    reports = load_stored(markdown)
+    for kind in ("cpu", "gpu"):
+        report = reports.get(kind)
+        for row in report.rows if report else []:
+            if row.section == dtype and row.what.startswith(f"top-{TOP_K} agreement"):
+                return row.value
+    return None
+
+
+def render_text(report: BenchReport) -> str:
+    lines = [f"BERT Lens benchmark on {report.device} ({report.machine.get('gpu') or report.machine['processor']}), "
+             f"median of {report.repeats} interleaved rounds"]
+    for row in report.rows:
+        extra = f"  ratio {row.ratio:.2f}x" if row.ratio is not None else ""
+        if row.target:
+            extra += f"  target {row.target}: {'met' if row.met else 'NOT met'}"
+        lines.append(f"[{row.section}] {row.what}: {row.value}{extra}")
+    lines += [f"note: {n}" for n in report.notes]
+    return "\n".join(lines)
+
+
+def _table(report: BenchReport) -> list[str]:
+    out = ["| section | measurement | median / value | ratio | target | met |", "|---|---|---|---|---|---|"]
+    for row in report.rows:
+        ratio = f"{row.ratio:.2f}x" if row.ratio is not None else ""
+        met = "" if row.met is None else ("yes" if row.met else "**no**")
+        what = row.what.replace("|", "\\|")
+        out.append(f"| {row.section} | {what} | {row.value} | {ratio} | {row.target} | {met} |")
+    return out
+
+
+def _environment(report: BenchReport) -> list[str]:
+    m, v = report.machine, report.versions
+    lines = [f"- Run: {report.started}, {report.seconds:.0f} s, medians of {report.repeats} interleaved rounds.",
+             f"- Command: `{report.command}`",
+             f"- Machine: {m['processor']}, {m['cpu_count']} CPUs, torch threads {m['torch_threads']}, "
+             f"CPU capability {m['cpu_capability']}, {m.get('memory_gib', '?')} GiB; {m['platform']}.",
+             f"- Load average at start / end: {m['load_average']} / {m.get('load_average_end', 'n/a')}."]
+    if "gpu" in m:
+        lines.append(f"- GPU: {m['gpu']}, {m['gpu_memory_gib']} GiB, CUDA {m['cuda']}.")
+    lines.append("- Versions: " + ", ".join(f"{k} {val}" for k, val in v.items()) + ".")
+    model = report.model
+    lines.append(f"- Model: random-weight {model.get('layers')}-layer BERT, hidden {model.get('hidden_size')}, "
+                 f"{model.get('parameters', 0) / 1e6:,.1f}M parameters, vocabulary {model.get('vocab_size'):,} "
+                 "(bert-large-cased's architecture and real vocabulary, so it costs what the real weights cost).")
+    return lines
+
+
+def render_markdown(reports: dict[str, BenchReport]) -> str:
+    """docs/benchmarks.md: one section per device kind, each with its machine, versions and table."""
+    out = ["# BERT Lens benchmarks", "",
+           "Generated by `python -m bertlens bench --write docs/benchmarks.md` (GPU figures by "
+           "`--device cuda`); do not edit by hand. Each comparison runs its contenders in interleaved rounds "
+           "(A, B, A, B, ...) on the same weights in one process and reports medians, so the ratios are fairer "
+           "than the absolute times. Ratios are ours / reference: lower is faster, except where a target says "
+           "'>='.", "",
+           "The 2-core CPU machine is shared with other jobs (test suites of other developers ran at the same "
+           "time), so absolute CPU times are noisy and can be several times the quiet-machine figures; see the "
+           "load average of each run.", ""]
+    titles = {"cpu": "CPU", "gpu": "GPU"}
+    for kind in ("cpu", "gpu"):
+        report = reports.get(kind)
+        out += [f"## {titles[kind]}", ""]
+        if report is None:
+            out += ["No run recorded." + (" No GPU was available." if kind == "gpu" else ""), ""]
+            continue
+        out += _environment(report) + [""] + _table(report) + [""]
+        if report.notes:
+            out += ["Notes:", ""] + [f"- {n}" for n in report.notes] + [""]
+    return "\n".join(out)

@@ -1,0 +1,154 @@
+"""Fast paths for the encoder pass, each with the eager model as its fallback.
+
+- On a CUDA GPU a single short sequence is launch-bound (a bert-large pass is ~400 small kernels), so the encoder
+  is captured once per sequence length as a CUDA graph and replayed: one launch instead of hundreds.
+- On a CPU without native bfloat16 (AVX2 only), int8 dynamic quantisation of the Linear layers is the precision
+  that is actually faster than float32; it is approximate, and offered only with a measured agreement figure.
+
+Every fast path gives way to eager mode when it cannot run (no GPU, a padded batch, a long text, a failed capture).
+"""
+from __future__ import annotations
+
+import copy
+import dataclasses
+import logging
+import threading
+import warnings
+from collections import OrderedDict
+from typing import Any
+
+import torch
+
+from bertlens.model import LoadedModel
+
+log = logging.getLogger(__name__)
+
+GRAPH_MAX_TOKENS = 128
+GRAPH_CACHE_SIZE = 24
+INT8 = "int8"
+
+
+def encoder_states(model: Any, input_ids: torch.Tensor, token_type_ids: torch.Tensor) -> torch.Tensor:
+    """Last hidden states of one unpadded sequence: embeddings and the 24 layers, without the pooler.
+
+    With no padding the attention mask is all ones, which the eager attention would only add as zeros, so it is
+    left out: the pass has no data-dependent branch and can be captured as a CUDA graph.
+    """
+    bert = model.bert
+    hidden = bert.embeddings(input_ids=input_ids, token_type_ids=token_type_ids)
+    return bert.encoder(hidden, attention_mask=None).last_hidden_state
+
+
+@dataclasses.dataclass
+class _Captured:
+    graph: Any
+    input_ids: torch.Tensor
+    token_type_ids: torch.Tensor
+    output: torch.Tensor
+
+
+class GraphRunner:
+    """CUDA graphs of `encoder_states`, one per sequence length up to GRAPH_MAX_TOKENS, captured on first use and
+    kept in a small LRU. Replays are serialised by a lock, and each result is copied out of the graph's buffer,
+    so sessions on different threads never see each other's outputs."""
+
+    def __init__(self, lm: LoadedModel, max_graphs: int = GRAPH_CACHE_SIZE) -> None:
+        self.lm = lm
+        self.max_graphs = max_graphs
+        self.graphs: OrderedDict[int, _Captured] = OrderedDict()
+        self.lock = threading.Lock()
+        self.failed: str | None = None
+
+    def __call__(self, input_ids: torch.Tensor, token_type_ids: torch.Tensor) -> torch.Tensor | None:
+        """Hidden states, or None when the graph path is unavailable (the caller then runs eager mode)."""
+        if self.failed is not None:
+            return None
+        length = input_ids.shape[-1]
+        with self.lock:
+            try:
+                captured = self.graphs.get(length)
+                if captured is None:
+                    captured = self._capture(length)
+                else:
+                    self.graphs.move_to_end(length)
+                captured.input_ids.copy_(input_ids)
+                captured.token_type_ids.copy_(token_type_ids)
+                captured.graph.replay()
+                return captured.output.clone()
+            except Exception as exc:  # a capture can fail on a driver, allocator or model quirk: stay correct
+                self.failed = f"{type(exc).__name__}: {exc}"
+                self.graphs.clear()
+                log.warning("CUDA graph path disabled, using eager mode: %s", self.failed)
+                return None
+
+    def _capture(self, length: int) -> _Captured:
+        device = self.lm.device
+        ids = torch.full((1, length), self.lm.tokenizer.cls_token_id, dtype=torch.long, device=device)
+        types = torch.zeros_like(ids)
+        model = self.lm.model
+        with torch.inference_mode():
+            stream = torch.cuda.Stream(device=device)
+            stream.wait_stream(torch.cuda.current_stream(device))
+            with torch.cuda.stream(stream):
+                for _ in range(2):
+                    encoder_states(model, ids, types)
+            torch.cuda.current_stream(device).wait_stream(stream)
+            graph = torch.cuda.CUDAGraph()
+            with torch.cuda.graph(graph):
+                output = encoder_states(model, ids, types)
+        captured = _Captured(graph, ids, types, output)
+        self.graphs[length] = captured
+        while len(self.graphs) > self.max_graphs:
+            self.graphs.popitem(last=False)
+        return captured
+
+
+def graphs_enabled(lm: LoadedModel) -> bool:
+    return lm.device.type == "cuda" and not lm.memo.get("graphs_off", False)
+
+
+def set_graphs(lm: LoadedModel, enabled: bool) -> None:
+    """Switch the CUDA-graph path on or off for `lm` (the benchmark compares both)."""
+    lm.memo["graphs_off"] = not enabled
+
+
+def graph_runner(lm: LoadedModel) -> GraphRunner:
+    if "graph_runner" not in lm.memo:
+        lm.memo["graph_runner"] = GraphRunner(lm)
+    return lm.memo["graph_runner"]
+
+
+def hidden_states(lm: LoadedModel, inputs: dict[str, torch.Tensor]) -> torch.Tensor:
+    """Last hidden states for model inputs (input_ids, attention_mask, token_type_ids), shape (batch, len, hidden).
+
+    A single unpadded sequence of at most GRAPH_MAX_TOKENS on a GPU replays a CUDA graph; everything else runs
+    the eager model. Call under torch.inference_mode().
+    """
+    ids = inputs["input_ids"]
+    if graphs_enabled(lm) and ids.shape[0] == 1 and ids.shape[-1] <= GRAPH_MAX_TOKENS:
+        mask = inputs.get("attention_mask")
+        if mask is None or bool(mask.all()):
+            types = inputs.get("token_type_ids")
+            out = graph_runner(lm)(ids, torch.zeros_like(ids) if types is None else types)
+            if out is not None:
+                return out
+    return lm.model.bert(**inputs).last_hidden_state
+
+
+def quantize_int8(lm: LoadedModel, inplace: bool = False) -> LoadedModel:
+    """A float32 CPU model with its Linear layers quantised to int8 (dynamic activation scales); a copy unless
+    `inplace` (then `lm` must not be used any more: its Linear layers are replaced).
+
+    The copy is approximate: its agreement with float32 is measured by `python -m bertlens bench --only int8`.
+    Embeddings, layer norms and attention weights stay float32, so every page keeps working.
+    """
+    if lm.device.type != "cpu" or lm.info.dtype != "float32":
+        raise ValueError("int8 dynamic quantisation needs the float32 model on the CPU.")
+    from torch.ao.quantization import quantize_dynamic
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        source = lm.model if inplace else copy.deepcopy(lm.model)
+        model = quantize_dynamic(source, {torch.nn.Linear}, dtype=torch.qint8, inplace=True)
+    info = dataclasses.replace(lm.info, dtype=INT8)
+    return LoadedModel(model=model, tokenizer=lm.tokenizer, info=info, device=lm.device)
