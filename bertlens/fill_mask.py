@@ -19,6 +19,7 @@ from bertlens.text import MASK, check_masks, clean
 
 MAX_TOP_K = 50
 MAX_TARGETS = 30
+MAX_WORD_CHARS = 100  # BERT's WordPiece reads a longer word as [UNK]
 
 
 @dataclass(frozen=True)
@@ -204,11 +205,15 @@ def score_words(lm: LoadedModel, text: str, words: list[str]) -> list[WordScore]
 
 def piece_ids(lm: LoadedModel, word: str) -> list[int]:
     """The WordPiece ids of `word`; raises InputError when it is empty or not spellable in the vocabulary."""
+    shown = word if len(word) <= MAX_WORD_CHARS else word[:40] + "…"
+    if len(word) > MAX_WORD_CHARS:
+        raise InputError(f"The target word '{shown}' is {len(word):,} characters long; the model reads words of at "
+                         f"most {MAX_WORD_CHARS} characters. Separate target words with commas.")
     ids = lm.tokenizer(word, add_special_tokens=False)["input_ids"]
     if not ids:
-        raise InputError(f"'{word}' has no characters the model can read.")
+        raise InputError(f"'{shown}' has no characters the model can read.")
     if lm.tokenizer.unk_token_id in ids:
-        raise InputError(f"'{word}' contains characters outside bert-large-cased's vocabulary (it reads as [UNK]).")
+        raise InputError(f"'{shown}' contains characters outside bert-large-cased's vocabulary (it reads as [UNK]).")
     if MASK in word:
         raise InputError("A target word cannot contain [MASK].")
     return ids

@@ -93,8 +93,7 @@ def test_offline_every_page_shows_the_weights_panel(offline_pages, page):
     assert not any(TRACEBACK.search(text) for text in shown["error"] + shown["text"])
 
 
-@pytest.mark.parametrize("argv", [["info"], ["fill-mask", "Hello I'm a [MASK] model."],
-                                  ["nsp", "I went home.", "Then I slept."]])
+@pytest.mark.parametrize("argv", [["info"], ["fill-mask", "Hello I'm a [MASK] model."]])
 def test_offline_cli_exits_non_zero_with_the_same_help(tmp_path, offline_pages, argv):
     done = subprocess.run([sys.executable, "-m", "bertlens", *argv], cwd=ROOT, env=offline_env(tmp_path),
                           capture_output=True, text=True, timeout=180)
