@@ -1,0 +1,114 @@
+"""The benchmark code and the fast paths, run on the tiny model. No timing is asserted: only that every section
+produces its figures, that fast paths give the eager model's results, and that reports round-trip."""
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+from bertlens import bench
+from bertlens.cli import main
+from bertlens.errors import InputError
+from bertlens.fast import GraphRunner, encoder_states, hidden_states, quantize_int8
+from bertlens.fill_mask import Filters, fill_mask, preprocess
+
+
+@pytest.fixture(scope="module")
+def report(tiny_model_dir):
+    return bench.run_benchmark(tiny_model_dir, device="cpu", repeats=1, command="pytest")
+
+
+def test_every_cpu_section_reports(report):
+    assert not [n for n in report.notes if "failed" in n], report.notes
+    sections = {row.section for row in report.rows}
+    assert {"load", "fill-mask", "bfloat16", "int8", "attention", "cache"} <= sections
+    for row in report.rows:
+        if row.median_ms is not None:
+            assert row.median_ms > 0
+        if row.target:
+            assert row.met in (True, False)
+        if row.ratio is not None:
+            assert row.ratio > 0
+
+
+def test_attention_is_measured_at_each_length(report):
+    rows = [r.what for r in report.rows if r.section == "attention"]
+    for n in bench.ATTENTION_LENGTHS:
+        assert any(f"{n} tokens" in what for what in rows)
+
+
+def test_fill_mask_matches_the_pipeline_it_is_timed_against(report):
+    row = next(r for r in report.rows if r.what.startswith("same top-10 as the pipeline"))
+    same, total = row.value.split()[0].split("/")
+    assert same == total == str(len(bench.AGREEMENT_SENTENCES))
+
+
+def test_agreement_of_a_model_with_itself_is_complete(lm):
+    overlap, first = bench.agreement(lambda t: bench.top_ids(lm, t), lambda t: bench.top_ids(lm, t),
+                                     bench.AGREEMENT_SENTENCES[:3])
+    assert overlap == first == 1.0
+
+
+def test_agreement_counts_shared_ids():
+    ref = {"a": list(range(10))}
+    other = {"a": [0, 1, 2, 3, 4, 100, 101, 102, 103, 104]}
+    assert bench.agreement(ref.get, other.get, ("a",)) == (0.5, 1.0)
+
+
+def test_store_round_trips_and_keeps_the_other_device(report, tmp_path):
+    markdown = tmp_path / "benchmarks.md"
+    gpu = bench.report_from_dict({**bench.report_dict(report), "device": "cuda:0"})
+    bench.store(gpu, markdown)
+    bench.store(report, markdown)
+    stored = bench.load_stored(markdown)
+    assert set(stored) == {"cpu", "gpu"}
+    assert stored["cpu"].rows == report.rows
+    text = markdown.read_text()
+    assert "## CPU" in text and "## GPU" in text
+    expected = next(r.value for r in report.rows if r.section == "bfloat16" and r.what.startswith("top-10"))
+    assert bench.agreement_figure(markdown, "bfloat16") == expected
+
+
+def test_unknown_section_is_an_input_error():
+    with pytest.raises(InputError, match="Unknown benchmark section"):
+        bench.parse_sections("fill-mask,warp-drive")
+    assert bench.parse_sections("cache, load") == ("cache", "load")
+
+
+def test_command_writes_json(tiny_model_dir, capsys, tmp_path):
+    markdown = tmp_path / "bench.md"
+    code = main(["bench", "--model", str(tiny_model_dir), "--device", "cpu", "--repeats", "1",
+                 "--only", "fill-mask,cache", "--json", "--write", str(markdown)])
+    assert code == 0
+    data = json.loads(capsys.readouterr().out)
+    assert {r["section"] for r in data["rows"]} == {"fill-mask", "cache"}
+    assert markdown.is_file() and markdown.with_suffix(".json").is_file()
+
+
+def test_encoder_states_equal_the_model(lm):
+    encoded = preprocess(lm, "The man worked as a [MASK] in the city.")
+    with torch.inference_mode():
+        expected = lm.model.bert(**encoded.model_inputs()).last_hidden_state
+        got = encoder_states(lm.model, encoded.input_ids, encoded.token_type_ids)
+        routed = hidden_states(lm, encoded.model_inputs())
+    torch.testing.assert_close(got, expected)
+    torch.testing.assert_close(routed, expected)
+
+
+def test_graph_runner_falls_back_without_cuda(lm):
+    runner = GraphRunner(lm)
+    ids = torch.tensor([[lm.tokenizer.cls_token_id, lm.tokenizer.sep_token_id]])
+    assert runner(ids, torch.zeros_like(ids)) is None
+    assert runner.failed
+
+
+def test_int8_copy_predicts_and_leaves_float32_alone(lm):
+    before = fill_mask(lm, "The man worked as a [MASK].", top_k=5, filters=Filters(special=False))
+    quantised = quantize_int8(lm)
+    assert quantised.info.dtype == "int8" and lm.info.dtype == "float32"
+    assert type(lm.model.bert.encoder.layer[0].intermediate.dense) is torch.nn.Linear
+    result = fill_mask(quantised, "The man worked as a [MASK].", top_k=5)
+    assert len(result.masks[0].candidates) == 5
+    after = fill_mask(lm, "The man worked as a [MASK].", top_k=5, filters=Filters(special=False))
+    assert after == before
