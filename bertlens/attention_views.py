@@ -85,18 +85,17 @@ def line_segments(matrix: torch.Tensor, min_weight: float = 0.05, max_lines: int
     `query` keeps only the lines from one token. `dropped` counts lines above the threshold left out by the cap.
     """
     matrix = matrix.float()
-    if query is not None:
-        keep = torch.zeros_like(matrix, dtype=torch.bool)
-        keep[query] = True
-        matrix = torch.where(keep, matrix, torch.zeros_like(matrix))
-    flat = matrix.flatten()
+    t = matrix.shape[-1]
+    rows = torch.arange(t) if query is None else torch.tensor([query])
+    flat = matrix[rows].flatten()
     chosen = (flat >= min_weight).nonzero().squeeze(-1)
-    order = flat[chosen].argsort(descending=True)
+    order = flat[chosen].argsort(descending=True, stable=True)
     chosen = chosen[order]
     dropped = max(0, chosen.numel() - max_lines)
     chosen = chosen[:max_lines]
-    t = matrix.shape[-1]
-    return Lines(query=(chosen // t).numpy(), key=(chosen % t).numpy(), weight=flat[chosen].numpy(), dropped=dropped)
+    query_index = rows[chosen // t]
+    return Lines(query=query_index.numpy(), key=(chosen % t).numpy(), weight=flat[chosen].numpy(),
+                 dropped=dropped)
 
 
 def _script_json_safe(text: str) -> str:
