@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import streamlit as st
@@ -49,6 +50,16 @@ def mask_predictions(_lm: LoadedModel, key: str, text: str, pair: str | None,
         joined = text if pair is None else f"{text} {pair}"
         result = postprocess(_lm, joined, encoded, forward(_lm, encoded), top_k, Filters())
     return {mask.position: mask for mask in result.masks}
+
+
+def head_from_selection(state: Any) -> tuple[int, int] | None:
+    """The (layer, head), 1-based, of the first clicked head marker in a plotly selection state, if any."""
+    points = ((state or {}).get("selection") or {}).get("points") or []
+    for point in points:
+        data = point.get("customdata")
+        if isinstance(data, (list, tuple)) and len(data) == 2:
+            return int(data[0]), int(data[1])
+    return None
 
 
 def static_url() -> str:

@@ -6,7 +6,7 @@ from bertlens.attention_views import (bertviz_head_view, bertviz_layers_that_fit
                                       line_segments)
 from bertlens.errors import BertLensError
 from components import attention_charts as charts
-from components.attention_service import analyse, mask_predictions, model_key, static_url
+from components.attention_service import analyse, head_from_selection, mask_predictions, model_key, static_url
 from components.model_service import get_model
 
 st.title("Attention")
@@ -62,12 +62,9 @@ for name, size in (("att_layer", layers), ("att_head", heads)):
 
 
 def _pick(chart: str) -> None:
-    points = (st.session_state.get(chart) or {}).get("selection", {}).get("points", [])
-    for point in points:
-        data = point.get("customdata")
-        if data and len(data) == 2:
-            st.session_state.att_layer, st.session_state.att_head = int(data[0]), int(data[1])
-            return
+    picked = head_from_selection(st.session_state.get(chart))
+    if picked:
+        st.session_state.att_layer, st.session_state.att_head = picked
 
 
 selected = (st.session_state.att_layer, st.session_state.att_head)
