@@ -24,7 +24,7 @@ from bertlens.model import LoadedModel
 log = logging.getLogger(__name__)
 
 GRAPH_MAX_TOKENS = 128
-GRAPH_CACHE_SIZE = 24
+GRAPH_CACHE_SIZE = 64
 INT8 = "int8"
 
 
@@ -49,8 +49,8 @@ class _Captured:
 
 class GraphRunner:
     """CUDA graphs of `encoder_states`, one per sequence length up to GRAPH_MAX_TOKENS, captured on first use and
-    kept in a small LRU. Replays are serialised by a lock, and each result is copied out of the graph's buffer,
-    so sessions on different threads never see each other's outputs."""
+    kept in an LRU. The graphs share one memory pool: that is safe because replays are serialised by a lock and
+    each result is copied out of its graph's buffer at once, so no graph's output is read after another replays."""
 
     def __init__(self, lm: LoadedModel, max_graphs: int = GRAPH_CACHE_SIZE) -> None:
         self.lm = lm
@@ -58,13 +58,14 @@ class GraphRunner:
         self.graphs: OrderedDict[int, _Captured] = OrderedDict()
         self.lock = threading.Lock()
         self.failed: str | None = None
+        self.pool: Any = None
 
     def __call__(self, input_ids: torch.Tensor, token_type_ids: torch.Tensor) -> torch.Tensor | None:
         """Hidden states, or None when the graph path is unavailable (the caller then runs eager mode)."""
         if self.failed is not None:
             return None
         length = input_ids.shape[-1]
-        with self.lock:
+        with self.lock, torch.inference_mode():
             try:
                 captured = self.graphs.get(length)
                 if captured is None:
@@ -86,16 +87,18 @@ class GraphRunner:
         ids = torch.full((1, length), self.lm.tokenizer.cls_token_id, dtype=torch.long, device=device)
         types = torch.zeros_like(ids)
         model = self.lm.model
-        with torch.inference_mode():
-            stream = torch.cuda.Stream(device=device)
-            stream.wait_stream(torch.cuda.current_stream(device))
-            with torch.cuda.stream(stream):
-                for _ in range(2):
-                    encoder_states(model, ids, types)
-            torch.cuda.current_stream(device).wait_stream(stream)
-            graph = torch.cuda.CUDAGraph()
-            with torch.cuda.graph(graph):
-                output = encoder_states(model, ids, types)
+        if self.pool is None:
+            self.pool = torch.cuda.graph_pool_handle()
+        stream = torch.cuda.Stream(device=device)
+        stream.wait_stream(torch.cuda.current_stream(device))
+        with torch.cuda.stream(stream):
+            for _ in range(2):
+                encoder_states(model, ids, types)
+        torch.cuda.current_stream(device).wait_stream(stream)
+        graph = torch.cuda.CUDAGraph()
+        # thread_local: other sessions' threads may allocate while this thread captures.
+        with torch.cuda.graph(graph, pool=self.pool, capture_error_mode="thread_local"):
+            output = encoder_states(model, ids, types)
         captured = _Captured(graph, ids, types, output)
         self.graphs[length] = captured
         while len(self.graphs) > self.max_graphs:

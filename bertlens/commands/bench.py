@@ -37,7 +37,13 @@ def run(args: argparse.Namespace) -> int:
     from bertlens import bench
 
     if args.from_json:
-        report = bench.report_from_dict(json.loads(args.from_json.read_text()))
+        data = json.loads(args.from_json.read_text())
+        stored = [data[k] for k in ("cpu", "gpu") if k in data] if "rows" not in data else [data]
+        reports = [bench.report_from_dict(d) for d in stored]
+        for report in reports[:-1]:
+            if args.write:
+                bench.store(report, args.write)
+        report = reports[-1]
     else:
         sections = bench.parse_sections(args.only)
         logging.basicConfig(level=logging.INFO, format="bench: %(message)s", stream=sys.stderr)
