@@ -24,7 +24,7 @@ def show_result(result: FillMaskResult, key: str = "fm") -> None:
     if len(result.masks) > 1:
         st.info(
             f"{len(result.masks)} masks. Each is predicted with the other masks still in place, as transformers' "
-            "fill-mask pipeline does, so the guesses do not see each other.", icon="ℹ️"
+            "fill-mask pipeline does, so the guesses do not see each other.", icon=":material/info:"
         )
         tabs = st.tabs([f"[MASK] {m.mask_index + 1}" for m in result.masks])
         for tab, mask in zip(tabs, result.masks):

@@ -25,12 +25,12 @@ def get_model(dtype: str | None = None) -> LoadedModel:
     except WeightsUnavailable as exc:
         weights_panel(exc)
     except BertLensError as exc:
-        st.error(f"The model could not be loaded.\n\n{md_escape(str(exc))}", icon="🛑")
+        st.error(f"The model could not be loaded.\n\n{md_escape(str(exc))}", icon=":material/error:")
     st.stop()
 
 
 def weights_panel(exc: WeightsUnavailable) -> None:
-    st.error(f"The weights of **{md_escape(exc.model_id)}** are not available on this machine.", icon="📦")
+    st.error(f"The weights of **{md_escape(exc.model_id)}** are not available on this machine.", icon=":material/cloud_off:")
     st.markdown(
         "BERT Lens needs the model's weights (about 1.3 GB). There are two ways to get them:\n"
         "1. On a machine with internet access, pre-fetch them into the Hugging Face cache, "
@@ -45,7 +45,7 @@ def weights_panel(exc: WeightsUnavailable) -> None:
 
 
 def missing_head(exc: MissingHead) -> None:
-    st.warning(md_escape(str(exc)), icon="🧩")
+    st.warning(md_escape(str(exc)), icon=":material/extension_off:")
     st.stop()
 
 
@@ -54,5 +54,5 @@ def random_weights_banner(lm: LoadedModel) -> None:
         st.warning(
             "This model has **random weights** (a test or benchmark build). Its predictions mean nothing and are "
             "not bert-large-cased's.",
-            icon="🎲",
+            icon=":material/casino:",
         )

@@ -25,8 +25,8 @@ def plotly_text(text: str) -> str:
 def show_error(exc: BaseException) -> None:
     """One clear message for a problem the user can fix; the page stays usable."""
     if isinstance(exc, MissingHead):
-        st.warning(md_escape(str(exc)), icon="🧩")
+        st.warning(md_escape(str(exc)), icon=":material/extension_off:")
     elif isinstance(exc, BertLensError):
-        st.error(md_escape(str(exc)), icon="⚠️")
+        st.error(md_escape(str(exc)), icon=":material/warning:")
     else:
         raise exc

@@ -4,13 +4,14 @@ from __future__ import annotations
 import streamlit as st
 
 from bertlens import LoadedModel
+from components.safe import md_escape
 
 
 def model_facts(lm: LoadedModel) -> None:
     info = lm.info
     with st.sidebar:
         st.subheader("Model")
-        st.text(info.model_id)
+        st.caption(md_escape(info.model_id))
         rows = {
             "Layers": info.layers,
             "Heads": info.heads,
@@ -20,7 +21,6 @@ def model_facts(lm: LoadedModel) -> None:
             "Device": info.device,
             "Dtype": info.dtype,
         }
-        st.dataframe({"": list(rows), "value": [str(v) for v in rows.values()]}, hide_index=True,
-                     width="stretch")
+        st.markdown("\n".join(f"- **{name}**: {md_escape(str(value))}" for name, value in rows.items()))
         if info.random_weights:
-            st.caption("🎲 Random weights: outputs are meaningless.")
+            st.caption(":material/casino: Random weights: outputs are meaningless.")

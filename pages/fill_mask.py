@@ -21,7 +21,7 @@ PRESETS = {
 }
 DEFAULT_TEXT = "Hello I'm a [MASK] model."
 
-st.title("🎭 Fill-mask")
+st.title("Fill-mask")
 st.markdown(
     "The model reads your sentence and guesses the word hidden behind each `[MASK]`, using the words on both sides. "
     "Each bar is the probability it gives one candidate WordPiece; longer bars are more likely."
@@ -78,7 +78,7 @@ publish({"text": text, "k": top_k, "targets": targets})
 
 if text.strip() and count_masks(text) == 0 and not wrong_mask_spelling(text) and len(text) <= MAX_CHARS:
     sentence_words = words(lm.tokenizer, text)[:300]
-    st.info(f"There is no {MASK} in the text. Pick a word below and the model will guess it.", icon="👇")
+    st.info(f"There is no {MASK} in the text. Pick a word below and the model will guess it.", icon=":material/arrow_downward:")
     if sentence_words:
         picked = st.selectbox("Mask a word", sentence_words, index=None, key="fm_mask_word",
                               format_func=lambda w: f"{w.index + 1}. {w.text}", placeholder="Choose a word…")
@@ -101,12 +101,14 @@ if text.strip() and count_masks(text) == 0 and not wrong_mask_spelling(text) and
 
 try:
     result = cached_fill_mask(lm, key, text, top_k, filters)
-    scores = cached_score_words(lm, key, text, tuple(targets.split(","))) if targets.strip() else None
 except BertLensError as exc:
     show_error(exc)
     st.stop()
 
 show_result(result)
-if scores:
+if targets.strip():
     st.subheader("Target words")
-    show_word_scores(scores)
+    try:
+        show_word_scores(cached_score_words(lm, key, text, tuple(targets.split(","))))
+    except BertLensError as exc:
+        show_error(exc)

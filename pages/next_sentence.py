@@ -18,7 +18,7 @@ DEFAULT_CANDIDATES = "\n".join([
     "The treaty was signed in 1648.",
 ])
 
-st.title("➡️ Next sentence")
+st.title("Next sentence")
 st.markdown(
     "The model reads two sentences, A then B, and estimates how likely it is that B really came right after A in a "
     "text. The bar shows that probability, P(IsNext); the grey part is the chance that B is a random sentence."

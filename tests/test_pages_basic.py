@@ -23,8 +23,8 @@ def open_page(page: str | None = None, query: dict | None = None) -> AppTest:
 def test_home_links_every_page_and_shows_model_facts(app_env):
     at = open_page()
     links = {link.proto.page for link in at.get("page_link")}
-    assert links == {"fill-mask", "next-sentence", "attention", "bias-probe"}
-    sidebar = " ".join(str(df.value) for df in at.sidebar.dataframe)
+    assert links == {"fill_mask", "next_sentence", "attention", "bias_probe"}
+    sidebar = " ".join(m.value for m in at.sidebar.markdown)
     assert "Layers" in sidebar and "Heads" in sidebar
     assert any("random weights" in w.value for w in at.warning)
 
