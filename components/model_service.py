@@ -4,6 +4,7 @@ from __future__ import annotations
 import streamlit as st
 
 from bertlens import LoadedModel, Settings, load_model
+from bertlens.download import download, needs_download
 from bertlens.errors import BertLensError, MissingHead, WeightsUnavailable
 from components.safe import md_escape
 
@@ -21,12 +22,26 @@ def get_model(dtype: str | None = None) -> LoadedModel:
     """The shared model, or a clear panel and `st.stop()` when it cannot be loaded. Never a traceback."""
     try:
         s = settings()
+        if needs_download(s.model):
+            _download_with_progress(s.model)
         return _load(s.model, s.device, dtype or st.session_state.get("dtype") or s.dtype)
     except WeightsUnavailable as exc:
         weights_panel(exc)
     except BertLensError as exc:
         st.error(f"The model could not be loaded.\n\n{md_escape(str(exc))}", icon=":material/error:")
     st.stop()
+
+
+def _download_with_progress(model_id: str) -> None:
+    bar = st.progress(0.0, text=f"Downloading {md_escape(model_id)} (first use only)…")
+
+    def report(name: str, done: int, total: int | None) -> None:
+        if total:
+            bar.progress(min(done / total, 1.0), text=f"Downloading {md_escape(name)}: {done / 1e6:,.0f} of "
+                                                      f"{total / 1e6:,.0f} MB")
+
+    download(model_id, report)
+    bar.empty()
 
 
 def weights_panel(exc: WeightsUnavailable) -> None:

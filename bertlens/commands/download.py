@@ -3,11 +3,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from bertlens.errors import WeightsUnavailable
-from bertlens.model import hub_reachable
+from bertlens.download import download
 from bertlens.settings import Settings
-
-FILES = ["config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json", "vocab.txt"]
 
 
 def register(sub, common) -> None:
@@ -17,14 +14,7 @@ def register(sub, common) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from huggingface_hub import snapshot_download
-
     model = Settings.from_env(model=args.model).model
-    if not hub_reachable():
-        raise WeightsUnavailable(model, "the Hugging Face hub is not reachable from this machine")
-    try:
-        path = snapshot_download(model, allow_patterns=FILES)
-    except Exception as exc:  # the hub client raises many types; each means "not downloaded"
-        raise WeightsUnavailable(model, str(exc).splitlines()[0] if str(exc) else type(exc).__name__) from exc
+    path = download(model)
     print(f"Downloaded {model} to {path}", file=sys.stderr)
     return 0
