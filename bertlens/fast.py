@@ -155,3 +155,47 @@ def quantize_int8(lm: LoadedModel, inplace: bool = False) -> LoadedModel:
         model = quantize_dynamic(source, {torch.nn.Linear}, dtype=torch.qint8, inplace=True)
     info = dataclasses.replace(lm.info, dtype=INT8)
     return LoadedModel(model=model, tokenizer=lm.tokenizer, info=info, device=lm.device)
+
+
+@dataclasses.dataclass(frozen=True)
+class Precision:
+    """A precision the app offers: `dtype` is what get_model loads, `label` what the sidebar shows."""
+
+    dtype: str
+    label: str
+    note: str
+    approximate: bool
+
+
+def cpu_has_bf16() -> bool:
+    """True when the CPU multiplies bfloat16 natively (AVX-512 BF16 or AMX); without it bfloat16 is emulated and
+    slower than float32."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as handle:
+            for line in handle:
+                if line.startswith("flags"):
+                    flags = set(line.split(":", 1)[1].split())
+                    return bool(flags & {"avx512_bf16", "amx_bf16"})
+    except OSError:
+        pass
+    return False
+
+
+def precision_choices(device_type: str) -> list[Precision]:
+    """The precisions worth offering on `device_type` ('cpu' or 'cuda'), float32 first, each labelled honestly."""
+    choices = [Precision("float32", "float32 (exact)", "The reference precision: results as published.", False)]
+    if device_type == "cuda":
+        choices.append(Precision("bfloat16", "bfloat16 (fast)", "About twice as fast on this GPU; rankings can "
+                                 "differ slightly from float32.", True))
+        choices.append(Precision("float16", "float16 (fast)", "About twice as fast on this GPU; rankings can "
+                                 "differ slightly from float32.", True))
+        return choices
+    if cpu_has_bf16():
+        choices.append(Precision("bfloat16", "bfloat16 (fast)", "Faster on this CPU (it has native bfloat16); "
+                                 "rankings can differ slightly from float32.", True))
+    else:
+        choices.append(Precision("bfloat16", "bfloat16 (slower here)", "This CPU has no native bfloat16, so it "
+                                 "is emulated and slower than float32; it is fast on GPUs and newer CPUs.", True))
+    choices.append(Precision(INT8, "int8 (fast, approximate)", "Linear layers quantised to int8: faster on this "
+                             "CPU, approximate; rankings differ more from float32.", True))
+    return choices
