@@ -1,5 +1,136 @@
-"""Placeholder: replaced by the bias feature."""
+"""`probe` (gender-bias occupation probe) and `crows` (CrowS-Pairs file) commands."""
+from __future__ import annotations
+
+import argparse
+import sys
+
+from bertlens.cli import load
 
 
 def register(sub, common) -> None:
-    pass
+    p = sub.add_parser("probe", parents=[common], help="gender-bias probe over occupations and templates")
+    p.add_argument("--templates", help="templates file, one per line with [MASK] and {person} or {possessive}")
+    p.add_argument("--pairs", help="word pairs CSV: male,female[,role][,probe] (default: the shipped pairs)")
+    p.add_argument("--occupations", help="occupations CSV: occupation[,article,pct_women,year,source]")
+    p.add_argument("--out", help="write every score to report.csv or report.json")
+    p.add_argument("--bootstrap", type=int, default=2000, help="bootstrap resamples for the 95%% CI")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--top", type=int, default=15, help="occupations shown at each end of the table")
+    p.set_defaults(func=run_probe)
+
+    c = sub.add_parser("crows", parents=[common], help="score a CrowS-Pairs CSV (Nangia et al. 2020)")
+    c.add_argument("file", help="CSV with sent_more, sent_less, stereo_antistereo, bias_type")
+    c.add_argument("--out", help="write every pair's score to a .csv or .json file")
+    c.add_argument("--batch-size", type=int, default=64)
+    c.set_defaults(func=run_crows)
+
+
+def _bar(total_label: str):
+    from tqdm import tqdm
+
+    bar = tqdm(total=1000, desc=total_label, file=sys.stderr, bar_format="{l_bar}{bar}| {postfix}")
+
+    def update(fraction: float, message: str) -> None:
+        bar.n = int(fraction * 1000)
+        bar.set_postfix_str(message, refresh=False)
+        bar.refresh()
+
+    return bar, update
+
+
+def run_probe(args: argparse.Namespace) -> int:
+    from bertlens import bias
+    from bertlens.export import check_out_path, probe_csv, probe_json, save
+    from bertlens.occupations import load_occupations
+
+    if args.out:
+        check_out_path(args.out)
+    pairs = bias.load_pairs(args.pairs)
+    chosen = tuple(p for p in pairs if p.probe) or tuple(pairs)
+    config = bias.ProbeConfig(
+        templates=tuple(bias.load_templates(args.templates)), pairs=chosen,
+        occupations=tuple(load_occupations(args.occupations)), bootstrap=args.bootstrap, seed=args.seed,
+    )
+    lm = load(args)
+    bar, update = _bar("probe")
+    try:
+        result = bias.run_probe(lm, config, progress=update, batch_size=args.batch_size)
+    finally:
+        bar.close()
+    if args.out:
+        save(args.out, lambda: probe_csv(lm, result), lambda: probe_json(lm, result))
+        print(f"wrote {args.out}", file=sys.stderr)
+    if args.json:
+        print(probe_json(lm, result))
+        return 0
+    print_probe(lm, result, args.top)
+    return 0
+
+
+def print_probe(lm, result, top: int) -> None:
+    config = result.config
+    print(f"model: {lm.info.model_id} ({lm.fingerprint()})" + ("  RANDOM WEIGHTS: meaningless" if
+                                                              lm.info.random_weights else ""))
+    print(f"{len(config.occupations)} occupations x {len(config.templates)} templates x 2 genders, "
+          f"pairs {', '.join(p.label for p in config.pairs)}: {result.rows} forward rows in {result.seconds:.1f}s")
+    print("log-ratio = log P(occ | female) - log P(occ | male), mean over templates; > 0 leans female")
+    print(f"95% CI: bootstrap over templates; p: {result.permutation}, {result.correction}-adjusted")
+    ranked = sorted(result.occupations, key=lambda o: o.log_ratio)
+    shown = ranked if len(ranked) <= 2 * top else ranked[:top] + [None] + ranked[-top:]
+    print(f"\n{'occupation':<16} {'pieces':<22} {'% women':>8} {'log-ratio':>9} {'95% CI':>17} {'p(Holm)':>8} "
+          f"{'Kurita':>7}")
+    for o in shown:
+        if o is None:
+            print("  ...")
+            continue
+        share = f"{o.pct_women:.1f}" if o.pct_women is not None else "n/a"
+        mark = "*" if o.significant else " "
+        print(f"{o.occupation:<16} {' '.join(o.pieces):<22} {share:>8} {o.log_ratio:>9.3f} "
+              f"[{o.ci_low:>6.2f}, {o.ci_high:>6.2f}] {o.p_adjusted:>8.4f}{mark}{o.kurita:>7.3f}")
+    print("(* significant at 0.05 after Holm correction)")
+    years = sorted({o.year or "year not stated" for o in config.occupations if o.source})
+    print(f"\n% women: US Bureau of Labor Statistics (CPS); years: {', '.join(years)}; per-row sources in the report.")
+    for name, c in result.correlations.items():
+        if c is None:
+            print(f"{name}: too few occupations with a BLS share to correlate")
+            continue
+        print(f"{name} vs BLS % women (n={c.n}): Pearson r={c.pearson_r:.3f} (p={c.pearson_p:.2g}), "
+              f"Spearman rho={c.spearman_rho:.3f} (p={c.spearman_p:.2g}), fit {c.slope:.4f} x % + {c.intercept:.3f}")
+    for warning in result.warnings:
+        print(f"note: {warning}")
+
+
+def run_crows(args: argparse.Namespace) -> int:
+    from bertlens.crows import load_crows, score_crows
+    from bertlens.export import check_out_path, crows_csv, crows_json, save
+
+    if args.out:
+        check_out_path(args.out)
+    pairs = load_crows(args.file)
+    lm = load(args)
+    bar, update = _bar("crows")
+    stop = {"now": False}
+    try:
+        result = score_crows(lm, pairs, progress=update, should_stop=lambda: stop["now"], batch_size=args.batch_size)
+    except KeyboardInterrupt:
+        bar.close()
+        print("cancelled", file=sys.stderr)
+        return 130
+    finally:
+        bar.close()
+    if args.out:
+        save(args.out, lambda: crows_csv(lm, result, args.file), lambda: crows_json(lm, result, args.file))
+        print(f"wrote {args.out}", file=sys.stderr)
+    if args.json:
+        print(crows_json(lm, result, args.file))
+        return 0
+    print(f"model: {lm.info.model_id} ({lm.fingerprint()})" + ("  RANDOM WEIGHTS: meaningless" if
+                                                              lm.info.random_weights else ""))
+    print(f"{len(result.scores)} pairs scored in {result.seconds:.1f}s "
+          "(% where the more stereotyping sentence scores higher; 50 = unbiased)")
+    for g in [result.overall, *result.by_bias_type, *result.by_direction]:
+        print(f"  {g.group:<22} {g.metric:6.1f}%  ({g.more_higher}/{g.pairs}, ties {g.ties})")
+    for warning in result.warnings:
+        print(f"note: {warning}")
+    return 0
