@@ -44,8 +44,8 @@ def thumbnail_figure(grid: np.ndarray, attention: Attention, selected: tuple[int
     fig.add_trace(_head_markers(layers, heads, cx, cy, hover))
     if selected:
         layer, head = selected
-        fig.add_shape(type="rect", x0=centre_x[head - 1] - side / 2 - 1, x1=centre_x[head - 1] + side / 2 + 1,
-                      y0=centre_y[layer - 1] - side / 2 - 1, y1=centre_y[layer - 1] + side / 2 + 1,
+        fig.add_shape(type="rect", x0=centre_x[head - 1] - side / 2 - 0.5, x1=centre_x[head - 1] + side / 2 - 0.5,
+                      y0=centre_y[layer - 1] - side / 2 - 0.5, y1=centre_y[layer - 1] + side / 2 - 0.5,
                       line=dict(color="#e8590c", width=2))
     fig.update_xaxes(tickvals=centre_x, ticktext=[str(h + 1) for h in range(heads)], title_text="head", side="top",
                      showgrid=False, zeroline=False, range=[-0.5, grid.shape[1] - 0.5], constrain="domain")
@@ -53,7 +53,7 @@ def thumbnail_figure(grid: np.ndarray, attention: Attention, selected: tuple[int
                      range=[grid.shape[0] - 0.5, -0.5], showgrid=False, zeroline=False, scaleanchor="x",
                      constrain="domain")
     fig.update_layout(height=_grid_height(layers, heads), margin=dict(l=50, r=10, t=50, b=10),
-                      clickmode="event+select", dragmode=False, plot_bgcolor="#ffffff")
+                      plot_bgcolor="#ffffff")
     return fig
 
 
@@ -78,7 +78,7 @@ def statistics_figure(stats: HeadStatistics, name: str, selected: tuple[int, int
     fig.update_yaxes(title_text="layer", dtick=1, range=[layers + 0.5, 0.5], showgrid=False, zeroline=False,
                      scaleanchor="x", constrain="domain")
     fig.update_layout(height=_grid_height(layers, heads), margin=dict(l=50, r=10, t=50, b=10),
-                      clickmode="event+select", dragmode=False)
+                      )
     return fig
 
 

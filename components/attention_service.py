@@ -57,7 +57,9 @@ def head_from_selection(state: Any) -> tuple[int, int] | None:
     points = ((state or {}).get("selection") or {}).get("points") or []
     for point in points:
         data = point.get("customdata")
-        if isinstance(data, (list, tuple)) and len(data) == 2:
+        if isinstance(data, dict):  # plotly's typed arrays arrive as {"0": layer, "1": head}
+            data = [data.get("0"), data.get("1")]
+        if isinstance(data, (list, tuple)) and len(data) == 2 and None not in data:
             return int(data[0]), int(data[1])
     return None
 

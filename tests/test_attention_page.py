@@ -60,6 +60,8 @@ def test_a_clicked_cell_names_its_layer_and_head():
     state = {"selection": {"points": [{"curve_number": 1, "customdata": [2, 4]}], "point_indices": [19],
                            "box": [], "lasso": []}}
     assert head_from_selection(state) == (2, 4)
+    as_sent = {"selection": {"points": [{"curve_number": 1, "customdata": {"0": 5, "1": 16}}]}}
+    assert head_from_selection(as_sent) == (5, 16)
     assert head_from_selection({"selection": {"points": [{"curve_number": 0, "z": 3}]}}) is None
     assert head_from_selection({"selection": {"points": []}}) is None
     assert head_from_selection(None) is None
