@@ -195,10 +195,12 @@ def _run_rows(lm: LoadedModel, rows: list[tuple[list[int], int, int]]) -> list[f
 
 
 def score_crows(lm: LoadedModel, pairs: list[CrowsPair], progress: Callable[[float, str], None] | None = None,
-                should_stop: Callable[[], bool] | None = None, batch_size: int = 64) -> CrowsResult:
-    """Score every pair, batching rows across pairs. `progress(fraction, message)` after each batch;
-    `should_stop()` is checked before each batch and ends the run early with the pairs scored so far
-    (`cancelled=True`). Raises InputError for an empty list or an over-long sentence."""
+                should_stop: Callable[[], bool] | None = None, batch_size: int = 64,
+                on_scores: Callable[[list[PairScore]], None] | None = None) -> CrowsResult:
+    """Score every pair, batching rows across pairs. `progress(fraction, message)` and `on_scores(new pair
+    scores)` after each batch, so a caller interrupted mid-run keeps what was scored; `should_stop()` is checked
+    before each batch and ends the run early with the pairs scored so far (`cancelled=True`). Raises InputError
+    for an empty list or an over-long sentence."""
     lm.require("mlm")
     if not pairs:
         raise InputError("There are no pairs to score.")
@@ -216,6 +218,7 @@ def score_crows(lm: LoadedModel, pairs: list[CrowsPair], progress: Callable[[flo
         rows = [r for _, pair_rows, _, _ in pending for r in pair_rows]
         values = _run_rows(lm, rows) if rows else []
         offset = 0
+        first_new = len(scores)
         for pair, pair_rows, n_more, n_less in pending:
             chunk = values[offset: offset + len(pair_rows)]
             offset += len(pair_rows)
@@ -223,6 +226,8 @@ def score_crows(lm: LoadedModel, pairs: list[CrowsPair], progress: Callable[[flo
                                     sum(chunk[:n_more]), sum(chunk[n_more:]), n_more))
         done_rows += len(rows)
         pending.clear()
+        if on_scores is not None:
+            on_scores(scores[first_new:])
         if progress is not None:
             progress(done_rows / max(total_rows, 1), f"{len(scores)} of {len(pairs)} pairs")
 
