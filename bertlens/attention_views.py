@@ -43,16 +43,19 @@ def token_labels(tokens: list[str]) -> list[str]:
     return [f"{i} {escape_label(t)}" for i, t in enumerate(tokens)]
 
 
-def thumbnails(weights: torch.Tensor, size: int = THUMBNAIL_SIZE) -> torch.Tensor:
-    """Each head's (T, T) pattern average-pooled to at most (size, size), scaled to its own maximum, as uint8 0..254.
+def thumbnails(weights: torch.Tensor, size: int = THUMBNAIL_SIZE, contrast: float = 8.0) -> torch.Tensor:
+    """Each head's (T, T) pattern average-pooled to at most (size, size), as uint8 0..254.
 
-    Scaling per head keeps faint patterns visible at 512 tokens; the thumbnails show shape, not magnitude.
+    Each head is scaled to the larger of its own maximum and `contrast` times the uniform level 1/T (capped at
+    1), so a sharp pattern fills the colour range at 512 tokens while a near-uniform head stays pale instead of
+    having its noise stretched to full colour. The thumbnails show shape; the heatmap shows values.
     """
     layers, heads, t, _ = weights.shape
     side = min(size, t)
     pooled = torch.nn.functional.adaptive_avg_pool2d(weights.reshape(layers * heads, 1, t, t).float(), side)
     pooled = pooled.reshape(layers, heads, side, side)
-    peak = pooled.amax(dim=(-2, -1), keepdim=True).clamp_min(1e-12)
+    floor = min(1.0, contrast / t)
+    peak = pooled.amax(dim=(-2, -1), keepdim=True).clamp_min(floor)
     return (pooled / peak * (GAP - 1)).round().to(torch.uint8)
 
 

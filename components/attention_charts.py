@@ -9,8 +9,8 @@ from bertlens.attention import STATISTIC_LABELS, Attention, HeadStatistics
 from bertlens.attention_views import GAP, Lines, escape_label, token_labels
 
 ATTENTION_SCALE = "Blues"
-_GRID_SCALE = [[0.0, "#ffffff"], [0.25, "#c6dbef"], [0.6, "#4292c6"], [(GAP - 1) / GAP, "#08306b"],
-               [(GAP - 1) / GAP, "#e9ecef"], [1.0, "#e9ecef"]]
+_GRID_SCALE = [[0.0, "#f7fbff"], [0.25, "#c6dbef"], [0.6, "#4292c6"], [(GAP - 1) / GAP, "#08306b"],
+               [(GAP - 1) / GAP, "#ffffff"], [1.0, "#ffffff"]]
 
 
 def _head_markers(layers: int, heads: int, x: np.ndarray, y: np.ndarray, hover: list[str]) -> go.Scatter:
@@ -30,7 +30,7 @@ def _grid_height(layers: int, heads: int, width: int = 560) -> int:
 
 
 def thumbnail_figure(grid: np.ndarray, attention: Attention, selected: tuple[int, int] | None = None) -> go.Figure:
-    """All heads as small multiples: one row per layer, one column per head, each pattern scaled to its maximum."""
+    """All heads as small multiples: one row per layer, one column per head (see `thumbnails` for the scaling)."""
     layers, heads = attention.layers, attention.heads
     cell_h = (grid.shape[0] + 2) / layers
     cell_w = (grid.shape[1] + 2) / heads
@@ -52,7 +52,7 @@ def thumbnail_figure(grid: np.ndarray, attention: Attention, selected: tuple[int
     fig.update_yaxes(tickvals=centre_y, ticktext=[str(l + 1) for l in range(layers)], title_text="layer",
                      range=[grid.shape[0] - 0.5, -0.5], showgrid=False, zeroline=False, scaleanchor="x",
                      constrain="domain")
-    fig.update_layout(height=_grid_height(layers, heads), margin=dict(l=50, r=10, t=50, b=10),
+    fig.update_layout(height=_grid_height(layers, heads), margin=dict(l=50, r=10, t=50, b=70),
                       plot_bgcolor="#ffffff")
     return fig
 
@@ -66,8 +66,10 @@ def statistics_figure(stats: HeadStatistics, name: str, selected: tuple[int, int
     cx, cy = np.meshgrid(x, y)
     label = STATISTIC_LABELS[name]
     hover = [f"Layer {l + 1}, head {h + 1}<br>{label}: {values[l, h]:.3f}" for l in range(layers) for h in range(heads)]
-    fig = go.Figure(go.Heatmap(z=values, x=x, y=y, colorscale="Viridis", colorbar=dict(title=dict(text=label)),
-                               hoverinfo="skip", zmin=0, zmax=None if name == "entropy" else 1))
+    colorbar = dict(orientation="h", y=-0.01, yanchor="top", thickness=12, len=0.9,
+                    title=dict(text=label, side="bottom"))
+    fig = go.Figure(go.Heatmap(z=values, x=x, y=y, colorscale="Viridis", colorbar=colorbar, hoverinfo="skip",
+                               zmin=0 if name != "entropy" else None, zmax=None if name == "entropy" else 1))
     fig.add_trace(_head_markers(layers, heads, cx, cy, hover))
     if selected:
         layer, head = selected
@@ -77,8 +79,7 @@ def statistics_figure(stats: HeadStatistics, name: str, selected: tuple[int, int
                      range=[0.5, heads + 0.5], constrain="domain")
     fig.update_yaxes(title_text="layer", dtick=1, range=[layers + 0.5, 0.5], showgrid=False, zeroline=False,
                      scaleanchor="x", constrain="domain")
-    fig.update_layout(height=_grid_height(layers, heads), margin=dict(l=50, r=10, t=50, b=10),
-                      )
+    fig.update_layout(height=_grid_height(layers, heads), margin=dict(l=50, r=10, t=50, b=70))
     return fig
 
 
@@ -126,6 +127,8 @@ def line_view(lines: Lines, tokens: list[str], title: str, bins: int = 8) -> go.
     fig.update_xaxes(visible=False, range=[-0.45, 1.45], fixedrange=True)
     fig.update_yaxes(visible=False, range=[-t + 0.5, 0.5], fixedrange=True)
     note = f" ({lines.dropped:,} weaker lines not drawn)" if lines.dropped else ""
+    if not len(lines.weight):
+        note = " (no weight reaches the threshold: lower it to see lines)"
     fig.update_layout(height=max(220, 17 * t + 70), margin=dict(l=0, r=0, t=40, b=0),
                       title=dict(text=escape_label(title) + note, font_size=14), plot_bgcolor="#ffffff")
     return fig

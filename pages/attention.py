@@ -70,11 +70,14 @@ def _pick(chart: str) -> None:
 selected = (st.session_state.att_layer, st.session_state.att_head)
 st.subheader(f"All {layers * heads} heads")
 left, right = st.columns([1, 1])
+left.caption(f"Each thumbnail is one head's {attention.n_tokens}×{attention.n_tokens} pattern, shrunk to at most "
+             "32×32: rows attend to columns, darker is more.")
+statistic = right.selectbox("Statistic", STATISTICS, format_func=STATISTIC_LABELS.get, key="att_statistic",
+                            label_visibility="collapsed")
 with left:
     st.plotly_chart(charts.thumbnail_figure(analysis.grid, attention, selected), key="att_thumbs",
                     on_select=lambda: _pick("att_thumbs"), selection_mode="points", width="stretch")
 with right:
-    statistic = st.selectbox("Statistic", STATISTICS, format_func=STATISTIC_LABELS.get, key="att_statistic")
     st.plotly_chart(charts.statistics_figure(stats, statistic, selected), key="att_stats",
                     on_select=lambda: _pick("att_stats"), selection_mode="points", width="stretch")
 st.caption("Click a thumbnail or a cell to open that head below.")

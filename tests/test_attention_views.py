@@ -32,7 +32,10 @@ def test_thumbnails_pool_and_scale_each_head():
     assert thumbs.shape == (2, 3, 16, 16) and thumbs.dtype == torch.uint8
     assert thumbs[0, 0, :, 0].tolist() == [GAP - 1] * 16 and thumbs[0, 0, :, 1:].max() == 0
     assert torch.equal(thumbs[1, 2], torch.eye(16, dtype=torch.uint8) * (GAP - 1))
-    assert thumbs[0, 1].min() == GAP - 1, "a uniform head is scaled to its own maximum"
+    uniform = thumbs[0, 1]
+    assert uniform.min() == uniform.max() == round((GAP - 1) / 8), "a uniform head stays pale"
+    sharp = thumbnails(weights * 0 + torch.eye(64) * 0.5 + 0.5 / 64, size=64)
+    assert sharp[0, 0].max() == GAP - 1, "a pattern above the floor is scaled to its own maximum"
     assert thumbs[1, 0].max() == 0
 
 
