@@ -193,6 +193,14 @@ def bertviz_model_view(attention: Attention, layers: list[int], heads: list[int]
     return localise_bertviz(html, "model_view", static_url)
 
 
+def bertviz_heights(n_tokens: int, layers: int, heads: int) -> tuple[int, int]:
+    """Pixel heights of bertviz's head view and of its model view for `layers` layers (from its JS layout)."""
+    head_view = int(22.5 * n_tokens + 30 + 60)
+    thumbnail = n_tokens * 7 * 12 / heads + 10
+    model_view = int(max(layers * thumbnail + 38, 18 * n_tokens + 55) + 40)
+    return head_view, model_view
+
+
 def _json_size(figure: Any) -> int:
     import plotly.io
 

@@ -2,8 +2,8 @@
 import streamlit as st
 
 from bertlens.attention import STATISTIC_LABELS, STATISTICS, mask_attention, mean_over_heads
-from bertlens.attention_views import (bertviz_head_view, bertviz_layers_that_fit, bertviz_model_view,
-                                      line_segments)
+from bertlens.attention_views import (bertviz_head_view, bertviz_heights, bertviz_layers_that_fit,
+                                      bertviz_model_view, line_segments)
 from bertlens.errors import BertLensError
 from components import attention_charts as charts
 from components.attention_service import analyse, head_from_selection, mask_predictions, model_key, static_url
@@ -118,15 +118,17 @@ with bertviz_tab:
         st.caption(
             f"bertviz's own head view, restricted to layer {layer} (hover a token; click a head's colour to "
             f"toggle it). bertviz inlines every weight it shows, so here weights are rounded to 3 decimals and "
-            f"at this length at most {fit} layer(s) are sent at once. Its scripts come from this app, not a CDN."
+            f"at this length at most {fit} layer(s) are sent at once. bertviz numbers layers and heads from 0. "
+            "Its scripts come from this app, not a CDN."
         )
         st.iframe(bertviz_head_view(attention, [layer - 1], static_url()),
-                  height=int(min(60 + 23 * attention.n_tokens, 12_000)), alt="bertviz head view")
+                  height=bertviz_heights(attention.n_tokens, 1, heads)[0], alt="bertviz head view")
         chosen = st.multiselect("Layers for bertviz's model view", range(1, layers + 1),
                                 default=list(range(1, min(fit, 2) + 1)), max_selections=fit, key="att_bv_layers")
+        model_height = bertviz_heights(attention.n_tokens, len(chosen), heads)[1]
         if chosen:
             st.iframe(bertviz_model_view(attention, [c - 1 for c in sorted(chosen)], static_url=static_url()),
-                      height=120 + 100 * len(chosen), alt="bertviz model view")
+                      height=model_height, alt="bertviz model view")
 
 masks = [i for i, t in enumerate(attention.tokens) if t == lm.tokenizer.mask_token]
 if masks:
