@@ -554,15 +554,17 @@ def store(report: BenchReport, markdown: Path) -> Path:
 
 def load_stored(markdown: Path) -> dict[str, BenchReport]:
     path = markdown.with_suffix(".json")
-    if not path.is_file():
+    try:
+        return {k: report_from_dict(v) for k, v in json.loads(path.read_text()).items()}
+    except (OSError, ValueError, TypeError):
         return {}
-    return {k: report_from_dict(v) for k, v in json.loads(path.read_text()).items()}
 
 
-def agreement_figure(markdown: Path, dtype: str) -> str | None:
-    """The stored top-10 agreement of `dtype` with float32 (e.g. '97.5%'), preferring the CPU run."""
+def agreement_figure(markdown: Path, dtype: str, prefer: str = "cpu") -> str | None:
+    """The stored top-10 agreement of `dtype` with float32 (e.g. '97.5%'), from the `prefer` ('cpu' or 'gpu') run
+    when it has one, else from the other."""
     reports = load_stored(markdown)
-    for kind in ("cpu", "gpu"):
+    for kind in (prefer, "gpu" if prefer == "cpu" else "cpu"):
         report = reports.get(kind)
         for row in report.rows if report else []:
             if row.section == dtype and row.what.startswith(f"top-{TOP_K} agreement"):

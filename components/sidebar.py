@@ -1,10 +1,16 @@
 """The sidebar: the loaded model's facts."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import streamlit as st
 
 from bertlens import LoadedModel
+from bertlens.bench import agreement_figure
+from bertlens.fast import precision_choices
 from components.safe import md_escape
+
+BENCHMARKS = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"
 
 
 def model_facts(lm: LoadedModel) -> None:
@@ -24,3 +30,26 @@ def model_facts(lm: LoadedModel) -> None:
         st.markdown("\n".join(f"- **{name}**: {md_escape(str(value))}" for name, value in rows.items()))
         if info.random_weights:
             st.caption(":material/casino: Random weights: outputs are meaningless.")
+        precision_picker(lm)
+
+
+def precision_picker(lm: LoadedModel) -> None:
+    """The "Precision" choice. Its value is st.session_state["dtype"], which get_model reads on the next run."""
+    kind = "gpu" if lm.device.type == "cuda" else "cpu"
+    choices = {c.dtype: c for c in precision_choices(lm.device.type)}
+    if lm.info.dtype not in choices:
+        return
+    options = list(choices)
+    chosen = st.selectbox("Precision", options, index=options.index(lm.info.dtype), key="dtype",
+                          format_func=lambda d: choices[d].label,
+                          help="float32 is exact. The faster precisions change the numbers slightly; the figure "
+                               "below says how often their top-10 predictions match float32's.")
+    precision = choices[chosen]
+    st.caption(md_escape(precision.note))
+    if precision.approximate:
+        figure = agreement_figure(BENCHMARKS, chosen, prefer=kind)
+        if figure:
+            st.caption(f"Top-10 agreement with float32: {md_escape(figure)} (measured by `python -m bertlens "
+                       "bench` with random weights of bert-large's size; see docs/benchmarks.md).")
+        else:
+            st.caption("Top-10 agreement with float32: not measured yet (run `python -m bertlens bench`).")
