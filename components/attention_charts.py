@@ -5,7 +5,7 @@ import numpy as np
 import plotly.graph_objects as go
 import torch
 
-from bertlens.attention import STATISTIC_LABELS, Attention, HeadStatistics
+from bertlens.attention import STATISTIC_LABELS, Attention, HeadStatistics, QueryKey
 from bertlens.attention_views import GAP, Lines, escape_label, token_labels
 
 ATTENTION_SCALE = "Blues"
@@ -148,4 +148,40 @@ def mask_figure(matrix: torch.Tensor, tokens: list[str], position: int) -> go.Fi
     fig.update_layout(height=max(260, 18 * layers + 160), margin=dict(l=10, r=10, t=50, b=10),
                       title=dict(text=f"What position {position} ({escape_label(tokens[position])}) attends to, "
                                       "mean over heads", font_size=14))
+    return fig
+
+
+def query_key_figure(qk: QueryKey, tokens: list[str]) -> go.Figure:
+    """bertviz's neuron view, redrawn: query q, keys k, their elementwise product, and the softmax weights."""
+    from plotly.subplots import make_subplots
+
+    labels = token_labels(tokens)
+    t, d = qk.keys.shape
+    dims = np.arange(d)
+    limit = float(max(qk.keys.abs().max(), qk.query.abs().max(), 1e-6))
+    product_limit = float(max(qk.products.abs().max(), 1e-6))
+    fig = make_subplots(rows=2, cols=3, row_heights=[0.06, 0.94], column_widths=[0.38, 0.38, 0.24],
+                        vertical_spacing=0.02, horizontal_spacing=0.04, shared_yaxes=True,
+                        subplot_titles=(f"query q of token {qk.position}", "", "", "keys k", "q × k (elementwise)",
+                                        "weight = softmax(Σ q×k / √d)"))
+    scale = dict(colorscale="RdBu", zmid=0, showscale=False)
+    fig.add_trace(go.Heatmap(z=qk.query.numpy()[None], x=dims, y=[labels[qk.position]], zmin=-limit, zmax=limit,
+                             hovertemplate="dim %{x}: %{z:.3f}<extra></extra>", **scale), row=1, col=1)
+    fig.add_trace(go.Heatmap(z=qk.keys.numpy(), x=dims, y=labels, zmin=-limit, zmax=limit,
+                             hovertemplate="%{y}<br>dim %{x}: %{z:.3f}<extra></extra>", **scale), row=2, col=1)
+    fig.add_trace(go.Heatmap(z=qk.products.numpy(), x=dims, y=labels, zmin=-product_limit, zmax=product_limit,
+                             hovertemplate="%{y}<br>dim %{x}: %{z:.3f}<extra></extra>", **scale), row=2, col=2)
+    fig.add_trace(go.Bar(x=qk.weights.numpy(), y=labels, orientation="h", marker_color="#1c4f9c",
+                         customdata=qk.scores.numpy(),
+                         hovertemplate="%{y}<br>score %{customdata:.3f}<br>weight %{x:.3f}<extra></extra>"),
+                  row=2, col=3)
+    fig.update_yaxes(autorange="reversed", type="category", tickfont_size=10, row=2)
+    fig.update_yaxes(showticklabels=False, row=1, col=1)
+    fig.update_xaxes(showticklabels=False, row=1)
+    fig.update_xaxes(title_text="dimension", row=2, col=1)
+    fig.update_xaxes(title_text="dimension", row=2, col=2)
+    fig.update_layout(height=min(1400, max(360, 16 * t + 160)), showlegend=False,
+                      margin=dict(l=10, r=10, t=60, b=10), plot_bgcolor="#ffffff",
+                      title=dict(text=f"Layer {qk.layer + 1}, head {qk.head + 1}: how token {qk.position} "
+                                      f"({escape_label(tokens[qk.position])}) scores every key", font_size=14))
     return fig

@@ -8,7 +8,8 @@ import numpy as np
 import streamlit as st
 
 from bertlens import LoadedModel
-from bertlens.attention import Attention, HeadStatistics, check_inputs, extract, head_statistics
+from bertlens.attention import (Attention, HeadStatistics, QueryKey, check_inputs, extract, head_statistics,
+                                query_key)
 from bertlens.attention_views import STATIC_VENDOR_URL, thumbnail_grid, thumbnails
 from bertlens.encoding import encode
 from bertlens.fill_mask import Filters, MaskPrediction, fill_mask, forward, postprocess
@@ -50,6 +51,13 @@ def mask_predictions(_lm: LoadedModel, key: str, text: str, pair: str | None,
         joined = text if pair is None else f"{text} {pair}"
         result = postprocess(_lm, joined, encoded, forward(_lm, encoded), top_k, Filters())
     return {mask.position: mask for mask in result.masks}
+
+
+@st.cache_data(max_entries=16, ttl=3600, show_spinner="Computing queries and keys…")
+def cached_query_key(_lm: LoadedModel, key: str, text: str, pair: str | None, layer: int, head: int,
+                     position: int) -> QueryKey:
+    """`query_key` for one head and token (0-based), cached."""
+    return query_key(_lm, text, pair, layer, head, position)
 
 
 def head_from_selection(state: Any) -> tuple[int, int] | None:

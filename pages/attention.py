@@ -6,7 +6,8 @@ from bertlens.attention_views import (bertviz_head_view, bertviz_heights, bertvi
                                       bertviz_model_view, line_segments)
 from bertlens.errors import BertLensError
 from components import attention_charts as charts
-from components.attention_service import analyse, head_from_selection, mask_predictions, model_key, static_url
+from components.attention_service import (analyse, cached_query_key, head_from_selection, mask_predictions,
+                                         model_key, static_url)
 from components.model_service import get_model
 
 st.title("Attention")
@@ -56,9 +57,14 @@ with st.expander(f"Tokens ({attention.n_tokens})"):
                  hide_index=True, width="stretch", height=min(400, 36 + 35 * attention.n_tokens))
 
 layers, heads = attention.layers, attention.heads
-for name, size in (("att_layer", layers), ("att_head", heads)):
-    if st.session_state.get(name) not in range(1, size + 1):
-        st.session_state[name] = 1
+masks = [i for i, t in enumerate(attention.tokens) if t == lm.tokenizer.mask_token]
+for name, options in (("att_layer", range(1, layers + 1)), ("att_head", range(1, heads + 1)),
+                      ("att_focus", [None, *range(attention.n_tokens)]), ("att_qk_token", range(attention.n_tokens)),
+                      ("att_mask", masks)):
+    if name in st.session_state and st.session_state[name] not in options:
+        del st.session_state[name]
+st.session_state.setdefault("att_layer", 1)
+st.session_state.setdefault("att_head", 1)
 
 
 def _pick(chart: str) -> None:
@@ -97,7 +103,7 @@ elif scope == "mean of this layer's heads":
 else:
     matrix, title = mean_over_heads(attention.weights), f"Mean of all {layers * heads} heads"
 
-lines_tab, heatmap_tab, bertviz_tab = st.tabs(["Lines", "Heatmap", "bertviz"])
+lines_tab, heatmap_tab, qk_tab, bertviz_tab = st.tabs(["Lines", "Heatmap", "Query × key", "bertviz"])
 with lines_tab:
     o1, o2 = st.columns(2)
     min_weight = o1.slider("Hide lines below", 0.0, 0.5, 0.05, 0.01, key="att_min_weight")
@@ -107,6 +113,14 @@ with lines_tab:
     st.plotly_chart(charts.line_view(lines, attention.tokens, title), key="att_lines", width="stretch")
 with heatmap_tab:
     st.plotly_chart(charts.head_heatmap(matrix, attention.tokens, title), key="att_heatmap", width="stretch")
+with qk_tab:
+    st.caption(f"How layer {layer}, head {head} computes one token's row of attention from the model's own weights: "
+               "the token's query vector is multiplied with every token's key vector, summed, scaled by 1/√d and "
+               "passed through a softmax. Blue is positive, red negative.")
+    query_position = st.selectbox("Query token", range(attention.n_tokens), key="att_qk_token",
+                                  format_func=lambda i: f"{i} {attention.tokens[i]}")
+    qk = cached_query_key(lm, key, attention.text, attention.pair, layer - 1, head - 1, query_position)
+    st.plotly_chart(charts.query_key_figure(qk, attention.tokens), key="att_qk_chart", width="stretch")
 with bertviz_tab:
     fit = bertviz_layers_that_fit(attention)
     if not fit:
@@ -130,7 +144,6 @@ with bertviz_tab:
             st.iframe(bertviz_model_view(attention, [c - 1 for c in sorted(chosen)], static_url=static_url()),
                       height=model_height, alt="bertviz model view")
 
-masks = [i for i, t in enumerate(attention.tokens) if t == lm.tokenizer.mask_token]
 if masks:
     st.subheader("The [MASK] link")
     st.write("What the masked position looks at in each layer (mean over heads), next to what the model "

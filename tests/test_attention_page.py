@@ -4,6 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import torch
 from streamlit.testing.v1 import AppTest
 
 from bertlens.attention import synthetic_text
@@ -120,3 +121,30 @@ def test_checkpoint_without_mlm_head_still_opens(app_env, base_model_dir, monkey
     assert any(s.value.startswith("All ") for s in at.subheader)
     assert not at.error
     assert any("no trained masked-language-model" in i.value for i in at.info), [i.value for i in at.info]
+
+
+def test_shorter_text_after_picking_a_late_token(app_env):
+    at = open_page()
+    at.text_area(key="att_text").set_value("A much longer sentence, with many more tokens than the next one.").run()
+    at.selectbox(key="att_focus").set_value(12).run()
+    at.selectbox(key="att_qk_token").set_value(14).run()
+    at.selectbox(key="att_layer").set_value(2).run()
+    at.text_area(key="att_text").set_value("Short.").run()
+    assert not at.exception and not at.error
+    assert at.selectbox(key="att_layer").value == 2
+    assert at.selectbox(key="att_qk_token").value == 0
+
+
+def test_query_key_view_matches_the_head(app_env, lm):
+    from bertlens.attention import extract, query_key
+
+    text, pair = "The cat sat on the mat.", "It slept."
+    attention = extract(lm, text, pair)
+    for layer, head, position in ((0, 0, 0), (1, 3, 5), (lm.info.layers - 1, 1, attention.n_tokens - 1)):
+        qk = query_key(lm, text, pair, layer, head, position)
+        torch.testing.assert_close(qk.weights, attention.weights[layer, head, position])
+        torch.testing.assert_close(qk.products.sum(-1) / qk.query.numel() ** 0.5, qk.scores)
+    at = open_page()
+    at.selectbox(key="att_qk_token").set_value(3).run()
+    assert not at.exception
+    assert any("how token 3" in c.proto.spec for c in at.get("plotly_chart"))
