@@ -22,7 +22,7 @@ from bertlens.model import LoadedModel
 THUMBNAIL_SIZE = 32
 GAP = 255
 VIEW_BUDGET_BYTES = 10_000_000
-BERTVIZ_BUDGET_BYTES = 8_000_000
+BERTVIZ_BUDGET_BYTES = 6_000_000  # both bertviz views together, on top of our own (~3 MB at 512)
 STATIC_VENDOR_URL = "/app/static/vendor"
 _CDN = {
     "https://cdnjs.cloudflare.com/ajax/libs/require.js/2.3.6/require.min.js": "{base}/require-2.3.6.js",
@@ -201,6 +201,13 @@ def bertviz_heights(n_tokens: int, layers: int, heads: int) -> tuple[int, int]:
     return head_view, model_view
 
 
+def bertviz_model_view_layers(attention: Attention, budget: int = BERTVIZ_BUDGET_BYTES) -> int:
+    """How many layers the model view may show next to a one-layer head view within `budget` (0: none)."""
+    if not bertviz_layers_that_fit(attention, budget=budget):
+        return 0
+    return bertviz_layers_that_fit(attention, budget=budget - bertviz_size_estimate(attention, 1) + 20_000)
+
+
 def _json_size(figure: Any) -> int:
     import plotly.io
 
@@ -211,23 +218,29 @@ def payload_sizes(lm: LoadedModel, n_tokens: int, bertviz: bool = True,
                   bertviz_full: bool | None = None) -> dict[str, Any]:
     """Bytes sent to the browser for each attention view of one `n_tokens`-token text, next to bertviz's.
 
-    Ours: the plotly figure JSON of the overview (thumbnails + statistics heatmap) and of one head (heatmap and
-    line view). bertviz: its unrestricted head view and model view of all layers with float32 weights, as a
+    Ours: the plotly figure JSON of the overview (thumbnails + statistics heatmap), of one head (heatmap, line
+    view, query x key view) and of the [MASK] link; `page_bytes` is their sum, all the page sends at once
+    (Streamlit sends every tab), and `page_with_bertviz_bytes` adds the restricted bertviz views when the user
+    switches them on. bertviz: its unrestricted head view and model view of all layers with float32 weights, as a
     notebook user gets them. Those grow with T^2 and reach gigabytes at 512 tokens, so unless `bertviz_full`
     is True (default: only up to 128 tokens) they are measured on one and two layers and extrapolated linearly to
     all layers (`bertviz_extrapolated`); `bertviz=False` skips them (minutes and gigabytes at 512).
-    `page_bytes` adds up everything the attention page sends at once (Streamlit sends every tab).
     Uses `components.attention_charts`, so run it from the repository root.
     """
     from components import attention_charts as charts
 
-    attention = extract(lm, synthetic_text(lm, n_tokens))
+    from bertlens.attention import mask_attention, query_key
+
+    text = synthetic_text(lm, n_tokens)
+    attention = extract(lm, text)
     stats = head_statistics(attention.weights, attention.tokens)
     overview = _json_size(charts.thumbnail_figure(thumbnail_grid(thumbnails(attention.weights)), attention))
     overview += _json_size(charts.statistics_figure(stats, "entropy"))
     head = attention.weights[0, 0]
     heatmap = _json_size(charts.head_heatmap(head, attention.tokens, "Layer 1, head 1"))
     lines = _json_size(charts.line_view(line_segments(head), attention.tokens, "Layer 1, head 1"))
+    query_view = _json_size(charts.query_key_figure(query_key(lm, text, None, 0, 0, 1), attention.tokens))
+    mask_view = _json_size(charts.mask_figure(mask_attention(attention, 1), attention.tokens, 1))
     full = n_tokens <= 128 if bertviz_full is None else bertviz_full
     sizes: dict[str, Any] = {
         "tokens": attention.n_tokens,
@@ -236,14 +249,20 @@ def payload_sizes(lm: LoadedModel, n_tokens: int, bertviz: bool = True,
         "overview_bytes": overview,
         "head_heatmap_bytes": heatmap,
         "head_lines_bytes": lines,
-        "largest_view_bytes": max(overview, heatmap, lines),
-        "page_bytes": overview + heatmap + lines,
+        "query_key_bytes": query_view,
+        "mask_link_bytes": mask_view,
+        "largest_view_bytes": max(overview, heatmap, lines, query_view, mask_view),
+        "page_bytes": overview + heatmap + lines + query_view + mask_view,
     }
-    fit = bertviz_layers_that_fit(attention)
-    sizes["bertviz_restricted_layers"] = fit
-    sizes["bertviz_restricted_head_view_bytes"] = (
-        len(bertviz_head_view(attention, list(range(fit)))) if fit else 0
-    )
+    model_layers = bertviz_model_view_layers(attention)
+    restricted = 0
+    if bertviz_layers_that_fit(attention):
+        restricted = len(bertviz_head_view(attention, [0]))
+        if model_layers:
+            restricted += len(bertviz_model_view(attention, list(range(model_layers))))
+    sizes["bertviz_restricted_model_view_layers"] = model_layers
+    sizes["bertviz_restricted_bytes"] = restricted
+    sizes["page_with_bertviz_bytes"] = sizes["page_bytes"] + restricted
     if not bertviz:
         return sizes
     for view, render in (("head_view", bertviz_head_view), ("model_view", bertviz_model_view)):

@@ -3,7 +3,7 @@ import streamlit as st
 
 from bertlens.attention import STATISTIC_LABELS, STATISTICS, mask_attention, mean_over_heads
 from bertlens.attention_views import (bertviz_head_view, bertviz_heights, bertviz_layers_that_fit,
-                                      bertviz_model_view, line_segments)
+                                      bertviz_model_view, bertviz_model_view_layers, line_segments)
 from bertlens.errors import BertLensError
 from components import attention_charts as charts
 from components.attention_service import (analyse, cached_query_key, head_from_selection, mask_predictions,
@@ -128,21 +128,28 @@ with bertviz_tab:
             f"bertviz inlines every attention weight into its page; at {attention.n_tokens} tokens even one "
             "layer is too large to send. Use the Lines and Heatmap tabs, which send one head at a time."
         )
-    else:
+    elif st.toggle("Show bertviz's own views", key="att_bertviz",
+                   help="Off by default: bertviz's pages are large, and Streamlit sends every tab's content."):
+        model_fit = bertviz_model_view_layers(attention)
         st.caption(
-            f"bertviz's own head view, restricted to layer {layer} (hover a token; click a head's colour to "
-            f"toggle it). bertviz inlines every weight it shows, so here weights are rounded to 3 decimals and "
-            f"at this length at most {fit} layer(s) are sent at once. bertviz numbers layers and heads from 0. "
+            f"bertviz's head view, restricted to layer {layer} (hover a token; click a head's colour to toggle "
+            "it). bertviz inlines every weight it shows, so weights are rounded to 3 decimals and the model view "
+            f"shows at most {model_fit} layer(s) at this length. bertviz numbers layers and heads from 0. "
             "Its scripts come from this app, not a CDN."
         )
         st.iframe(bertviz_head_view(attention, [layer - 1], static_url()),
                   height=bertviz_heights(attention.n_tokens, 1, heads)[0], alt="bertviz head view")
-        chosen = st.multiselect("Layers for bertviz's model view", range(1, layers + 1),
-                                default=list(range(1, min(fit, 2) + 1)), max_selections=fit, key="att_bv_layers")
-        model_height = bertviz_heights(attention.n_tokens, len(chosen), heads)[1]
-        if chosen:
-            st.iframe(bertviz_model_view(attention, [c - 1 for c in sorted(chosen)], static_url=static_url()),
-                      height=model_height, alt="bertviz model view")
+        picked = st.session_state.get("att_bv_layers")
+        if picked is not None and (len(picked) > model_fit or any(c > layers for c in picked)):
+            del st.session_state["att_bv_layers"]
+        if model_fit:
+            chosen = st.multiselect("Layers for bertviz's model view", range(1, layers + 1),
+                                    default=list(range(1, min(model_fit, 2) + 1)), max_selections=model_fit,
+                                    key="att_bv_layers")
+            if chosen:
+                st.iframe(bertviz_model_view(attention, [c - 1 for c in sorted(chosen)], static_url=static_url()),
+                          height=bertviz_heights(attention.n_tokens, len(chosen), heads)[1],
+                          alt="bertviz model view")
 
 if masks:
     st.subheader("The [MASK] link")

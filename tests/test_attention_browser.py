@@ -55,6 +55,7 @@ def test_attention_page_renders_offline(tiny_model_dir):
             page.get_by_role("tab", name="Heatmap").click()
             page.locator(".js-plotly-plot").nth(3).wait_for(timeout=30_000)
             page.get_by_role("tab", name="bertviz").click()
+            page.get_by_text("Show bertviz's own views").click()
             frame = next(f for f in _wait_for_frames(page) if "bertviz" in (f.content() or ""))
             frame.locator("svg text").first.wait_for(timeout=60_000)
             page.screenshot(path=str(ARTIFACTS / "attention-head.png"), full_page=True)

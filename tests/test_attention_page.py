@@ -93,7 +93,7 @@ def test_over_512_tokens_is_truncated_and_shown(app_env, lm):
 
 
 def test_markup_in_the_text_stays_inert(app_env):
-    at = open_page()
+    at = open_page(att_bertviz=True)
     at.toggle(key="att_pair_on").set_value(True).run()
     at.text_area(key="att_pair").set_value(f"B says {HOSTILE}").run()
     at.text_area(key="att_text").set_value(f"A says {HOSTILE} [MASK].").run()

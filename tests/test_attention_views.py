@@ -155,8 +155,15 @@ def test_payload_at_512_tokens_fits_the_budget(heads_lm):
     sizes = payload_sizes(heads_lm, 512, bertviz=False)
     assert (sizes["tokens"], sizes["layers"], sizes["heads"]) == (512, 24, 16)
     assert sizes["page_bytes"] <= VIEW_BUDGET_BYTES
+    assert sizes["page_with_bertviz_bytes"] <= VIEW_BUDGET_BYTES
     assert sizes["largest_view_bytes"] <= VIEW_BUDGET_BYTES
-    assert sizes["bertviz_restricted_layers"] == 0, "bertviz must not be sent at 512 tokens"
+    assert sizes["bertviz_restricted_bytes"] == 0, "bertviz must not be sent at 512 tokens"
+
+
+def test_page_with_bertviz_fits_at_128_tokens(heads_lm):
+    sizes = payload_sizes(heads_lm, 128, bertviz=False)
+    assert sizes["bertviz_restricted_bytes"] > 0, "at 128 tokens bertviz's views are offered"
+    assert sizes["page_with_bertviz_bytes"] <= VIEW_BUDGET_BYTES
 
 
 def test_bertviz_size_estimate_bounds_the_real_size(heads_lm):
