@@ -34,7 +34,7 @@ from bertlens.errors import InputError
 from bertlens.fill_mask import Filters, FillMaskResult, chained_log_probs, forward, piece_ids, postprocess, \
     preprocess
 from bertlens.model import LoadedModel
-from bertlens.occupations import Occupation, load_occupations
+from bertlens.occupations import Occupation, check_name, load_occupations
 from bertlens.text import MASK, check_masks, clean
 
 DATA = Path(__file__).resolve().parent / "data"
@@ -392,7 +392,7 @@ def check_config(lm: LoadedModel, config: ProbeConfig) -> list[list[int]]:
         check_kurita_template(template)
     if config.bootstrap < 100 or config.permutations < 100:
         raise InputError("Use at least 100 bootstrap resamples and 100 permutations.")
-    return [piece_ids(lm, o.name) for o in config.occupations]
+    return [piece_ids(lm, check_name(o.name)) for o in config.occupations]
 
 
 def check_kurita_template(template: str) -> None:
