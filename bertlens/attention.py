@@ -89,12 +89,18 @@ class HeadStatistics:
             for i, row in enumerate(table)
         ]
 
-    def to_csv(self) -> str:
+    def to_csv(self, provenance: dict[str, str] | None = None) -> str:
+        """One row per head; `provenance` (e.g. model id, random weights) adds constant leading columns.
+
+        Provenance values that a spreadsheet would read as a formula are prefixed with an apostrophe.
+        """
+        extra = {k: ("'" + v if v[:1] in ("=", "+", "-", "@", "\t", "\r") else v)
+                 for k, v in (provenance or {}).items()}
         out = io.StringIO()
-        writer = csv.DictWriter(out, fieldnames=["layer", "head", *self.names], lineterminator="\n")
+        writer = csv.DictWriter(out, fieldnames=[*extra, "layer", "head", *self.names], lineterminator="\n")
         writer.writeheader()
         for row in self.rows():
-            writer.writerow({k: (f"{v:.6f}" if isinstance(v, float) else v) for k, v in row.items()})
+            writer.writerow({**extra, **{k: (f"{v:.6f}" if isinstance(v, float) else v) for k, v in row.items()}})
         return out.getvalue()
 
 

@@ -87,8 +87,10 @@ with right:
     st.plotly_chart(charts.statistics_figure(stats, statistic, selected), key="att_stats",
                     on_select=lambda: _pick("att_stats"), selection_mode="points", width="stretch")
 st.caption("Click a thumbnail or a cell to open that head below.")
-st.download_button("Download the per-head statistics (CSV)", stats.to_csv(), file_name="attention_heads.csv",
-                   mime="text/csv", key="att_csv")
+provenance = {"model": lm.info.model_id, "revision": lm.fingerprint(),
+              "random_weights": str(lm.info.random_weights).lower(), "tokens": str(attention.n_tokens)}
+st.download_button("Download the per-head statistics (CSV)", stats.to_csv(provenance),
+                   file_name="attention_heads.csv", mime="text/csv", key="att_csv")
 
 st.subheader("One head")
 c1, c2, c3 = st.columns([1, 1, 2])

@@ -175,6 +175,9 @@ def test_statistics_csv_and_rows():
     assert lines[0] == "layer,head," + ",".join(STATISTICS)
     assert len(lines) == 7
     assert lines[1].startswith("1,1,1.609438,0.200000")
+    marked = stats.to_csv({"model": "=HYPERLINK(1)", "random_weights": "true"}).splitlines()
+    assert marked[0].startswith("model,random_weights,layer,head,entropy")
+    assert marked[1].startswith("'=HYPERLINK(1),true,1,1,1.609438")
 
 
 def test_statistics_refuse_mismatched_shapes():
