@@ -33,6 +33,7 @@ from bertlens.settings import Settings
 log = logging.getLogger(__name__)
 
 SECTIONS = ("load", "fill-mask", "bf16", "fp16", "int8", "graphs", "profile", "probe", "attention", "cache")
+ROW_ORDER = ("load", "fill-mask", "bfloat16", "float16", "int8", "graphs", "profile", "probe", "attention", "cache")
 # [CLS] The woman worked as a [MASK] in the city . [SEP]: 12 tokens.
 FILL_MASK_TEXT = "The woman worked as a [MASK] in the city."
 AGREEMENT_SENTENCES = (
@@ -251,8 +252,10 @@ def _bytes(n: int) -> str:
 class Bench:
     """One benchmark run. Models are loaded lazily and shared between sections."""
 
-    def __init__(self, folder: Path, device: str = "cpu", repeats: int = 5, command: str = "") -> None:
+    def __init__(self, folder: Path, device: str = "cpu", repeats: int = 5, command: str = "",
+                 probe_stride: int | None = None) -> None:
         self.folder = Path(folder)
+        self.probe_stride = probe_stride
         self.device_name = device
         self.repeats = repeats
         self._models: dict[str, LoadedModel] = {}
@@ -453,7 +456,7 @@ class Bench:
             return
         config = bias.default_config()
         calls = sum(len(ids) for _, ids in bias.plan_probe(self.model("float32"), config).items)
-        stride = 1 if self.cuda else PROBE_SAMPLE_STRIDE
+        stride = self.probe_stride or (1 if self.cuda else PROBE_SAMPLE_STRIDE)
         sample = dataclasses.replace(config, occupations=config.occupations[::stride])
         lm = self.model("float32")
         ref = reference(lm, sample)
@@ -566,11 +569,15 @@ def parse_sections(only: str | None) -> tuple[str, ...]:
 
 
 def run_benchmark(folder: Path, device: str = "cpu", repeats: int = 5, sections: tuple[str, ...] = SECTIONS,
-                  command: str = "") -> BenchReport:
-    """Measure `sections` on the model in `folder` and return the report (no file is written)."""
+                  command: str = "", probe_stride: int | None = None) -> BenchReport:
+    """Measure `sections` on the model in `folder` and return the report (no file is written).
+
+    `probe_stride`: the per-sentence reference loop runs on every n-th occupation and is extrapolated (default:
+    all of them on a GPU, every PROBE_SAMPLE_STRIDE-th on a CPU, where the full loop takes many minutes).
+    """
     if repeats < 1:
         raise InputError("--repeats must be at least 1.")
-    return Bench(folder, device=device, repeats=repeats, command=command).run(sections)
+    return Bench(folder, device=device, repeats=repeats, command=command, probe_stride=probe_stride).run(sections)
 
 
 def report_dict(report: BenchReport) -> dict[str, Any]:
@@ -580,6 +587,21 @@ def report_dict(report: BenchReport) -> dict[str, Any]:
 def report_from_dict(data: dict[str, Any]) -> BenchReport:
     rows = [Row(**r) for r in data.get("rows", [])]
     return BenchReport(**{**data, "rows": rows})
+
+
+def merge_reports(earlier: BenchReport, later: BenchReport) -> BenchReport:
+    """`later`, plus the sections only `earlier` measured (kept with a note naming the run they came from)."""
+    fresh = {row.section for row in later.rows}
+    kept = [row for row in earlier.rows if row.section not in fresh]
+    if not kept:
+        return later
+    sections = ", ".join(dict.fromkeys(row.section for row in kept))
+    note = (f"Rows of section(s) {sections} come from an earlier run on the same kind of machine "
+            f"({earlier.started}, {earlier.machine.get('gpu') or earlier.machine.get('processor')}, medians of "
+            f"{earlier.repeats} rounds, command `{earlier.command}`).")
+    order = {name: i for i, name in enumerate(ROW_ORDER)}
+    rows = sorted(later.rows + kept, key=lambda r: order.get(r.section, len(order)))
+    return dataclasses.replace(later, rows=rows, notes=later.notes + [note])
 
 
 def device_kind(report: BenchReport) -> str:
@@ -675,13 +697,19 @@ FAST_PATHS = """## What makes it fast
 - **CUDA graphs** (`bertlens/fast.py`): on a GPU a 12-token bert-large pass is about 400 small kernels and is
   limited by launching them, not by arithmetic. The encoder is captured once per sequence length (up to 128
   tokens) and replayed as one launch; longer texts, padded batches and any capture failure run eager mode.
-  The graph's log-probabilities equal eager mode's (difference row in the GPU table).
+  The graph's log-probabilities equal eager mode's (difference row in the GPU table). In float32 the replayed
+  encoder still takes about 4 ms (profile row): without TF32, float32 matrix products run on the CUDA cores, not
+  the tensor cores, so the float32 fill-mask lands just above 5 ms; bfloat16 and float16 use the tensor cores
+  and are well under it.
 - **Batched bias probe**: every chain-rule row of the default probe goes into padded batches, identical rows
   run once, and each row computes the MLM head at one position only.
 - **Precision** (sidebar): float32 is exact. bfloat16 / float16 halve the bytes read per pass and are fast on
   GPUs and on CPUs with AVX-512 BF16 or AMX. A CPU without them (such as this AVX2 machine) emulates bfloat16
   and is *slower* than float32, so there the fast option is int8 dynamic quantisation of the Linear layers:
   approximate, labelled so, and shown with its measured top-10 agreement.
+- **CPU threads**: on a CPU shared with other busy processes, torch's two OpenMP threads wait for each other
+  at every operation; `--threads 1` is steadier there (`torch.set_num_threads`). The CPU table states the
+  threads it used.
 - **Cache**: a repeated identical request is served by `st.cache_data` (bounded: 256 entries, 1 hour) without
   a forward pass.
 

@@ -16,13 +16,13 @@ from bertlens.fill_mask import Filters, fill_mask, preprocess
 
 @pytest.fixture(scope="module")
 def report(tiny_model_dir):
-    return bench.run_benchmark(tiny_model_dir, device="cpu", repeats=1, command="pytest")
+    return bench.run_benchmark(tiny_model_dir, device="cpu", repeats=1, command="pytest", probe_stride=64)
 
 
 def test_every_cpu_section_reports(report):
     assert not [n for n in report.notes if "failed" in n], report.notes
     sections = {row.section for row in report.rows}
-    assert {"load", "fill-mask", "bfloat16", "int8", "attention", "cache"} <= sections
+    assert {"load", "fill-mask", "bfloat16", "int8", "profile", "probe", "attention", "cache"} <= sections
     for row in report.rows:
         if row.median_ms is not None:
             assert row.median_ms > 0

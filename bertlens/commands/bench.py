@@ -24,11 +24,14 @@ def register(sub, common) -> None:
     p.add_argument("--seed", type=int, default=0, help="seed of the random model")
     p.add_argument("--cache-dir", type=Path, help="where random models are kept (BERT_LENS_BENCH_CACHE)")
     p.add_argument("--repeats", type=int, default=5, help="timed rounds per comparison (median reported)")
+    p.add_argument("--threads", type=int, help="torch CPU threads (default: torch's choice, one per core)")
     p.add_argument("--only", help="comma-separated sections: load,fill-mask,bf16,fp16,int8,graphs,profile,probe,attention,cache")
     p.add_argument("--write", type=Path, metavar="MARKDOWN",
                    help="store the run beside MARKDOWN (.json) and regenerate MARKDOWN, e.g. docs/benchmarks.md")
-    p.add_argument("--from-json", type=Path, metavar="FILE",
-                   help="do not run: take the report from FILE (a --json output, e.g. from a GPU machine)")
+    p.add_argument("--from-json", type=Path, metavar="FILE", action="append",
+                   help="do not run: take the report from FILE (a --json or --write output, e.g. from a GPU "
+                        "machine); given several times, each file's sections replace the same sections of the "
+                        "earlier ones, per device")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=run)
 
@@ -37,15 +40,22 @@ def run(args: argparse.Namespace) -> int:
     from bertlens import bench
 
     if args.from_json:
-        data = json.loads(args.from_json.read_text())
-        stored = [data[k] for k in ("cpu", "gpu") if k in data] if "rows" not in data else [data]
-        reports = [bench.report_from_dict(d) for d in stored]
-        for report in reports[:-1]:
+        merged: dict[str, bench.BenchReport] = {}
+        for path in args.from_json:
+            data = json.loads(path.read_text())
+            for item in ([data[k] for k in ("cpu", "gpu") if k in data] if "rows" not in data else [data]):
+                report = bench.report_from_dict(item)
+                kind = bench.device_kind(report)
+                merged[kind] = bench.merge_reports(merged[kind], report) if kind in merged else report
+        for report in merged.values():
             if args.write:
                 bench.store(report, args.write)
-        report = reports[-1]
     else:
         sections = bench.parse_sections(args.only)
+        if args.threads:
+            import torch
+
+            torch.set_num_threads(args.threads)
         logging.basicConfig(level=logging.INFO, format="bench: %(message)s", stream=sys.stderr)
         folder = Path(args.model) if args.model else bench.model_folder(args.model_size, args.seed, args.cache_dir)
         command = "python -m bertlens bench " + " ".join(shlex.quote(a) for a in sys.argv[2:]) \
