@@ -303,3 +303,23 @@ def test_deep_link_on_a_fresh_server_gets_the_app_shell(tiny_model_dir, browser)
             context.close()
     assert "random weights" in main, "the random-weights banner is missing"
     assert "Layers" in sidebar and "Home" in sidebar, f"the app's sidebar is missing: {sidebar[:200]!r}"
+
+
+def test_server_refuses_uploads_without_xsrf_token_and_over_the_limit(app):
+    import tomllib
+    import urllib.error
+    import urllib.request
+
+    url = f"{app.url}/_stcore/upload_file/some-session/some-file"
+    request = urllib.request.Request(url, data=b"occupation,article\n", method="PUT")
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(request, timeout=30)
+    assert refused.value.code == 403 and b"XSRF" in refused.value.read()
+
+    limit_mb = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())["server"]["maxUploadSize"]
+    big = urllib.request.Request(url, data=b"x" * ((limit_mb + 1) * 2**20), method="PUT",
+                                 headers={"X-Xsrftoken": "t", "Cookie": "_streamlit_xsrf=t"})
+    with pytest.raises((urllib.error.URLError, ConnectionError)) as too_big:
+        urllib.request.urlopen(big, timeout=30)
+    if isinstance(too_big.value, urllib.error.HTTPError):
+        assert too_big.value.code in (400, 403, 413)
