@@ -235,3 +235,46 @@ def synthetic_text(lm: LoadedModel, n_tokens: int) -> str:
     text = " ".join(words[:low])
     missing = n_tokens - length(low)
     return (text + " ." * missing).strip()
+
+
+@dataclass(frozen=True)
+class QueryKey:
+    """How one head computes one query token's attention, from the model's own weights (Vaswani et al. 2017).
+
+    `query` (d,) and `keys` (T, d) are the head's projections of the layer's input; `products` = query * keys
+    elementwise; `scores` = products summed / sqrt(d); `weights` = softmax(scores), the row the head outputs.
+    """
+
+    layer: int
+    head: int
+    position: int
+    query: torch.Tensor
+    keys: torch.Tensor
+    products: torch.Tensor
+    scores: torch.Tensor
+    weights: torch.Tensor
+
+
+def query_key(lm: LoadedModel, text: str, pair: str | None, layer: int, head: int, position: int) -> QueryKey:
+    """The query/key computation of (`layer`, `head`) (0-based) for the token at `position`.
+
+    One forward pass with hidden states gives the layer's input; the head's query and key projections are applied
+    to it here. Raises InputError for bad input or an index out of range.
+    """
+    text, pair = check_inputs(text, pair)
+    encoded = encode(lm, text, pair, truncate=True)
+    config = lm.model.config
+    t = encoded.input_ids.shape[-1]
+    for name, value, limit in (("layer", layer, config.num_hidden_layers), ("head", head, config.num_attention_heads),
+                               ("position", position, t)):
+        if not 0 <= value < limit:
+            raise InputError(f"The {name} {value} is out of range (0 to {limit - 1}).")
+    module = lm.model.bert.encoder.layer[layer].attention.self
+    size = module.attention_head_size
+    with torch.inference_mode():
+        hidden = lm.model.bert(**encoded.model_inputs(), output_hidden_states=True).hidden_states[layer][0]
+        query = module.query(hidden[position]).view(-1, size)[head].float().cpu()
+        keys = module.key(hidden).view(t, -1, size)[:, head].float().cpu()
+    products = query * keys
+    scores = products.sum(-1) * module.scaling
+    return QueryKey(layer, head, position, query, keys, products, scores, torch.softmax(scores, dim=-1))
