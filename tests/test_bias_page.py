@@ -82,7 +82,7 @@ def test_browser_runs_one_probe(tiny_model_dir, tmp_path):
             page.get_by_role("tab", name="Occupation scores").click(timeout=120_000)
             page.get_by_role("button", name="Run probe").click()
             page.get_by_text("Significant (Holm)").wait_for(timeout=300_000)
-            page.locator(".js-plotly-plot").first.wait_for(timeout=60_000)
+            page.locator(".js-plotly-plot >> visible=true").first.wait_for(timeout=60_000)
             page.screenshot(path=str(tmp_path / "bias_probe.png"))
             body = page.inner_text("body")
             assert "Traceback" not in body and "64" in body
