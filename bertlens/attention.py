@@ -163,7 +163,8 @@ def head_statistics(weights: torch.Tensor, tokens: list[str]) -> HeadStatistics:
     single token both are 0. Entropy is in nats: 0 for a head that looks at one token, ln(T) for a uniform one.
     """
     if weights.dim() != 4 or weights.shape[-1] != weights.shape[-2] or weights.shape[-1] != len(tokens):
-        raise ValueError(f"weights must be (layers, heads, T, T) with T = {len(tokens)} tokens; got {tuple(weights.shape)}")
+        raise ValueError(f"weights must be (layers, heads, T, T) with T = {len(tokens)} tokens; "
+                         f"got {tuple(weights.shape)}")
     weights = weights.float()
     masks = key_masks(tokens)
     shares = {name: torch.einsum("lhqk,k->lh", weights, mask) / weights.shape[-1] for name, mask in masks.items()}
@@ -223,7 +224,7 @@ def synthetic_text(lm: LoadedModel, n_tokens: int) -> str:
     words = [base[i % len(base)] for i in range(n_tokens)]
 
     def length(count: int) -> int:
-        return len(lm.tokenizer(" ".join(words[:count]))["input_ids"])
+        return len(lm.tokenizer(" ".join(words[:count]), verbose=False)["input_ids"])
 
     low, high = 0, n_tokens
     while low < high:

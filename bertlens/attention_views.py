@@ -7,7 +7,6 @@ CDN scripts are replaced by the copies this app serves from `static/vendor/`.
 """
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
