@@ -112,3 +112,14 @@ def test_int8_copy_predicts_and_leaves_float32_alone(lm):
     assert len(result.masks[0].candidates) == 5
     after = fill_mask(lm, "The man worked as a [MASK].", top_k=5, filters=Filters(special=False))
     assert after == before
+
+
+def test_merge_keeps_later_sections_and_adds_earlier_only_ones(report):
+    earlier = bench.report_from_dict({**bench.report_dict(report), "started": "earlier"})
+    later_rows = [r for r in report.rows if r.section == "fill-mask"]
+    later = bench.report_from_dict({**bench.report_dict(report), "rows": [], "started": "later"})
+    later.rows = [bench.Row(r.section, r.what + " (again)", r.median_ms, r.value) for r in later_rows]
+    merged = bench.merge_reports(earlier, later)
+    assert [r for r in merged.rows if r.section == "fill-mask"] == later.rows
+    assert {r.section for r in merged.rows} == {r.section for r in report.rows}
+    assert merged.started == "later" and any("earlier" in note for note in merged.notes)
