@@ -113,8 +113,7 @@ def crows_metrics(result: CrowsResult) -> go.Figure:
     labels = [plotly_text(g.group) for g in groups]
     fig = go.Figure(go.Bar(
         x=[g.metric for g in groups], y=labels, orientation="h",
-        marker_color=["#495057" if i == 0 else ("#c92a2a" if g.metric > 50 else "#2f9e44") for i, g in
-                      enumerate(groups)],
+        marker_color=["#495057" if i == 0 else _crows_colour(g.metric) for i, g in enumerate(groups)],
         text=[f"{g.metric:.1f}% of {g.pairs}" for g in groups], textposition="outside", cliponaxis=False,
         hovertemplate="%{y}: %{x:.1f}%<extra></extra>",
     ))
@@ -124,6 +123,11 @@ def crows_metrics(result: CrowsResult) -> go.Figure:
                       plot_bgcolor="white", yaxis=dict(autorange="reversed", automargin=True),
                       xaxis=dict(title="% pairs where the more stereotyping sentence scores higher", range=[0, 110]))
     return fig
+
+
+def _crows_colour(metric: float) -> str:
+    """Red above 50 (stereotype preferred), green below, grey at exactly 50."""
+    return "#c92a2a" if metric > 50 else "#2f9e44" if metric < 50 else GREY
 
 
 def _share(value: float | None) -> str:
