@@ -1,7 +1,8 @@
 """Many users at once, and caches that cannot grow without limit.
 
-`test_eight_sessions_at_once` starts the real server and drives 8 chromium sessions at the same time: half run
-fill-mask, half run the gender-bias probe, each with its own inputs, for a fixed number of rounds. Every session
+`test_eight_sessions_at_once` starts the real server and drives 8 sessions at the same time, each a websocket
+client speaking Streamlit's protocol as a browser tab does (the browser itself is tested in test_e2e_browser.py):
+half run fill-mask, half run the gender-bias probe, each with its own inputs, for a fixed number of rounds. Every session
 must show the result the core computes for *its* input, with no error, and the server's resident memory
 (children included) must grow less than 300 MB over the idle app: the model stays one copy. The figures are
 written to test-artifacts/load.json.
@@ -12,7 +13,6 @@ caches never hold more than `max_entries`; a source scan checks that every cache
 from __future__ import annotations
 
 import ast
-import asyncio
 import gc
 import json
 import os
@@ -27,14 +27,15 @@ import pytest
 
 from bertlens import bias
 from bertlens.fill_mask import Filters, fill_mask
-from browser_support import ARTIFACTS, ROOT, chromium_available, launch_chromium, running_app  # noqa: F401
+from browser_support import ARTIFACTS, ROOT, running_app
 
 SESSIONS = 8
-FILL_MASK_ROUNDS = 2
+FILL_MASK_ROUNDS = 3
 BIAS_ROUNDS = 2
 RSS_LIMIT = 300 * 2**20
-SESSION_TIMEOUT_S = 170
-WAIT_MS = 120_000
+SESSION_TIMEOUT_S = 150
+RUN_TIMEOUT_S = 90
+MESSAGE_TIMEOUT_S = 90
 WORDS = ["red", "old", "quiet", "tall", "happy", "young", "small", "famous", "new", "cold", "big", "sad"]
 URL_PATHS = dict(re.findall(r'st\.Page\("(pages/[\w/]+\.py)".*?url_path="([^"]*)"',
                             (ROOT / "app.py").read_text(encoding="utf-8")))
@@ -55,8 +56,8 @@ class SessionLog:
     session: int
     page: str
     runs: int = 0
-    http_requests: int = 0
-    ws_frames_sent: int = 0
+    messages_sent: int = 0
+    messages_received: int = 0
     errors: list[str] = field(default_factory=list)
     seconds: float = 0.0
 
@@ -86,102 +87,135 @@ class RssSampler:
         self._thread.join(timeout=5)
 
 
-# --- driving one session in the browser -----------------------------------------------------------------------
+# --- one session: a websocket client speaking Streamlit's own protocol, as the browser does ---------------------
 
-async def _idle(page) -> None:
-    await page.wait_for_selector("[data-testid=stApp][data-test-script-state=notRunning]", timeout=WAIT_MS)
+class Session:
+    """A Streamlit session over /_stcore/stream: rerun a page with widget values, read back the elements."""
+
+    def __init__(self, app, log: SessionLog) -> None:
+        import websocket
+
+        self.log = log
+        self.socket = websocket.create_connection(app.url.replace("http", "ws", 1) + "/_stcore/stream",
+                                                  timeout=MESSAGE_TIMEOUT_S)
+        self.pages: dict[str, str] = {}
+        self.elements = self.rerun("")
+
+    def rerun(self, page_hash: str, widgets: dict[str, object] | None = None) -> list:
+        """Run `page_hash` with `widgets` (id -> value); return the new elements once the script finishes."""
+        from streamlit.proto.BackMsg_pb2 import BackMsg
+        from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+
+        message = BackMsg()
+        message.rerun_script.page_script_hash = page_hash
+        for widget_id, value in (widgets or {}).items():
+            state = message.rerun_script.widget_states.widgets.add()
+            state.id = widget_id
+            if value is True:
+                state.trigger_value = True
+            else:
+                state.string_value = str(value)
+        self.socket.send_binary(message.SerializeToString())
+        self.log.messages_sent += 1
+        elements, deadline = [], time.monotonic() + RUN_TIMEOUT_S
+        while time.monotonic() < deadline:
+            forward = ForwardMsg()
+            forward.ParseFromString(self.socket.recv())
+            self.log.messages_received += 1
+            kind = forward.WhichOneof("type")
+            if kind == "navigation":
+                self.pages = {p.url_pathname: p.page_script_hash for p in forward.navigation.app_pages}
+            elif kind == "delta" and forward.delta.WhichOneof("type") == "new_element":
+                elements.append(forward.delta.new_element)
+            elif kind == "script_finished":
+                self._check(elements)
+                return elements
+        raise TimeoutError(f"no script_finished within {RUN_TIMEOUT_S}s")
+
+    def _check(self, elements: list) -> None:
+        for element in elements:
+            kind = element.WhichOneof("type")
+            if kind == "exception":
+                self.log.errors.append(f"exception on the page: {element.exception.message[:200]}")
+            elif kind == "alert" and element.alert.format == 1:
+                self.log.errors.append(f"error shown: {element.alert.body[:200]}")
+
+    def widget_id(self, elements: list, key: str) -> str:
+        for element in elements:
+            widget = getattr(element, element.WhichOneof("type") or "", None)
+            if getattr(widget, "id", "").endswith(f"-{key}"):
+                return widget.id
+        raise LookupError(f"no widget with key {key!r}")
+
+    def close(self) -> None:
+        self.socket.close()
 
 
-async def _open(page, url: str, title: str) -> None:
-    await page.goto(url, timeout=WAIT_MS)
-    await page.wait_for_function("t => [...document.querySelectorAll('h1')].some(h => h.innerText.includes(t))",
-                                 arg=title, timeout=WAIT_MS)
-    await _idle(page)
+def fill_mask_session(app, log: SessionLog, expected: list[tuple[str, str]]) -> None:
+    session = Session(app, log)
+    try:
+        page = session.pages[URL_PATHS["pages/fill_mask.py"]]
+        text_id = session.widget_id(session.rerun(page), "fm_text")
+        for text, completed in expected:
+            shown = [e.code.code_text for e in session.rerun(page, {text_id: text}) if e.WhichOneof("type") == "code"]
+            if completed not in shown:
+                log.errors.append(f"wrong result for {text!r}: expected {completed!r}, shown {shown}")
+            log.runs += 1
+    finally:
+        session.close()
 
 
-async def _type(page, key: str, text: str) -> None:
-    box = page.locator(f".st-key-{key} textarea").first
-    await box.fill(text)
-    await box.press("Control+Enter")
-    await page.wait_for_timeout(200)
-    await _idle(page)
+def bias_session(app, log: SessionLog, expected: list[tuple[tuple[str, ...], dict]]) -> None:
+    session = Session(app, log)
+    try:
+        page = session.pages[URL_PATHS["pages/bias_probe.py"]]
+        first = session.rerun(page)
+        templates_id, run_id = session.widget_id(first, "bias_templates"), session.widget_id(first, "bias_run")
+        for templates, want in expected:
+            elements = session.rerun(page, {templates_id: "\n".join(templates), run_id: True})
+            metrics = {e.metric.label: e.metric.body for e in elements if e.WhichOneof("type") == "metric"}
+            order = probe_order(elements)
+            got = {"templates": metrics.get("Templates"),
+                   "lowest": order and order[0].replace(" †", ""), "highest": order and order[-1].replace(" †", "")}
+            if got != {"templates": str(len(templates)), **want}:
+                log.errors.append(f"wrong probe result for {templates}: expected {want}, shown {got}")
+            log.runs += 1
+    finally:
+        session.close()
 
 
-async def _shown(page, selector: str, text: str) -> None:
-    await page.wait_for_function(
-        "([s, t]) => [...document.querySelectorAll(s)].some(e => e.innerText.includes(t))",
-        arg=[selector, text], timeout=WAIT_MS)
+def probe_order(elements: list) -> list[str] | None:
+    """The occupations of the probe's chart, bottom to top (lowest to highest log-ratio)."""
+    for element in elements:
+        if element.WhichOneof("type") == "plotly_chart":
+            for trace in json.loads(element.plotly_chart.spec)["data"]:
+                if "error_x" in trace:
+                    return [label.replace(" †", "") for label in trace["y"]]
+    return None
 
 
-async def fill_mask_session(page, app, log: SessionLog, expected: list[tuple[str, str]]) -> None:
-    if log.session < 0:
-        await _open(page, app.url, "BERT Lens")  # the app's front door first: see test_e2e_browser's deep links
-    await _open(page, f"{app.url}/{URL_PATHS['pages/fill_mask.py']}", "Fill-mask")
-    for text, completed in expected:
-        await _type(page, "fm_text", text)
-        await _shown(page, "[data-testid=stCode]", completed)
-        log.runs += 1
-
-
-async def bias_session(page, app, log: SessionLog, expected: list[tuple[tuple[str, ...], dict]]) -> None:
-    await _open(page, f"{app.url}/{URL_PATHS['pages/bias_probe.py']}", "Gender-bias probe")
-    await page.get_by_role("tab", name="Occupation scores").click()
-    await page.locator("[data-testid=stExpander] summary", has_text="Templates and occupations").click()
-    for templates, want in expected:
-        await _type(page, "bias_templates", "\n".join(templates))
-        await page.get_by_role("button", name="Run probe").click()
-        await page.wait_for_timeout(200)
-        await _idle(page)
-        await page.wait_for_function(
-            """([n, low, high]) => {
-                const values = [...document.querySelectorAll('[data-testid=stMetric]')].map(m => m.innerText);
-                const ticks = [...document.querySelectorAll('.js-plotly-plot .ytick text')]
-                    .filter(t => t.checkVisibility()).map(t => t.textContent.replace(' †', ''));
-                return values.some(v => v.includes('Templates') && v.includes(String(n)))
-                    && ticks.length > 1 && ticks[0] === low && ticks[ticks.length - 1] === high;
-            }""", arg=[len(templates), want["lowest"], want["highest"]], timeout=WAIT_MS)
-        log.runs += 1
-
-
-async def _drive(app, browser, log: SessionLog, job) -> None:
-    context = await browser.new_context(viewport={"width": 1300, "height": 900})
-    context.set_default_timeout(WAIT_MS)
-    page = await context.new_page()
-    page.on("request", lambda request: setattr(log, "http_requests", log.http_requests + 1))
-    page.on("console", lambda m: log.errors.append(f"console: {m.text}") if m.type == "error" and not (
-        m.text.startswith("Failed to load resource") and "404" in m.text) else None)
-    page.on("pageerror", lambda error: log.errors.append(f"page error: {error}"))
-    page.on("websocket", lambda ws: ws.on("framesent", lambda _: setattr(log, "ws_frames_sent",
-                                                                          log.ws_frames_sent + 1)))
+def _drive(log: SessionLog, job) -> None:
     started = time.monotonic()
     try:
-        await job(page)
-        if await page.locator("[data-testid=stException]").count():
-            log.errors.append("a traceback reached the page")
-        for alert in await page.locator("[data-testid=stAlertContentError]").all_inner_texts():
-            log.errors.append(f"error shown: {alert}")
-    except Exception as exc:  # a timeout or a wrong result: recorded for this session, the others go on
-        log.errors.append(f"{type(exc).__name__}: {str(exc).splitlines()[0]}")
-        await page.screenshot(path=str(ARTIFACTS / f"load-session-{log.session}.png"))
+        job()
+    except Exception as exc:  # a timeout or a broken connection: recorded for this session, the others go on
+        log.errors.append(f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}")
     finally:
         log.seconds = round(time.monotonic() - started, 1)
-        await context.close()
 
 
-async def run_sessions(app, jobs: list[tuple[SessionLog, object]]) -> None:
-    from playwright.async_api import async_playwright
-
-    async with async_playwright() as playwright:
-        browser = await launch_chromium(playwright)
-        try:
-            await asyncio.wait_for(asyncio.gather(*(_drive(app, browser, log, job) for log, job in jobs)),
-                                   timeout=SESSION_TIMEOUT_S)
-        finally:
-            await browser.close()
+def run_sessions(jobs: list[tuple[SessionLog, object]]) -> None:
+    threads = [threading.Thread(target=_drive, args=job, daemon=True) for job in jobs]
+    for thread in threads:
+        thread.start()
+    deadline = time.monotonic() + SESSION_TIMEOUT_S
+    for thread in threads:
+        thread.join(timeout=max(0.0, deadline - time.monotonic()))
+    stuck = [log.session for (log, _), thread in zip(jobs, threads) if thread.is_alive()]
+    assert not stuck, f"sessions {stuck} did not finish within {SESSION_TIMEOUT_S}s"
 
 
 @pytest.mark.load
-@pytest.mark.skipif(not chromium_available(), reason="chromium is not installed (make browser)")
 def test_eight_sessions_at_once(tiny_model_dir, lm):
     expected_fill = {s: [(t, fill_mask(lm, t, top_k=10, filters=Filters()).completed) for t in fill_mask_inputs(s)]
                      for s in range(0, SESSIONS, 2)}
@@ -196,11 +230,9 @@ def test_eight_sessions_at_once(tiny_model_dir, lm):
     with running_app(tiny_model_dir, log_dir=ARTIFACTS) as app:
         # Warm up with one session on each page, so the baseline is the idle app with the model loaded.
         warm_fill, warm_bias = SessionLog(-1, "fill_mask"), SessionLog(-2, "bias_probe")
-        warm = [(warm_fill, lambda p: fill_mask_session(p, app, warm_fill, expected_fill[0][:1])),
-                (warm_bias, lambda p: bias_session(p, app, warm_bias, expected_bias[1][:1]))]
-        asyncio.run(run_sessions(app, warm[:1]))
-        asyncio.run(run_sessions(app, warm[1:]))
-        assert not any(log.errors for log, _ in warm), [log.errors for log, _ in warm]
+        run_sessions([(warm_fill, lambda: fill_mask_session(app, warm_fill, expected_fill[0][:1])),
+                      (warm_bias, lambda: bias_session(app, warm_bias, expected_bias[1][:1]))])
+        assert not (warm_fill.errors or warm_bias.errors), warm_fill.errors + warm_bias.errors
         app.wait_idle(timeout=30)
         baseline = app.rss()
 
@@ -208,16 +240,16 @@ def test_eight_sessions_at_once(tiny_model_dir, lm):
         for s in range(SESSIONS):
             if s % 2 == 0:
                 log = SessionLog(s, "fill_mask")
-                jobs.append((log, lambda p, s=s, log=log: fill_mask_session(p, app, log, expected_fill[s])))
+                jobs.append((log, lambda s=s, log=log: fill_mask_session(app, log, expected_fill[s])))
             else:
                 log = SessionLog(s, "bias_probe")
-                jobs.append((log, lambda p, s=s, log=log: bias_session(p, app, log, expected_bias[s])))
+                jobs.append((log, lambda s=s, log=log: bias_session(app, log, expected_bias[s])))
         started = time.monotonic()
         with RssSampler(app) as sampler:
-            asyncio.run(run_sessions(app, jobs))
+            run_sessions(jobs)
+            seconds = time.monotonic() - started
             app.wait_idle(timeout=30)
             after = app.rss()
-        seconds = time.monotonic() - started
         alive = app.process.poll() is None
 
     logs = [log for log, _ in jobs]
@@ -225,8 +257,8 @@ def test_eight_sessions_at_once(tiny_model_dir, lm):
         "sessions": len(logs),
         "runs": sum(log.runs for log in logs),
         "runs_expected": (SESSIONS // 2) * (FILL_MASK_ROUNDS + BIAS_ROUNDS),
-        "http_requests": sum(log.http_requests for log in logs),
-        "websocket_messages_sent": sum(log.ws_frames_sent for log in logs),
+        "requests_sent": sum(log.messages_sent for log in logs),
+        "messages_received": sum(log.messages_received for log in logs),
         "errors": sum(len(log.errors) for log in logs),
         "rss_idle_mb": round(baseline / 2**20, 1),
         "rss_peak_mb": round(sampler.peak / 2**20, 1),
