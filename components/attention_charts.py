@@ -161,9 +161,9 @@ def query_key_figure(qk: QueryKey, tokens: list[str]) -> go.Figure:
     limit = float(max(qk.keys.abs().max(), qk.query.abs().max(), 1e-6))
     product_limit = float(max(qk.products.abs().max(), 1e-6))
     fig = make_subplots(rows=2, cols=3, row_heights=[0.06, 0.94], column_widths=[0.38, 0.38, 0.24],
-                        vertical_spacing=0.02, horizontal_spacing=0.04, shared_yaxes=True,
-                        subplot_titles=(f"query q of token {qk.position}", "", "", "keys k", "q × k (elementwise)",
-                                        "weight = softmax(Σ q×k / √d)"))
+                        vertical_spacing=0.05, horizontal_spacing=0.04, shared_yaxes=True,
+                        subplot_titles=(f"query q of token {qk.position} (top), keys k of every token (below)", "",
+                                        "", "", "q × k (elementwise)", "weight = softmax(Σ q×k / √d)"))
     scale = dict(colorscale="RdBu", zmid=0, showscale=False)
     fig.add_trace(go.Heatmap(z=qk.query.numpy()[None], x=dims, y=[labels[qk.position]], zmin=-limit, zmax=limit,
                              hovertemplate="dim %{x}: %{z:.3f}<extra></extra>", **scale), row=1, col=1)
