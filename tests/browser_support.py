@@ -155,3 +155,26 @@ def chromium_available() -> bool:
 def launch_chromium(playwright, **kwargs):
     """Headless Debian chromium (Playwright cannot download its own browser here)."""
     return playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True, **kwargs)
+
+
+@dataclass(frozen=True)
+class AppPage:
+    """One page as app.py's st.navigation declares it."""
+
+    script: str      # path relative to the project root, e.g. "pages/fill_mask.py"
+    name: str        # the script's stem, e.g. "fill_mask": the key test tables use
+    url_path: str    # "" for the default page
+    default: bool
+
+
+def app_pages(app_file: Path = ROOT / "app.py") -> list[AppPage]:
+    """The pages app.py declares, default page first, whatever folder they live in."""
+    import re
+
+    pages = []
+    for script, args in re.findall(r'st\.Page\(\s*"([\w/]+\.py)"(.*?)\)\s*,?\s*\n', app_file.read_text("utf-8")):
+        default = "default=True" in args
+        match = re.search(r'url_path="([^"]*)"', args)
+        url_path = "" if default else (match.group(1) if match else Path(script).stem)
+        pages.append(AppPage(script, Path(script).stem, url_path, default))
+    return sorted(pages, key=lambda page: not page.default)

@@ -10,7 +10,6 @@ Per-page specifics live in PAGES below: adding a page is one entry.
 from __future__ import annotations
 
 import re
-from pathlib import Path
 from dataclasses import dataclass, field
 from typing import Callable
 from urllib.parse import urlsplit
@@ -21,7 +20,7 @@ from bertlens import bias
 from bertlens.encoding import encode
 from bertlens.fill_mask import fill_mask
 from bertlens.nsp import next_sentence
-from browser_support import ARTIFACTS, ROOT, chromium_available, launch_chromium, running_app
+from browser_support import ARTIFACTS, ROOT, app_pages, chromium_available, launch_chromium, running_app
 
 pytestmark = [pytest.mark.browser,
               pytest.mark.skipif(not chromium_available(), reason="chromium is not installed (make browser)")]
@@ -49,29 +48,29 @@ class BrowserPage:
 
 
 PAGES = {
-    "pages/home.py": BrowserPage(
+    "home": BrowserPage(
         title="BERT Lens", click=("Fill-mask: what goes in the blank?",), view=".st-key-fm_text textarea",
         after_click_title="Fill-mask",
     ),
-    "pages/fill_mask.py": BrowserPage(
+    "fill_mask": BrowserPage(
         title="Fill-mask", inputs={"fm_text": "The [MASK] sat on the mat."},
         shows=lambda lm, i: [("[data-testid=stCode]", fill_mask(lm, i["fm_text"], top_k=10).completed)],
         payload_key="fm_text", payload_suffix=" The [MASK] is here.",
     ),
-    "pages/next_sentence.py": BrowserPage(
+    "next_sentence": BrowserPage(
         title="Next sentence",
         inputs={"ns_a": "I went to the store.", "ns_b": "The cat slept all day."},
         shows=lambda lm, i: [("[data-testid=stMetricValue]",
                               f"{next_sentence(lm, i['ns_a'], i['ns_b']).p_is_next:.1%}")],
         payload_key="ns_b",
     ),
-    "pages/attention.py": BrowserPage(
+    "attention": BrowserPage(
         title="Attention", inputs={"att_text": "The dog chased the ball."},
         shows=lambda lm, i: [("[data-testid=stExpander] summary",
                               f"Tokens ({len(encode(lm, i['att_text']).tokens)})")],
         payload_key="att_text",
     ),
-    "pages/bias_probe.py": BrowserPage(
+    "bias_probe": BrowserPage(
         title="Gender-bias probe", inputs={"bias_side_template": "{person} is a [MASK] at home."},
         click=("Occupation scores", "Run probe"),
         shows=lambda lm, i: [
@@ -82,10 +81,7 @@ PAGES = {
         payload_key="bias_side_template", payload_suffix=" {person} is a [MASK].",
     ),
 }
-APP_SOURCE = (ROOT / "app.py").read_text(encoding="utf-8")
-# script -> URL path, as app.py's st.navigation serves it ("" for the default page)
-URL_PATHS = {script: ("" if "default=True" in args else re.search(r'url_path="([^"]*)"', args).group(1))
-             for script, args in re.findall(r'st\.Page\("(pages/[\w/]+\.py)"(.*?)\),?\n', APP_SOURCE)}
+APP_PAGES = {page.name: page for page in app_pages()}
 
 
 @pytest.fixture(scope="module")
@@ -172,9 +168,9 @@ def wait_idle(tab) -> None:
     tab.wait_for_selector("[data-testid=stApp][data-test-script-state=notRunning]", timeout=TIMEOUT_MS)
 
 
-def open_page(tab, app, script: str) -> BrowserPage:
-    spec = PAGES[script]
-    tab.goto(f"{app.url}/{URL_PATHS[script]}", timeout=TIMEOUT_MS)
+def open_page(tab, app, name: str) -> BrowserPage:
+    spec = PAGES[name]
+    tab.goto(f"{app.url}/{APP_PAGES[name].url_path}", timeout=TIMEOUT_MS)
     tab.wait_for_function("t => [...document.querySelectorAll('h1')].some(h => h.innerText.includes(t))",
                           arg=spec.title, timeout=TIMEOUT_MS)
     wait_idle(tab)
@@ -215,13 +211,12 @@ def placeholder(tab) -> bool:
 
 
 def test_every_page_of_the_app_has_an_entry():
-    assert set(URL_PATHS) == set(PAGES), "add the new page to PAGES"
+    assert set(APP_PAGES) == set(PAGES), "add the new page to PAGES"
 
 
-@pytest.mark.parametrize("script", list(PAGES))
-def test_page_runs_its_main_action(page, app, lm, script):
-    spec = open_page(page, app, script)
-    name = Path(script).stem
+@pytest.mark.parametrize("name", list(PAGES))
+def test_page_runs_its_main_action(page, app, lm, name):
+    spec = open_page(page, app, name)
     if placeholder(page):
         page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
         pytest.skip(f"{name} is still a placeholder")
@@ -249,10 +244,9 @@ def test_page_runs_its_main_action(page, app, lm, script):
     assert page.watch.requests > 0, "the route guard saw no request: it is not watching"
 
 
-@pytest.mark.parametrize("script", [n for n, spec in PAGES.items() if spec.payload_key])
-def test_typed_script_does_not_run(page, app, script):
-    spec = open_page(page, app, script)
-    name = Path(script).stem
+@pytest.mark.parametrize("name", [n for n, spec in PAGES.items() if spec.payload_key])
+def test_typed_script_does_not_run(page, app, name):
+    spec = open_page(page, app, name)
     if placeholder(page):
         pytest.skip(f"{name} is still a placeholder")
     type_into(page, spec.payload_key, PAYLOAD + spec.payload_suffix)
@@ -273,7 +267,7 @@ def test_typed_script_does_not_run(page, app, script):
 
 def test_route_guard_refuses_and_reports_foreign_hosts(page, app):
     """The guard must be able to fail: a fetch to another host is refused and recorded."""
-    open_page(page, app, "pages/home.py")
+    open_page(page, app, "home")
     outcome = page.evaluate("""() => fetch('http://example.com/x.png').then(() => 'loaded', () => 'refused')""")
     assert outcome == "refused"
     assert any("example.com" in url for url in page.watch.foreign)
@@ -286,14 +280,14 @@ def test_route_guard_refuses_and_reports_foreign_hosts(page, app):
     "mode, so until someone opens '/' a deep link such as /fill_mask runs the page script alone: no app shell, "
     "no random-weights banner. Fix: rename pages/ (e.g. app_pages/) and update st.Page paths; then drop this mark."))
 def test_deep_link_on_a_fresh_server_gets_the_app_shell(tiny_model_dir, browser):
-    script = next(s for s, path in URL_PATHS.items() if path)
+    deep = next(p for p in APP_PAGES.values() if not p.default)
     with running_app(tiny_model_dir, log_dir=ARTIFACTS) as fresh:
         context = browser.new_context(viewport={"width": 1400, "height": 1000})
         try:
             tab = context.new_page()
-            tab.goto(f"{fresh.url}/{URL_PATHS[script]}", timeout=TIMEOUT_MS)
+            tab.goto(f"{fresh.url}/{deep.url_path}", timeout=TIMEOUT_MS)
             tab.wait_for_function("t => [...document.querySelectorAll('h1')].some(h => h.innerText.includes(t))",
-                                  arg=PAGES[script].title, timeout=TIMEOUT_MS)
+                                  arg=PAGES[deep.name].title, timeout=TIMEOUT_MS)
             wait_idle(tab)
             SHOTS.mkdir(parents=True, exist_ok=True)
             tab.screenshot(path=str(SHOTS / "deep-link-fresh-server.png"))

@@ -16,14 +16,15 @@ from hypothesis import strategies as st
 from streamlit.testing.v1 import AppTest
 
 from bertlens.text import MAX_MASKS
+from browser_support import app_pages
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = str(ROOT / "app.py")
-PAGES = re.findall(r'st\.Page\("(pages/[\w/]+\.py)"', (ROOT / "app.py").read_text(encoding="utf-8"))
-HOME = "pages/home.py"
+PAGES = [page.script for page in app_pages()]  # the default page first
+HOME = PAGES[0]
 
-# Per-page specifics. ACTIONS: the key of the button that runs the page's main action after typing (absent: the
-# page reruns on every change).
+# Per-page specifics, by page name. ACTIONS: the key of the button that runs the page's main action after typing
+# (absent: the page reruns on every change).
 ACTIONS: dict[str, str] = {}
 SCRIPT = "</script><img src=x onerror=alert(1)><script>window.__pwned=1</script>"
 MD_IMAGE = "![x](http://example.com/x.png)"
@@ -112,8 +113,8 @@ def problems_after_typing(at: AppTest, page: str, key: str, text: str, case: str
                           baseline: set[str]) -> list[str]:
     """Type `text` into `key`, run the page's action, and list every way the page mishandled it."""
     widget(at, key).input(text)
-    if page in ACTIONS:
-        at.button(key=ACTIONS[page]).click()
+    if Path(page).stem in ACTIONS:
+        at.button(key=ACTIONS[Path(page).stem]).click()
     at.run()
     where = f"{page} [{key}] {case}:"
     found = [f"{where} exception {e.value}" for e in at.exception]

@@ -16,7 +16,6 @@ import ast
 import gc
 import json
 import os
-import re
 import threading
 import time
 from dataclasses import dataclass, field, replace
@@ -27,7 +26,7 @@ import pytest
 
 from bertlens import bias
 from bertlens.fill_mask import Filters, fill_mask
-from browser_support import ARTIFACTS, ROOT, running_app
+from browser_support import ARTIFACTS, ROOT, app_pages, running_app
 
 SESSIONS = 8
 FILL_MASK_ROUNDS = 3
@@ -37,8 +36,7 @@ SESSION_TIMEOUT_S = 150
 RUN_TIMEOUT_S = 90
 MESSAGE_TIMEOUT_S = 90
 WORDS = ["red", "old", "quiet", "tall", "happy", "young", "small", "famous", "new", "cold", "big", "sad"]
-URL_PATHS = dict(re.findall(r'st\.Page\("(pages/[\w/]+\.py)".*?url_path="([^"]*)"',
-                            (ROOT / "app.py").read_text(encoding="utf-8")))
+URL_PATHS = {page.name: page.url_path for page in app_pages()}
 
 
 def fill_mask_inputs(session: int) -> list[str]:
@@ -154,7 +152,7 @@ class Session:
 def fill_mask_session(app, log: SessionLog, expected: list[tuple[str, str]]) -> None:
     session = Session(app, log)
     try:
-        page = session.pages[URL_PATHS["pages/fill_mask.py"]]
+        page = session.pages[URL_PATHS["fill_mask"]]
         text_id = session.widget_id(session.rerun(page), "fm_text")
         for text, completed in expected:
             shown = [e.code.code_text for e in session.rerun(page, {text_id: text}) if e.WhichOneof("type") == "code"]
@@ -168,7 +166,7 @@ def fill_mask_session(app, log: SessionLog, expected: list[tuple[str, str]]) -> 
 def bias_session(app, log: SessionLog, expected: list[tuple[tuple[str, ...], dict]]) -> None:
     session = Session(app, log)
     try:
-        page = session.pages[URL_PATHS["pages/bias_probe.py"]]
+        page = session.pages[URL_PATHS["bias_probe"]]
         first = session.rerun(page)
         templates_id, run_id = session.widget_id(first, "bias_templates"), session.widget_id(first, "bias_run")
         for templates, want in expected:
@@ -348,7 +346,8 @@ def _cache_decorators(path: Path):
 
 
 def test_every_cache_in_the_app_declares_its_bounds():
-    files = [ROOT / "app.py", *sorted((ROOT / "pages").glob("*.py")), *sorted((ROOT / "components").glob("*.py"))]
+    folders = sorted({(ROOT / page.script).parent for page in app_pages()} | {ROOT / "components"})
+    files = [ROOT / "app.py", *(path for folder in folders for path in sorted(folder.glob("*.py")))]
     found = [(path.relative_to(ROOT).as_posix(), *item) for path in files for item in _cache_decorators(path)]
     assert found, "no st.cache_data / st.cache_resource found: the scan is broken"
     unbounded = [(f, fn, kind) for f, fn, kind, keywords in found

@@ -22,19 +22,20 @@ from streamlit.testing.v1 import AppTest
 from bertlens import Settings, load_model
 from bertlens.errors import ModelFolderError, weights_help
 from bertlens.random_model import build_random_model
+from browser_support import app_pages
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = str(ROOT / "app.py")
 HUB_ID = "bert-large-cased"
-PAGES = re.findall(r'st\.Page\("(pages/[\w/]+\.py)"', (ROOT / "app.py").read_text(encoding="utf-8"))
-HOME = "pages/home.py"
-# The pre-training head each page needs; None: the page works on a plain BertModel.
+PAGES = [page.script for page in app_pages()]  # the default page first
+HOME = PAGES[0]
+# The pre-training head each page needs (by page name); None: the page works on a plain BertModel.
 HEAD_NEEDED = {
-    "pages/home.py": None,
-    "pages/attention.py": None,
-    "pages/fill_mask.py": "masked-language-model (MLM)",
-    "pages/next_sentence.py": "next-sentence-prediction (NSP)",
-    "pages/bias_probe.py": "masked-language-model (MLM)",
+    "home": None,
+    "attention": None,
+    "fill_mask": "masked-language-model (MLM)",
+    "next_sentence": "next-sentence-prediction (NSP)",
+    "bias_probe": "masked-language-model (MLM)",
 }
 TRACEBACK = re.compile(r"Traceback|File \"|Error\(|^\w+Error:", re.MULTILINE)
 
@@ -58,9 +59,9 @@ _PAGES_OFFLINE = textwrap.dedent("""
     import json, sys
     from streamlit.testing.v1 import AppTest
     out = {}
-    for page in sys.argv[2:]:
+    for number, page in enumerate(sys.argv[2:]):
         at = AppTest.from_file(sys.argv[1], default_timeout=120).run()
-        if page != "pages/home.py":
+        if number:  # the first is the default page
             at.switch_page(page).run()
         out[page] = {
             "exception": [str(e.value) for e in at.exception],
@@ -175,12 +176,12 @@ def test_headless_checkpoint_pages(base_model_dir, app_env, monkeypatch, page):
         at.switch_page(page).run()
     assert not at.exception, [e.value for e in at.exception]
     messages = [w.value.replace("\\", "") for w in at.warning] + [e.value.replace("\\", "") for e in at.error]
-    needed = HEAD_NEEDED.get(page, "unknown")
+    needed = HEAD_NEEDED.get(Path(page).stem, "unknown")
     if needed is None:
         assert not [m for m in messages if "head" in m], messages
         assert not at.error, [e.value for e in at.error]
     else:
         assert any(f"no trained {needed} head" in m and "attention page still works" in m for m in messages), \
             messages
-    if page == "pages/attention.py":
+    if Path(page).stem == "attention":
         assert at.get("plotly_chart") or at.get("iframe") or at.dataframe, "the attention page shows no view"
