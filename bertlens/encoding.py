@@ -32,15 +32,16 @@ def encode(lm: LoadedModel, text: str, pair: str | None = None, truncate: bool =
     """Tokenise `text` (and `pair`) for the model. Over 512 tokens: truncate, or raise InputError."""
     limit = min(MAX_TOKENS, lm.info.max_positions)
     tokenizer = lm.tokenizer
-    full = tokenizer(text, pair, add_special_tokens=True, truncation=False)
-    full_length = len(full["input_ids"])
-    if full_length > limit and not truncate:
-        raise InputError(
-            f"The text is {full_length:,} tokens long; the model reads at most {limit} "
-            f"({limit - 2} plus [CLS] and [SEP]). Shorten it by about {full_length - limit:,} tokens."
-        )
-    batch = tokenizer(text, pair, truncation=True, max_length=limit, return_tensors="pt",
-                      return_offsets_mapping=True, return_token_type_ids=True)
+    options = dict(return_tensors="pt", return_offsets_mapping=True, return_token_type_ids=True)
+    batch = tokenizer(text, pair, truncation=False, **options)
+    full_length = batch["input_ids"].shape[-1]
+    if full_length > limit:
+        if not truncate:
+            raise InputError(
+                f"The text is {full_length:,} tokens long; the model reads at most {limit} "
+                f"({limit - 2} plus [CLS] and [SEP]). Shorten it by about {full_length - limit:,} tokens."
+            )
+        batch = tokenizer(text, pair, truncation=True, max_length=limit, **options)
     ids = batch["input_ids"]
     return Encoded(
         input_ids=ids.to(lm.device),

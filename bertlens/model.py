@@ -111,7 +111,8 @@ def load_model(settings: Settings | None = None) -> LoadedModel:
     """
     settings = settings or Settings.from_env()
     device = resolve_device(settings.device)
-    dtype = TORCH_DTYPES[settings.dtype]
+    dtype_name = settings.resolved_dtype()
+    dtype = TORCH_DTYPES[dtype_name]
     local = is_local(settings.model)
     if local:
         path = Path(settings.model).expanduser()
@@ -130,7 +131,7 @@ def load_model(settings: Settings | None = None) -> LoadedModel:
             model, loading_info, tokenizer = _load(source, dtype, local_files_only=False, label=settings.model)
     model.to(device).eval()
     model.requires_grad_(False)
-    info = _info(settings.model, source, model, tokenizer, loading_info, device, settings.dtype)
+    info = _info(settings.model, source, model, tokenizer, loading_info, device, dtype_name)
     return LoadedModel(model=model, tokenizer=tokenizer, info=info, device=device)
 
 

@@ -27,7 +27,7 @@ def get_model(dtype: str | None = None) -> LoadedModel:
         s = settings()
         if needs_download(s.model):
             _download_with_progress(s.model)
-        return _load(s.model, s.device, dtype or st.session_state.get("dtype") or s.dtype)
+        return _load(s.model, s.device, dtype or st.session_state.get("dtype") or s.resolved_dtype())
     except WeightsUnavailable as exc:
         weights_panel(exc)
     except BertLensError as exc:

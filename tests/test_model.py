@@ -103,3 +103,14 @@ def test_settings_read_environment(monkeypatch):
     s = Settings.from_env()
     assert (s.model, s.dtype, s.device) == ("/some/folder", "bfloat16", "cpu")
     assert Settings.from_env(dtype="float32").dtype == "float32"
+
+
+def test_auto_precision_is_exact_on_cpu_and_half_on_gpu(monkeypatch):
+    import torch
+
+    assert Settings(device="cpu").resolved_dtype() == "float32"
+    assert Settings(device="cpu", dtype="bfloat16").resolved_dtype() == "bfloat16"
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    assert Settings().resolved_device() == "cuda"
+    assert Settings().resolved_dtype() == "float16"
+    assert Settings(dtype="float32").resolved_dtype() == "float32"
