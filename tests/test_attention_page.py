@@ -9,9 +9,11 @@ from streamlit.testing.v1 import AppTest
 
 from bertlens.attention import synthetic_text
 from bertlens.random_model import build_random_model
+from browser_support import app_pages
 
 ROOT = Path(__file__).resolve().parent.parent
 HOSTILE = "</script><img src=x onerror=alert(1)>"
+ATTENTION_PAGE = next(page.script for page in app_pages() if page.name == "attention")
 
 
 def open_page(**state) -> AppTest:
@@ -19,7 +21,7 @@ def open_page(**state) -> AppTest:
     for key, value in state.items():
         at.session_state[key] = value
     at.run()
-    at.switch_page("pages/attention.py").run()
+    at.switch_page(ATTENTION_PAGE).run()
     assert not at.exception, at.exception
     return at
 
