@@ -161,7 +161,7 @@ def launch_chromium(playwright, **kwargs):
 class AppPage:
     """One page as app.py's st.navigation declares it."""
 
-    script: str      # path relative to the project root, e.g. "pages/fill_mask.py"
+    script: str      # path relative to the project root, e.g. "app_pages/fill_mask.py"
     name: str        # the script's stem, e.g. "fill_mask": the key test tables use
     url_path: str    # "" for the default page
     default: bool

@@ -42,6 +42,6 @@ def test_chosen_precision_loads_that_model(app_env):
     text = sidebar_text(at)
     assert "**Dtype**: int8" in text
     assert "Top-10 agreement with float32" in text
-    at.switch_page("pages/fill_mask.py").run()
+    at.switch_page("app_pages/fill_mask.py").run()
     assert not at.exception
     assert len(at.dataframe[0].value) == 10

@@ -7,7 +7,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 ROOT = Path(__file__).resolve().parent.parent
-PAGE = "pages/bias_probe.py"
+PAGE = "app_pages/bias_probe.py"
 
 
 def open_page(app_env) -> AppTest:

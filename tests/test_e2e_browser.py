@@ -275,11 +275,9 @@ def test_route_guard_refuses_and_reports_foreign_hosts(page, app):
     page.watch.console.clear()
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "Known bug, reported to the lead: with a pages/ folder beside app.py, Streamlit starts in its v1 multipage "
-    "mode, so until someone opens '/' a deep link such as /fill_mask runs the page script alone: no app shell, "
-    "no random-weights banner. Fix: rename pages/ (e.g. app_pages/) and update st.Page paths; then drop this mark."))
 def test_deep_link_on_a_fresh_server_gets_the_app_shell(tiny_model_dir, browser):
+    """Regression: a folder named pages/ beside app.py put Streamlit in its legacy multipage mode, so a deep link
+    on a fresh server ran the page alone, without app.py's banner and model facts. The pages live in app_pages/."""
     deep = next(p for p in APP_PAGES.values() if not p.default)
     with running_app(tiny_model_dir, log_dir=ARTIFACTS) as fresh:
         context = browser.new_context(viewport={"width": 1400, "height": 1000})

@@ -23,14 +23,14 @@ def open_page(page: str | None = None, query: dict | None = None) -> AppTest:
 def test_home_links_every_page_and_shows_model_facts(app_env):
     at = open_page()
     links = {link.proto.page for link in at.get("page_link")}
-    assert links == {"fill_mask", "next_sentence", "attention", "bias_probe"}
+    assert links == {"fill-mask", "next-sentence", "attention", "bias-probe"}
     sidebar = " ".join(m.value for m in at.sidebar.markdown)
     assert "Layers" in sidebar and "Heads" in sidebar
     assert any("random weights" in w.value for w in at.warning)
 
 
 def test_fill_mask_default_shows_chart_table_and_completion(app_env):
-    at = open_page("pages/fill_mask.py")
+    at = open_page("app_pages/fill_mask.py")
     assert len(at.get("plotly_chart")) == 1
     table = at.dataframe[0].value
     assert list(table.columns) == ["rank", "token", "probability", "log-probability", "token id"]
@@ -39,7 +39,7 @@ def test_fill_mask_default_shows_chart_table_and_completion(app_env):
 
 
 def test_fill_mask_two_masks_are_labelled(app_env):
-    at = open_page("pages/fill_mask.py")
+    at = open_page("app_pages/fill_mask.py")
     at.text_area(key="fm_text").set_value("The [MASK] sat on the [MASK].").run()
     assert not at.exception
     assert [t.label for t in at.tabs] == ["[MASK] 1", "[MASK] 2"]
@@ -47,7 +47,7 @@ def test_fill_mask_two_masks_are_labelled(app_env):
 
 
 def test_fill_mask_preset_and_top_k(app_env):
-    at = open_page("pages/fill_mask.py")
+    at = open_page("app_pages/fill_mask.py")
     at.selectbox(key="fm_preset").set_value("Model card: The woman worked as a [MASK].").run()
     assert at.text_area(key="fm_text").value == "The woman worked as a [MASK]."
     at.slider(key="fm_top_k").set_value(3).run()
@@ -56,7 +56,7 @@ def test_fill_mask_preset_and_top_k(app_env):
 
 
 def test_fill_mask_targets_multi_piece(app_env):
-    at = open_page("pages/fill_mask.py")
+    at = open_page("app_pages/fill_mask.py")
     at.text_input(key="fm_targets").set_value("firefighter, doctor").run()
     scores = at.dataframe[1].value
     assert list(scores["word"]) == ["firefighter", "doctor"]
@@ -65,7 +65,7 @@ def test_fill_mask_targets_multi_piece(app_env):
 
 
 def test_fill_mask_mask_a_word(app_env):
-    at = open_page("pages/fill_mask.py")
+    at = open_page("app_pages/fill_mask.py")
     at.text_area(key="fm_text").set_value("I like the red car.").run()
     box = at.selectbox(key="fm_mask_word")
     assert box.options == ["1. I", "2. like", "3. the", "4. red", "5. car", "6. ."]
@@ -86,7 +86,7 @@ def test_fill_mask_mask_a_word(app_env):
     ("![x](http://example.com/x.png) [MASK]", None),
 ])
 def test_fill_mask_bad_input(app_env, text, expected):
-    at = open_page("pages/fill_mask.py")
+    at = open_page("app_pages/fill_mask.py")
     at.text_area(key="fm_text").set_value(text).run()
     assert not at.exception
     if expected is None:
@@ -98,20 +98,20 @@ def test_fill_mask_bad_input(app_env, text, expected):
 
 
 def test_fill_mask_query_params(app_env):
-    at = open_page("pages/fill_mask.py", {"text": "The [MASK] barked.", "k": "4"})
+    at = open_page("app_pages/fill_mask.py", {"text": "The [MASK] barked.", "k": "4"})
     assert at.text_area(key="fm_text").value == "The [MASK] barked."
     assert len(at.dataframe[0].value) == 4
 
 
 @pytest.mark.parametrize("k", ["999", "abc", "-1"])
 def test_fill_mask_bad_query_params_fall_back(app_env, k):
-    at = open_page("pages/fill_mask.py", {"k": k})
+    at = open_page("app_pages/fill_mask.py", {"k": k})
     assert any("ignored" in w.value for w in at.warning)
     assert at.slider(key="fm_top_k").value == 10
 
 
 def test_next_sentence_pair_and_ranking(app_env):
-    at = open_page("pages/next_sentence.py")
+    at = open_page("app_pages/next_sentence.py")
     assert "%" in at.metric[0].value
     assert len(at.get("plotly_chart")) == 2
     ranking = at.dataframe[0].value
@@ -123,7 +123,7 @@ def test_next_sentence_pair_and_ranking(app_env):
     ("ns_b", "", "Sentence B is empty"),
 ])
 def test_next_sentence_empty_sides(app_env, key, value, expected):
-    at = open_page("pages/next_sentence.py")
+    at = open_page("app_pages/next_sentence.py")
     at.text_area(key=key).set_value(value).run()
     assert not at.exception
     assert any(expected in e.value.replace("\\", "") for e in at.error)

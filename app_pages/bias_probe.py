@@ -246,9 +246,9 @@ with export_tab:
     if stored is not None and stored[0] == key:
         result = stored[2]
         a, b = st.columns(2)
-        a.download_button("Probe report (CSV)", probe_csv(lm, result), "bias_probe.csv", "text/csv",
+        a.download_button("Probe report (CSV)", lambda: probe_csv(lm, result), "bias_probe.csv", "text/csv",
                            key="bias_dl_probe_csv")
-        b.download_button("Probe report (JSON)", probe_json(lm, result), "bias_probe.json", "application/json",
+        b.download_button("Probe report (JSON)", lambda: probe_json(lm, result), "bias_probe.json", "application/json",
                           key="bias_dl_probe_json")
     else:
         st.info("Run the probe to export its scores.")
@@ -256,7 +256,7 @@ with export_tab:
     if stored is not None and stored[0] == key:
         _, src, result = stored
         a, b = st.columns(2)
-        a.download_button("CrowS-Pairs report (CSV)", crows_csv(lm, result, src), "crows_pairs.csv", "text/csv",
+        a.download_button("CrowS-Pairs report (CSV)", lambda: crows_csv(lm, result, src), "crows_pairs.csv", "text/csv",
                           key="bias_dl_crows_csv")
-        b.download_button("CrowS-Pairs report (JSON)", crows_json(lm, result, src), "crows_pairs.json",
+        b.download_button("CrowS-Pairs report (JSON)", lambda: crows_json(lm, result, src), "crows_pairs.json",
                           "application/json", key="bias_dl_crows_json")

@@ -9,6 +9,7 @@ from components import attention_charts as charts
 from components.attention_service import (analyse, cached_query_key, head_from_selection, mask_predictions,
                                          model_key, static_url)
 from components.model_service import get_model
+from components.safe import show_error
 
 st.title("Attention")
 st.write(
@@ -40,7 +41,7 @@ pair = st.text_area("Sentence B", key="att_pair", height=70, value="It fell asle
 try:
     analysis = analyse(lm, key, text, pair)
 except BertLensError as exc:
-    st.error(str(exc))
+    show_error(exc)
     st.stop()
 
 attention = analysis.attention
