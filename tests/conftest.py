@@ -44,7 +44,7 @@ def real_lm():
     try:
         lm = load_model(Settings(model=REAL_WEIGHTS, device="cpu", dtype="float32"))
     except BertLensError as exc:
-        pytest.skip(f"real weights not available: {exc}")
+        pytest.skip(f"real weights not available: {str(exc).splitlines()[0]}")
     if lm.info.random_weights:
         pytest.skip("BERT_LENS_REAL_MODEL points at a random-weight model")
     return lm
