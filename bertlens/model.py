@@ -141,6 +141,7 @@ def _load(source: str, dtype: torch.dtype, local_files_only: bool, label: str):
 
     previous = hf_logging.get_verbosity()
     hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()
     try:
         model, loading_info = BertForPreTraining.from_pretrained(
             source,
@@ -166,6 +167,7 @@ def _load(source: str, dtype: torch.dtype, local_files_only: bool, label: str):
         ) from exc
     finally:
         hf_logging.set_verbosity(previous)
+        hf_logging.enable_progress_bar()
     _check_weights_match(loading_info, label)
     _check_tokenizer(tokenizer, model.config, label)
     return model, loading_info, tokenizer
