@@ -183,7 +183,7 @@ def cpu_has_bf16() -> bool:
 
 def precision_choices(device_type: str) -> list[Precision]:
     """The precisions worth offering on `device_type` ('cpu' or 'cuda'), float32 first, each labelled honestly."""
-    choices = [Precision("float32", "float32 (exact)", "The reference precision: results as published.", False)]
+    choices = [Precision("float32", "float32 (exact)", "Exact: the same numbers as transformers' reference pipeline.", False)]
     if device_type == "cuda":
         choices.append(Precision("bfloat16", "bfloat16 (fast)", "About twice as fast on this GPU; rankings can "
                                  "differ slightly from float32.", True))

@@ -188,18 +188,16 @@ def score_words(lm: LoadedModel, text: str, words: list[str]) -> list[WordScore]
     if len(words) > MAX_TARGETS:
         raise InputError(f"{len(words)} target words given; the limit is {MAX_TARGETS}.")
     pieces = [piece_ids(lm, w) for w in words]
-    log_probs = chained_log_probs(lm, [(text, p) for p in pieces])
-    single = [p[0] for p in pieces if len(p) == 1]
-    ranks: dict[int, int] = {}
-    if single:
-        full = forward(lm, encode(lm, text))[0]
-        for token_id in single:
-            ranks[token_id] = int((full > full[token_id]).sum().item()) + 1
+    chained = iter(chained_log_probs(lm, [(text, p) for p in pieces if len(p) > 1]))
+    full = forward(lm, encode(lm, text))[0] if any(len(p) == 1 for p in pieces) else None
     scores = []
-    for word, ids, lps in zip(words, pieces, log_probs):
+    for word, ids in zip(words, pieces):
+        if len(ids) > 1:
+            lps, rank = next(chained), None
+        else:
+            lps, rank = [float(full[ids[0]])], int((full > full[ids[0]]).sum().item()) + 1
         total = sum(lps)
-        scores.append(WordScore(word, lm.tokenizer.convert_ids_to_tokens(ids), lps, total, math.exp(total),
-                                ranks.get(ids[0]) if len(ids) == 1 else None))
+        scores.append(WordScore(word, lm.tokenizer.convert_ids_to_tokens(ids), lps, total, math.exp(total), rank))
     return scores
 
 
