@@ -7,7 +7,8 @@ from bertlens.attention_views import (bertviz_head_view, bertviz_heights, bertvi
 from bertlens.errors import BertLensError
 from components import attention_charts as charts
 from components.attention_service import (analyse, cached_query_key, head_from_selection, mask_predictions,
-                                         model_key, static_url)
+                                         static_url)
+from components.cached import model_key
 from components.model_service import get_model
 from components.safe import show_error
 

@@ -22,10 +22,6 @@ class Analysis:
     grid: np.ndarray
 
 
-def model_key(lm: LoadedModel) -> str:
-    return f"{lm.info.source}|{lm.info.dtype}|{lm.info.device}"
-
-
 @st.cache_data(max_entries=4, ttl=3600, show_spinner="Running the model with attentions…")
 def analyse(_lm: LoadedModel, key: str, text: str, pair: str | None) -> Analysis:
     """Attention, statistics and thumbnails for one input, computed once. Raises InputError for bad input."""
