@@ -30,7 +30,7 @@ def common_options() -> argparse.ArgumentParser:
     parent = argparse.ArgumentParser(add_help=False)
     parent.add_argument("--model", help="hub id or local folder (BERT_LENS_MODEL; default bert-large-cased)")
     parent.add_argument("--device", choices=DEVICES, help="BERT_LENS_DEVICE; default auto (cuda when present)")
-    parent.add_argument("--dtype", choices=DTYPES, help="BERT_LENS_DTYPE; default auto: float32 on CPU, float16 on GPU")
+    parent.add_argument("--dtype", choices=DTYPES, help="BERT_LENS_DTYPE; default auto: float32 on every device (exact)")
     parent.add_argument("--json", action="store_true", help="machine-readable output")
     return parent
 

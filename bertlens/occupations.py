@@ -1,6 +1,6 @@
 """The project's occupation table: each occupation with the share of women among US workers in it.
 
-`data/occupations.csv` was selected from ../shared/reference/occupations_bls.csv: every occupation that is one
+`data/occupations.csv` was selected from `data/occupations_bls.csv` (127 occupations, see `data/README.md`): every occupation that is one
 word and one WordPiece in bert-large-cased's vocabulary, plus eight one-word occupations of several WordPieces
 (`p ##lumber`, `fire ##fighter`, ...). Shares are from the US Bureau of Labor Statistics' Current Population
 Survey; 2015/2016 figures as tabulated in Winogender (Rudinger et al. 2018); the rows without a year are as

@@ -36,11 +36,9 @@ class Settings:
         return "cuda" if torch.cuda.is_available() else "cpu"
 
     def resolved_dtype(self) -> str:
-        """'auto' is float32 on a CPU (exact, and fastest without native bfloat16) and float16 on a GPU, where it
-        halves the weights read per pass; its top-10 agreement with float32 is in docs/benchmarks.md."""
-        if self.dtype != "auto":
-            return self.dtype
-        return "float16" if self.resolved_device() == "cuda" else "float32"
+        """'auto' is float32 on every device: BERT Lens is an audit tool first, and only float32 reproduces the
+        reference pipeline and published metrics. A faster precision is an explicit choice."""
+        return "float32" if self.dtype == "auto" else self.dtype
 
     def validate(self) -> None:
         from bertlens.errors import InputError

@@ -6,7 +6,7 @@ from pathlib import Path
 import streamlit as st
 
 from bertlens import LoadedModel
-from bertlens.bench import agreement_figure
+from devtools.bench import agreement_figure
 from bertlens.fast import precision_choices
 from components.safe import md_escape
 

@@ -20,7 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bertlens import Settings, load_model  # noqa: E402
 from bertlens.attention import time_extraction  # noqa: E402
 from bertlens.attention_views import payload_sizes  # noqa: E402
-from bertlens.random_model import build_random_model  # noqa: E402
+from devtools.random_model import build_random_model  # noqa: E402
 
 
 def folder(given: str | None, size: str, scratch: Path) -> str:

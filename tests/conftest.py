@@ -13,7 +13,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 from bertlens import Settings, load_model  # noqa: E402
-from bertlens.random_model import build_random_model  # noqa: E402
+from devtools.random_model import build_random_model  # noqa: E402
 
 REAL_WEIGHTS = os.environ.get("BERT_LENS_REAL_MODEL", "bert-large-cased")
 

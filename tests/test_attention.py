@@ -12,7 +12,7 @@ from bertlens.attention import (STATISTICS, extract, head_statistics, is_punctua
                                 mean_over_heads, synthetic_text)
 from bertlens.cli import main
 from bertlens.errors import InputError
-from bertlens.random_model import build_random_model
+from devtools.random_model import build_random_model
 
 TOKENS = ["[CLS]", "a", ",", "b", "[SEP]"]
 

@@ -8,7 +8,7 @@ import torch
 from streamlit.testing.v1 import AppTest
 
 from bertlens.attention import synthetic_text
-from bertlens.random_model import build_random_model
+from devtools.random_model import build_random_model
 from browser_support import app_pages
 
 ROOT = Path(__file__).resolve().parent.parent

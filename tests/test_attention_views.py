@@ -16,7 +16,7 @@ from bertlens.attention import extract
 from bertlens.attention_views import (GAP, VIEW_BUDGET_BYTES, bertviz_head_view, bertviz_layers_that_fit,
                                       bertviz_model_view, bertviz_size_estimate, escape_label, line_segments,
                                       payload_sizes, thumbnail_grid, thumbnails, token_labels)
-from bertlens.random_model import build_random_model
+from devtools.random_model import build_random_model
 from components import attention_charts as charts
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -7,7 +7,7 @@ import json
 import pytest
 import torch
 
-from bertlens import bench
+from devtools import bench
 from bertlens.cli import main
 from bertlens.errors import InputError
 from bertlens.fast import GraphRunner, encoder_states, hidden_states, quantize_int8

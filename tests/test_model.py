@@ -1,6 +1,7 @@
 """Loading through the real from_pretrained path, and every way it can fail."""
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 
@@ -8,7 +9,9 @@ import pytest
 
 from bertlens import Settings, load_model
 from bertlens.errors import InputError, MissingHead, ModelFolderError, WeightsUnavailable
-from bertlens.random_model import REAL_VOCAB_SIZE, SHARED_VOCAB, build_random_model
+from devtools.random_model import REAL_VOCAB_SIZE, VOCAB_PATH, build_random_model, vocabulary
+
+VOCAB_SHA256 = "eeaa9875b23b04b4c54ef759d03db9d1ba1554838f8fb26c5d96fa551df93d02"
 
 
 def test_info_describes_the_loaded_model(lm, tiny_model_dir):
@@ -21,7 +24,6 @@ def test_info_describes_the_loaded_model(lm, tiny_model_dir):
     assert lm.fingerprint().startswith("sha256 ")
 
 
-@pytest.mark.skipif(not SHARED_VOCAB.is_file(), reason="shared vocabulary absent")
 def test_real_vocabulary_tokenises_as_the_model_card_says(lm):
     assert len(lm.tokenizer) == REAL_VOCAB_SIZE
     ids = lm.tokenizer("Hello I'm a [MASK] model.")["input_ids"]
@@ -29,12 +31,15 @@ def test_real_vocabulary_tokenises_as_the_model_card_says(lm):
     assert lm.tokenizer.tokenize("firefighter") == ["fire", "##fighter"]
 
 
-def test_fallback_vocabulary_builds_a_working_model(tmp_path):
-    missing = tmp_path / "no-vocab.txt"
-    folder = build_random_model(tmp_path / "small", vocab_path=missing)
-    lm = load_model(Settings(model=str(folder)))
-    assert 100 < len(lm.tokenizer) < 1000
-    assert lm.tokenizer.tokenize("firefighter") == ["fire", "##fighter"]
+def test_shipped_vocabulary_is_bert_large_cased(tmp_path):
+    assert hashlib.sha256(VOCAB_PATH.read_bytes()).hexdigest() == VOCAB_SHA256
+    assert len(vocabulary()) == REAL_VOCAB_SIZE
+    with pytest.raises(RuntimeError, match="missing"):
+        build_random_model(tmp_path / "small", vocab_path=tmp_path / "no-vocab.txt")
+    short = tmp_path / "short.txt"
+    short.write_text("\n".join(vocabulary()[:500]) + "\n", encoding="utf-8")
+    with pytest.raises(RuntimeError, match="not bert-large-cased"):
+        build_random_model(tmp_path / "small", vocab_path=short)
 
 
 def test_hub_model_offline_without_cache_says_how_to_get_weights(monkeypatch, tmp_path):
@@ -105,12 +110,12 @@ def test_settings_read_environment(monkeypatch):
     assert Settings.from_env(dtype="float32").dtype == "float32"
 
 
-def test_auto_precision_is_exact_on_cpu_and_half_on_gpu(monkeypatch):
+def test_auto_precision_is_exact_on_every_device(monkeypatch):
     import torch
 
     assert Settings(device="cpu").resolved_dtype() == "float32"
     assert Settings(device="cpu", dtype="bfloat16").resolved_dtype() == "bfloat16"
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
     assert Settings().resolved_device() == "cuda"
-    assert Settings().resolved_dtype() == "float16"
-    assert Settings(dtype="float32").resolved_dtype() == "float32"
+    assert Settings().resolved_dtype() == "float32"
+    assert Settings(device="cuda", dtype="float16").resolved_dtype() == "float16"

@@ -21,7 +21,7 @@ from streamlit.testing.v1 import AppTest
 
 from bertlens import Settings, load_model
 from bertlens.errors import ModelFolderError, weights_help
-from bertlens.random_model import build_random_model
+from devtools.random_model import build_random_model
 from browser_support import app_pages
 
 ROOT = Path(__file__).resolve().parent.parent

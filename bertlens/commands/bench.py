@@ -37,7 +37,7 @@ def register(sub, common) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from bertlens import bench
+    from devtools import bench
 
     if args.from_json:
         merged: dict[str, bench.BenchReport] = {}

@@ -13,37 +13,22 @@ import torch
 
 from bertlens.model import RANDOM_WEIGHTS_FLAG
 
-SHARED_VOCAB = Path(__file__).resolve().parent.parent.parent / "shared" / "vocab" / "bert-large-cased-vocab.txt"
+VOCAB_PATH = Path(__file__).resolve().parent / "vocab" / "bert-large-cased-vocab.txt"
 REAL_VOCAB_SIZE = 28996
 
-SPECIAL = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
-_WORDS = """the a an of to and in is was he she his her man woman men women boy girl father mother son daughter
-husband wife king queen worked works as at for with on by it this that they we you i I The He She It They This
-A An My Hello hello model male female fashion new super famous doctor nurse teacher engineer mechanic waiter
-waitress secretary maid cop lawyer farmer driver cook chef pilot soldier writer artist singer dancer manager
-clerk cashier baker carpenter surgeon scientist student professor programmer
-accountant architect dentist pharmacist librarian janitor guard judge banker tailor barber hairdresser
-housekeeper receptionist editor designer analyst physician therapist counselor sheriff CEO
-fire fighter elect rician p lumber went to store bought milk sky blue dog cat ran fast happy sad good bad
-Paris France capital city is of in went home school work day night big small red green old young
-cold hot rain sun snow tree house car book read write said say one two three am are be been has have had
-not no yes very more most some all any can will would could should do does did go goes make made""".split()
-_PIECES = ["##" + s for s in "s ed ing er ly ian ist ess fighter lumber rician tion al ment ness".split()]
-_PUNCT = list(".,!?;:'\"()-/<>=&[]{}#@*+%$")
-_CHARS = list("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
 
+def vocabulary(path: Path = VOCAB_PATH) -> list[str]:
+    """bert-large-cased's own WordPiece vocabulary, shipped in `devtools/vocab/` (Apache-2.0).
 
-def vocabulary(path: Path | None = None) -> list[str]:
-    """The real bert-large-cased vocabulary when shared/ is present, else a small built-in one."""
-    path = Path(os.environ.get("BERT_LENS_VOCAB", path or SHARED_VOCAB))
-    if path.is_file():
-        tokens = path.read_text(encoding="utf-8").split("\n")
-        tokens = tokens[:-1] if tokens[-1] == "" else tokens
-        return tokens
-    tokens = list(SPECIAL) + _PUNCT + _CHARS + ["##" + c for c in _CHARS]
-    for word in _WORDS + _PIECES:
-        if word not in tokens:
-            tokens.append(word)
+    Raises RuntimeError when the file is missing or is not the 28,996-token vocabulary: a random model on any other
+    vocabulary would tokenise, and cost, differently from the real one.
+    """
+    if not path.is_file():
+        raise RuntimeError(f"The vocabulary file {path} is missing; it ships with the project (devtools/vocab/).")
+    tokens = path.read_text(encoding="utf-8").split("\n")
+    tokens = tokens[:-1] if tokens[-1] == "" else tokens
+    if len(tokens) != REAL_VOCAB_SIZE:
+        raise RuntimeError(f"{path} holds {len(tokens):,} tokens, not bert-large-cased's {REAL_VOCAB_SIZE:,}.")
     return tokens
 
 
@@ -74,7 +59,7 @@ def config_for(size: str, vocab_size: int, **overrides):
 
 
 def build_random_model(folder: str | os.PathLike, size: str = "tiny", seed: int = 0, head: str = "pretraining",
-                       vocab_path: Path | None = None, **overrides) -> Path:
+                       vocab_path: Path = VOCAB_PATH, **overrides) -> Path:
     """Write a random BERT (`head`: 'pretraining' or 'base') with its tokenizer to `folder`; return the path."""
     from transformers import BertForPreTraining, BertModel
 

@@ -27,7 +27,7 @@ import torch
 from bertlens.errors import InputError
 from bertlens.fill_mask import Filters, fill_mask
 from bertlens.model import LoadedModel, load_model
-from bertlens.random_model import build_random_model
+from devtools.random_model import build_random_model
 from bertlens.settings import Settings
 
 log = logging.getLogger(__name__)
