@@ -2,6 +2,8 @@
 import streamlit as st
 
 from components.model_service import get_model, random_weights_banner
+from components.presentation import sidebar_controls
+from components.query_state import GLOBAL_FIELDS, PageState, publish_globals
 from components.sidebar import model_facts
 
 st.set_page_config(page_title="BERT Lens", page_icon="assets/icon.png", layout="wide")
@@ -15,6 +17,9 @@ PAGES = [
 ]
 
 page = st.navigation(PAGES)
+PageState("app", GLOBAL_FIELDS).restore()
+sidebar_controls()
+publish_globals()
 lm = get_model()
 model_facts(lm)
 random_weights_banner(lm)
