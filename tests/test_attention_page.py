@@ -78,7 +78,7 @@ def test_choosing_a_head_and_a_mean(app_env):
 
 
 def test_a_clicked_cell_names_its_layer_and_head():
-    from components.attention_service import head_from_selection
+    from components.attention_widgets import head_from_selection
 
     state = {"selection": {"points": [{"curve_number": 1, "customdata": [2, 4]}], "point_indices": [19],
                            "box": [], "lasso": []}}
@@ -158,12 +158,14 @@ def test_shorter_text_after_picking_a_late_token(app_env):
 
 
 def test_query_key_view_matches_the_head(app_env, lm):
+    from bertlens.analysis import analyse
     from bertlens.attention import extract, query_key
 
     text, pair = "The cat sat on the mat.", "It slept."
     attention = extract(lm, text, pair)
+    analysis = analyse(lm, text, pair, hidden_states=True)
     for layer, head, position in ((0, 0, 0), (1, 3, 5), (lm.info.layers - 1, 1, attention.n_tokens - 1)):
-        qk = query_key(lm, text, pair, layer, head, position)
+        qk = query_key(lm, analysis, layer, head, position)
         torch.testing.assert_close(qk.weights, attention.weights[layer, head, position])
         torch.testing.assert_close(qk.products.sum(-1) / qk.query.numel() ** 0.5, qk.scores)
     at = open_page()

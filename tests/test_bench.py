@@ -11,7 +11,9 @@ import torch
 from devtools import bench
 from bertlens.cli import main
 from bertlens.errors import InputError
-from bertlens.fast import GraphRunner, encoder_states, hidden_states, quantize_int8
+from bertlens.fast import GraphRunner, encoder_states, hidden_states
+from bertlens.model import quantize_int8
+from bertlens.settings import agreement_figure
 from bertlens.fill_mask import Filters, fill_mask, preprocess
 
 
@@ -77,7 +79,7 @@ def test_store_round_trips_and_keeps_the_other_device(report, tmp_path):
     text = markdown.read_text()
     assert "## CPU" in text and "## GPU" in text
     expected = next(r.value for r in report.rows if r.section == "bfloat16" and r.what.startswith("top-10"))
-    assert bench.agreement_figure(markdown, "bfloat16") == expected
+    assert agreement_figure("bfloat16", path=markdown.with_suffix(".json")) == expected
 
 
 def test_unknown_section_is_an_input_error():
