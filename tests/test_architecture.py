@@ -89,7 +89,7 @@ def test_no_import_cycles():
     assert find_cycle(graph) is None
 
 
-LAZY_DEV_TOOLS = {"bertlens.commands.bench"}  # `python -m bertlens bench` loads devtools.bench when it runs
+LAZY_DEV_TOOLS = {"bertlens.cli.bench"}  # `python -m bertlens bench` loads devtools.bench when it runs
 
 
 def test_core_does_not_import_the_app_or_the_dev_tools():
