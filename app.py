@@ -1,7 +1,7 @@
 """BERT Lens: the entry point. `streamlit run app.py`."""
 import streamlit as st
 
-from components.model_service import get_model, random_weights_banner
+from services.model import get_model, random_weights_banner
 from components.presentation import sidebar_controls
 from components.query_state import GLOBAL_FIELDS, PageState, publish_globals
 from components.sidebar import model_facts

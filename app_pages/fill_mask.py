@@ -3,14 +3,14 @@ import streamlit as st
 from bertlens.errors import BertLensError
 from bertlens.fill_mask import MAX_TOP_K, Filters
 from bertlens.text import MASK, MAX_CHARS, MAX_MASKS, count_masks, mask_word, words, wrong_mask_spelling
-from components.cached import cached_fill_mask, cached_score_words, model_key
 from components.charts import percent
 from components.fill_mask_view import show_result, show_word_scores
-from components.model_service import get_model
 from components.presentation import is_on, side_by_side
 from components.presets import preset_picker
 from components.query_state import Field, PageState, bounded_int, bounded_text, dump_bool, parse_bool
 from components.safe import show_error
+from services import cache
+from services.model import get_model
 
 PRESETS = {
     "Model card: Hello I'm a [MASK] model.": "Hello I'm a [MASK] model.",
@@ -58,7 +58,6 @@ with st.expander("Go deeper: what the numbers mean"):
     )
 
 lm = get_model()
-key = model_key(lm)
 STATE.restore()
 
 inputs, output = side_by_side()
@@ -95,7 +94,7 @@ def scores_or_none(masked: str, extra: tuple[str, ...] = ()):
     if not (extra or target_words):
         return None
     try:
-        return cached_score_words(lm, key, masked, (*extra, *target_words))
+        return cache.word_scores(lm, masked, (*extra, *target_words))
     except BertLensError as exc:
         show_error(exc)
         return None
@@ -113,7 +112,7 @@ with output:
         pieces = lm.tokenizer.tokenize(word.text)
         masked = single.replace(MASK, " ".join([MASK] * max(1, len(pieces))), 1)
         try:
-            result = cached_fill_mask(lm, key, masked, top_k, filters)
+            result = cache.fill_mask(lm, masked, top_k, filters)
         except BertLensError as exc:
             show_error(exc)
             st.stop()
@@ -130,7 +129,7 @@ with output:
         show_result(result, key="fm-masked", targets=scores if len(result.masks) == 1 else None)
     else:
         try:
-            result = cached_fill_mask(lm, key, text, top_k, filters)
+            result = cache.fill_mask(lm, text, top_k, filters)
         except BertLensError as exc:
             show_error(exc)
             st.stop()

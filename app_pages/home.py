@@ -1,6 +1,6 @@
 import streamlit as st
 
-from components.model_service import get_model
+from services.model import get_model
 from components.safe import md_escape
 
 lm = get_model()

@@ -3,13 +3,13 @@ import streamlit as st
 
 from bertlens.errors import BertLensError
 from bertlens.nsp import MAX_CANDIDATES
-from components.cached import cached_rank_next, model_key
 from components.charts import nsp_bar, nsp_ranking
-from components.model_service import get_model
 from components.presentation import chart, is_on, side_by_side
 from components.presets import preset_picker
 from components.query_state import Field, PageState
 from components.safe import show_error
+from services import cache
+from services.model import get_model
 
 DEFAULT_A = "I went to the store to buy some milk."
 DEFAULT_B = "They were out of it, so I bought juice instead."
@@ -56,7 +56,6 @@ with st.expander("Go deeper: how next-sentence prediction works"):
     )
 
 lm = get_model()
-key = model_key(lm)
 STATE.restore()
 
 pair, ranking = st.tabs(["Score a pair", "Rank candidates for B"])
@@ -69,7 +68,7 @@ with pair:
         b = st.text_area("Sentence B", key="ns_b", height=80)
     with output:
         try:
-            result = cached_rank_next(lm, key, a, (b,), False)[0]
+            result = cache.rank_next(lm, a, (b,), False)[0]
         except BertLensError as exc:
             show_error(exc)
         else:
@@ -94,7 +93,7 @@ with ranking:
         st.caption(f"Ranking every candidate as the sentence after this sentence A ({source}):")
         st.text(first if len(first) <= 300 else first[:299] + "…")
         try:
-            results = cached_rank_next(lm, key, first, candidates, True)
+            results = cache.rank_next(lm, first, candidates, True)
         except BertLensError as exc:
             show_error(exc)
         else:
