@@ -27,6 +27,7 @@ DEFAULT_TEXT = "The cat sat on the mat because [MASK] was tired."
 DEFAULT_PAIR = "It fell asleep at once."
 SCOPES = ("this head", "mean of this layer's heads", "mean of all heads")
 LONG_INPUT = 128
+EVERY_TOKEN = -1
 STATE = PageState("attention", [
     Field("att_pair_on", "pair_on", False, parse=parse_bool, dump=dump_bool),
     Field("att_text", "text", DEFAULT_TEXT, label="the text"),
@@ -37,7 +38,7 @@ STATE = PageState("attention", [
     Field("att_scope", "scope", SCOPES[0], parse=one_of(SCOPES)),
     Field("att_stretch", "stretch", False, parse=parse_bool, dump=dump_bool),
     Field("att_min_weight", "min_weight", 0.05, parse=bounded_float(0.0, 0.5)),
-    Field("att_focus", "focus", None, parse=bounded_int(0, 511)),
+    Field("att_focus", "focus", EVERY_TOKEN, parse=bounded_int(EVERY_TOKEN, 511)),
     Field("att_qk_token", "query", 0, parse=bounded_int(0, 511)),
     Field("att_mask", "mask", None, parse=bounded_int(0, 511)),
     Field("att_bertviz", "bertviz", False, parse=parse_bool, dump=dump_bool),
@@ -100,8 +101,8 @@ with st.expander(f"Tokens ({attention.n_tokens})"):
 layers, heads = attention.layers, attention.heads
 masks = [i for i, t in enumerate(attention.tokens) if t == lm.tokenizer.mask_token]
 long_input = attention.n_tokens > LONG_INPUT
-focus_options = [*([] if long_input else [None]), *range(attention.n_tokens)]
-if long_input and st.session_state.get("att_focus") is None:
+focus_options = [*([] if long_input else [EVERY_TOKEN]), *range(attention.n_tokens)]
+if long_input and st.session_state.get("att_focus", EVERY_TOKEN) == EVERY_TOKEN:
     st.session_state.att_focus = masks[0] if masks else min(1, attention.n_tokens - 1)
 for name, options in (("att_layer", range(1, layers + 1)), ("att_head", range(1, heads + 1)),
                       ("att_focus", focus_options), ("att_qk_token", range(attention.n_tokens)),
@@ -112,8 +113,8 @@ st.session_state.setdefault("att_layer", 1)
 st.session_state.setdefault("att_head", 1)
 
 
-def in_context(position: int | None) -> str:
-    return "every token" if position is None else charts.token_in_context(attention.tokens, position)
+def in_context(position: int) -> str:
+    return "every token" if position == EVERY_TOKEN else charts.token_in_context(attention.tokens, position)
 
 
 def _pick(chart: str) -> None:
@@ -170,7 +171,7 @@ with lines_tab:
     if long_input:
         st.caption(f"Above {LONG_INPUT} tokens the lines of every token would be an unreadable tangle, so only the "
                    "chosen token's lines are drawn.")
-    lines = line_segments(matrix, min_weight=min_weight, query=focus)
+    lines = line_segments(matrix, min_weight=min_weight, query=None if focus == EVERY_TOKEN else focus)
     st.plotly_chart(style(charts.line_view(lines, attention.tokens, title)), key="att_lines", width="stretch")
     st.caption("Each line joins a token on the left to a token it attends to on the right; thicker and darker lines "
                "carry more weight.")

@@ -8,7 +8,7 @@ from components.fill_mask_view import show_result, show_word_scores
 from components.presentation import is_on, side_by_side
 from components.presets import preset_picker
 from components.query_state import Field, PageState, bounded_int, bounded_text, dump_bool, parse_bool
-from components.safe import show_error
+from components.safe import md_escape, show_error
 from services import cache
 from services.model import get_model
 
@@ -71,7 +71,8 @@ with inputs:
         if st.session_state.get("fm_mask_word") not in range(len(sentence_words)):
             st.session_state.fm_mask_word = None
         st.pills(f"There is no {MASK}: click a word to hide it, and the model will guess it",
-                 range(len(sentence_words)), key="fm_mask_word", format_func=lambda i: sentence_words[i].text)
+                 range(len(sentence_words)), key="fm_mask_word",
+                 format_func=lambda i: md_escape(sentence_words[i].text))
     left, right = (st.container(), st.container()) if is_on() else st.columns([1, 2])
     with left:
         top_k = st.slider("How many candidates (top-k)", 1, MAX_TOP_K, key="fm_top_k")

@@ -169,3 +169,19 @@ def test_attention_page_heatmap_is_fixed_and_says_so_when_stretched(app_env):
     z = np.asarray(z, dtype=float)
     assert heatmap()["zmax"] == pytest.approx(z.max()) and heatmap()["zmin"] == pytest.approx(z.min())
     assert "stretched to the data" in heatmap()["colorbar"]["title"]["text"]
+
+
+def test_lines_default_to_every_token_and_long_inputs_show_one_tokens_lines(app_env):
+    at = open_page("app_pages/attention.py")
+    focus = at.selectbox(key="att_focus")
+    assert focus.index == 0 and focus.options[0] == "every token", "the default must be shown, not a placeholder"
+
+    long_text = " ".join(["the cat sat on the mat"] * 25) + " [MASK] ran . [MASK] ."
+    at.text_area(key="att_text").set_value(long_text).run()
+    assert not at.exception
+    focus = at.selectbox(key="att_focus")
+    assert "every token" not in focus.options and focus.index is not None
+    assert any("only the chosen token's lines" in c.value for c in at.caption)
+    masks = at.selectbox(key="att_mask").options
+    assert len(masks) == 2 and all("[[MASK]]" in label and "…" in label for label in masks), masks
+    assert "the mat [[MASK]] ran ." in masks[0], "a mask must be shown with its neighbours"

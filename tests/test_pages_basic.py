@@ -68,7 +68,7 @@ def test_fill_mask_mask_a_word(app_env):
     at = open_page("app_pages/fill_mask.py")
     at.text_area(key="fm_text").set_value("I like the red car.").run()
     words = at.button_group(key="fm_mask_word")
-    assert [o.content for o in words.proto.options] == ["I", "like", "the", "red", "car", "."]
+    assert [o.content.replace("\\", "") for o in words.proto.options] == ["I", "like", "the", "red", "car", "."]
     words.set_value(3).run()
     assert not at.exception
     assert "I like the [MASK] car." in [c.value for c in at.code]
