@@ -71,7 +71,7 @@ with inputs:
         if st.session_state.get("fm_mask_word") not in range(len(sentence_words)):
             st.session_state.fm_mask_word = None
         st.pills(f"There is no {MASK}: click a word to hide it, and the model will guess it",
-                 range(len(sentence_words)), key="fm_mask_word",
+                 range(len(sentence_words)), key="fm_mask_word", wrap=True,
                  format_func=lambda i: md_escape(sentence_words[i].text))
     left, right = (st.container(), st.container()) if is_on() else st.columns([1, 2])
     with left:
@@ -118,15 +118,16 @@ with output:
             show_error(exc)
             st.stop()
         st.caption("The text with that word masked" + (
-            f": “{word.text}” is {len(pieces)} WordPieces ({' '.join(pieces)}), so it hides behind {len(pieces)} "
-            f"{MASK}s, one per piece" if len(pieces) > 1 else ""))
+            f": “{md_escape(word.text)}” is {len(pieces)} WordPieces ({md_escape(' '.join(pieces))}), so it hides "
+            f"behind {len(pieces)} {MASK}s, one per piece" if len(pieces) > 1 else ""))
         st.code(masked, language=None, wrap_lines=True)
         scores = scores_or_none(single, (word.text,))
         if scores:
             original, scores = scores[0], scores[1:]
             rank = f"rank {original.rank:,} of {lm.info.vocab_size:,}" if original.rank else \
                 f"{len(original.pieces)} WordPieces, chained"
-            st.metric(f"The original word's probability ({rank})", percent(original.probability))
+            st.metric("The original word's probability", percent(original.probability), help=rank)
+            st.caption(f"“{md_escape(word.text)}”: {rank}.")
         show_result(result, key="fm-masked", targets=scores if len(result.masks) == 1 else None)
     else:
         try:
