@@ -77,7 +77,7 @@ stretch = st.toggle(charts.STRETCH_LABEL, key="att_stretch",
                     help="Off: attention weights are coloured on a fixed 0–1 scale (entropy on 0–ln T), so a "
                          "near-uniform head looks pale. On: each chart spans its own minimum to maximum, which shows "
                          "small differences but can make noise look like structure; the colour bars then say so.")
-STATE.publish(note=False)
+STATE.publish()
 
 try:
     view = cache.attention_view(lm, text, pair)
@@ -239,4 +239,4 @@ if masks:
                 st.dataframe({"token": [c.token for c in prediction.candidates],
                               "probability": [round(c.probability, 4) for c in prediction.candidates]},
                              hide_index=True, width="stretch")
-STATE.publish()
+STATE.publish(note=False)

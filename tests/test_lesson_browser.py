@@ -177,8 +177,17 @@ EDITS = {
 }
 
 
-def shown(tab, expect: dict[str, tuple[str, object]]) -> dict[str, object]:
-    return {key: read(tab, key, kind) for key, (kind, _) in expect.items()}
+def shown(tab, expect: dict[str, tuple[str, object]], patience_ms: int = 15_000) -> dict[str, object]:
+    """The widgets' values once they equal the expected ones, or as they are after `patience_ms` (the frontend
+    may still be drawing the last rerun's widgets when the script state already reads 'notRunning')."""
+    wanted = {key: value for key, (_, value) in expect.items()}
+    waited = 0
+    while True:
+        values = {key: read(tab, key, kind) for key, (kind, _) in expect.items()}
+        if values == wanted or waited >= patience_ms:
+            return values
+        tab.wait_for_timeout(500)
+        waited += 500
 
 
 @pytest.mark.parametrize("name", list(EDITS))
