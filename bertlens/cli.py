@@ -20,6 +20,7 @@ COMMAND_MODULES = (
     "bertlens.commands.download",
     "bertlens.commands.info",
     "bertlens.commands.attention",
+    "bertlens.commands.explain",
     "bertlens.commands.bias",
     "bertlens.commands.bench",
 )

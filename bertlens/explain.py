@@ -240,7 +240,7 @@ def resolve_target(lm: LoadedModel, text: str, word: str, contrast: str | None =
                              "logit(A) - logit(A) is always 0. Choose a different contrast, such as she for he.")
     else:
         contrast = None
-    ids = lm.tokenizer(text)["input_ids"]
+    ids = encode(lm, text).input_ids[0].tolist()
     positions = [i for i, t in enumerate(ids) if t == lm.tokenizer.mask_token_id]
     return Target(text, mask_index, positions[mask_index], word, token_id, contrast, contrast_id)
 
