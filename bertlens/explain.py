@@ -375,7 +375,8 @@ def baseline_ids(lm: LoadedModel, input_ids: torch.Tensor, target: Target, basel
     check_baseline(baseline)
     token = lm.tokenizer.mask_token_id if baseline == "mask" else lm.tokenizer.pad_token_id
     kept = kept_positions(lm, input_ids, target)
-    return torch.where(kept.to(input_ids.device), input_ids.reshape(-1), torch.full_like(input_ids.reshape(-1), token))
+    ids = input_ids.reshape(-1)
+    return torch.where(kept.to(ids.device), ids, torch.full_like(ids, token)).reshape(input_ids.shape)
 
 
 def integrated_gradients(lm: LoadedModel, target: Target, steps: int = DEFAULT_STEPS, baseline: str = "mask",

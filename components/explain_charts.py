@@ -28,12 +28,12 @@ def lens_grid(lens: Lens) -> go.Figure:
     text = [[plotly_text(layer.top[i].token) if i < len(layer.top) else "" for i in range(k)] for layer in layers]
     names = ["embeddings" if layer.layer == 0 else f"layer {layer.layer}" for layer in layers]
     fig = go.Figure(go.Heatmap(
-        z=z, x=[f"#{i + 1}" for i in range(k)], y=names, text=text, texttemplate="%{text}",
+        z=z, x=list(range(1, k + 1)), y=names, text=text, texttemplate="%{text}",
         textfont=dict(size=11), colorscale="Blues", zmin=0, colorbar=dict(title=dict(text="probability")),
         hovertemplate="%{y}, candidate %{x}: %{text}<br>p = %{z:.4g}<extra></extra>",
     ))
     fig.update_yaxes(autorange="reversed", automargin=True)
-    fig.update_xaxes(side="top", title_text="candidates, most likely first")
+    fig.update_xaxes(side="top", title_text="candidates, most likely first", dtick=1)
     fig.update_layout(height=max(260, 26 * len(layers) + 90), margin=dict(l=10, r=10, t=60, b=10),
                       plot_bgcolor="white")
     return fig
