@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import math
 import threading
+from pathlib import Path
 
 import pytest
 import torch
@@ -17,13 +18,39 @@ from bertlens.fill_mask import Filters, fill_mask
 TEXT = "The doctor said that [MASK] would be late for the meeting."
 
 
+def build_biased_model(source: Path, folder: Path) -> Path:
+    """The tiny random model with a non-zero decoder bias (a fresh model's is all zeros), so that switching the
+    bias off changes the lens."""
+    from transformers import AutoTokenizer, BertForPreTraining
+
+    model = BertForPreTraining.from_pretrained(str(source))
+    with torch.no_grad():
+        model.cls.predictions.bias.copy_(torch.randn(model.config.vocab_size, generator=torch.Generator().manual_seed(1)))
+    model.save_pretrained(folder)
+    AutoTokenizer.from_pretrained(str(source)).save_pretrained(folder)
+    return folder
+
+
 @pytest.fixture(scope="module")
-def ref(tiny_model_dir):
+def biased_dir(tiny_model_dir, tmp_path_factory):
+    return build_biased_model(tiny_model_dir, tmp_path_factory.mktemp("biased") / "tiny-biased")
+
+
+@pytest.fixture(scope="module")
+def lm(biased_dir):
+    from bertlens import Settings, load_model
+
+    return load_model(Settings(model=str(biased_dir), device="cpu", dtype="float32"))
+
+
+@pytest.fixture(scope="module")
+def ref(biased_dir):
     """The same weights through transformers alone: the reference every method is checked against."""
     from transformers import AutoTokenizer, BertForPreTraining
 
-    model = BertForPreTraining.from_pretrained(str(tiny_model_dir), attn_implementation="eager").eval()
-    return model, AutoTokenizer.from_pretrained(str(tiny_model_dir))
+    model = BertForPreTraining.from_pretrained(str(biased_dir), attn_implementation="eager").eval()
+    assert model.cls.predictions.bias.abs().sum() > 0
+    return model, AutoTokenizer.from_pretrained(str(biased_dir))
 
 
 def ids_of(ref, text: str) -> torch.Tensor:
@@ -78,6 +105,8 @@ def test_lens_applies_the_whole_head_to_every_hidden_state(lm, ref, bias):
     expected = torch.log_softmax(logits, -1)
     he, she = token_id(ref, "he"), token_id(ref, "she")
     lens = logit_lens(lm, analyse(lm, TEXT, hidden_states=True), resolve_target(lm, TEXT, "he", "she"), 3, bias)
+    other = logit_lens(lm, analyse(lm, TEXT, hidden_states=True), resolve_target(lm, TEXT, "he", "she"), 3, not bias)
+    assert lens.layers[-1].target_log_prob != pytest.approx(other.layers[-1].target_log_prob, abs=1e-3)
     for layer, row in zip(lens.layers, expected):
         p = row.exp()
         assert layer.target_log_prob == pytest.approx(float(row[he]), abs=1e-4)
@@ -303,11 +332,11 @@ def test_explanation_and_fill_mask_in_two_threads_equal_their_single_threaded_re
 
 # ----- command line -----------------------------------------------------------------------------------------------
 
-def test_cli_json_has_the_issue_keys(lm, tiny_model_dir, capsys):
+def test_cli_json_has_the_issue_keys(lm, biased_dir, capsys):
     from bertlens.cli import main
 
     code = main(["explain", TEXT, "--target", "he", "--contrast", "she", "--steps", "5", "--json",
-                 "--model", str(tiny_model_dir), "--device", "cpu"])
+                 "--model", str(biased_dir), "--device", "cpu"])
     assert code == 0
     data = json.loads(capsys.readouterr().out)
     assert {"lens", "integrated_gradients", "occlusion", "gradient_x_input", "rollout", "model"} <= set(data)
@@ -317,7 +346,7 @@ def test_cli_json_has_the_issue_keys(lm, tiny_model_dir, capsys):
     assert {"tokens", "attributions", "f_input", "f_baseline", "completeness_gap", "steps", "baseline"} <= \
         set(data["integrated_gradients"])
     assert set(data["occlusion"]) == {"tokens", "delta"} and set(data["rollout"]) == {"tokens", "weights"}
-    assert data["model"]["random_weights"] is True and data["model"]["model_id"] == str(tiny_model_dir)
+    assert data["model"]["random_weights"] is True and data["model"]["model_id"] == str(biased_dir)
     assert data["integrated_gradients"]["steps"] == 5
     assert math.isfinite(data["integrated_gradients"]["completeness_gap"])
 
