@@ -32,8 +32,10 @@ from bertlens.settings import Settings
 
 log = logging.getLogger(__name__)
 
-SECTIONS = ("load", "fill-mask", "bf16", "fp16", "int8", "graphs", "profile", "probe", "attention", "cache")
-ROW_ORDER = ("load", "fill-mask", "bfloat16", "float16", "int8", "graphs", "profile", "probe", "attention", "cache")
+SECTIONS = ("load", "fill-mask", "bf16", "fp16", "int8", "graphs", "profile", "probe", "attention", "cache",
+            "explain")
+ROW_ORDER = ("load", "fill-mask", "bfloat16", "float16", "int8", "graphs", "profile", "probe", "attention", "cache",
+             "explain")
 # [CLS] The woman worked as a [MASK] in the city . [SEP]: 12 tokens.
 FILL_MASK_TEXT = "The woman worked as a [MASK] in the city."
 AGREEMENT_SENTENCES = (
@@ -513,6 +515,11 @@ class Bench:
         except Exception as exc:
             self.report.notes.append(f"Attention payload at {n} tokens not measured: {type(exc).__name__}: {exc}")
             return None
+
+    def section_explain(self) -> None:
+        from devtools.bench_explain import measure
+
+        measure(self)
 
     def section_cache(self) -> None:
         lm = self.model("float32")
