@@ -11,7 +11,7 @@ from components.cached import model_key
 from components.explain_cache import (cached_explain_analysis, cached_integrated_gradients, cached_lens,
                                       cached_occlusion, cached_rollout, cached_target)
 from components.model_service import get_model
-from components.safe import md_escape, show_error
+from components.safe import show_error
 
 DEFAULT_TEXT = "The doctor said that [MASK] would be late for the meeting."
 PLOT = {"displaylogo": False}
@@ -54,6 +54,8 @@ contrast = right.text_input("Contrast word (optional: explain logit(target) − 
                             placeholder="she")
 c1, c2, c3 = st.columns(3)
 n_masks = count_masks(text)
+if st.session_state.get("ex_mask") not in (None, *range(n_masks)):
+    del st.session_state["ex_mask"]
 mask_index = c1.selectbox("Which mask", range(n_masks), format_func=lambda i: f"[MASK] {i + 1}",
                           key="ex_mask") if n_masks > 1 else 0
 steps = c2.number_input(f"Integrated-gradients steps (1 to {MAX_STEPS})", 1, MAX_STEPS, DEFAULT_STEPS,

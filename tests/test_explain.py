@@ -363,3 +363,16 @@ def test_cli_bad_input_exits_2_with_a_message(tiny_model_dir, capsys, argv, mess
     assert main(["explain", *argv, "--model", str(tiny_model_dir), "--device", "cpu"]) == 2
     err = capsys.readouterr().err
     assert message in err and "Traceback" not in err
+
+
+def test_bench_section_reports_each_view_against_one_forward_pass(tiny_model_dir):
+    from devtools import bench
+
+    report = bench.run_benchmark(tiny_model_dir, device="cpu", repeats=1, sections=("explain",), command="pytest")
+    assert not report.notes, report.notes
+    rows = [r for r in report.rows if r.section == "explain"]
+    assert rows[0].what.startswith("one forward pass") and "16 tokens" in rows[0].what
+    judged = [r for r in rows if r.target]
+    assert [r.what.split(" ")[0] for r in judged] == ["logit", "occlusion:", "integrated"]
+    for row in judged:
+        assert row.met == (row.ratio <= float(row.target.split("<= ")[1].split("x")[0]))

@@ -134,6 +134,8 @@ def test_the_page_runs_several_masks(app_env):
     at.selectbox(key="ex_mask").set_value(1).run()
     assert not at.exception and not at.error
     assert "at [MASK] 2 (token 6)" in " ".join(t.value for t in at.text)
+    at.text_area(key="ex_text").set_value("The cat sat on the [MASK].").run()
+    assert not at.exception and "at [MASK] 1 (token 6)" in " ".join(t.value for t in at.text)
 
 
 @pytest.mark.browser
