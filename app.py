@@ -1,7 +1,7 @@
 """BERT Lens: the entry point. `streamlit run app.py`."""
 import streamlit as st
 
-from components.model_service import get_model, random_weights_banner
+from services.model import get_model, random_weights_banner
 from components.sidebar import model_facts
 
 st.set_page_config(page_title="BERT Lens", page_icon="assets/icon.png", layout="wide")

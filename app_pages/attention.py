@@ -1,16 +1,16 @@
 """Attention explorer: every layer and head for one text or a sentence pair."""
 import streamlit as st
 
-from bertlens.attention import STATISTIC_LABELS, STATISTICS, mask_attention, mean_over_heads
+from bertlens.attention import STATISTIC_LABELS, STATISTICS, mask_attention, mean_over_heads, query_key
 from bertlens.attention_views import (bertviz_head_view, bertviz_heights, bertviz_layers_that_fit,
                                       bertviz_model_view, bertviz_model_view_layers, line_segments)
 from bertlens.errors import BertLensError
+from bertlens.fill_mask import postprocess
 from components import attention_charts as charts
-from components.attention_service import (analyse, cached_query_key, head_from_selection, mask_predictions,
-                                         static_url)
-from components.cached import model_key
-from components.model_service import get_model
+from components.attention_widgets import head_from_selection, static_url
 from components.safe import show_error
+from services import cache
+from services.model import get_model
 
 st.title("Attention")
 st.write(
@@ -32,7 +32,6 @@ with st.expander("More: what the heads and the statistics mean"):
     )
 
 lm = get_model()
-key = model_key(lm)
 
 pair_on = st.toggle("Sentence pair (A and B)", key="att_pair_on")
 text = st.text_area("Sentence A" if pair_on else "Text", key="att_text", height=90,
@@ -40,13 +39,13 @@ text = st.text_area("Sentence A" if pair_on else "Text", key="att_text", height=
 pair = st.text_area("Sentence B", key="att_pair", height=70, value="It fell asleep at once.") if pair_on else None
 
 try:
-    analysis = analyse(lm, key, text, pair)
+    view = cache.attention_view(lm, text, pair)
 except BertLensError as exc:
     show_error(exc)
     st.stop()
 
-attention = analysis.attention
-stats = analysis.statistics
+attention = view.attention
+stats = view.statistics
 if attention.truncated:
     st.warning(
         f"The input is {attention.full_length:,} tokens long; the model reads at most {attention.n_tokens}. "
@@ -83,7 +82,7 @@ left.caption(f"Each thumbnail is one head's {attention.n_tokens}×{attention.n_t
 statistic = right.selectbox("Statistic", STATISTICS, format_func=STATISTIC_LABELS.get, key="att_statistic",
                             label_visibility="collapsed")
 with left:
-    st.plotly_chart(charts.thumbnail_figure(analysis.grid, attention, selected), key="att_thumbs",
+    st.plotly_chart(charts.thumbnail_figure(view.grid, attention, selected), key="att_thumbs",
                     on_select=lambda: _pick("att_thumbs"), selection_mode="points", width="stretch")
 with right:
     st.plotly_chart(charts.statistics_figure(stats, statistic, selected), key="att_stats",
@@ -123,7 +122,7 @@ with qk_tab:
                "passed through a softmax. Blue is positive, red negative.")
     query_position = st.selectbox("Query token", range(attention.n_tokens), key="att_qk_token",
                                   format_func=lambda i: f"{i} {attention.tokens[i]}")
-    qk = cached_query_key(lm, key, attention.text, attention.pair, layer - 1, head - 1, query_position)
+    qk = query_key(lm, view.analysis, layer - 1, head - 1, query_position)
     st.plotly_chart(charts.query_key_figure(qk, attention.tokens), key="att_qk_chart", width="stretch")
 with bertviz_tab:
     fit = bertviz_layers_that_fit(attention)
@@ -166,7 +165,8 @@ if masks:
                     key="att_mask_chart", width="stretch")
     with m2:
         try:
-            prediction = mask_predictions(lm, key, attention.text, attention.pair).get(position)
+            result = postprocess(lm, view.analysis, top_k=5)
+            prediction = next((m for m in result.masks if m.position == position), None)
         except BertLensError as exc:
             st.info(str(exc))
         else:

@@ -9,8 +9,7 @@ from bertlens.fill_mask import Filters
 from bertlens.occupations import DEFAULT_PATH as OCCUPATIONS_PATH
 from bertlens.occupations import parse_occupations
 from components import bias_charts
-from components.cached import model_key
-from components.model_service import get_model
+from services.model import get_model
 from components.safe import md_escape, show_error
 
 st.title("Gender-bias probe")
@@ -48,7 +47,7 @@ try:
 except MissingHead as exc:
     show_error(exc)
     st.stop()
-key = model_key(lm)
+key = lm.key
 
 
 @st.cache_data(max_entries=64, ttl=3600, show_spinner=False)

@@ -7,11 +7,9 @@ from bertlens.explain import (BASELINES, COMPLETENESS_WARNING, DEFAULT_STEPS, LE
                               compare, first_piece, method_scores, words_of)
 from bertlens.text import MASK, MAX_CHARS, count_masks, mask_word, words, wrong_mask_spelling
 from components import explain_charts as charts
-from components.cached import model_key
-from components.explain_cache import (cached_explain_analysis, cached_integrated_gradients, cached_lens,
-                                      cached_occlusion, cached_rollout, cached_target)
-from components.model_service import get_model
 from components.safe import show_error
+from services import cache
+from services.model import get_model
 
 DEFAULT_TEXT = "The doctor said that [MASK] would be late for the meeting."
 PLOT = {"displaylogo": False}
@@ -42,7 +40,6 @@ with st.expander("Go deeper: what is explained, and how"):
     )
 
 lm = get_model()
-key = model_key(lm)
 st.session_state.setdefault("ex_text", DEFAULT_TEXT)
 st.session_state.setdefault("ex_target", "he")
 st.session_state.setdefault("ex_contrast", "she")
@@ -80,7 +77,7 @@ def use_first_piece(piece: str, field: str) -> None:
 
 
 try:
-    target = cached_target(lm, key, text, word, contrast or None, mask_index)
+    target = cache.explain_target(lm, text, word, contrast or None, mask_index)
 except InputError as exc:
     show_error(exc)
     for field, value in (("ex_target", word), ("ex_contrast", contrast)):
@@ -95,16 +92,16 @@ except BertLensError as exc:
     st.stop()
 
 try:
-    analysis = cached_explain_analysis(lm, key, target.text)
+    analysis = cache.explain_analysis(lm, target)
     bar = st.progress(0.0, text="Integrated gradients…")
 
     def report(done: int, total: int) -> None:
         bar.progress(min(done / total, 1.0), text=f"Integrated gradients: pass {done} of {total}")
 
-    ig, gxi = cached_integrated_gradients(lm, key, target, int(steps), baseline, report)
+    ig, gxi = cache.explain_gradients(lm, target, int(steps), baseline, report)
     bar.empty()
-    occ = cached_occlusion(lm, key, target)
-    roll = cached_rollout(lm, key, target)
+    occ = cache.explain_occlusion(lm, target)
+    roll = cache.explain_rollout(lm, target)
 except BertLensError as exc:
     show_error(exc)
     st.stop()
@@ -126,7 +123,7 @@ with lens_tab:
     a, b = st.columns([1, 2])
     bias = a.toggle("Decoder bias (a word-frequency prior)", value=True, key="ex_bias")
     top_k = b.slider("Candidates per layer", 1, MAX_LENS_TOP_K, LENS_TOP_K, key="ex_top_k")
-    lens = cached_lens(lm, key, target, top_k, bias)
+    lens = cache.explain_lens(lm, target, top_k, bias)
     st.plotly_chart(charts.lens_grid(lens), key="ex-lens-grid", config=PLOT)
     lp, rank = st.columns(2)
     with lp:

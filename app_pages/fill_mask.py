@@ -3,11 +3,11 @@ import streamlit as st
 from bertlens.errors import BertLensError
 from bertlens.fill_mask import MAX_TOP_K, Filters
 from bertlens.text import MASK, MAX_CHARS, MAX_MASKS, count_masks, mask_word, words, wrong_mask_spelling
-from components.cached import cached_fill_mask, cached_score_words, model_key
 from components.fill_mask_view import show_result, show_word_scores
-from components.model_service import get_model
 from components.query_state import adopt, bounded_int, bounded_text, publish
 from components.safe import md_escape, show_error
+from services import cache
+from services.model import get_model
 
 PRESETS = {
     "Model card: Hello I'm a [MASK] model.": "Hello I'm a [MASK] model.",
@@ -40,7 +40,6 @@ with st.expander("Go deeper: what the numbers mean"):
     )
 
 lm = get_model()
-key = model_key(lm)
 for problem in adopt({
     "text": ("fm_text", bounded_text(), DEFAULT_TEXT),
     "k": ("fm_top_k", bounded_int(1, MAX_TOP_K), 10),
@@ -85,8 +84,8 @@ if text.strip() and count_masks(text) == 0 and not wrong_mask_spelling(text) and
         if picked is not None:
             masked = mask_word(text, picked)
             try:
-                result = cached_fill_mask(lm, key, masked, top_k, filters)
-                original = cached_score_words(lm, key, masked, (picked.text,))[0]
+                result = cache.fill_mask(lm, masked, top_k, filters)
+                original = cache.word_scores(lm, masked, (picked.text,))[0]
             except BertLensError as exc:
                 show_error(exc)
                 st.stop()
@@ -100,7 +99,7 @@ if text.strip() and count_masks(text) == 0 and not wrong_mask_spelling(text) and
     st.stop()
 
 try:
-    result = cached_fill_mask(lm, key, text, top_k, filters)
+    result = cache.fill_mask(lm, text, top_k, filters)
 except BertLensError as exc:
     show_error(exc)
     st.stop()
@@ -109,6 +108,6 @@ show_result(result)
 if targets.strip():
     st.subheader("Target words")
     try:
-        show_word_scores(cached_score_words(lm, key, text, tuple(targets.split(","))))
+        show_word_scores(cache.word_scores(lm, text, tuple(targets.split(","))))
     except BertLensError as exc:
         show_error(exc)

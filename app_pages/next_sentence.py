@@ -3,11 +3,11 @@ import streamlit as st
 
 from bertlens.errors import BertLensError
 from bertlens.nsp import MAX_CANDIDATES
-from components.cached import cached_rank_next, model_key
 from components.charts import nsp_bar, nsp_ranking
-from components.model_service import get_model
 from components.query_state import adopt, bounded_text, publish
 from components.safe import md_escape, show_error
+from services import cache
+from services.model import get_model
 
 DEFAULT_A = "I went to the store to buy some milk."
 DEFAULT_B = "They were out of it, so I bought juice instead."
@@ -33,7 +33,6 @@ with st.expander("Go deeper: how next-sentence prediction works"):
     )
 
 lm = get_model()
-key = model_key(lm)
 for problem in adopt({"a": ("ns_a", bounded_text(), DEFAULT_A), "b": ("ns_b", bounded_text(), DEFAULT_B)},
                      "next_sentence"):
     st.warning(md_escape(problem))
@@ -48,7 +47,7 @@ with pair:
     b = st.text_area("Sentence B", key="ns_b", height=80)
     publish({"a": a, "b": b})
     try:
-        result = cached_rank_next(lm, key, a, (b,), False)[0]
+        result = cache.rank_next(lm, a, (b,), False)[0]
     except BertLensError as exc:
         show_error(exc)
     else:
@@ -66,7 +65,7 @@ with ranking:
     first = st.session_state.get("ns_rank_a") or st.session_state.get("ns_a", "")
     candidates = tuple(line for line in lines.splitlines() if line.strip())
     try:
-        results = cached_rank_next(lm, key, first, candidates, True)
+        results = cache.rank_next(lm, first, candidates, True)
     except BertLensError as exc:
         show_error(exc)
     else:

@@ -9,15 +9,15 @@ from __future__ import annotations
 import csv
 import io
 import time
-import unicodedata
 from dataclasses import dataclass
 
 import torch
 
+from bertlens.analysis import Analysis, analyse
 from bertlens.encoding import encode
 from bertlens.errors import InputError
 from bertlens.model import LoadedModel
-from bertlens.text import clean
+from bertlens.text import is_punctuation
 
 STATISTICS: tuple[str, ...] = ("entropy", "cls", "sep", "self", "previous", "next", "punctuation")
 STATISTIC_LABELS: dict[str, str] = {
@@ -104,16 +104,18 @@ class HeadStatistics:
         return out.getvalue()
 
 
-def check_inputs(text: str | None, pair: str | None) -> tuple[str, str | None]:
-    """Clean the text and the optional second sentence. Raises InputError for an empty side.
-
-    `pair=None` means a single text; a pair given as an empty string is an error, not a single text.
-    """
-    if pair is None:
-        return clean(text, "text"), None
-    if not (text or "").strip() and not pair.strip():
-        raise InputError("Both sentences are empty. Type sentence A and sentence B, or switch the pair off.")
-    return clean(text, "first sentence (A)"), clean(pair, "second sentence (B)")
+def attention_of(analysis: Analysis) -> Attention:
+    """The attention view of an analysis run with `attentions=True`; no model run. Raises InputError without them."""
+    if analysis.attentions is None:
+        raise InputError("This analysis was run without attention weights; run it with attentions=True.")
+    return Attention(
+        text=analysis.text,
+        pair=analysis.pair,
+        tokens=list(analysis.tokens),
+        token_type_ids=list(analysis.token_type_ids),
+        weights=analysis.attentions,
+        full_length=analysis.full_length,
+    )
 
 
 def extract(lm: LoadedModel, text: str, pair: str | None = None) -> Attention:
@@ -122,27 +124,7 @@ def extract(lm: LoadedModel, text: str, pair: str | None = None) -> Attention:
     Over 512 tokens the input is truncated (the result says so) rather than refused. Raises InputError for empty
     text or an empty side of a pair. Works on checkpoints without MLM/NSP heads: only the encoder runs.
     """
-    text, pair = check_inputs(text, pair)
-    encoded = encode(lm, text, pair, truncate=True)
-    with torch.inference_mode():
-        output = lm.model.bert(**encoded.model_inputs(), output_attentions=True)
-    if not output.attentions:
-        raise InputError("The model returned no attention weights; it must be loaded with eager attention.")
-    weights = torch.stack([layer[0] for layer in output.attentions]).float().cpu()
-    return Attention(
-        text=text,
-        pair=pair,
-        tokens=list(encoded.tokens),
-        token_type_ids=encoded.token_type_ids[0].tolist(),
-        weights=weights,
-        full_length=encoded.full_length,
-    )
-
-
-def is_punctuation(token: str) -> bool:
-    """A token made only of punctuation or symbol characters (not [CLS]/[SEP]/[MASK], not words)."""
-    core = token[2:] if token.startswith("##") else token
-    return bool(core) and all(unicodedata.category(c)[0] in "PS" for c in core)
+    return attention_of(analyse(lm, text, pair, truncate=True, attentions=True))
 
 
 def key_masks(tokens: list[str], cls_token: str = "[CLS]", sep_token: str = "[SEP]") -> dict[str, torch.Tensor]:
@@ -196,25 +178,36 @@ def time_extraction(lm: LoadedModel, n_tokens: int = 512, repeats: int = 3) -> d
 
     Reports the best and median wall time, the process CPU time of the best run (on a shared machine, CPU time /
     threads is closer to what an idle machine would take), and, interleaved with it, the same forward pass
-    without attentions as a baseline. For the benchmark command and scripts; unit tests never assert on it.
+    without attentions and transformers' own forward with `output_attentions=True` (nothing copied or converted)
+    as baselines. For the benchmark command and scripts; unit tests never assert on it.
     """
     text = synthetic_text(lm, n_tokens)
-    encoded = encode(lm, text)
+    inputs = encode(lm, text).model_inputs()
     extract(lm, text)
-    walls, cpus, plain = [], [], []
-    for _ in range(repeats):
-        wall, cpu = time.perf_counter(), time.process_time()
-        result = extract(lm, text)
-        walls.append(time.perf_counter() - wall)
-        cpus.append(time.process_time() - cpu)
+    walls, cpus, plain, reference = [], [], [], []
+
+    def timed(call) -> float:
+        if lm.device.type == "cuda":
+            torch.cuda.synchronize(lm.device)
         start = time.perf_counter()
         with torch.inference_mode():
-            lm.model.bert(**encoded.model_inputs())
-        plain.append(time.perf_counter() - start)
+            call()
+        if lm.device.type == "cuda":
+            torch.cuda.synchronize(lm.device)
+        return time.perf_counter() - start
+
+    for _ in range(repeats):
+        cpu = time.process_time()
+        walls.append(timed(lambda: extract(lm, text)))
+        cpus.append(time.process_time() - cpu)
+        plain.append(timed(lambda: lm.model.bert(**inputs)))
+        reference.append(timed(lambda: lm.model.bert(**inputs, output_attentions=True)))
     best = min(range(repeats), key=walls.__getitem__)
-    return {"tokens": result.n_tokens, "repeats": repeats, "threads": torch.get_num_threads(),
+    return {"tokens": n_tokens, "repeats": repeats, "threads": torch.get_num_threads(),
             "best_s": walls[best], "median_s": sorted(walls)[repeats // 2], "best_cpu_s": cpus[best],
-            "forward_without_attentions_best_s": min(plain)}
+            "forward_without_attentions_best_s": min(plain),
+            "transformers_with_attentions_best_s": min(reference),
+            "transformers_with_attentions_median_s": sorted(reference)[repeats // 2]}
 
 
 def synthetic_text(lm: LoadedModel, n_tokens: int) -> str:
@@ -256,24 +249,25 @@ class QueryKey:
     weights: torch.Tensor
 
 
-def query_key(lm: LoadedModel, text: str, pair: str | None, layer: int, head: int, position: int) -> QueryKey:
+def query_key(lm: LoadedModel, analysis: Analysis, layer: int, head: int, position: int) -> QueryKey:
     """The query/key computation of (`layer`, `head`) (0-based) for the token at `position`.
 
-    One forward pass with hidden states gives the layer's input; the head's query and key projections are applied
-    to it here. Raises InputError for bad input or an index out of range.
+    Reads the layer's input from `analysis.hidden_states` (run it with hidden_states=True) and applies the head's
+    query and key projections to it: no model run. Raises InputError for an index out of range.
     """
-    text, pair = check_inputs(text, pair)
-    encoded = encode(lm, text, pair, truncate=True)
+    if analysis.hidden_states is None:
+        raise InputError("This analysis was run without hidden states; run it with hidden_states=True.")
     config = lm.model.config
-    t = encoded.input_ids.shape[-1]
+    t = analysis.n_tokens
     for name, value, limit in (("layer", layer, config.num_hidden_layers), ("head", head, config.num_attention_heads),
                                ("position", position, t)):
         if not 0 <= value < limit:
             raise InputError(f"The {name} {value} is out of range (0 to {limit - 1}).")
     module = lm.model.bert.encoder.layer[layer].attention.self
     size = module.attention_head_size
+    weight = module.query.weight
     with torch.inference_mode():
-        hidden = lm.model.bert(**encoded.model_inputs(), output_hidden_states=True).hidden_states[layer][0]
+        hidden = analysis.hidden_states[layer].to(weight.device, weight.dtype)
         query = module.query(hidden[position]).view(-1, size)[head].float().cpu()
         keys = module.key(hidden).view(t, -1, size)[:, head].float().cpu()
     products = query * keys

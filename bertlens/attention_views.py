@@ -10,13 +10,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import torch
 
-from bertlens.attention import Attention, extract, head_statistics, synthetic_text
-from bertlens.model import LoadedModel
+from bertlens.attention import Attention
 
 THUMBNAIL_SIZE = 32
 GAP = 255
@@ -30,16 +28,6 @@ _CDN = {
 }
 _BYTES_PER_WEIGHT_ROUNDED = 14  # ~6 characters a weight, inlined twice (code and a comment)
 _SOURCE_NOTE = "https://github.com/tensorflow/tensor2tensor/"
-
-
-def escape_label(text: str) -> str:
-    """Make a token safe for plotly, whose labels accept a little HTML: '&', '<' and '>' become entities."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-def token_labels(tokens: list[str]) -> list[str]:
-    """Unique, escaped axis labels: "position token"."""
-    return [f"{i} {escape_label(t)}" for i, t in enumerate(tokens)]
 
 
 def thumbnails(weights: torch.Tensor, size: int = THUMBNAIL_SIZE, contrast: float = 8.0) -> torch.Tensor:
@@ -205,72 +193,3 @@ def bertviz_model_view_layers(attention: Attention, budget: int = BERTVIZ_BUDGET
     if not bertviz_layers_that_fit(attention, budget=budget):
         return 0
     return bertviz_layers_that_fit(attention, budget=budget - bertviz_size_estimate(attention, 1) + 20_000)
-
-
-def _json_size(figure: Any) -> int:
-    import plotly.io
-
-    return len(plotly.io.to_json(figure, validate=False).encode("utf-8"))
-
-
-def payload_sizes(lm: LoadedModel, n_tokens: int, bertviz: bool = True,
-                  bertviz_full: bool | None = None) -> dict[str, Any]:
-    """Bytes sent to the browser for each attention view of one `n_tokens`-token text, next to bertviz's.
-
-    Ours: the plotly figure JSON of the overview (thumbnails + statistics heatmap), of one head (heatmap, line
-    view, query x key view) and of the [MASK] link; `page_bytes` is their sum, all the page sends at once
-    (Streamlit sends every tab), and `page_with_bertviz_bytes` adds the restricted bertviz views when the user
-    switches them on. bertviz: its unrestricted head view and model view of all layers with float32 weights, as a
-    notebook user gets them. Those grow with T^2 and reach gigabytes at 512 tokens, so unless `bertviz_full`
-    is True (default: only up to 128 tokens) they are measured on one and two layers and extrapolated linearly to
-    all layers (`bertviz_extrapolated`); `bertviz=False` skips them (minutes and gigabytes at 512).
-    Uses `components.attention_charts`, so run it from the repository root.
-    """
-    from components import attention_charts as charts
-
-    from bertlens.attention import mask_attention, query_key
-
-    text = synthetic_text(lm, n_tokens)
-    attention = extract(lm, text)
-    stats = head_statistics(attention.weights, attention.tokens)
-    overview = _json_size(charts.thumbnail_figure(thumbnail_grid(thumbnails(attention.weights)), attention))
-    overview += _json_size(charts.statistics_figure(stats, "entropy"))
-    head = attention.weights[0, 0]
-    heatmap = _json_size(charts.head_heatmap(head, attention.tokens, "Layer 1, head 1"))
-    lines = _json_size(charts.line_view(line_segments(head), attention.tokens, "Layer 1, head 1"))
-    query_view = _json_size(charts.query_key_figure(query_key(lm, text, None, 0, 0, 1), attention.tokens))
-    mask_view = _json_size(charts.mask_figure(mask_attention(attention, 1), attention.tokens, 1))
-    full = n_tokens <= 128 if bertviz_full is None else bertviz_full
-    sizes: dict[str, Any] = {
-        "tokens": attention.n_tokens,
-        "layers": attention.layers,
-        "heads": attention.heads,
-        "overview_bytes": overview,
-        "head_heatmap_bytes": heatmap,
-        "head_lines_bytes": lines,
-        "query_key_bytes": query_view,
-        "mask_link_bytes": mask_view,
-        "largest_view_bytes": max(overview, heatmap, lines, query_view, mask_view),
-        "page_bytes": overview + heatmap + lines + query_view + mask_view,
-    }
-    model_layers = bertviz_model_view_layers(attention)
-    restricted = 0
-    if bertviz_layers_that_fit(attention):
-        restricted = len(bertviz_head_view(attention, [0]))
-        if model_layers:
-            restricted += len(bertviz_model_view(attention, list(range(model_layers))))
-    sizes["bertviz_restricted_model_view_layers"] = model_layers
-    sizes["bertviz_restricted_bytes"] = restricted
-    sizes["page_with_bertviz_bytes"] = sizes["page_bytes"] + restricted
-    if not bertviz:
-        return sizes
-    for view, render in (("head_view", bertviz_head_view), ("model_view", bertviz_model_view)):
-        if full:
-            size = len(render(attention, list(range(attention.layers)), rounded=False))
-        else:
-            one = len(render(attention, [0], rounded=False))
-            two = len(render(attention, [0, 1], rounded=False))
-            size = one + (two - one) * (attention.layers - 1)
-        sizes[f"bertviz_{view}_bytes"] = size
-    sizes["bertviz_extrapolated"] = not full
-    return sizes

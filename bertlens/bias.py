@@ -31,8 +31,7 @@ from typing import Callable
 import numpy as np
 
 from bertlens.errors import InputError
-from bertlens.fill_mask import Filters, FillMaskResult, chained_log_probs, forward, piece_ids, postprocess, \
-    preprocess
+from bertlens.fill_mask import Filters, FillMaskResult, analyse_masked, chained_log_probs, piece_ids, postprocess
 from bertlens.model import LoadedModel
 from bertlens.occupations import Occupation, check_name, load_occupations
 from bertlens.text import MASK, check_masks, clean
@@ -351,9 +350,9 @@ def side_by_side(lm: LoadedModel, template: str, pair: WordPair, top_k: int = 10
     texts = {side: fill_slot(template, getattr(pair, side)) for side in ("female", "male")}
     results, log_probs = {}, {}
     for side, text in texts.items():
-        encoded = preprocess(lm, text)
-        log_probs[side] = forward(lm, encoded)[0]
-        results[side] = postprocess(lm, text, encoded, log_probs[side].unsqueeze(0), top_k, filters)
+        analysis = analyse_masked(lm, text)
+        log_probs[side] = analysis.mask_log_probs[0]
+        results[side] = postprocess(lm, analysis, top_k, filters)
     tops = {side: {c.token_id: c.token for c in results[side].masks[0].candidates} for side in results}
     candidates = []
     for token_id, token in {**tops["female"], **tops["male"]}.items():

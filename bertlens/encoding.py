@@ -28,9 +28,14 @@ class Encoded:
                 "token_type_ids": self.token_type_ids}
 
 
+def token_limit(lm: LoadedModel) -> int:
+    """The most tokens one input may have: 512, or fewer when the checkpoint has fewer positions."""
+    return min(MAX_TOKENS, lm.info.max_positions)
+
+
 def encode(lm: LoadedModel, text: str, pair: str | None = None, truncate: bool = False) -> Encoded:
     """Tokenise `text` (and `pair`) for the model. Over 512 tokens: truncate, or raise InputError."""
-    limit = min(MAX_TOKENS, lm.info.max_positions)
+    limit = token_limit(lm)
     tokenizer = lm.tokenizer
     options = dict(return_tensors="pt", return_offsets_mapping=True, return_token_type_ids=True)
     batch = tokenizer(text, pair, truncation=False, **options)

@@ -1,19 +1,14 @@
-"""Fast paths for the encoder pass, each with the eager model as its fallback.
+"""The CUDA-graph fast path for the encoder pass, with the eager model as its fallback.
 
-- On a CUDA GPU a single short sequence is launch-bound (a bert-large pass is ~400 small kernels), so the encoder
-  is captured once per sequence length as a CUDA graph and replayed: one launch instead of hundreds.
-- On a CPU without native bfloat16 (AVX2 only), int8 dynamic quantisation of the Linear layers is the precision
-  that is actually faster than float32; it is approximate, and offered only with a measured agreement figure.
-
-Every fast path gives way to eager mode when it cannot run (no GPU, a padded batch, a long text, a failed capture).
+On a CUDA GPU a single short sequence is launch-bound (a bert-large pass is ~400 small kernels), so the encoder is
+captured once per sequence length as a CUDA graph and replayed: one launch instead of hundreds. It gives way to
+eager mode when it cannot run (no GPU, a padded batch, a long text, a failed capture).
 """
 from __future__ import annotations
 
-import copy
 import dataclasses
 import logging
 import threading
-import warnings
 from collections import OrderedDict
 from typing import Any
 
@@ -25,7 +20,6 @@ log = logging.getLogger(__name__)
 
 GRAPH_MAX_TOKENS = 128
 GRAPH_CACHE_SIZE = 64
-INT8 = "int8"
 
 
 def encoder_states(model: Any, input_ids: torch.Tensor, token_type_ids: torch.Tensor) -> torch.Tensor:
@@ -136,66 +130,3 @@ def hidden_states(lm: LoadedModel, inputs: dict[str, torch.Tensor]) -> torch.Ten
             if out is not None:
                 return out
     return lm.model.bert(**inputs).last_hidden_state
-
-
-def quantize_int8(lm: LoadedModel, inplace: bool = False) -> LoadedModel:
-    """A float32 CPU model with its Linear layers quantised to int8 (dynamic activation scales); a copy unless
-    `inplace` (then `lm` must not be used any more: its Linear layers are replaced).
-
-    The copy is approximate: its agreement with float32 is measured by `python -m bertlens bench --only int8`.
-    Embeddings, layer norms and attention weights stay float32, so every page keeps working.
-    """
-    if lm.device.type != "cpu" or lm.info.dtype != "float32":
-        raise ValueError("int8 dynamic quantisation needs the float32 model on the CPU.")
-    from torch.ao.quantization import quantize_dynamic
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        source = lm.model if inplace else copy.deepcopy(lm.model)
-        model = quantize_dynamic(source, {torch.nn.Linear}, dtype=torch.qint8, inplace=True)
-    info = dataclasses.replace(lm.info, dtype=INT8)
-    return LoadedModel(model=model, tokenizer=lm.tokenizer, info=info, device=lm.device)
-
-
-@dataclasses.dataclass(frozen=True)
-class Precision:
-    """A precision the app offers: `dtype` is what get_model loads, `label` what the sidebar shows."""
-
-    dtype: str
-    label: str
-    note: str
-    approximate: bool
-
-
-def cpu_has_bf16() -> bool:
-    """True when the CPU multiplies bfloat16 natively (AVX-512 BF16 or AMX); without it bfloat16 is emulated and
-    slower than float32."""
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as handle:
-            for line in handle:
-                if line.startswith("flags"):
-                    flags = set(line.split(":", 1)[1].split())
-                    return bool(flags & {"avx512_bf16", "amx_bf16"})
-    except OSError:
-        pass
-    return False
-
-
-def precision_choices(device_type: str) -> list[Precision]:
-    """The precisions worth offering on `device_type` ('cpu' or 'cuda'), float32 first, each labelled honestly."""
-    choices = [Precision("float32", "float32 (exact)", "Exact: the same numbers as transformers' reference pipeline.", False)]
-    if device_type == "cuda":
-        choices.append(Precision("bfloat16", "bfloat16 (fast)", "About twice as fast on this GPU; rankings can "
-                                 "differ slightly from float32.", True))
-        choices.append(Precision("float16", "float16 (fast)", "About twice as fast on this GPU; rankings can "
-                                 "differ slightly from float32.", True))
-        return choices
-    if cpu_has_bf16():
-        choices.append(Precision("bfloat16", "bfloat16 (fast)", "Faster on this CPU (it has native bfloat16); "
-                                 "rankings can differ slightly from float32.", True))
-    else:
-        choices.append(Precision("bfloat16", "bfloat16 (slower here)", "This CPU has no native bfloat16, so it "
-                                 "is emulated and slower than float32; it is fast on GPUs and newer CPUs.", True))
-    choices.append(Precision(INT8, "int8 (fast, approximate)", "Linear layers quantised to int8: faster on this "
-                             "CPU, approximate; rankings differ more from float32.", True))
-    return choices

@@ -11,11 +11,11 @@ from typing import Callable
 
 import torch
 
-from bertlens.encoding import Encoded, encode
+from bertlens.analysis import Analysis, run
+from bertlens.encoding import Encoded, encode, token_limit
 from bertlens.errors import InputError
-from bertlens.fast import hidden_states
 from bertlens.model import LoadedModel
-from bertlens.text import MASK, check_masks, clean
+from bertlens.text import MASK, check_masks, clean, is_punctuation
 
 MAX_TOP_K = 50
 MAX_TARGETS = 30
@@ -56,6 +56,7 @@ class FillMaskResult:
     completed: str
     top_k: int
     filters: Filters = field(default_factory=Filters)
+    completed_pair: str | None = None
 
 
 @dataclass(frozen=True)
@@ -85,49 +86,53 @@ def preprocess(lm: LoadedModel, text: str) -> Encoded:
     """Validate and tokenise: raises InputError for empty text, no/too many masks, or over 512 tokens."""
     text = clean(text)
     check_masks(text)
-    encoded = encode(lm, text)
-    return encoded
+    return encode(lm, text)
 
 
-def forward(lm: LoadedModel, encoded: Encoded) -> torch.Tensor:
-    """Log-probabilities over the vocabulary at each [MASK], shape (masks, vocab)."""
+def forward(lm: LoadedModel, encoded: Encoded, text: str) -> Analysis:
+    """The one forward pass: MLM log-probabilities at every [MASK] (and NSP logits), as an `Analysis`."""
     lm.require("mlm")
-    with torch.inference_mode():
-        hidden = hidden_states(lm, encoded.model_inputs())
-        positions = mask_positions(lm, encoded.input_ids)
-        logits = lm.model.cls.predictions(hidden[0, positions])
-        return torch.log_softmax(logits.float(), dim=-1)
+    return run(lm, encoded, clean(text))
 
 
-def postprocess(lm: LoadedModel, text: str, encoded: Encoded, log_probs: torch.Tensor, top_k: int,
-                filters: Filters) -> FillMaskResult:
+def postprocess(lm: LoadedModel, analysis: Analysis, top_k: int = 10, filters: Filters = Filters()) -> FillMaskResult:
+    """The top-k candidates at every [MASK] of `analysis`, read from its log-probabilities without a model run.
+
+    Works for any analysis, a sentence pair or a truncated text included: each [MASK] is completed in its own
+    sentence. Raises InputError for a bad top_k, MissingHead when the checkpoint has no MLM head.
+    """
+    check_top_k(top_k)
+    lm.require("mlm")
+    log_probs = analysis.mask_log_probs
     hidden_ids = excluded_ids(lm, filters)
-    ranked = log_probs.clone()
     if hidden_ids is not None:
-        ranked[:, hidden_ids] = -math.inf
-    values, indices = ranked.topk(top_k, dim=-1)
-    positions = mask_positions(lm, encoded.input_ids).tolist()
+        log_probs = log_probs.clone()
+        log_probs[:, hidden_ids] = -math.inf
+    values, indices = log_probs.topk(min(top_k, log_probs.shape[-1]), dim=-1)
     masks = []
     for i, (row_values, row_ids) in enumerate(zip(values.tolist(), indices.tolist())):
         candidates = [
             Candidate(lm.tokenizer.convert_ids_to_tokens(t), t, math.exp(v), v)
             for v, t in zip(row_values, row_ids) if v > -math.inf
         ]
-        masks.append(MaskPrediction(i, positions[i], candidates))
-    completed = complete(text, [m.candidates[0].token if m.candidates else MASK for m in masks])
-    return FillMaskResult(text, encoded.tokens, masks, completed, top_k, filters)
+        masks.append(MaskPrediction(i, analysis.mask_positions[i], candidates))
+    best = [m.candidates[0].token if m.candidates else MASK for m in masks]
+    in_pair = [analysis.token_type_ids[m.position] == 1 for m in masks]
+    completed = complete(analysis.text, [t for t, b in zip(best, in_pair) if not b])
+    completed_pair = None if analysis.pair is None else complete(analysis.pair, [t for t, b in zip(best, in_pair) if b])
+    return FillMaskResult(analysis.text, list(analysis.tokens), masks, completed, top_k, filters, completed_pair)
+
+
+def analyse_masked(lm: LoadedModel, text: str) -> Analysis:
+    """`preprocess` then `forward`: the one pass that fill-mask and one-piece target words read."""
+    return forward(lm, preprocess(lm, text), text)
 
 
 def fill_mask(lm: LoadedModel, text: str, top_k: int = 10, filters: Filters = Filters()) -> FillMaskResult:
     """Predict every [MASK] in `text`. Each mask is predicted with the other masks still in place, as
     transformers' pipeline does. Raises InputError for bad text or top_k, MissingHead without an MLM head."""
     check_top_k(top_k)
-    encoded = preprocess(lm, text)
-    return postprocess(lm, clean(text), encoded, forward(lm, encoded), top_k, filters)
-
-
-def mask_positions(lm: LoadedModel, input_ids: torch.Tensor) -> torch.Tensor:
-    return (input_ids[0] == lm.tokenizer.mask_token_id).nonzero().squeeze(-1)
+    return postprocess(lm, analyse_masked(lm, text), top_k, filters)
 
 
 def excluded_ids(lm: LoadedModel, filters: Filters) -> torch.Tensor | None:
@@ -148,22 +153,20 @@ def _token_groups(lm: LoadedModel) -> dict[str, torch.Tensor]:
         groups = {
             "special": sorted(special),
             "subwords": sorted(i for t, i in vocab.items() if t.startswith("##")),
-            "punctuation": sorted(i for t, i in vocab.items() if _is_punctuation(t)),
+            "punctuation": sorted(i for t, i in vocab.items() if is_punctuation(t)),
         }
         lm.memo["token_groups"] = {k: torch.tensor(v, dtype=torch.long) for k, v in groups.items()}
     return lm.memo["token_groups"]
 
 
-def _is_punctuation(token: str) -> bool:
-    core = token[2:] if token.startswith("##") else token
-    return bool(core) and not any(c.isalnum() for c in core)
-
-
 def complete(text: str, tokens: list[str]) -> str:
-    """`text` with each [MASK] replaced, in order, by a predicted token; a ##piece joins the word before it."""
+    """`text` with each [MASK] replaced, in order, by a predicted token; a ##piece joins the word before it.
+
+    Masks beyond the given tokens (cut off by truncation) stay [MASK]."""
     parts = text.split(MASK)
     out = parts[0]
-    for token, rest in zip(tokens, parts[1:]):
+    for index, rest in enumerate(parts[1:]):
+        token = tokens[index] if index < len(tokens) else MASK
         if token.startswith("##"):
             out = out.rstrip(" ") + token[2:]
         else:
@@ -172,11 +175,13 @@ def complete(text: str, tokens: list[str]) -> str:
     return out
 
 
-def score_words(lm: LoadedModel, text: str, words: list[str]) -> list[WordScore]:
+def score_words(lm: LoadedModel, text: str, words: list[str], analysis: Analysis | None = None) -> list[WordScore]:
     """Score each word at the single [MASK] of `text`, chaining its WordPieces left to right.
 
-    A word of n pieces is scored with n masks in its place. Raises InputError for an empty word list, an empty
-    word, a word the vocabulary cannot spell (it becomes [UNK]), or text without exactly one [MASK].
+    A one-piece word is read from `analysis` (the analysis of `text`; computed here when not given), so scoring
+    targets next to a fill-mask costs no extra pass. A word of n pieces is scored with n masks in its place, all
+    such rows in one batch. Raises InputError for an empty word list, an empty word, a word the vocabulary cannot
+    spell (it becomes [UNK]), or text without exactly one [MASK].
     """
     lm.require("mlm")
     text = clean(text)
@@ -189,7 +194,11 @@ def score_words(lm: LoadedModel, text: str, words: list[str]) -> list[WordScore]
         raise InputError(f"{len(words)} target words given; the limit is {MAX_TARGETS}.")
     pieces = [piece_ids(lm, w) for w in words]
     chained = iter(chained_log_probs(lm, [(text, p) for p in pieces if len(p) > 1]))
-    full = forward(lm, encode(lm, text))[0] if any(len(p) == 1 for p in pieces) else None
+    full = None
+    if any(len(p) == 1 for p in pieces):
+        if analysis is None or analysis.text != text or analysis.pair is not None:
+            analysis = analyse_masked(lm, text)
+        full = analysis.mask_log_probs[0]
     scores = []
     for word, ids in zip(words, pieces):
         if len(ids) > 1:
@@ -235,7 +244,7 @@ def chained_log_probs(lm: LoadedModel, items: list[tuple[str, list[int]]], batch
             sequence = (lm.tokenizer.cls_token_id, *prefix, *filled, *suffix, lm.tokenizer.sep_token_id)
             unique.setdefault(sequence, (1 + len(prefix) + step, []))[1].append((item, step))
     results: list[list[float]] = [[0.0] * len(ids) for _, ids in items]
-    limit = min(512, lm.info.max_positions)
+    limit = token_limit(lm)
     if any(len(sequence) > limit for sequence in unique):
         raise InputError(f"With the target word in place the text is longer than {limit} tokens.")
     rows = sorted(unique.items(), key=lambda row: len(row[0]))

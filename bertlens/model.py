@@ -5,10 +5,13 @@ attention implementation returns attention weights, so it is forced here.
 """
 from __future__ import annotations
 
+import copy
+import dataclasses
 import hashlib
 import logging
 import os
 import socket
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,7 +19,7 @@ from typing import Any
 import torch
 
 from bertlens.errors import MissingHead, ModelFolderError, WeightsUnavailable
-from bertlens.settings import Settings
+from bertlens.settings import INT8, Settings
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +65,11 @@ class LoadedModel:
     def config(self) -> Any:
         return self.model.config
 
+    @property
+    def key(self) -> str:
+        """Identifies the weights, precision and device: equal keys give equal outputs. Result caches key on it."""
+        return f"{self.info.source}|{self.info.dtype}|{self.info.device}"
+
     def require(self, head: str) -> None:
         """Raise MissingHead when the checkpoint has no trained `head` ("mlm" or "nsp")."""
         present = {"mlm": self.info.has_mlm, "nsp": self.info.has_nsp}[head]
@@ -84,14 +92,6 @@ def is_local(model: str) -> bool:
     return os.path.exists(model) or model.startswith((".", "/", "~"))
 
 
-def resolve_device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name == "cuda" and not torch.cuda.is_available():
-        raise ModelFolderError("BERT_LENS_DEVICE=cuda was asked for, but no CUDA GPU is visible.")
-    return torch.device(name)
-
-
 def hub_reachable(timeout: float = 3.0) -> bool:
     """A quick check, so an offline machine fails in seconds instead of through the hub client's retries."""
     if os.environ.get("HF_HUB_OFFLINE") in ("1", "true", "TRUE", "yes"):
@@ -110,9 +110,9 @@ def load_model(settings: Settings | None = None) -> LoadedModel:
     folder is missing or broken.
     """
     settings = settings or Settings.from_env()
-    device = resolve_device(settings.device)
+    device = torch.device(settings.resolved_device())
     dtype_name = settings.resolved_dtype()
-    dtype = TORCH_DTYPES[dtype_name]
+    dtype = TORCH_DTYPES.get(dtype_name, torch.float32)
     local = is_local(settings.model)
     if local:
         path = Path(settings.model).expanduser()
@@ -131,8 +131,29 @@ def load_model(settings: Settings | None = None) -> LoadedModel:
             model, loading_info, tokenizer = _load(source, dtype, local_files_only=False, label=settings.model)
     model.to(device).eval()
     model.requires_grad_(False)
-    info = _info(settings.model, source, model, tokenizer, loading_info, device, dtype_name)
-    return LoadedModel(model=model, tokenizer=tokenizer, info=info, device=device)
+    info = _info(settings.model, source, model, tokenizer, loading_info, device, "float32" if dtype_name == INT8
+                 else dtype_name)
+    lm = LoadedModel(model=model, tokenizer=tokenizer, info=info, device=device)
+    return quantize_int8(lm, inplace=True) if dtype_name == INT8 else lm
+
+
+def quantize_int8(lm: LoadedModel, inplace: bool = False) -> LoadedModel:
+    """A float32 CPU model with its Linear layers quantised to int8 (dynamic activation scales); a copy unless
+    `inplace` (then `lm` must not be used any more: its Linear layers are replaced).
+
+    The copy is approximate: its agreement with float32 is measured by `python -m bertlens bench --only int8`.
+    Embeddings, layer norms and attention weights stay float32, so every page keeps working.
+    """
+    if lm.device.type != "cpu" or lm.info.dtype != "float32":
+        raise ValueError("int8 dynamic quantisation needs the float32 model on the CPU.")
+    from torch.ao.quantization import quantize_dynamic
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        source = lm.model if inplace else copy.deepcopy(lm.model)
+        model = quantize_dynamic(source, {torch.nn.Linear}, dtype=torch.qint8, inplace=True)
+    info = dataclasses.replace(lm.info, dtype=INT8)
+    return LoadedModel(model=model, tokenizer=lm.tokenizer, info=info, device=lm.device)
 
 
 def _load(source: str, dtype: torch.dtype, local_files_only: bool, label: str):

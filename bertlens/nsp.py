@@ -7,7 +7,8 @@ import torch
 
 from bertlens.errors import InputError
 from bertlens.model import LoadedModel
-from bertlens.text import MAX_TOKENS, clean
+from bertlens.encoding import token_limit
+from bertlens.text import clean
 
 IS_NEXT = 0
 MAX_CANDIDATES = 50
@@ -42,7 +43,7 @@ def rank_next_sentences(lm: LoadedModel, sentence_a: str, candidates: list[str],
     if len(candidates) > MAX_CANDIDATES:
         raise InputError(f"{len(candidates)} candidate sentences given; the limit is {MAX_CANDIDATES}.")
     candidates = [clean(c, "sentence B") for c in candidates]
-    limit = min(MAX_TOKENS, lm.info.max_positions)
+    limit = token_limit(lm)
     full_lengths = [len(lm.tokenizer(sentence_a, b)["input_ids"]) for b in candidates]
     batch = lm.tokenizer([sentence_a] * len(candidates), candidates, truncation="longest_first", max_length=limit,
                          padding=True, return_tensors="pt", return_token_type_ids=True)

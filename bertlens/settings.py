@@ -1,12 +1,24 @@
-"""Run-time settings: each is an environment variable and a command-line flag."""
+"""Run-time settings and precision, in one place: each setting is an environment variable and a command-line flag.
+
+Precision: float32 is exact and the default on every device (`auto`). bfloat16 and float16 halve the bytes read
+per pass and are fast on GPUs and on CPUs with native bfloat16; int8 dynamic quantisation of the Linear layers is
+the precision that is faster on a CPU without it. Each faster precision is approximate, an explicit choice, and is
+offered with its measured top-10 agreement with float32 (docs/benchmarks.json, written by the benchmark).
+"""
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass
+from pathlib import Path
+
+from bertlens.errors import InputError
 
 DEFAULT_MODEL = "bert-large-cased"
 DEVICES = ("auto", "cpu", "cuda")
-DTYPES = ("auto", "float32", "bfloat16", "float16")
+INT8 = "int8"
+DTYPES = ("auto", "float32", "bfloat16", "float16", INT8)
+BENCHMARKS_JSON = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.json"
 
 
 @dataclass(frozen=True)
@@ -29,11 +41,14 @@ class Settings:
         return settings
 
     def resolved_device(self) -> str:
-        if self.device != "auto":
-            return self.device
+        """'cuda' or 'cpu': 'auto' is the GPU when one is visible. Raises InputError for 'cuda' without a GPU."""
         import torch
 
-        return "cuda" if torch.cuda.is_available() else "cpu"
+        if self.device == "auto":
+            return "cuda" if torch.cuda.is_available() and self.dtype != INT8 else "cpu"
+        if self.device == "cuda" and not torch.cuda.is_available():
+            raise InputError("BERT_LENS_DEVICE=cuda was asked for, but no CUDA GPU is visible.")
+        return self.device
 
     def resolved_dtype(self) -> str:
         """'auto' is float32 on every device: BERT Lens is an audit tool first, and only float32 reproduces the
@@ -41,9 +56,67 @@ class Settings:
         return "float32" if self.dtype == "auto" else self.dtype
 
     def validate(self) -> None:
-        from bertlens.errors import InputError
-
         if self.device not in DEVICES:
             raise InputError(f"Unknown device '{self.device}'. Use one of: {', '.join(DEVICES)}.")
         if self.dtype not in DTYPES:
             raise InputError(f"Unknown dtype '{self.dtype}'. Use one of: {', '.join(DTYPES)}.")
+        if self.dtype == INT8 and self.device == "cuda":
+            raise InputError("int8 runs on the CPU only (dynamic quantisation); on a GPU use float16 or bfloat16.")
+
+
+@dataclass(frozen=True)
+class Precision:
+    """A precision the app offers: `dtype` is what the model is loaded in, `label` what the sidebar shows."""
+
+    dtype: str
+    label: str
+    note: str
+    approximate: bool
+
+
+def cpu_has_bf16() -> bool:
+    """True when the CPU multiplies bfloat16 natively (AVX-512 BF16 or AMX); without it bfloat16 is emulated and
+    slower than float32."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as handle:
+            for line in handle:
+                if line.startswith("flags"):
+                    flags = set(line.split(":", 1)[1].split())
+                    return bool(flags & {"avx512_bf16", "amx_bf16"})
+    except OSError:
+        pass
+    return False
+
+
+def precision_choices(device_type: str) -> list[Precision]:
+    """The precisions worth offering on `device_type` ('cpu' or 'cuda'), float32 first, each labelled honestly."""
+    choices = [Precision("float32", "float32 (exact)", "Exact: the same numbers as transformers' reference pipeline.", False)]
+    if device_type == "cuda":
+        choices.append(Precision("bfloat16", "bfloat16 (fast)", "About twice as fast on this GPU; rankings can "
+                                 "differ slightly from float32.", True))
+        choices.append(Precision("float16", "float16 (fast)", "About twice as fast on this GPU; rankings can "
+                                 "differ slightly from float32.", True))
+        return choices
+    if cpu_has_bf16():
+        choices.append(Precision("bfloat16", "bfloat16 (fast)", "Faster on this CPU (it has native bfloat16); "
+                                 "rankings can differ slightly from float32.", True))
+    else:
+        choices.append(Precision("bfloat16", "bfloat16 (slower here)", "This CPU has no native bfloat16, so it "
+                                 "is emulated and slower than float32; it is fast on GPUs and newer CPUs.", True))
+    choices.append(Precision(INT8, "int8 (fast, approximate)", "Linear layers quantised to int8: faster on this "
+                             "CPU, approximate; rankings differ more from float32.", True))
+    return choices
+
+
+def agreement_figure(dtype: str, prefer: str = "cpu", path: Path = BENCHMARKS_JSON) -> str | None:
+    """The measured top-10 agreement of `dtype` with float32 (e.g. '97.5%') stored by the benchmark, from the
+    `prefer` ('cpu' or 'gpu') run when it has one, else from the other; None when never measured."""
+    try:
+        reports = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    for kind in (prefer, "gpu" if prefer == "cpu" else "cpu"):
+        for row in (reports.get(kind) or {}).get("rows", []):
+            if row.get("section") == dtype and str(row.get("what", "")).startswith("top-10 agreement"):
+                return row.get("value")
+    return None

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 
 from bertlens.errors import InputError
@@ -24,6 +25,24 @@ def clean(text: str | None, what: str = "text") -> str:
             f"The model reads at most {MAX_TOKENS} tokens (about 350 words), so paste a shorter passage."
         )
     return text
+
+
+def clean_pair(text: str | None, pair: str | None) -> tuple[str, str | None]:
+    """Clean a text and an optional second sentence. Raises InputError for an empty side.
+
+    `pair=None` means a single text; a pair given as an empty string is an error, not a single text.
+    """
+    if pair is None:
+        return clean(text, "text"), None
+    if not (text or "").strip() and not pair.strip():
+        raise InputError("Both sentences are empty. Type sentence A and sentence B, or switch the pair off.")
+    return clean(text, "first sentence (A)"), clean(pair, "second sentence (B)")
+
+
+def is_punctuation(token: str) -> bool:
+    """A WordPiece made only of punctuation or symbol characters ('.', '##,', '$'); never a word or [CLS]."""
+    core = token[2:] if token.startswith("##") else token
+    return bool(core) and all(unicodedata.category(c)[0] in "PS" for c in core)
 
 
 def count_masks(text: str) -> int:

@@ -6,11 +6,17 @@ import plotly.graph_objects as go
 import torch
 
 from bertlens.attention import STATISTIC_LABELS, Attention, HeadStatistics, QueryKey
-from bertlens.attention_views import GAP, Lines, escape_label, token_labels
+from bertlens.attention_views import GAP, Lines
+from components.safe import plotly_text
 
 ATTENTION_SCALE = "Blues"
 _GRID_SCALE = [[0.0, "#f7fbff"], [0.25, "#c6dbef"], [0.6, "#4292c6"], [(GAP - 1) / GAP, "#08306b"],
                [(GAP - 1) / GAP, "#ffffff"], [1.0, "#ffffff"]]
+
+
+def token_labels(tokens: list[str]) -> list[str]:
+    """Unique, escaped axis labels: "position token"."""
+    return [f"{i} {plotly_text(t)}" for i, t in enumerate(tokens)]
 
 
 def _head_markers(layers: int, heads: int, x: np.ndarray, y: np.ndarray, hover: list[str]) -> go.Scatter:
@@ -97,7 +103,7 @@ def head_heatmap(matrix: torch.Tensor, tokens: list[str], title: str) -> go.Figu
                      tickfont_size=10)
     fig.update_yaxes(title_text="attending token (query)", autorange="reversed", showgrid=False, type="category",
                      tickfont_size=10)
-    fig.update_layout(height=side, margin=dict(l=10, r=10, t=50, b=10), title=dict(text=escape_label(title),
+    fig.update_layout(height=side, margin=dict(l=10, r=10, t=50, b=10), title=dict(text=plotly_text(title),
                                                                                   font_size=14))
     return fig
 
@@ -105,7 +111,7 @@ def head_heatmap(matrix: torch.Tensor, tokens: list[str], title: str) -> go.Figu
 def line_view(lines: Lines, tokens: list[str], title: str, bins: int = 8) -> go.Figure:
     """bertviz-style lines from each token (left) to the tokens it attends to (right); darker means more."""
     t = len(tokens)
-    labels = [escape_label(tok) for tok in tokens]
+    labels = [plotly_text(tok) for tok in tokens]
     y = -np.arange(t, dtype=float)
     fig = go.Figure()
     edges = np.linspace(0.0, 1.0, bins + 1)
@@ -130,7 +136,7 @@ def line_view(lines: Lines, tokens: list[str], title: str, bins: int = 8) -> go.
     if not len(lines.weight):
         note = " (no weight reaches the threshold: lower it to see lines)"
     fig.update_layout(height=max(220, 17 * t + 70), margin=dict(l=0, r=0, t=40, b=0),
-                      title=dict(text=escape_label(title) + note, font_size=14), plot_bgcolor="#ffffff")
+                      title=dict(text=plotly_text(title) + note, font_size=14), plot_bgcolor="#ffffff")
     return fig
 
 
@@ -146,7 +152,7 @@ def mask_figure(matrix: torch.Tensor, tokens: list[str], position: int) -> go.Fi
     fig.update_xaxes(title_text="attended token", tickangle=-60, type="category", tickfont_size=10)
     fig.update_yaxes(title_text="layer", autorange="reversed", dtick=1 if layers <= 24 else None)
     fig.update_layout(height=max(260, 18 * layers + 160), margin=dict(l=10, r=10, t=50, b=10),
-                      title=dict(text=f"What position {position} ({escape_label(tokens[position])}) attends to, "
+                      title=dict(text=f"What position {position} ({plotly_text(tokens[position])}) attends to, "
                                       "mean over heads", font_size=14))
     return fig
 
@@ -183,5 +189,5 @@ def query_key_figure(qk: QueryKey, tokens: list[str]) -> go.Figure:
     fig.update_layout(height=min(1400, max(360, 16 * t + 160)), showlegend=False,
                       margin=dict(l=10, r=10, t=60, b=10), plot_bgcolor="#ffffff",
                       title=dict(text=f"Layer {qk.layer + 1}, head {qk.head + 1}: how token {qk.position} "
-                                      f"({escape_label(tokens[qk.position])}) scores every key", font_size=14))
+                                      f"({plotly_text(tokens[qk.position])}) scores every key", font_size=14))
     return fig

@@ -1,16 +1,11 @@
 """The sidebar: the loaded model's facts."""
 from __future__ import annotations
 
-from pathlib import Path
-
 import streamlit as st
 
 from bertlens import LoadedModel
-from devtools.bench import agreement_figure
-from bertlens.fast import precision_choices
+from bertlens.settings import agreement_figure, precision_choices
 from components.safe import md_escape
-
-BENCHMARKS = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"
 
 
 def model_facts(lm: LoadedModel) -> None:
@@ -47,7 +42,7 @@ def precision_picker(lm: LoadedModel) -> None:
     precision = choices[chosen]
     st.caption(md_escape(precision.note))
     if precision.approximate:
-        figure = agreement_figure(BENCHMARKS, chosen, prefer=kind)
+        figure = agreement_figure(chosen, prefer=kind)
         if figure:
             st.caption(f"Top-10 agreement with float32: {md_escape(figure)} (measured by `python -m bertlens "
                        "bench` with random weights of bert-large's size; see docs/benchmarks.md).")

@@ -278,7 +278,7 @@ class Bench:
     def model(self, dtype: str) -> LoadedModel:
         if dtype not in self._models:
             if dtype == "int8":
-                from bertlens.fast import quantize_int8
+                from bertlens.model import quantize_int8
 
                 self._models[dtype] = quantize_int8(self.model("float32"))
             else:
@@ -412,9 +412,9 @@ class Bench:
             from bertlens.fill_mask import forward, preprocess
 
             encoded = preprocess(lm, FILL_MASK_TEXT)
-            fast = forward(lm, encoded)
+            fast = forward(lm, encoded, FILL_MASK_TEXT).mask_log_probs
             set_graphs(lm, False)
-            slow = forward(lm, encoded)
+            slow = forward(lm, encoded, FILL_MASK_TEXT).mask_log_probs
             set_graphs(lm, True)
             self.report.add(Row("graphs", f"max |log p| difference, graph vs eager, {dtype}", None,
                                 f"{(fast - slow).abs().max().item():.2e}"))
@@ -422,16 +422,15 @@ class Bench:
     def section_profile(self) -> None:
         """Where one fill-mask call spends its time: tokenising, the encoder, the MLM head, ranking."""
         from bertlens.fast import hidden_states
-        from bertlens.fill_mask import mask_positions, postprocess, preprocess
+        from bertlens.fill_mask import forward, postprocess, preprocess
 
         for dtype in ("float32",) + (("bfloat16",) if self.cuda else ()):
             lm = self.model(dtype)
             encoded = preprocess(lm, FILL_MASK_TEXT)
             inputs = encoded.model_inputs()
+            analysis = forward(lm, encoded, FILL_MASK_TEXT)
             with torch.inference_mode():
                 hidden = hidden_states(lm, inputs)
-                positions = mask_positions(lm, encoded.input_ids)
-                log_probs = torch.log_softmax(lm.model.cls.predictions(hidden[0, positions]).float(), dim=-1)
 
             def encoder() -> Any:
                 with torch.inference_mode():
@@ -439,11 +438,11 @@ class Bench:
 
             def head() -> Any:
                 with torch.inference_mode():
-                    where = mask_positions(lm, encoded.input_ids)
+                    where = (encoded.input_ids[0] == lm.tokenizer.mask_token_id).nonzero().squeeze(-1)
                     return torch.log_softmax(lm.model.cls.predictions(hidden[0, where]).float(), dim=-1)
 
             times = compare({"tokenise": lambda: preprocess(lm, FILL_MASK_TEXT), "encoder": encoder, "head": head,
-                             "rank": lambda: postprocess(lm, FILL_MASK_TEXT, encoded, log_probs, TOP_K, Filters())},
+                             "rank": lambda: postprocess(lm, analysis, TOP_K, Filters())},
                             self.repeats, self.device)
             parts = ", ".join(f"{name} {t.median_ms:.2f} ms" for name, t in times.items())
             total = sum(t.median_ms for t in times.values())
@@ -486,18 +485,31 @@ class Bench:
                                 speedup >= 5))
 
     def section_attention(self) -> None:
-        try:
-            attention = importlib.import_module("bertlens.attention")
-        except ImportError:
-            self.report.notes.append("Attention: bertlens.attention is not there yet, so it was not measured.")
-            return
+        """The attention page's one pass (an analysis record with every layer's attentions and hidden states,
+        on the CPU in float32) against transformers' own forward with output_attentions=True, same rounds."""
+        from bertlens.analysis import analyse
+        from bertlens.attention import synthetic_text
+        from bertlens.encoding import encode
+
         lm = self.model("float32")
+        limit = 1.5 if self.cuda else 1.1
         for n in ATTENTION_LENGTHS:
-            text = attention.synthetic_text(lm, n)
-            times = compare({"extract": lambda: attention.extract(lm, text)}, max(1, min(self.repeats, 3)),
-                            self.device)
-            self.report.add(Row("attention", f"attention extraction, {n} tokens (24x16 heads, float32)",
-                                times["extract"].median_ms, _ms(times["extract"])))
+            text = synthetic_text(lm, n)
+            inputs = encode(lm, text).model_inputs()
+
+            def reference() -> Any:
+                with torch.inference_mode():
+                    return lm.model.bert(**inputs, output_attentions=True).attentions
+
+            times = compare({"record": lambda: analyse(lm, text, hidden_states=True, attentions=True),
+                             "transformers": reference}, max(1, min(self.repeats, 3)), self.device)
+            ratio = times["record"].median_ms / times["transformers"].median_ms
+            self.report.add(Row("attention", f"transformers' own forward with output_attentions=True, {n} tokens",
+                                times["transformers"].median_ms, _ms(times["transformers"])))
+            self.report.add(Row("attention", f"attention extraction, {n} tokens (24x16 heads, float32, the page's "
+                                             "analysis record with hidden states)",
+                                times["record"].median_ms, _ms(times["record"]), ratio,
+                                f"<= {limit}x transformers", ratio <= limit))
             sizes = None if self.cuda else self._payload(lm, n)
             if sizes:
                 self.report.add(Row("attention", f"sent to the browser at {n} tokens: overview "
@@ -510,8 +522,9 @@ class Bench:
 
     def _payload(self, lm: LoadedModel, n: int) -> dict[str, Any] | None:
         try:
-            views = importlib.import_module("bertlens.attention_views")
-            return views.payload_sizes(lm, n, bertviz_full=False)
+            from devtools.attention_payload import payload_sizes
+
+            return payload_sizes(lm, n, bertviz_full=False)
         except Exception as exc:
             self.report.notes.append(f"Attention payload at {n} tokens not measured: {type(exc).__name__}: {exc}")
             return None
@@ -524,12 +537,11 @@ class Bench:
     def section_cache(self) -> None:
         lm = self.model("float32")
         cached, path = _cached_fill_mask()
-        key = f"{lm.info.source}|{lm.info.dtype}|{lm.info.device}"
         filters = Filters()
         first = time.perf_counter()
-        cached(lm, key, FILL_MASK_TEXT, TOP_K, filters)
+        cached(lm, FILL_MASK_TEXT, TOP_K, filters)
         first_ms = (time.perf_counter() - first) * 1000
-        times = compare({"hit": lambda: cached(lm, key, FILL_MASK_TEXT, TOP_K, filters)},
+        times = compare({"hit": lambda: cached(lm, FILL_MASK_TEXT, TOP_K, filters)},
                         max(self.repeats, 20), self.device)
         self.report.add(Row("cache", f"repeated identical fill-mask request, served by {path} "
                                      f"(first request: {first_ms:.0f} ms)", times["hit"].median_ms,
@@ -537,26 +549,13 @@ class Bench:
 
 
 def _cached_fill_mask() -> tuple[Callable[..., Any], str]:
-    """The app's st.cache_data fill-mask (components.cached) when importable, else the same decorator here."""
-    root = str(Path(__file__).resolve().parent.parent)
-    if root not in sys.path:
-        sys.path.insert(0, root)
-    try:
-        from components.cached import cached_fill_mask
+    """The app's own fill-mask cache (services.cache.fill_mask), emptied first. Run from the repository root."""
+    from services import cache
 
-        _quiet_streamlit()
-        cached_fill_mask.clear()
-        return cached_fill_mask, "st.cache_data (components.cached.cached_fill_mask)"
-    except ImportError:
-        import streamlit as st
-
-        _quiet_streamlit()
-
-        @st.cache_data(max_entries=256, ttl=3600, show_spinner=False)
-        def cached(_lm: LoadedModel, key: str, text: str, top_k: int, filters: Filters) -> Any:
-            return fill_mask(_lm, text, top_k=top_k, filters=filters)
-
-        return cached, "st.cache_data"
+    _quiet_streamlit()
+    cache.fill_mask.clear()
+    cache.masked_analysis.clear()
+    return cache.fill_mask, "st.cache_data (services.cache.fill_mask)"
 
 
 def _quiet_streamlit() -> None:
@@ -631,18 +630,6 @@ def load_stored(markdown: Path) -> dict[str, BenchReport]:
         return {k: report_from_dict(v) for k, v in json.loads(path.read_text()).items()}
     except (OSError, ValueError, TypeError):
         return {}
-
-
-def agreement_figure(markdown: Path, dtype: str, prefer: str = "cpu") -> str | None:
-    """The stored top-10 agreement of `dtype` with float32 (e.g. '97.5%'), from the `prefer` ('cpu' or 'gpu') run
-    when it has one, else from the other."""
-    reports = load_stored(markdown)
-    for kind in (prefer, "gpu" if prefer == "cpu" else "cpu"):
-        report = reports.get(kind)
-        for row in report.rows if report else []:
-            if row.section == dtype and row.what.startswith(f"top-{TOP_K} agreement"):
-                return row.value
-    return None
 
 
 def render_text(report: BenchReport) -> str:

@@ -33,7 +33,7 @@ def measure(bench: Any) -> None:
     record = analyse(lm, EXPLAIN_TEXT, hidden_states=True)
     f_input = analysis_f(record, target)
     contenders = {
-        "forward": lambda: forward(lm, encoded),
+        "forward": lambda: forward(lm, encoded, EXPLAIN_TEXT),
         "lens": lambda: logit_lens(lm, analyse(lm, EXPLAIN_TEXT, hidden_states=True), target),
         "lens_only": lambda: logit_lens(lm, record, target),
         "occlusion": lambda: occlusion(lm, target, f_input=f_input),

@@ -1,11 +1,15 @@
 """The attention page through AppTest, as a user drives it, including bad input and a checkpoint without heads."""
 from __future__ import annotations
 
+import csv
+import io
 from pathlib import Path
 
 import pytest
 import torch
+from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
 from streamlit.testing.v1 import AppTest
+from streamlit.testing.v1 import app_test as app_test_module
 
 from bertlens.attention import synthetic_text
 from devtools.random_model import build_random_model
@@ -31,15 +35,31 @@ def iframes(at: AppTest) -> list[str]:
     return [node.proto.srcdoc for node in at.get("iframe")]
 
 
-def test_default_page_shows_overview_head_and_mask_link(app_env, lm):
+class RecordingStorage(MemoryMediaFileStorage):
+    """AppTest's in-memory media storage, kept after the run so a test can read what a download button serves."""
+
+    last: "RecordingStorage | None" = None
+
+    def __init__(self, endpoint: str) -> None:
+        super().__init__(endpoint)
+        RecordingStorage.last = self
+
+
+def test_default_page_shows_overview_head_and_mask_link(app_env, lm, monkeypatch):
+    monkeypatch.setattr(app_test_module, "MemoryMediaFileStorage", RecordingStorage)
     at = open_page()
     subheaders = [s.value for s in at.subheader]
     heads = lm.info.layers * lm.info.heads
     assert f"All {heads} heads" in subheaders and "One head" in subheaders and "The [MASK] link" in subheaders
     assert not at.error
     assert len(at.get("plotly_chart")) >= 5  # thumbnails, statistics, lines, heatmap, mask
-    csv = at.get("download_button")[0]
-    assert csv is not None
+    button = at.get("download_button")[0]
+    served = RecordingStorage.last.get_file(button.proto.url.rsplit("/", 1)[-1]).content.decode("utf-8")
+    rows = list(csv.DictReader(io.StringIO(served)))
+    assert len(rows) == heads
+    assert {(int(r["layer"]), int(r["head"])) for r in rows} == {(l + 1, h + 1) for l in range(lm.info.layers)
+                                                                  for h in range(lm.info.heads)}
+    assert all(r["random_weights"] == "true" for r in rows)
     prediction_tables = at.dataframe
     assert prediction_tables, "the fill-mask prediction sits next to the mask chart"
 
@@ -58,7 +78,7 @@ def test_choosing_a_head_and_a_mean(app_env):
 
 
 def test_a_clicked_cell_names_its_layer_and_head():
-    from components.attention_service import head_from_selection
+    from components.attention_widgets import head_from_selection
 
     state = {"selection": {"points": [{"curve_number": 1, "customdata": [2, 4]}], "point_indices": [19],
                            "box": [], "lasso": []}}
@@ -138,12 +158,14 @@ def test_shorter_text_after_picking_a_late_token(app_env):
 
 
 def test_query_key_view_matches_the_head(app_env, lm):
+    from bertlens.analysis import analyse
     from bertlens.attention import extract, query_key
 
     text, pair = "The cat sat on the mat.", "It slept."
     attention = extract(lm, text, pair)
+    analysis = analyse(lm, text, pair, hidden_states=True)
     for layer, head, position in ((0, 0, 0), (1, 3, 5), (lm.info.layers - 1, 1, attention.n_tokens - 1)):
-        qk = query_key(lm, text, pair, layer, head, position)
+        qk = query_key(lm, analysis, layer, head, position)
         torch.testing.assert_close(qk.weights, attention.weights[layer, head, position])
         torch.testing.assert_close(qk.products.sum(-1) / qk.query.numel() ** 0.5, qk.scores)
     at = open_page()

@@ -14,8 +14,11 @@ import torch
 from bertlens import Settings, load_model
 from bertlens.attention import extract
 from bertlens.attention_views import (GAP, VIEW_BUDGET_BYTES, bertviz_head_view, bertviz_layers_that_fit,
-                                      bertviz_model_view, bertviz_size_estimate, escape_label, line_segments,
-                                      payload_sizes, thumbnail_grid, thumbnails, token_labels)
+                                      bertviz_model_view, bertviz_size_estimate, line_segments,
+                                      thumbnail_grid, thumbnails)
+from components.attention_charts import token_labels
+from components.safe import plotly_text
+from devtools.attention_payload import payload_sizes
 from devtools.random_model import build_random_model
 from components import attention_charts as charts
 
@@ -67,7 +70,7 @@ def test_line_segments_threshold_cap_and_focus():
 
 
 def test_labels_are_escaped_for_plotly():
-    assert escape_label(HOSTILE) == "&lt;/script&gt;&lt;img src=x onerror=alert(1)&gt;"
+    assert plotly_text(HOSTILE) == "&lt;/script&gt;&lt;img src=x onerror=alert(1)&gt;"
     assert token_labels(["a", "<b>", "a"]) == ["0 a", "1 &lt;b&gt;", "2 a"]
 
 

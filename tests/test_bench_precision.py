@@ -6,7 +6,7 @@ from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
 
-from bertlens.fast import precision_choices
+from bertlens.settings import precision_choices
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 

@@ -77,3 +77,21 @@ def test_offline_without_weights_prints_help_and_fails(tmp_path):
                               capture_output=True, text=True, timeout=120)
         assert proc.returncode == 3
         assert "python -m bertlens download --model bert-large-cased" in proc.stderr
+
+
+def test_int8_is_an_explicit_precision_named_in_the_output(lm, tiny_model_dir, capsys):
+    text = "The man worked as a [MASK]."
+    code, out, err = run_cli(capsys, "fill-mask", text, "--model", str(tiny_model_dir), "--device", "cpu",
+                             "--dtype", "int8", "--json")
+    assert code == 0
+    data = json.loads(out)
+    assert data["model"]["dtype"] == "int8"
+    assert "int8" in err and "float32" in err
+    code, out, err = run_cli(capsys, "fill-mask", text, "--model", str(tiny_model_dir), "--json")
+    assert json.loads(out)["model"]["dtype"] == "float32" and "approximate" not in err
+
+
+def test_int8_on_a_gpu_is_refused(tiny_model_dir, capsys):
+    code, _, err = run_cli(capsys, "fill-mask", "A [MASK].", "--model", str(tiny_model_dir), "--device", "cuda",
+                           "--dtype", "int8")
+    assert code == 2 and "CPU only" in err

@@ -283,7 +283,7 @@ def test_mask_number_out_of_range(lm):
 
 
 def test_int8_model_refuses_gradients_but_occludes(lm):
-    from bertlens.fast import quantize_int8
+    from bertlens.model import quantize_int8
 
     small = quantize_int8(lm)
     target = resolve_target(small, TEXT, "he")

@@ -278,42 +278,46 @@ def test_eight_sessions_at_once(tiny_model_dir, lm):
 # --- bounded caches -------------------------------------------------------------------------------------------
 
 def cache_entries(function_name: str) -> tuple[int, int | None]:
-    """(entries held, max_entries) of the st.cache_data cache of `function_name`, outside a running app."""
+    """(entries held, max_entries) of the st.cache_data or st.cache_resource cache of `function_name`, outside
+    a running app."""
     from streamlit.runtime.caching.cache_data_api import _data_caches
+    from streamlit.runtime.caching.cache_resource_api import _resource_caches
 
     held, bound = 0, None
-    for caches in _data_caches._function_caches.values():
-        for cache in caches.values():
-            if cache.display_name.endswith(f".{function_name}"):
-                held += sum(len(stats) for stats in cache.get_stats().values())
-                bound = cache.max_entries
+    for registry in (_data_caches, _resource_caches):
+        for caches in registry._function_caches.values():
+            for cache in caches.values():
+                if cache.display_name.endswith(f".{function_name}"):
+                    held += sum(len(stats) for stats in cache.get_stats().values()) if registry is _data_caches \
+                        else len(cache._mem_cache)
+                    bound = cache.max_entries
     return held, bound
 
 
 def test_result_caches_are_bounded(lm, monkeypatch):
     """1,000 distinct inputs through the app's cached functions: each cache stays within max_entries.
 
-    The core call behind the cache is replaced by a copy of a real result (a forward pass per input would take
-    minutes on a shared CI machine); what is under test is the cache the pages use, with its real bounds.
+    The model run behind the cache is replaced by a copy of a real result (a forward pass per input would take
+    minutes on a shared CI machine); what is under test is the caches the pages use, with their real bounds.
     """
-    from components import cached
+    from services import cache
 
-    real_fill = fill_mask(lm, "The [MASK] sat on the mat.", top_k=10)
-    real_nsp = cached.rank_next_sentences(lm, "I went home.", ["Then I slept."], sort=False)
-    monkeypatch.setattr(cached, "fill_mask", lambda _lm, text, top_k, filters: replace(real_fill, text=text))
-    monkeypatch.setattr(cached, "rank_next_sentences",
+    real_analysis = cache.analyse_masked(lm, "The [MASK] sat on the mat.")
+    real_nsp = cache.rank_next_sentences(lm, "I went home.", ["Then I slept."], sort=False)
+    monkeypatch.setattr(cache, "analyse_masked", lambda _lm, text: replace(real_analysis, text=text))
+    monkeypatch.setattr(cache, "rank_next_sentences",
                         lambda _lm, a, candidates, sort: [replace(real_nsp[0], sentence_b=c) for c in candidates])
-    for function in (cached.cached_fill_mask, cached.cached_rank_next):
+    functions = {"masked_analysis": cache.masked_analysis, "fill_mask": cache.fill_mask, "rank_next": cache.rank_next}
+    for function in functions.values():
         function.clear()
-    key = cached.model_key(lm)
     process = psutil.Process(os.getpid())
     gc.collect()
     rss_start = process.memory_info().rss
-    peak_entries = {"cached_fill_mask": 0, "cached_rank_next": 0}
+    peak_entries = dict.fromkeys(functions, 0)
     padding = "x" * 15_000
     for i in range(1_000):
-        cached.cached_fill_mask(lm, key, f"Input {i}: the [MASK] is here. {padding}", 10, Filters())
-        cached.cached_rank_next(lm, key, f"Sentence {i}.", (f"Candidate {i}. {padding}",), False)
+        cache.fill_mask(lm, f"Input {i}: the [MASK] is here. {padding}", 10, Filters())
+        cache.rank_next(lm, f"Sentence {i}.", (f"Candidate {i}. {padding}",), False)
         if i % 50 == 49:
             for name in peak_entries:
                 peak_entries[name] = max(peak_entries[name], cache_entries(name)[0])
@@ -326,9 +330,9 @@ def test_result_caches_are_bounded(lm, monkeypatch):
     for name, peak in peak_entries.items():
         bound = cache_entries(name)[1]
         assert bound is not None and 0 < peak <= bound < 1_000, (name, peak, bound)
-    # 1,000 unbounded entries of ~15 kB text each would hold at least 2 x 15 MB; the bounded caches hold a quarter.
+    # 1,000 unbounded entries of ~15 kB text (and a 116 kB analysis) each would hold well over 100 MB.
     assert growth < 100 * 2**20, figures
-    for function in (cached.cached_fill_mask, cached.cached_rank_next):
+    for function in functions.values():
         function.clear()
 
 
@@ -346,7 +350,7 @@ def _cache_decorators(path: Path):
 
 
 def test_every_cache_in_the_app_declares_its_bounds():
-    folders = sorted({(ROOT / page.script).parent for page in app_pages()} | {ROOT / "components"})
+    folders = sorted({(ROOT / page.script).parent for page in app_pages()} | {ROOT / "components", ROOT / "services"})
     files = [ROOT / "app.py", *(path for folder in folders for path in sorted(folder.glob("*.py")))]
     found = [(path.relative_to(ROOT).as_posix(), *item) for path in files for item in _cache_decorators(path)]
     assert found, "no st.cache_data / st.cache_resource found: the scan is broken"

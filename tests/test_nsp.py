@@ -42,10 +42,15 @@ def test_ranking_is_sorted_and_matches_single_scores(lm):
         assert r.p_is_next == pytest.approx(next_sentence(lm, a, r.sentence_b).p_is_next, abs=1e-5)
 
 
-def test_long_pair_is_truncated_and_says_so(lm):
-    result = next_sentence(lm, "word " * 400, "other " * 300)
+def test_long_pair_is_truncated_and_says_so(lm, reference):
+    a, b = "word " * 400, "other " * 300
+    result = next_sentence(lm, a, b)
     assert result.truncated
-    assert 0.0 <= result.p_is_next <= 1.0
+    enc = lm.tokenizer(a, b, truncation="longest_first", max_length=512, return_tensors="pt")
+    assert enc["input_ids"].shape[-1] == 512
+    with torch.no_grad():
+        expected = torch.softmax(reference(**enc).logits, -1)[0, 0].item()
+    assert result.p_is_next == pytest.approx(expected, abs=1e-6)
 
 
 @pytest.mark.parametrize("a, b, message", [("", "B.", "sentence A is empty"), ("A.", "", "Sentence B is empty"),

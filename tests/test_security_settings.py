@@ -11,7 +11,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIG = ROOT / ".streamlit" / "config.toml"
-MAX_UPLOAD_MB = 10
+MAX_UPLOAD_MB = 5
 
 
 def test_config_file_keeps_the_security_settings():

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import argparse
 
-from bertlens.cli import load, print_json
+from bertlens.cli.common import load, print_json
 from bertlens.nsp import rank_next_sentences
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from bertlens.cli import load
+from bertlens.cli.common import load
 
 
 def register(sub, common) -> None:

@@ -5,7 +5,7 @@ import argparse
 import sys
 
 from bertlens.attention import STATISTICS, extract, head_statistics
-from bertlens.cli import load, print_json
+from bertlens.cli.common import load, print_json
 
 
 def register(sub, common) -> None:

@@ -1,4 +1,4 @@
-"""The one model per process, and the panels shown when it cannot be loaded."""
+"""The one model per process (shared by every session: read-only), and the panels shown when it cannot be loaded."""
 from __future__ import annotations
 
 import streamlit as st
@@ -6,15 +6,12 @@ import streamlit as st
 from bertlens import LoadedModel, Settings, load_model
 from bertlens.download import download, needs_download
 from bertlens.errors import BertLensError, MissingHead, WeightsUnavailable
-from bertlens.fast import INT8, quantize_int8
 from components.safe import md_escape
 
 
 @st.cache_resource(show_spinner="Loading the model (downloading it on first use)…", max_entries=2)
 def _load(model: str, device: str, dtype: str) -> LoadedModel:
-    if dtype == INT8:
-        return quantize_int8(load_model(Settings(model=model, device="cpu", dtype="float32")), inplace=True)
-    return load_model(Settings(model=model, device=device, dtype=dtype))
+    return load_model(Settings(model=model, device="cpu" if dtype == "int8" else device, dtype=dtype))
 
 
 def settings() -> Settings:

@@ -5,7 +5,7 @@ import argparse
 import sys
 from typing import Any
 
-from bertlens.cli import load, print_json
+from bertlens.cli.common import load, print_json
 from bertlens.explain import DEFAULT_STEPS, LENS_TOP_K, Explanation, explain
 
 

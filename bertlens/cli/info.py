@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import argparse
 
-from bertlens.cli import load, print_json
+from bertlens.cli.common import load, print_json
 
 
 def register(sub, common) -> None:

@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import argparse
 
-from bertlens.cli import load, print_json
-from bertlens.fill_mask import Filters, fill_mask, score_words
+from bertlens.cli.common import load, print_json
+from bertlens.fill_mask import Filters, analyse_masked, check_top_k, postprocess, score_words
 
 
 def register(sub, common) -> None:
@@ -17,8 +17,10 @@ def register(sub, common) -> None:
 
 def run(args: argparse.Namespace) -> int:
     lm = load(args)
-    result = fill_mask(lm, args.text, top_k=args.top_k, filters=Filters(special=not args.show_special))
-    targets = score_words(lm, args.text, args.targets.split(",")) if args.targets else []
+    check_top_k(args.top_k)
+    analysis = analyse_masked(lm, args.text)
+    result = postprocess(lm, analysis, top_k=args.top_k, filters=Filters(special=not args.show_special))
+    targets = score_words(lm, args.text, args.targets.split(","), analysis=analysis) if args.targets else []
     if args.json:
         print_json({"model": lm.info, "result": result, "targets": targets})
         return 0

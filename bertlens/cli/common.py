@@ -1,29 +1,13 @@
-"""`python -m bertlens ...`: the same core as the pages, for scripted audits.
-
-Exit codes: 0 success, 2 bad input, 3 weights unavailable, 4 broken model folder or missing head.
-"""
+"""What every verb of the command line shares: the model flags, loading with a random-weights warning, JSON."""
 from __future__ import annotations
 
 import argparse
 import dataclasses
-import importlib
 import json
 import sys
 from typing import Any
 
-from bertlens.errors import BertLensError, InputError, WeightsUnavailable
 from bertlens.settings import DEVICES, DTYPES, Settings
-
-COMMAND_MODULES = (
-    "bertlens.commands.fill_mask",
-    "bertlens.commands.nsp",
-    "bertlens.commands.download",
-    "bertlens.commands.info",
-    "bertlens.commands.attention",
-    "bertlens.commands.explain",
-    "bertlens.commands.bias",
-    "bertlens.commands.bench",
-)
 
 
 def common_options() -> argparse.ArgumentParser:
@@ -46,6 +30,9 @@ def load(args: argparse.Namespace):
     lm = load_model(settings_from(args))
     if lm.info.random_weights and not getattr(args, "json", False):
         print("warning: this model has RANDOM weights; its outputs mean nothing.", file=sys.stderr)
+    if lm.info.dtype != "float32":
+        print(f"note: running in {lm.info.dtype}, a faster but approximate precision; results and decisions can "
+              "differ from float32 (exact, the default).", file=sys.stderr)
     return lm
 
 
@@ -65,27 +52,3 @@ def to_jsonable(value: Any) -> Any:
 
 def print_json(value: Any) -> None:
     print(json.dumps(to_jsonable(value), indent=2, ensure_ascii=False))
-
-
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m bertlens", description="Look inside bert-large-cased.")
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    common = common_options()
-    for name in COMMAND_MODULES:
-        importlib.import_module(name).register(sub, common)
-    return parser
-
-
-def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    try:
-        return int(args.func(args) or 0)
-    except WeightsUnavailable as exc:
-        print(str(exc), file=sys.stderr)
-        return 3
-    except InputError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    except BertLensError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 4

@@ -1,0 +1,150 @@
+"""Every result cache of the app, in one place, shared by all sessions and keyed on the model.
+
+A cache hit runs no model. Analyses (`bertlens.analysis.Analysis`) are frozen records holding tensors, so they are
+kept as shared objects (`st.cache_resource`, never copied or pickled per hit) and must be treated as read-only;
+small results that pages may hold on to are `st.cache_data`. Each cache is bounded (`max_entries`, `ttl`), so
+thousands of distinct inputs do not grow memory without limit. The model is part of every key through
+`LoadedModel.key` (weights, precision, device), given to Streamlit as a hash function.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import streamlit as st
+
+from bertlens import LoadedModel
+from bertlens.analysis import Analysis, analyse
+from bertlens.attention import Attention, HeadStatistics, attention_of, head_statistics
+from bertlens.attention_views import thumbnail_grid, thumbnails
+from bertlens.fill_mask import FillMaskResult, Filters, WordScore, analyse_masked, postprocess, score_words
+from bertlens.nsp import NSPResult, rank_next_sentences
+
+MAX_ENTRIES = 256
+MAX_FULL_ANALYSES = 4
+TTL_SECONDS = 3600
+MODEL_HASH = {LoadedModel: lambda lm: lm.key}
+
+
+@st.cache_resource(max_entries=MAX_ENTRIES, ttl=TTL_SECONDS, hash_funcs=MODEL_HASH, show_spinner=False)
+def masked_analysis(lm: LoadedModel, text: str) -> Analysis:
+    """The one forward pass behind fill-mask and its target words. Raises InputError for bad text."""
+    return analyse_masked(lm, text)
+
+
+@st.cache_data(max_entries=MAX_ENTRIES, ttl=TTL_SECONDS, hash_funcs=MODEL_HASH, show_spinner=False)
+def fill_mask(lm: LoadedModel, text: str, top_k: int, filters: Filters) -> FillMaskResult:
+    return postprocess(lm, masked_analysis(lm, text), top_k, filters)
+
+
+@st.cache_data(max_entries=MAX_ENTRIES, ttl=TTL_SECONDS, hash_funcs=MODEL_HASH, show_spinner=False)
+def word_scores(lm: LoadedModel, text: str, words: tuple[str, ...]) -> list[WordScore]:
+    """Target words at the mask: one-piece words read the fill-mask's own analysis, so they cost no pass."""
+    return score_words(lm, text, list(words), analysis=masked_analysis(lm, text))
+
+
+@st.cache_data(max_entries=MAX_ENTRIES, ttl=TTL_SECONDS, hash_funcs=MODEL_HASH, show_spinner=False)
+def rank_next(lm: LoadedModel, sentence_a: str, candidates: tuple[str, ...], sort: bool) -> list[NSPResult]:
+    return rank_next_sentences(lm, sentence_a, list(candidates), sort=sort)
+
+
+@st.cache_resource(max_entries=MAX_FULL_ANALYSES, ttl=TTL_SECONDS, hash_funcs=MODEL_HASH,
+                   show_spinner="Running the model…")
+def full_analysis(lm: LoadedModel, text: str, pair: str | None) -> Analysis:
+    """One pass with every layer's hidden states and attentions; over 512 tokens it is truncated and says so."""
+    return analyse(lm, text, pair, truncate=True, hidden_states=True, attentions=True)
+
+
+@dataclass(frozen=True)
+class AttentionView:
+    """What the attention page draws from one analysis: the weights, per-head statistics and thumbnails."""
+
+    analysis: Analysis
+    attention: Attention
+    statistics: HeadStatistics
+    grid: np.ndarray
+
+
+@st.cache_resource(max_entries=MAX_FULL_ANALYSES, ttl=TTL_SECONDS, hash_funcs=MODEL_HASH,
+                   show_spinner="Running the model with attentions…")
+def attention_view(lm: LoadedModel, text: str, pair: str | None) -> AttentionView:
+    """Attention, statistics and thumbnails of `full_analysis`, computed once. Raises InputError for bad input."""
+    analysis = full_analysis(lm, text, pair)
+    attention = attention_of(analysis)
+    return AttentionView(analysis, attention, head_statistics(attention.weights, attention.tokens),
+                         thumbnail_grid(thumbnails(attention.weights)))
+
+
+# ----- Explain page (issue 11): targets, lens, rollout and occlusion per target; integrated gradients below -------
+from collections import OrderedDict  # noqa: E402
+import threading  # noqa: E402
+import time  # noqa: E402
+from typing import Any, Callable  # noqa: E402
+
+from bertlens import explain as _explain  # noqa: E402
+
+
+@st.cache_data(max_entries=MAX_ENTRIES, ttl=TTL_SECONDS, hash_funcs=MODEL_HASH, show_spinner=False)
+def explain_target(lm: LoadedModel, text: str, word: str, contrast: str | None, mask_index: int) -> _explain.Target:
+    """The checked target (raises InputError for bad input; see `bertlens.explain.resolve_target`)."""
+    return _explain.resolve_target(lm, text, word, contrast, mask_index)
+
+
+def explain_analysis(lm: LoadedModel, target: _explain.Target) -> Analysis:
+    """The full analysis (hidden states, attentions) of the target's text, shared with the attention page. The
+    text is at most 512 tokens (`resolve_target` refuses longer), so it is never truncated."""
+    return full_analysis(lm, target.text, None)
+
+
+@st.cache_data(max_entries=MAX_ENTRIES, ttl=TTL_SECONDS, hash_funcs=MODEL_HASH, show_spinner=False)
+def explain_lens(lm: LoadedModel, target: _explain.Target, top_k: int, bias: bool) -> _explain.Lens:
+    return _explain.logit_lens(lm, explain_analysis(lm, target), target, top_k, bias)
+
+
+@st.cache_data(max_entries=MAX_ENTRIES, ttl=TTL_SECONDS, hash_funcs=MODEL_HASH, show_spinner=False)
+def explain_rollout(lm: LoadedModel, target: _explain.Target) -> _explain.Rollout:
+    return _explain.rollout(explain_analysis(lm, target), target)
+
+
+@st.cache_data(max_entries=MAX_ENTRIES, ttl=TTL_SECONDS, hash_funcs=MODEL_HASH, show_spinner="Occluding each token…")
+def explain_occlusion(lm: LoadedModel, target: _explain.Target) -> _explain.Occlusion:
+    return _explain.occlusion(lm, target, f_input=_explain.analysis_f(explain_analysis(lm, target), target))
+
+
+class BoundedCache:
+    """A process-wide LRU with a time to live, for results whose computation reports progress to the page: inside
+    st.cache_data a progress bar would be recorded and replayed into other sessions. Values must be immutable."""
+
+    def __init__(self, max_entries: int = MAX_ENTRIES, ttl: float = TTL_SECONDS) -> None:
+        self.max_entries, self.ttl = max_entries, ttl
+        self.entries: OrderedDict[Any, tuple[float, Any]] = OrderedDict()
+        self.lock = threading.Lock()
+
+    def get_or_compute(self, key: Any, compute: Callable[[], Any]) -> Any:
+        now = time.monotonic()
+        with self.lock:
+            hit = self.entries.get(key)
+            if hit is not None and now - hit[0] <= self.ttl:
+                self.entries.move_to_end(key)
+                return hit[1]
+        value = compute()
+        with self.lock:
+            self.entries[key] = (now, value)
+            self.entries.move_to_end(key)
+            while len(self.entries) > self.max_entries:
+                self.entries.popitem(last=False)
+        return value
+
+
+@st.cache_resource(show_spinner=False)
+def _gradient_cache() -> BoundedCache:
+    return BoundedCache()
+
+
+def explain_gradients(lm: LoadedModel, target: _explain.Target, steps: int, baseline: str,
+                      progress: _explain.Progress | None = None
+                      ) -> tuple[_explain.IntegratedGradients, _explain.GradientXInput]:
+    """Integrated gradients and gradient x input, computed once per (model, target, steps, baseline) in a bounded
+    LRU; `progress(done, total)` is called only when they are computed."""
+    return _gradient_cache().get_or_compute(
+        (lm.key, target, steps, baseline), lambda: _explain.integrated_gradients(lm, target, steps, baseline, progress))
