@@ -7,7 +7,8 @@ from bertlens.explain import (BASELINES, COMPLETENESS_WARNING, DEFAULT_STEPS, LE
                               compare, first_piece, method_scores, words_of)
 from bertlens.text import MASK, MAX_CHARS, count_masks, mask_word, words, wrong_mask_spelling
 from components import explain_charts as charts
-from components.safe import show_error
+from components.query_state import adopt, bounded_int, bounded_text, publish
+from components.safe import md_escape, show_error
 from services import cache
 from services.model import get_model
 
@@ -40,9 +41,17 @@ with st.expander("Go deeper: what is explained, and how"):
     )
 
 lm = get_model()
+for problem in adopt({
+    "text": ("ex_text", bounded_text(), DEFAULT_TEXT),
+    "target": ("ex_target", bounded_text(100), "he"),
+    "contrast": ("ex_contrast", bounded_text(100), "she"),
+    "steps": ("ex_steps", bounded_int(1, MAX_STEPS), DEFAULT_STEPS),
+}, "explain"):
+    st.warning(md_escape(problem))
 st.session_state.setdefault("ex_text", DEFAULT_TEXT)
 st.session_state.setdefault("ex_target", "he")
 st.session_state.setdefault("ex_contrast", "she")
+st.session_state.setdefault("ex_steps", DEFAULT_STEPS)
 
 text = st.text_area(f"Text with a {MASK}", key="ex_text", height=80)
 left, right = st.columns(2)
@@ -55,10 +64,10 @@ if st.session_state.get("ex_mask") not in (None, *range(n_masks)):
     del st.session_state["ex_mask"]
 mask_index = c1.selectbox("Which mask", range(n_masks), format_func=lambda i: f"[MASK] {i + 1}",
                           key="ex_mask") if n_masks > 1 else 0
-steps = c2.number_input(f"Integrated-gradients steps (1 to {MAX_STEPS})", 1, MAX_STEPS, DEFAULT_STEPS,
-                        key="ex_steps")
+steps = c2.number_input(f"Integrated-gradients steps (1 to {MAX_STEPS})", 1, MAX_STEPS, key="ex_steps")
 baseline = c3.radio("Baseline: context words replaced by", BASELINES, key="ex_baseline", horizontal=True,
                     format_func=lambda b: "[MASK]" if b == "mask" else "[PAD]")
+publish({"text": text, "target": word, "contrast": contrast, "steps": steps})
 
 if text.strip() and n_masks == 0 and not wrong_mask_spelling(text) and len(text) <= MAX_CHARS:
     st.info(f"There is no {MASK} in the text. These methods explain a prediction at a mask: put {MASK} in the text, "

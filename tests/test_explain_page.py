@@ -161,3 +161,15 @@ def test_each_view_renders_in_chromium(tiny_model_dir):
             assert page.locator("text=Traceback").count() == 0
         finally:
             browser.close()
+
+
+def test_a_shared_link_sets_the_inputs(app_env):
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=180)
+    at.query_params.update({"text": "The nurse said [MASK] was tired.", "target": "she", "contrast": "he",
+                            "steps": "7"})
+    at.run()
+    at.switch_page(EXPLAIN_PAGE.script).run()
+    assert not at.exception and not at.error
+    assert at.text_area(key="ex_text").value == "The nurse said [MASK] was tired."
+    assert at.number_input(key="ex_steps").value == 7
+    assert "f = logit(she) - logit(he)" in " ".join(t.value for t in at.text)
