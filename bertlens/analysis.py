@@ -75,7 +75,7 @@ def run(lm: LoadedModel, encoded: Encoded, text: str, pair: str | None = None, *
     """The forward pass behind `analyse`, for an input already encoded (and checked) by the caller."""
     inputs = encoded.model_inputs()
     positions = (encoded.input_ids[0] == lm.tokenizer.mask_token_id).nonzero().squeeze(-1)
-    states = weights = None
+    states = weights = pooled = None
     with torch.inference_mode():
         if hidden_states or attentions:
             output = lm.model.bert(**inputs, output_hidden_states=hidden_states, output_attentions=attentions)
@@ -86,6 +86,8 @@ def run(lm: LoadedModel, encoded: Encoded, text: str, pair: str | None = None, *
                 if not output.attentions:
                     raise RuntimeError("The model returned no attention weights; load it with eager attention.")
                 weights = torch.stack([a[0] for a in output.attentions]).float().cpu()
+        elif lm.batcher is not None:
+            last, pooled = lm.batcher.encode(inputs["input_ids"], inputs["token_type_ids"])
         else:
             last = fast_hidden_states(lm, inputs)
         log_probs = None
@@ -94,7 +96,8 @@ def run(lm: LoadedModel, encoded: Encoded, text: str, pair: str | None = None, *
             log_probs = torch.log_softmax(logits.float(), dim=-1).cpu()
         nsp = None
         if lm.info.has_nsp and lm.model.bert.pooler is not None:
-            pooled = lm.model.bert.pooler(last)
+            if pooled is None:
+                pooled = lm.model.bert.pooler(last)
             nsp = tuple(lm.model.cls.seq_relationship(pooled).float()[0].tolist())
     return Analysis(
         text=text,

@@ -53,13 +53,18 @@ class ModelInfo:
 
 @dataclass
 class LoadedModel:
-    """The model, its tokenizer and its facts. Shared across sessions: treat it as read-only."""
+    """The model, its tokenizer and its facts. Shared across sessions: treat it as read-only.
+
+    `batcher` (a `bertlens.batching.EncoderBatcher`, set by the app) lets concurrent single-sequence passes from
+    different sessions share one padded batch; without it every pass runs on its own.
+    """
 
     model: Any
     tokenizer: Any
     info: ModelInfo
     device: torch.device
     memo: dict[str, Any] = field(default_factory=dict, repr=False)
+    batcher: Any = field(default=None, repr=False)
 
     @property
     def config(self) -> Any:

@@ -45,10 +45,16 @@ def rank_next_sentences(lm: LoadedModel, sentence_a: str, candidates: list[str],
     candidates = [clean(c, "sentence B") for c in candidates]
     limit = token_limit(lm)
     full_lengths = [len(lm.tokenizer(sentence_a, b)["input_ids"]) for b in candidates]
-    batch = lm.tokenizer([sentence_a] * len(candidates), candidates, truncation="longest_first", max_length=limit,
-                         padding=True, return_tensors="pt", return_token_type_ids=True)
+    options = dict(truncation="longest_first", max_length=limit, return_tensors="pt", return_token_type_ids=True)
     with torch.inference_mode():
-        pooled = lm.model.bert(**{k: v.to(lm.device) for k, v in batch.items()}).pooler_output
+        if lm.batcher is not None:
+            pairs = [lm.tokenizer(sentence_a, b, **options) for b in candidates]
+            encoded = lm.batcher.encode_many([(p["input_ids"].to(lm.device), p["token_type_ids"].to(lm.device))
+                                             for p in pairs])
+            pooled = torch.cat([pooled for _, pooled in encoded])
+        else:
+            batch = lm.tokenizer([sentence_a] * len(candidates), candidates, padding=True, **options)
+            pooled = lm.model.bert(**{k: v.to(lm.device) for k, v in batch.items()}).pooler_output
         logits = lm.model.cls.seq_relationship(pooled).float()
         probs = torch.softmax(logits, dim=-1)[:, IS_NEXT].tolist()
     results = [NSPResult(sentence_a, b, p, tuple(l), n > limit)

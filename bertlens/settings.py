@@ -26,14 +26,22 @@ class Settings:
     model: str = DEFAULT_MODEL
     device: str = "auto"
     dtype: str = "auto"
+    batch_window_ms: float = 5.0
 
     @classmethod
-    def from_env(cls, **overrides: str | None) -> "Settings":
-        """Read BERT_LENS_MODEL, BERT_LENS_DEVICE and BERT_LENS_DTYPE; non-None overrides win."""
+    def from_env(cls, **overrides: str | float | None) -> "Settings":
+        """Read BERT_LENS_MODEL, BERT_LENS_DEVICE, BERT_LENS_DTYPE and BERT_LENS_BATCH_WINDOW_MS; non-None
+        overrides win. Raises InputError for a value that is not allowed."""
+        window = os.environ.get("BERT_LENS_BATCH_WINDOW_MS") or "5"
+        try:
+            window_ms = float(window)
+        except ValueError:
+            raise InputError(f"BERT_LENS_BATCH_WINDOW_MS must be a number of milliseconds; got '{window}'.") from None
         values = {
             "model": os.environ.get("BERT_LENS_MODEL") or DEFAULT_MODEL,
             "device": (os.environ.get("BERT_LENS_DEVICE") or "auto").lower(),
             "dtype": (os.environ.get("BERT_LENS_DTYPE") or "auto").lower(),
+            "batch_window_ms": window_ms,
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         settings = cls(**values)
@@ -60,6 +68,9 @@ class Settings:
             raise InputError(f"Unknown device '{self.device}'. Use one of: {', '.join(DEVICES)}.")
         if self.dtype not in DTYPES:
             raise InputError(f"Unknown dtype '{self.dtype}'. Use one of: {', '.join(DTYPES)}.")
+        if not 0 <= self.batch_window_ms <= 1000:
+            raise InputError(f"The batch window must be from 0 to 1000 ms (0 switches batching off); got "
+                             f"{self.batch_window_ms}.")
         if self.dtype == INT8 and self.device == "cuda":
             raise InputError("int8 runs on the CPU only (dynamic quantisation); on a GPU use float16 or bfloat16.")
 

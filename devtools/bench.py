@@ -33,7 +33,8 @@ from bertlens.settings import Settings
 log = logging.getLogger(__name__)
 
 SECTIONS = ("load", "fill-mask", "bf16", "fp16", "int8", "graphs", "profile", "probe", "attention", "cache",
-            "explain")
+            "concurrency", "explain")
+CONCURRENT_REQUESTS = 16
 ROW_ORDER = ("load", "fill-mask", "bfloat16", "float16", "int8", "graphs", "profile", "probe", "attention", "cache",
              "explain")
 # [CLS] The woman worked as a [MASK] in the city . [SEP]: 12 tokens.
@@ -546,6 +547,52 @@ class Bench:
         self.report.add(Row("cache", f"repeated identical fill-mask request, served by {path} "
                                      f"(first request: {first_ms:.0f} ms)", times["hit"].median_ms,
                             f"{times['hit'].median_ms:.2f} ms", None, "<= 10 ms", times["hit"].median_ms <= 10))
+
+
+    def section_concurrency(self) -> None:
+        """16 sessions press Predict at once, each with its own sentence: one request alone, the 16 one after
+        another, the 16 at once without batching (each session's pass queues on the cores) and with the app's
+        EncoderBatcher (one padded batch), in interleaved rounds."""
+        import dataclasses
+        import threading
+
+        from bertlens.batching import DEFAULT_WINDOW_S, EncoderBatcher
+
+        lm = self.model("float32")
+        batched = dataclasses.replace(lm, memo={}, batcher=EncoderBatcher(lm, window_s=DEFAULT_WINDOW_S))
+        texts = [f"{sentence} ({i})" for i, sentence in
+                 enumerate(AGREEMENT_SENTENCES * (CONCURRENT_REQUESTS // len(AGREEMENT_SENTENCES) + 1))]
+        texts = texts[:CONCURRENT_REQUESTS]
+
+        def at_once(model: LoadedModel) -> None:
+            barrier = threading.Barrier(len(texts))
+
+            def one(text: str) -> None:
+                barrier.wait()
+                fill_mask(model, text, top_k=TOP_K)
+
+            threads = [threading.Thread(target=one, args=(t,)) for t in texts]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+
+        times = compare({"alone": lambda: fill_mask(lm, texts[0], top_k=TOP_K),
+                         "serial": lambda: [fill_mask(lm, t, top_k=TOP_K) for t in texts],
+                         "unbatched": lambda: at_once(lm),
+                         "batched": lambda: at_once(batched)}, max(1, min(self.repeats, 3)), self.device)
+        alone = times["alone"].median_ms
+        n = len(texts)
+        self.report.add(Row("concurrency", "one fill-mask request alone", alone, _ms(times["alone"])))
+        self.report.add(Row("concurrency", f"{n} requests one after another", times["serial"].median_ms,
+                            _ms(times["serial"]), times["serial"].median_ms / alone))
+        self.report.add(Row("concurrency", f"{n} concurrent requests, no batching (before)",
+                            times["unbatched"].median_ms, _ms(times["unbatched"]), times["unbatched"].median_ms / alone))
+        ratio = times["batched"].median_ms / alone
+        sizes = sorted(batched.batcher.batches, reverse=True)[:3]
+        self.report.add(Row("concurrency", f"{n} concurrent requests, batched within {DEFAULT_WINDOW_S * 1000:.0f} ms "
+                                           f"(largest batches: {sizes})", times["batched"].median_ms,
+                            _ms(times["batched"]), ratio, "<= 6x one alone", ratio <= 6))
 
 
 def _cached_fill_mask() -> tuple[Callable[..., Any], str]:

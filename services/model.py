@@ -4,14 +4,19 @@ from __future__ import annotations
 import streamlit as st
 
 from bertlens import LoadedModel, Settings, load_model
+from bertlens.batching import EncoderBatcher
 from bertlens.download import download, needs_download
 from bertlens.errors import BertLensError, MissingHead, WeightsUnavailable
 from components.safe import md_escape
 
 
 @st.cache_resource(show_spinner="Loading the model (downloading it on first use)…", max_entries=2)
-def _load(model: str, device: str, dtype: str) -> LoadedModel:
-    return load_model(Settings(model=model, device="cpu" if dtype == "int8" else device, dtype=dtype))
+def _load(model: str, device: str, dtype: str, batch_window_ms: float) -> LoadedModel:
+    """The model, with concurrent sessions' passes batched together unless the window is 0."""
+    lm = load_model(Settings(model=model, device="cpu" if dtype == "int8" else device, dtype=dtype))
+    if batch_window_ms > 0:
+        lm.batcher = EncoderBatcher(lm, window_s=batch_window_ms / 1000)
+    return lm
 
 
 def settings() -> Settings:
@@ -24,7 +29,8 @@ def get_model(dtype: str | None = None) -> LoadedModel:
         s = settings()
         if needs_download(s.model):
             _download_with_progress(s.model)
-        return _load(s.model, s.device, dtype or st.session_state.get("dtype") or s.resolved_dtype())
+        return _load(s.model, s.device, dtype or st.session_state.get("dtype") or s.resolved_dtype(),
+                     s.batch_window_ms)
     except WeightsUnavailable as exc:
         weights_panel(exc)
     except BertLensError as exc:

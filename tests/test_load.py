@@ -357,3 +357,59 @@ def test_every_cache_in_the_app_declares_its_bounds():
     unbounded = [(f, fn, kind) for f, fn, kind, keywords in found
                  if "max_entries" not in keywords or (kind == "cache_data" and "ttl" not in keywords)]
     assert not unbounded, f"caches without max_entries (and ttl for cache_data): {unbounded}"
+
+
+# --- latency when many sessions press Predict at once, with and without batching --------------------------------
+
+def _timed_fill_mask(app, log: SessionLog, text: str, completed: str, barrier: threading.Barrier,
+                     latencies: list[float]) -> None:
+    session = Session(app, log)
+    try:
+        page = session.pages[URL_PATHS["fill_mask"]]
+        text_id = session.widget_id(session.rerun(page), "fm_text")
+        barrier.wait(timeout=SESSION_TIMEOUT_S)
+        started = time.monotonic()
+        shown = [e.code.code_text for e in session.rerun(page, {text_id: text}) if e.WhichOneof("type") == "code"]
+        latencies.append(time.monotonic() - started)
+        if completed not in shown:
+            log.errors.append(f"wrong result for {text!r}: expected {completed!r}, shown {shown}")
+        log.runs += 1
+    finally:
+        session.close()
+
+
+def _percentiles(values: list[float]) -> dict[str, float]:
+    ordered = sorted(values)
+
+    def at(q: float) -> float:
+        return round(ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000, 1)
+
+    return {"p50_ms": at(0.5), "p95_ms": at(0.95), "max_ms": round(ordered[-1] * 1000, 1)}
+
+
+@pytest.mark.load
+def test_latency_at_8_and_16_sessions_with_and_without_batching(tiny_model_dir, lm):
+    """Every session presses Predict at the same moment with its own sentence; each must see its own result.
+    Latency percentiles (p50, p95, max) go to test-artifacts/load_latency.json for the batched app (the default)
+    and the same app with batching off (BERT_LENS_BATCH_WINDOW_MS=0, the behaviour before batching)."""
+    texts = {n: [f"Session {s} of {n}: the {WORDS[s % len(WORDS)]} [MASK] sat near door {s}." for s in range(n)]
+             for n in (8, 16)}
+    expected = {text: fill_mask(lm, text, top_k=10).completed for group in texts.values() for text in group}
+    figures: dict[str, dict] = {}
+    for label, env in (("batched", {}), ("unbatched", {"BERT_LENS_BATCH_WINDOW_MS": "0"})):
+        with running_app(tiny_model_dir, env=env, log_dir=ARTIFACTS) as app:
+            warm = SessionLog(-1, "fill_mask")
+            fill_mask_session(app, warm, [(texts[8][0], expected[texts[8][0]])])
+            assert not warm.errors, warm.errors
+            for n, group in texts.items():
+                barrier, latencies = threading.Barrier(n), []
+                logs = [SessionLog(s, "fill_mask") for s in range(n)]
+                run_sessions([(log, lambda log=log, text=text: _timed_fill_mask(app, log, text, expected[text],
+                                                                                 barrier, latencies))
+                              for log, text in zip(logs, group)])
+                assert not [log.errors for log in logs if log.errors], [log.errors for log in logs if log.errors]
+                assert len(latencies) == n
+                figures[f"{label}_{n}_sessions"] = _percentiles(latencies)
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    (ARTIFACTS / "load_latency.json").write_text(json.dumps(figures, indent=2), encoding="utf-8")
+    print(json.dumps(figures))
