@@ -2,9 +2,9 @@
 import pandas as pd
 import streamlit as st
 
-from bertlens.errors import BertLensError, InputError
+from bertlens.errors import BertLensError
 from bertlens.explain import (BASELINES, COMPLETENESS_WARNING, DEFAULT_STEPS, LENS_TOP_K, MAX_LENS_TOP_K, MAX_STEPS,
-                              compare, first_piece, method_scores, words_of)
+                              MultiPieceWord, compare, method_scores, words_of)
 from bertlens.text import MASK, MAX_CHARS, count_masks, mask_word, words, wrong_mask_spelling
 from components import explain_charts as charts
 from components.query_state import adopt, bounded_int, bounded_text, publish
@@ -87,14 +87,11 @@ def use_first_piece(piece: str, field: str) -> None:
 
 try:
     target = cache.explain_target(lm, text, word, contrast or None, mask_index)
-except InputError as exc:
+except MultiPieceWord as exc:
     show_error(exc)
-    for field, value in (("ex_target", word), ("ex_contrast", contrast)):
-        if "WordPieces" in str(exc) and value and f"'{value.strip()}'" in str(exc):
-            piece = first_piece(lm, value.strip())
-            st.button(f"Use its first piece: {piece}", key=f"{field}_first", on_click=use_first_piece,
-                      args=(piece, field))
-            break
+    field = "ex_target" if exc.role == "target" else "ex_contrast"
+    st.button(f"Use its first piece: {exc.first_piece}", key=f"{field}_first", on_click=use_first_piece,
+              args=(exc.first_piece, field))
     st.stop()
 except BertLensError as exc:
     show_error(exc)

@@ -44,6 +44,14 @@ METHODS = ("integrated gradients", "occlusion", "gradient x input", "attention r
 Progress = Callable[[int, int], None]
 
 
+class MultiPieceWord(InputError):
+    """A target or contrast word of several WordPieces; `first_piece` is the one-piece word to offer instead."""
+
+    def __init__(self, message: str, role: str, word: str, first_piece: str) -> None:
+        super().__init__(message)
+        self.role, self.word, self.first_piece = role, word, first_piece
+
+
 @dataclass(frozen=True)
 class Target:
     """What is explained: `f = log p(word | mask)`, or `logit(word) - logit(contrast)` when `contrast` is set.
@@ -215,7 +223,7 @@ def resolve_target(lm: LoadedModel, text: str, word: str, contrast: str | None =
     """Check the request and say what is explained.
 
     Raises InputError for empty text, no (or a misspelt) [MASK], a mask number out of range, an empty target, a
-    target or contrast of several WordPieces (the message offers its first piece), a contrast equal to the target,
+    target or contrast of several WordPieces (MultiPieceWord, which offers its first piece), a contrast equal to the target,
     or a word outside the vocabulary; over 512 tokens is refused when the text is encoded. MissingHead without an
     MLM head.
     """
@@ -249,16 +257,11 @@ def _one_piece(lm: LoadedModel, word: str, role: str) -> int:
     ids = piece_ids(lm, word)
     if len(ids) > 1:
         pieces = lm.tokenizer.convert_ids_to_tokens(ids)
-        raise InputError(
+        raise MultiPieceWord(
             f"The {role} '{word}' is {len(ids)} WordPieces ({' '.join(pieces)}). These methods explain one "
-            f"WordPiece at one mask; explain its first piece '{pieces[0]}' instead, or choose a one-piece word."
-        )
+            f"WordPiece at one mask; explain its first piece '{pieces[0]}' instead, or choose a one-piece word.",
+            role, word, pieces[0])
     return ids[0]
-
-
-def first_piece(lm: LoadedModel, word: str) -> str:
-    """The first WordPiece of `word` (the one-piece target offered for a word of several pieces)."""
-    return lm.tokenizer.convert_ids_to_tokens(piece_ids(lm, word)[:1])[0]
 
 
 # ----- logit lens -------------------------------------------------------------------------------------------------

@@ -264,6 +264,14 @@ def test_bad_input_gets_a_clear_message(lm, text, word, contrast, message):
     assert message in str(info.value)
 
 
+def test_a_multi_piece_word_offers_its_first_piece(lm):
+    from bertlens.explain import MultiPieceWord
+
+    with pytest.raises(MultiPieceWord) as info:
+        resolve_target(lm, TEXT, "he", "firefighter")
+    assert (info.value.role, info.value.word, info.value.first_piece) == ("contrast", "firefighter", "fire")
+
+
 def test_no_mask_message_offers_a_masked_text(lm):
     with pytest.raises(InputError) as info:
         resolve_target(lm, "The doctor said he would be late.", "he")

@@ -77,6 +77,11 @@ def test_a_multi_piece_target_offers_its_first_piece(app_env):
     at.button[0].click().run()
     assert at.text_input(key="ex_target").value == "fire"
     assert not at.error and [t.label for t in at.tabs] == TABS
+    at.text_input(key="ex_contrast").set_value("firefighter").run()
+    assert "contrast 'firefighter'" in at.error[0].value.replace("\\", "")
+    at.button[0].click().run()
+    assert at.text_input(key="ex_contrast").value == "fire"
+    assert "same WordPiece" in at.error[0].value.replace("\\", "")
 
 
 @pytest.mark.parametrize("field,value,message", [
