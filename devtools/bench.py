@@ -533,7 +533,9 @@ class Bench:
     def section_explain(self) -> None:
         from devtools.bench_explain import measure
 
-        measure(self)
+        timed = lambda contenders: compare(contenders, self.repeats, self.device)  # noqa: E731
+        for row in measure(self.model("float32"), timed, self.cuda):
+            self.report.add(Row("explain", **row))
 
     def section_cache(self) -> None:
         lm = self.model("float32")

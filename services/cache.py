@@ -136,7 +136,7 @@ class BoundedCache:
         return value
 
 
-@st.cache_resource(show_spinner=False)
+@st.cache_resource(max_entries=1, show_spinner=False)
 def _gradient_cache() -> BoundedCache:
     return BoundedCache()
 
