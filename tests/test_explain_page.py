@@ -153,8 +153,10 @@ def test_each_view_renders_in_chromium(tiny_model_dir):
         browser = launch_chromium(p)
         try:
             page = browser.new_page(viewport={"width": 1400, "height": 1800})
-            page.goto(f"{app.url}/{EXPLAIN_PAGE.url_path}")
+            page.goto(app.url)
+            page.locator("[data-testid=stSidebarNav]").get_by_text("Explain", exact=True).click()
             page.get_by_role("tab", name=TABS[0]).wait_for(timeout=120_000)
+            assert page.url.endswith(f"/{EXPLAIN_PAGE.url_path}") or f"/{EXPLAIN_PAGE.url_path}?" in page.url
             for number, name in enumerate(TABS):
                 page.get_by_role("tab", name=name).click()
                 panel = page.get_by_role("tabpanel", name=name)
