@@ -380,6 +380,7 @@ def test_bench_section_reports_each_view_against_one_forward_pass(tiny_model_dir
     assert not report.notes, report.notes
     rows = [r for r in report.rows if r.section == "explain"]
     assert rows[0].what.startswith("one forward pass") and "16 tokens" in rows[0].what
+    assert sum("through transformers alone" in r.what for r in rows) == 2
     judged = [r for r in rows if r.target]
     assert [r.what.split(" ")[0] for r in judged] == ["logit", "occlusion:", "integrated"]
     for row in judged:
