@@ -333,13 +333,12 @@ def kept_positions(lm: LoadedModel, input_ids: torch.Tensor, target: Target) -> 
 
 
 def _f(lm: LoadedModel, embeds: torch.Tensor, target: Target) -> torch.Tensor:
-    """f for each row of `embeds` (rows, T, hidden): the whole model from the word embeddings on, float32."""
+    """f for each row of `embeds` (rows, T, hidden): the whole model from the word embeddings on, float32.
+
+    The rows are unpadded, so no attention mask is passed (an all-ones mask would only add zeros)."""
     rows, length = embeds.shape[:2]
-    device = embeds.device
-    hidden = lm.model.bert(inputs_embeds=embeds,
-                           attention_mask=torch.ones(rows, length, dtype=torch.long, device=device),
-                           token_type_ids=torch.zeros(rows, length, dtype=torch.long, device=device)
-                           ).last_hidden_state
+    types = torch.zeros(rows, length, dtype=torch.long, device=embeds.device)
+    hidden = lm.model.bert(inputs_embeds=embeds, token_type_ids=types).last_hidden_state
     logits = lm.model.cls.predictions(hidden[:, target.position]).float()
     if target.contrast_id is None:
         return torch.log_softmax(logits, dim=-1)[:, target.token_id]
