@@ -2,12 +2,12 @@ import pandas as pd
 import streamlit as st
 
 from bertlens import bias
-from bertlens.crows import EXAMPLE_PATH, MAX_UPLOAD_BYTES, parse_crows, score_crows, summarise
+from bertlens.bias.crows import EXAMPLE_PATH, MAX_UPLOAD_BYTES, parse_crows, score_crows, summarise
 from bertlens.errors import BertLensError, MissingHead
 from bertlens.export import crows_csv, crows_json, probe_csv, probe_json
 from bertlens.fill_mask import Filters
-from bertlens.occupations import DEFAULT_PATH as OCCUPATIONS_PATH
-from bertlens.occupations import parse_occupations
+from bertlens.bias.occupations import DEFAULT_PATH as OCCUPATIONS_PATH
+from bertlens.bias.occupations import parse_occupations
 from components import bias_charts
 from components.cached import model_key
 from components.model_service import get_model
@@ -234,7 +234,7 @@ with crows_tab:
             if result.scores:
                 st.plotly_chart(bias_charts.crows_metrics(result), width="stretch")
                 st.dataframe(pd.DataFrame([{
-                    "line": s.row, "bias type": s.bias_type, "direction": s.direction, "sent_more": s.sent_more,
+                    "line": s.line, "bias type": s.bias_type, "direction": s.direction, "sent_more": s.sent_more,
                     "sent_less": s.sent_less, "score more": s.score_more, "score less": s.score_less,
                     "more stereotyping scores higher": s.more_higher} for s in result.scores]),
                     hide_index=True, width="stretch")

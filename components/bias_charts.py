@@ -9,7 +9,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from bertlens.bias import ProbeResult, SharedCandidate
-from bertlens.crows import CrowsResult
+from bertlens.bias.crows import CrowsResult
 from components.safe import plotly_text
 
 FEMALE = "#e8590c"

@@ -12,8 +12,9 @@ import pytest
 import torch
 
 from bertlens import bias
+from bertlens.bias.occupations import DEFAULT_PATH, Occupation, load_occupations, parse_occupations
 from bertlens.errors import InputError
-from bertlens.occupations import DEFAULT_PATH, Occupation, load_occupations, parse_occupations
+from devtools.bias_reference import reference_probe
 
 REFERENCE = DEFAULT_PATH.parent / "occupations_bls.csv"
 
@@ -129,7 +130,7 @@ def test_kurita_equals_raw_logits(small_result, raw):
 def test_reference_pipeline_loop_gives_the_same_scores(lm):
     config = small_config(templates=("{person} worked as a [MASK].",), occupations=small_config().occupations[:3])
     batched = bias.run_probe(lm, config)
-    loop = bias.reference_probe(lm, config)
+    loop = reference_probe(lm, config)
     assert loop.method == "pipeline loop" and batched.method == "batched"
     for a, b in zip(batched.units, loop.units):
         assert a.log_p_female == pytest.approx(b.log_p_female, abs=1e-4)

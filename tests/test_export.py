@@ -9,10 +9,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bertlens import bias, crows, export
+from bertlens import bias, export
+from bertlens.bias import crows
 from bertlens.cli import main
 from bertlens.errors import InputError
-from bertlens.occupations import Occupation
+from bertlens.bias.occupations import Occupation
 
 FORMULA_TEMPLATE = "=HYPERLINK(\"http://x\") {person} worked as a [MASK]."
 
