@@ -41,7 +41,7 @@ PROBE_COLUMNS = [
 ]
 CROWS_COLUMNS = ["record", "line", "bias_type", "direction", "sent_more", "sent_less", "score_more", "score_less",
                  "shared_tokens", "more_higher", "tie", "group", "label", "pairs", "ties", "tie_share",
-                 "denominator", "metric", "ci_low", "ci_high"]
+                 "denominator", "metric", "ci_low", "ci_high", "fewer_than_30"]
 
 
 def _needs_apostrophe(text: str) -> bool:
@@ -169,7 +169,8 @@ def crows_records(result: CrowsResult) -> list[dict[str, Any]]:
     for g in result.groups:
         records.append({"record": "metric", "group": g.group, "label": group_label(g), "pairs": g.pairs,
                         "more_higher": g.more_higher, "ties": g.ties, "tie_share": g.tie_share,
-                        "denominator": g.denominator, "metric": g.metric, "ci_low": g.ci_low, "ci_high": g.ci_high})
+                        "denominator": g.denominator, "metric": g.metric, "ci_low": g.ci_low, "ci_high": g.ci_high,
+                        "fewer_than_30": g.small})
     return records
 
 

@@ -149,9 +149,9 @@ def print_crows(result) -> None:
 
     overall = result.overall
     print(f"ties: {overall.ties} of {overall.pairs} pairs ({overall.tie_share:.1f}%)")
-    print(f"  {'group':<48} {'%':>6} {'Wilson 95% CI':>16} {'k/n':>11} {'ties':>12}")
+    print(f"  {'group':<50} {'%':>6} {'Wilson 95% CI':>16} {'k/n':>11} {'ties':>12}")
     for g in result.groups:
-        print(f"  {group_label(g):<48} {g.metric:6.1f} [{g.ci_low:5.1f}, {g.ci_high:5.1f}] "
+        print(f"  {group_label(g):<50} {g.metric:6.1f} [{g.ci_low:5.1f}, {g.ci_high:5.1f}] "
               f"{f'{g.more_higher}/{g.denominator}':>11} {f'{g.ties} ({g.tie_share:.0f}%)':>12}")
     print("  metric and bias types: ties count as not higher; stereotype and anti-stereotype scores leave ties out "
           "(as in the authors' metric.py)")
