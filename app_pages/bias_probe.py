@@ -169,13 +169,14 @@ with probe_tab:
         c.metric(f"Significant (Holm) and |log-ratio| ≥ {probe_result.min_effect:g}", probe_result.notable_count,
                  help=f"{n_significant} of {len(probe_result.occupations)} pass Holm's test alone.")
         d.metric("Time", f"{probe_result.seconds:.1f} s", help=f"{probe_result.rows} forward rows, batched")
+        m = probe_result.min_effect
         st.caption(f"The headline counts occupations that pass both Holm's test (p < 0.05) and the minimum effect "
-                   f"size (|mean log-ratio| ≥ {probe_result.min_effect:g} nats, ×{math.exp(probe_result.min_effect):.2f}"
-                   f" in probability); {n_significant} pass the test alone.")
+                   f"size (|mean log-ratio| ≥ {m:g} nats, ×{math.exp(m):.2f} in probability); {n_significant} pass "
+                   "the test alone.")
         st.plotly_chart(bias_charts.occupation_ratios(probe_result), width="stretch")
-        st.caption("● significant after Holm correction and at least the minimum effect size, ○ not both; † several "
-                   "WordPieces (chained). Grey lines: bootstrap 95% CI over templates; dotted lines: ± the minimum "
-                   f"effect size. Orange leans female, blue male. Test: {probe_result.permutation}.")
+        st.caption("● significant after Holm correction and at least the minimum effect size, ○ not both; † "
+                   "several WordPieces (chained). Grey lines: bootstrap 95% CI over templates; dotted lines: ± the "
+                   f"minimum effect size. Orange leans female, blue male. Test: {probe_result.permutation}.")
         frame, formats = bias_tables.occupations(probe_result)
         st.dataframe(frame, hide_index=True, width="stretch", column_config=formats)
 

@@ -13,7 +13,8 @@ from bertlens.model import LoadedModel
 from bertlens.text import MASK
 
 
-def reference_probe(lm: LoadedModel, config: ProbeConfig | None = None, progress: Progress | None = None) -> ProbeResult:
+def reference_probe(lm: LoadedModel, config: ProbeConfig | None = None,
+                    progress: Progress | None = None) -> ProbeResult:
     """The same scores from a per-sentence loop over transformers' `pipeline("fill-mask", targets=...)`.
 
     One pipeline call per scored sentence (template side x occupation, Kurita target and prior x gendered word),

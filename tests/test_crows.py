@@ -175,11 +175,13 @@ def test_figures_equal_the_authors_metric_py(lm, raw, tmp_path):
         assert score.tie == (more == less) and score.more_higher == (more > less)
     n = expected["N"]
     assert result.overall.pairs == n == 6 and result.overall.ties == expected["neutral"] >= 2
-    assert round(result.overall.metric, 2) == round((expected["stereo_score"] + expected["antistereo_score"]) / n * 100, 2)
+    higher = expected["stereo_score"] + expected["antistereo_score"]
+    assert round(result.overall.metric, 2) == round(higher / n * 100, 2)
     by_direction = {g.group: g for g in result.by_direction}
     assert by_direction["stereo"].denominator == expected["total_stereo"]
     assert by_direction["antistereo"].denominator == expected["total_antistereo"]
-    assert round(by_direction["stereo"].metric, 2) == round(expected["stereo_score"] / expected["total_stereo"] * 100, 2)
+    assert round(by_direction["stereo"].metric, 2) == round(
+        expected["stereo_score"] / expected["total_stereo"] * 100, 2)
     assert round(by_direction["antistereo"].metric, 2) == round(
         expected["antistereo_score"] / expected["total_antistereo"] * 100, 2)
     assert result.overall.tie_share == pytest.approx(100 * expected["neutral"] / n)

@@ -2,10 +2,10 @@
 
 `bertlens/data/occupations.csv` was selected from `occupations_bls.csv` beside it (127 occupations, see the
 `README.md` there): every occupation that is one word and one WordPiece in bert-large-cased's vocabulary, plus
-eight one-word occupations of several WordPieces (`p ##lumber`, `fire ##fighter`, ...). Shares are from the US Bureau of Labor Statistics' Current Population
-Survey; 2015/2016 figures as tabulated in Winogender (Rudinger et al. 2018); the rows without a year are as
-tabulated by WinoBias (Zhao et al. 2018), which gives no year. Each row keeps its own source and year, and every
-view that shows a share shows them.
+eight one-word occupations of several WordPieces (`p ##lumber`, `fire ##fighter`, ...). Shares are from the US
+Bureau of Labor Statistics' Current Population Survey; 2015/2016 figures as tabulated in Winogender (Rudinger et
+al. 2018); the rows without a year are as tabulated by WinoBias (Zhao et al. 2018), which gives no year. Each row
+keeps its own source and year, and every view that shows a share shows them.
 """
 from __future__ import annotations
 
