@@ -332,3 +332,19 @@ def test_headline_counts_significant_and_large_enough(small_result):
     assert result.with_min_effect(0.0).notable_count == 4
     with pytest.raises(InputError):
         result.with_min_effect(-1)
+
+
+def test_one_reader_for_every_data_file(tmp_path):
+    latin = tmp_path / "latin.txt"
+    before = "{person} worked as a caf"
+    latin.write_bytes((before + "\xe9 [MASK].\n").encode("latin-1"))
+    with pytest.raises(InputError, match=rf"^The template file '.*latin.txt' is not UTF-8 text \(byte {len(before)} "):
+        bias.load_templates(latin)
+    with pytest.raises(InputError, match=r"^The occupation file '.*latin.txt' is not UTF-8"):
+        load_occupations(latin)
+    with pytest.raises(InputError, match=r"^Cannot read the word-pair file '.*missing.csv'"):
+        bias.load_pairs(tmp_path / "missing.csv")
+    big = tmp_path / "big.csv"
+    big.write_bytes(b"nurse\n" * 1_000_000)
+    with pytest.raises(InputError, match=r"^The occupation file .* is 6.0 MB; the limit is 5 MB"):
+        load_occupations(big)

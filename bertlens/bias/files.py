@@ -17,10 +17,15 @@ def _megabytes(size: int) -> str:
     return f"{size / 1e6:.1f} MB"
 
 
+def _start(name: str) -> str:
+    """`name` as the start of a sentence."""
+    return name[:1].upper() + name[1:]
+
+
 def check_size(size: int, name: str, limit: int = MAX_FILE_BYTES) -> None:
     """Raises InputError when `size` bytes is over `limit`."""
     if size > limit:
-        raise InputError(f"{name} is {_megabytes(size)}; the limit is {limit / 1024 / 1024:.0f} MB. "
+        raise InputError(f"{_start(name)} is {_megabytes(size)}; the limit is {limit / 1024 / 1024:.0f} MB. "
                          "Split it into smaller files.")
 
 
@@ -29,10 +34,10 @@ def decode(data: bytes, name: str) -> str:
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise InputError(f"{name} is not UTF-8 text (byte {exc.start} cannot be read). Save it as CSV UTF-8 and "
-                         "try again.") from exc
+        raise InputError(f"{_start(name)} is not UTF-8 text (byte {exc.start} cannot be read). Save it as CSV "
+                         "UTF-8 and try again.") from exc
     if "\x00" in text:
-        raise InputError(f"{name} looks like a binary file, not text.")
+        raise InputError(f"{_start(name)} looks like a binary file, not text.")
     return text
 
 
