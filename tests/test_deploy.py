@@ -272,6 +272,31 @@ def test_nginx_routes_by_the_cookie_it_issues(tmp_path):
         assert headers["Host"] == f"127.0.0.1:{proxy.port}", "Streamlit checks the Origin against this Host"
 
 
+@pytest.mark.deploy
+def test_compose_and_dockerfile_agree_with_the_template():
+    """compose.yaml fills every variable of the nginx template and mounts it where the nginx image fills templates;
+    the replicas share one Hugging Face cache at the image's HF_HOME; the image runs as a user, with a HEALTHCHECK."""
+    import yaml
+
+    compose = yaml.safe_load((DEPLOY / "compose.yaml").read_text(encoding="utf-8"))
+    services = compose["services"]
+    proxy = services["proxy"]
+    wanted = set(re.findall(r"\$\{(BERT_LENS_\w+)\}", TEMPLATE.read_text(encoding="utf-8")))
+    assert wanted == set(proxy["environment"]), "compose.yaml and the template name different variables"
+    mounts = {m.split(":")[1]: m.split(":")[0] for m in proxy["volumes"]}
+    assert mounts["/etc/nginx/templates/bertlens.conf.template"] == "./nginx/bertlens.conf.template"
+    upstreams = {proxy["environment"][f"BERT_LENS_REPLICA_{i}"].split(":")[0] for i in (1, 2)}
+    replicas = {name: services[name] for name in upstreams}
+    assert len(replicas) == 2 and set(proxy["depends_on"]) == upstreams
+    dockerfile = DOCKERFILE.read_text(encoding="utf-8")
+    hf_home = re.search(r"HF_HOME=(\S+)", dockerfile).group(1)
+    caches = {next(v for v in r["volumes"] if v.endswith(f":{hf_home}")).split(":")[0] for r in replicas.values()}
+    assert len(caches) == 1 and caches <= set(compose["volumes"]), "the replicas do not share one cache volume"
+    assert all(r["environment"]["HF_HUB_OFFLINE"] == "1" for r in replicas.values())
+    assert re.search(r"^USER (?!root\b|0\b)\S+", dockerfile, re.M), "the image runs as root"
+    assert re.search(r"^HEALTHCHECK .*_stcore/health", dockerfile, re.M | re.S)
+
+
 class _Stub:
     """Two plain HTTP servers that answer "ok" and record (port, headers, path) of every request."""
 
