@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import shlex
 import shutil
 import subprocess
 import time
@@ -342,19 +343,25 @@ def running_upstub(ports: list[int]) -> Iterator[_Stub]:
 
 
 def base_image() -> str:
-    """The Dockerfile's default BASE_IMAGE."""
-    return re.search(r"^ARG BASE_IMAGE=(\S+)", DOCKERFILE.read_text(encoding="utf-8"), re.M).group(1)
+    """BERT_LENS_BASE_IMAGE if set (as in compose.yaml), else the Dockerfile's default BASE_IMAGE."""
+    default = re.search(r"^ARG BASE_IMAGE=(\S+)", DOCKERFILE.read_text(encoding="utf-8"), re.M).group(1)
+    return os.environ.get("BERT_LENS_BASE_IMAGE") or default
+
+
+def _opts(name: str) -> list[str]:
+    return shlex.split(os.environ.get(name, ""))
 
 
 def container_tool() -> tuple[list[str] | None, str]:
-    """The command that builds and runs images here, or None with the reason there is none."""
+    """The command that builds and runs images here (with BERT_LENS_CONTAINER_OPTS), or None and the reason."""
     for name in ("podman", "docker"):
         path = shutil.which(name)
         if path is None:
             continue
-        probe = subprocess.run([path, "info"], capture_output=True, text=True, timeout=60)
+        tool = [path, *_opts("BERT_LENS_CONTAINER_OPTS")]
+        probe = subprocess.run([*tool, "info"], capture_output=True, text=True, timeout=60)
         if probe.returncode == 0:
-            return [path], ""
+            return tool, ""
         reason = f"{name} is installed but cannot run ({(probe.stderr or probe.stdout).strip().splitlines()[-1]})"
         if name == "docker":
             return None, reason
@@ -364,37 +371,41 @@ def container_tool() -> tuple[list[str] | None, str]:
 
 
 @pytest.mark.container
-def test_image_builds_and_its_healthcheck_passes(tmp_path):
+def test_image_builds_and_its_healthcheck_passes():
+    """Build deploy/Dockerfile, start it without weights, and wait until its own HEALTHCHECK passes.
+
+    Where the host needs it: BERT_LENS_BASE_IMAGE names a base already at hand, BERT_LENS_BUILD_OPTS and
+    BERT_LENS_RUN_OPTS are added to `build` and `run`, BERT_LENS_CONTAINER_OPTS to every podman/docker call."""
     tool, reason = container_tool()
     if tool is None:
         pytest.skip(reason)
+    podman = Path(tool[0]).name == "podman"
     base = base_image()
-    have = subprocess.run([*tool, "image", "inspect", base], capture_output=True, timeout=60).returncode == 0
-    if not have:
+    if subprocess.run([*tool, "image", "inspect", base], capture_output=True, timeout=60).returncode != 0:
         pulled = subprocess.run([*tool, "pull", base], capture_output=True, text=True, timeout=300)
         if pulled.returncode != 0:
             last = (pulled.stderr or pulled.stdout).strip().splitlines()[-1:]
             pytest.skip(f"the base image {base} cannot be pulled here: {last[0] if last else 'no answer'}")
-    tag = f"bert-lens-test:{os.getpid()}"
-    built = subprocess.run([*tool, "build", "--format", "docker", "-f", str(DOCKERFILE), "-t", tag, str(ROOT)]
-                           if "podman" in tool[0] else [*tool, "build", "-f", str(DOCKERFILE), "-t", tag, str(ROOT)],
-                           capture_output=True, text=True, timeout=1800)
+    tag, name = f"localhost/bert-lens-test:{os.getpid()}", f"bert-lens-test-{os.getpid()}"
+    build = [*tool, "build", *(["--format", "docker"] if podman else []), *_opts("BERT_LENS_BUILD_OPTS"),
+             "--build-arg", f"BASE_IMAGE={base}", "-f", str(DOCKERFILE), "-t", tag, str(ROOT)]
+    built = subprocess.run(build, capture_output=True, text=True, timeout=1800)
     assert built.returncode == 0, built.stdout[-3000:] + built.stderr[-3000:]
-    name = f"bert-lens-test-{os.getpid()}"
-    subprocess.run([*tool, "run", "-d", "--name", name, "-e", "HF_HUB_OFFLINE=1", tag], check=True,
-                   capture_output=True, timeout=120)
     try:
+        started = subprocess.run([*tool, "run", "-d", *_opts("BERT_LENS_RUN_OPTS"), "--name", name,
+                                  "-e", "HF_HUB_OFFLINE=1", tag], capture_output=True, text=True, timeout=120)
+        assert started.returncode == 0, started.stderr[-3000:]
         deadline = time.monotonic() + 180
         while True:
-            check = subprocess.run([*tool, "healthcheck", "run", name] if "podman" in tool[0]
+            check = subprocess.run([*tool, "healthcheck", "run", name] if podman
                                    else [*tool, "inspect", "-f", "{{.State.Health.Status}}", name],
                                    capture_output=True, text=True, timeout=60)
-            if check.returncode == 0 and ("podman" in tool[0] or check.stdout.strip() == "healthy"):
+            if check.returncode == 0 and (podman or check.stdout.strip() == "healthy"):
                 break
             assert time.monotonic() < deadline, f"the container never became healthy: {check.stdout}{check.stderr}"
             time.sleep(3)
         user = subprocess.run([*tool, "exec", name, "id", "-u"], capture_output=True, text=True, timeout=60)
-        assert user.stdout.strip() not in ("", "0"), "the container runs as root"
+        assert user.stdout.strip() not in ("", "0"), f"the container runs as root: {user.stdout}{user.stderr}"
     finally:
         subprocess.run([*tool, "rm", "-f", name], capture_output=True, timeout=120)
         subprocess.run([*tool, "rmi", "-f", tag], capture_output=True, timeout=120)
