@@ -28,7 +28,7 @@ import pytest
 from bertlens import bias
 from bertlens.fill_mask import fill_mask
 from browser_support import ARTIFACTS, ROOT, chromium_available, free_port, launch_chromium, running_app, stop
-from test_e2e_browser import APP_PAGES, PAGES, TIMEOUT_MS, click, open_page, type_into, wait_idle
+from test_e2e_browser import TIMEOUT_MS, click, open_page, type_into, wait_idle
 
 DEPLOY = ROOT / "deploy"
 TEMPLATE = DEPLOY / "nginx" / "bertlens.conf.template"
