@@ -452,7 +452,8 @@ class Bench:
     def section_probe(self) -> None:
         try:
             bias = importlib.import_module("bertlens.bias")
-            batched, reference = bias.run_default_probe, bias.reference_probe
+            batched = bias.run_default_probe
+            reference = importlib.import_module("devtools.bias_reference").reference_probe
         except (ImportError, AttributeError) as exc:
             self.report.notes.append(f"Bias probe not measured: bertlens.bias has no batched/reference probe ({exc}).")
             return

@@ -17,6 +17,8 @@ from bertlens import LoadedModel
 from bertlens.analysis import Analysis, analyse
 from bertlens.attention import Attention, HeadStatistics, attention_of, head_statistics
 from bertlens.attention_views import thumbnail_grid, thumbnails
+from bertlens.bias import SideBySide, WordPair
+from bertlens.bias import side_by_side as bias_side_by_side
 from bertlens.fill_mask import FillMaskResult, Filters, WordScore, analyse_masked, postprocess, score_words
 from bertlens.nsp import NSPResult, rank_next_sentences
 
@@ -46,6 +48,12 @@ def word_scores(lm: LoadedModel, text: str, words: tuple[str, ...]) -> list[Word
 @st.cache_data(max_entries=MAX_ENTRIES, ttl=TTL_SECONDS, hash_funcs=MODEL_HASH, show_spinner=False)
 def rank_next(lm: LoadedModel, sentence_a: str, candidates: tuple[str, ...], sort: bool) -> list[NSPResult]:
     return rank_next_sentences(lm, sentence_a, list(candidates), sort=sort)
+
+
+@st.cache_data(max_entries=64, ttl=TTL_SECONDS, hash_funcs=MODEL_HASH, show_spinner=False)
+def side_by_side(lm: LoadedModel, template: str, pair: WordPair, top_k: int) -> SideBySide:
+    """The bias page's side-by-side view: word pieces and punctuation hidden from the candidates."""
+    return bias_side_by_side(lm, template, pair, top_k=top_k, filters=Filters(punctuation=True, subwords=True))
 
 
 @st.cache_resource(max_entries=MAX_FULL_ANALYSES, ttl=TTL_SECONDS, hash_funcs=MODEL_HASH,
