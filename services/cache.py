@@ -81,3 +81,78 @@ def attention_view(lm: LoadedModel, text: str, pair: str | None) -> AttentionVie
     attention = attention_of(analysis)
     return AttentionView(analysis, attention, head_statistics(attention.weights, attention.tokens),
                          thumbnail_grid(thumbnails(attention.weights)))
+
+
+# ----- Explain page (issue 11): targets, lens, rollout and occlusion per target; integrated gradients below -------
+from collections import OrderedDict  # noqa: E402
+import threading  # noqa: E402
+import time  # noqa: E402
+from typing import Any, Callable  # noqa: E402
+
+from bertlens import explain as _explain  # noqa: E402
+
+
+@st.cache_data(max_entries=MAX_ENTRIES, ttl=TTL_SECONDS, hash_funcs=MODEL_HASH, show_spinner=False)
+def explain_target(lm: LoadedModel, text: str, word: str, contrast: str | None, mask_index: int) -> _explain.Target:
+    """The checked target (raises InputError for bad input; see `bertlens.explain.resolve_target`)."""
+    return _explain.resolve_target(lm, text, word, contrast, mask_index)
+
+
+def explain_analysis(lm: LoadedModel, target: _explain.Target) -> Analysis:
+    """The full analysis (hidden states, attentions) of the target's text, shared with the attention page. The
+    text is at most 512 tokens (`resolve_target` refuses longer), so it is never truncated."""
+    return full_analysis(lm, target.text, None)
+
+
+@st.cache_data(max_entries=MAX_ENTRIES, ttl=TTL_SECONDS, hash_funcs=MODEL_HASH, show_spinner=False)
+def explain_lens(lm: LoadedModel, target: _explain.Target, top_k: int, bias: bool) -> _explain.Lens:
+    return _explain.logit_lens(lm, explain_analysis(lm, target), target, top_k, bias)
+
+
+@st.cache_data(max_entries=MAX_ENTRIES, ttl=TTL_SECONDS, hash_funcs=MODEL_HASH, show_spinner=False)
+def explain_rollout(lm: LoadedModel, target: _explain.Target) -> _explain.Rollout:
+    return _explain.rollout(explain_analysis(lm, target), target)
+
+
+@st.cache_data(max_entries=MAX_ENTRIES, ttl=TTL_SECONDS, hash_funcs=MODEL_HASH, show_spinner="Occluding each token…")
+def explain_occlusion(lm: LoadedModel, target: _explain.Target) -> _explain.Occlusion:
+    return _explain.occlusion(lm, target, f_input=_explain.analysis_f(explain_analysis(lm, target), target))
+
+
+class BoundedCache:
+    """A process-wide LRU with a time to live, for results whose computation reports progress to the page: inside
+    st.cache_data a progress bar would be recorded and replayed into other sessions. Values must be immutable."""
+
+    def __init__(self, max_entries: int = MAX_ENTRIES, ttl: float = TTL_SECONDS) -> None:
+        self.max_entries, self.ttl = max_entries, ttl
+        self.entries: OrderedDict[Any, tuple[float, Any]] = OrderedDict()
+        self.lock = threading.Lock()
+
+    def get_or_compute(self, key: Any, compute: Callable[[], Any]) -> Any:
+        now = time.monotonic()
+        with self.lock:
+            hit = self.entries.get(key)
+            if hit is not None and now - hit[0] <= self.ttl:
+                self.entries.move_to_end(key)
+                return hit[1]
+        value = compute()
+        with self.lock:
+            self.entries[key] = (now, value)
+            self.entries.move_to_end(key)
+            while len(self.entries) > self.max_entries:
+                self.entries.popitem(last=False)
+        return value
+
+
+@st.cache_resource(max_entries=1, show_spinner=False)
+def _gradient_cache() -> BoundedCache:
+    return BoundedCache()
+
+
+def explain_gradients(lm: LoadedModel, target: _explain.Target, steps: int, baseline: str,
+                      progress: _explain.Progress | None = None
+                      ) -> tuple[_explain.IntegratedGradients, _explain.GradientXInput]:
+    """Integrated gradients and gradient x input, computed once per (model, target, steps, baseline) in a bounded
+    LRU; `progress(done, total)` is called only when they are computed."""
+    return _gradient_cache().get_or_compute(
+        (lm.key, target, steps, baseline), lambda: _explain.integrated_gradients(lm, target, steps, baseline, progress))
