@@ -8,12 +8,17 @@ thousands of distinct inputs do not grow memory without limit. The model is part
 """
 from __future__ import annotations
 
+import threading
+import time
+from collections import OrderedDict
 from dataclasses import dataclass
+from typing import Any, Callable
 
 import numpy as np
 import streamlit as st
 
 from bertlens import LoadedModel
+from bertlens import explain as _explain
 from bertlens.analysis import Analysis, analyse
 from bertlens.attention import Attention, HeadStatistics, attention_of, head_statistics
 from bertlens.attention_views import thumbnail_grid, thumbnails
@@ -84,13 +89,6 @@ def attention_view(lm: LoadedModel, text: str, pair: str | None) -> AttentionVie
 
 
 # ----- Explain page (issue 11): targets, lens, rollout and occlusion per target; integrated gradients below -------
-from collections import OrderedDict  # noqa: E402
-import threading  # noqa: E402
-import time  # noqa: E402
-from typing import Any, Callable  # noqa: E402
-
-from bertlens import explain as _explain  # noqa: E402
-
 
 @st.cache_data(max_entries=MAX_ENTRIES, ttl=TTL_SECONDS, hash_funcs=MODEL_HASH, show_spinner=False)
 def explain_target(lm: LoadedModel, text: str, word: str, contrast: str | None, mask_index: int) -> _explain.Target:
