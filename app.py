@@ -11,6 +11,7 @@ st.set_page_config(page_title="BERT Lens", page_icon="assets/icon.png", layout="
 PAGES = [
     st.Page("app_pages/home.py", title="Home", icon=":material/home:", default=True),
     st.Page("app_pages/fill_mask.py", title="Fill-mask", icon=":material/format_color_text:", url_path="fill-mask"),
+    st.Page("app_pages/explain.py", title="Explain", icon=":material/psychology_alt:", url_path="explain"),
     st.Page("app_pages/next_sentence.py", title="Next sentence", icon=":material/arrow_forward:", url_path="next-sentence"),
     st.Page("app_pages/attention.py", title="Attention", icon=":material/hub:", url_path="attention"),
     st.Page("app_pages/bias_probe.py", title="Gender-bias probe", icon=":material/balance:", url_path="bias-probe"),

@@ -1,14 +1,16 @@
-import pandas as pd
+import dataclasses
+import math
+from functools import partial
+
 import streamlit as st
 
 from bertlens import bias
-from bertlens.crows import EXAMPLE_PATH, MAX_UPLOAD_BYTES, parse_crows, score_crows, summarise
+from bertlens.bias.crows import CAVEAT, EXAMPLE_PATH, MAX_UPLOAD_BYTES, parse_crows, score_crows, summarise
+from bertlens.bias.files import decode
 from bertlens.errors import BertLensError, MissingHead
 from bertlens.export import crows_csv, crows_json, probe_csv, probe_json
-from bertlens.fill_mask import Filters
-from bertlens.occupations import DEFAULT_PATH as OCCUPATIONS_PATH
-from bertlens.occupations import parse_occupations
-from components import bias_charts
+from components import bias_charts, bias_tables
+from services import cache
 from services.model import get_model
 from components.safe import md_escape, show_error
 
@@ -29,16 +31,22 @@ with st.expander("Go deeper: how the scores are computed"):
         "**Uncertainty.** Each occupation's score is the mean over templates. The 95% interval is a percentile "
         "bootstrap over templates (templates resampled with replacement). The p-value is an exact sign-flip "
         "permutation test over templates (is the mean log-ratio different from 0?), and p-values are "
-        "**Holm**-corrected across occupations, so *significant* controls the chance of any false alarm at 5%.\n\n"
+        "**Holm**-corrected across occupations, so *significant* controls the chance of any false alarm at 5%. "
+        "The test measures how consistent the sign is across templates, not how large the effect is: a tiny but "
+        "steady difference passes it. So the headline counts only occupations that pass the test **and** whose "
+        "mean log-ratio is at least the *minimum effect size* away from 0 (default 0.1 nats, about 10% more likely "
+        "for one side).\n\n"
         "**Kurita et al. (2019).** The other direction: how much more likely the model finds *she* than *he* in "
         "*[MASK] is a nurse.*, each against its prior in *[MASK] is a [MASK].* (the occupation masked too, one "
         "mask per piece): log(P(she)/P_prior(she)) − log(P(he)/P_prior(he)).\n\n"
         "**Real-world reference.** The share of women in each occupation among US workers (US Bureau of Labor "
         "Statistics, Current Population Survey; the year and the table it was taken from are given per "
         "occupation). If the model's scores rise faster than the labour statistics, it exaggerates them.\n\n"
-        "**CrowS-Pairs** (Nangia et al. 2020): each sentence of a pair is scored by masking, one at a time, the "
-        "tokens both sentences share, and summing their log-probabilities. The metric is the % of pairs in which "
-        "the more stereotyping sentence scores higher; 50 is unbiased."
+        "**CrowS-Pairs** (Nangia et al. 2020), as the authors' `metric.py` computes it: each sentence of a pair is "
+        "scored by masking, one at a time, the tokens both sentences share, and summing their log-probabilities "
+        "(rounded to 3 decimals). The metric is the % of all pairs in which the more stereotyping sentence scores "
+        "higher, a tie counting as not higher; 50 is unbiased. The stereotype and anti-stereotype scores leave "
+        "ties out. Intervals are Wilson 95% intervals."
     )
 
 lm = get_model()
@@ -50,13 +58,8 @@ except MissingHead as exc:
 key = lm.key
 
 
-@st.cache_data(max_entries=64, ttl=3600, show_spinner=False)
-def cached_side_by_side(_lm, key: str, template: str, pair: bias.WordPair, top_k: int) -> bias.SideBySide:
-    return bias.side_by_side(_lm, template, pair, top_k=top_k, filters=Filters(punctuation=True, subwords=True))
-
-
-DEFAULT_PAIRS_TEXT = bias.PAIRS_PATH.read_text(encoding="utf-8")
-DEFAULT_TEMPLATES_TEXT = bias.TEMPLATES_PATH.read_text(encoding="utf-8")
+DEFAULT_PAIRS_TEXT = bias.pairs_text()
+DEFAULT_TEMPLATES_TEXT = bias.templates_text()
 
 with st.sidebar:
     st.subheader("Gendered word pairs")
@@ -84,98 +87,106 @@ with side_tab:
     else:
         pair = pairs[labels.index(chosen)]
         try:
-            view = cached_side_by_side(lm, key, template, pair, int(top_k))
+            view = cache.side_by_side(lm, template, pair, int(top_k))
         except BertLensError as exc:
             show_error(exc)
         else:
             cols = st.columns(2)
-            for col, side, text in ((cols[0], view.female, view.female_text), (cols[1], view.male, view.male_text)):
+            for col, side, text, heading in ((cols[0], view.male, view.male_text, f"← {pair.male}"),
+                                             (cols[1], view.female, view.female_text, f"{pair.female} →")):
+                col.markdown(f"**{md_escape(heading)}**")
                 col.text(text)
-                col.dataframe(pd.DataFrame({"token": [c.token for c in side.masks[0].candidates],
-                                            "probability": [c.probability for c in side.masks[0].candidates]}),
-                              hide_index=True, width="stretch",
-                              column_config={"probability": st.column_config.NumberColumn(format="%.4f")})
+                frame, formats = bias_tables.candidates(side)
+                col.dataframe(frame, hide_index=True, width="stretch", column_config=formats)
             either = st.checkbox("Also show candidates in only one side's top-k", key="bias_side_union")
             shown = view.candidates if either else view.shared
             if shown:
                 st.plotly_chart(bias_charts.diverging_candidates(shown, pair.female, pair.male), width="stretch")
             else:
                 st.info("The two top-k lists have no candidate in common; tick the box to see all candidates.")
-            st.caption("Punctuation and ##-pieces are hidden from the lists; probabilities are over the whole "
-                       "vocabulary. With 'a [MASK]' the model rarely proposes words that need 'an'.")
+            st.caption("The male sentence is on the left and the female one on the right, as in the chart (bars to "
+                       "the right lean female). Punctuation and ##-pieces are hidden from the lists; probabilities "
+                       "are over the whole vocabulary. With 'a [MASK]' the model rarely proposes words that need "
+                       "'an'.")
 
 with probe_tab:
     with st.expander("Templates and occupations", expanded=False):
         templates_text = st.text_area("Templates, one per line", DEFAULT_TEMPLATES_TEXT, height=260,
                                       key="bias_templates")
         probe_labels = st.multiselect("Word pairs used by the probe", [p.label for p in pairs],
-                                      default=[p.label for p in pairs if p.probe], key="bias_probe_pairs")
+                                      default=[p.label for p in bias.probe_pairs(pairs)] if pairs else [],
+                                      key="bias_probe_pairs")
         upload = st.file_uploader("Your own occupation table (CSV: occupation, article, pct_women, year, source)",
                                   type=["csv"], key="bias_occupations_file")
-        st.caption(f"Default: the project's table of {sum(1 for _ in open(OCCUPATIONS_PATH, encoding='utf-8')) - 1} "
-                   "occupations (US BLS, CPS; source and year per row).")
-    run = st.button("Run probe", type="primary", key="bias_run")
+        st.caption(f"Default: the project's table of {len(bias.load_occupations())} occupations (US BLS, CPS; "
+                   "source and year per row).")
+    run_col, effect_col = st.columns([1, 2])
+    run = run_col.button("Run probe", type="primary", key="bias_run")
+    min_effect = effect_col.number_input(
+        "Minimum effect size: |mean log-ratio| in nats", 0.0, 5.0, bias.MIN_EFFECT, 0.05, format="%.2f",
+        key="bias_min_effect", help="The headline counts an occupation only if it passes Holm's test and its mean "
+                                    "log-ratio is at least this far from 0. 0.1 nats ≈ 10% more likely for one side. "
+                                    "Changing it re-reads the last run; it does not rerun the model.")
     config = None
-    try:
-        occupations_text = (upload.getvalue().decode("utf-8-sig") if upload is not None
-                            else OCCUPATIONS_PATH.read_text(encoding="utf-8"))
-        config = bias.ProbeConfig(
-            templates=tuple(bias.parse_templates(templates_text)),
-            pairs=tuple(p for p in pairs if p.label in probe_labels),
-            occupations=tuple(parse_occupations(occupations_text)),
-        )
-    except UnicodeDecodeError:
-        st.error("The occupation file is not UTF-8 text. Save it as CSV UTF-8 and upload it again.")
-    except BertLensError as exc:
-        show_error(exc)
+    if pairs:
+        try:
+            occupations_text = decode(upload.getvalue(), f"'{upload.name}'") if upload is not None else None
+            config = bias.build_config(templates_text, pairs_text, occupations_text, probe_labels,
+                                       min_effect=float(min_effect))
+        except BertLensError as exc:
+            show_error(exc)
     stored = st.session_state.get("bias_result")
     if run and config is not None:
         bar = st.progress(0.0, text="Scoring…")
         try:
-            result = bias.run_probe(lm, config, progress=lambda f, m: bar.progress(min(f, 1.0), text=m))
+            fresh = bias.run_probe(lm, config, progress=lambda f, m: bar.progress(min(f, 1.0), text=m))
         except BertLensError as exc:
             bar.empty()
             show_error(exc)
         else:
             bar.empty()
-            st.session_state["bias_result"] = (key, config, result)
+            st.session_state["bias_result"] = (key, config, fresh)
             stored = st.session_state["bias_result"]
     if stored is None or stored[0] != key:
         st.info("Press **Run probe** to score every occupation in every template for both genders.")
     else:
-        _, used, result = stored
-        if used != config:
+        _, used, probe_result = stored
+        probe_result = probe_result.with_min_effect(float(min_effect))
+        if config is None or dataclasses.replace(used, min_effect=config.min_effect) != config:
             st.warning("The inputs changed since this run; press Run probe to update.")
-        for note in result.warnings:
+        for note in probe_result.warnings:
             st.warning(md_escape(note))
-        a, b, c, d = st.columns(4)
-        a.metric("Occupations", len(result.occupations))
+        n_significant = sum(o.significant for o in probe_result.occupations)
+        a, b, c, d = st.columns([2, 2, 4, 2])
+        a.metric("Occupations", len(probe_result.occupations))
         b.metric("Templates", len(used.templates))
-        c.metric("Significant (Holm)", sum(o.significant for o in result.occupations))
-        d.metric("Time", f"{result.seconds:.1f} s", help=f"{result.rows} forward rows, batched")
-        st.plotly_chart(bias_charts.occupation_ratios(result), width="stretch")
-        st.caption("● significant after Holm correction, ○ not; † several WordPieces (chained). Lines: bootstrap "
-                   f"95% CI over templates. Test: {result.permutation}.")
-        table = pd.DataFrame([{
-            "occupation": o.occupation, "pieces": " ".join(o.pieces), "multi-piece": o.multi_piece,
-            "log-ratio": o.log_ratio, "CI low": o.ci_low, "CI high": o.ci_high, "p": o.p_value,
-            "p (Holm)": o.p_adjusted, "significant": o.significant, "Kurita": o.kurita,
-            "BLS % women": o.pct_women, "BLS year": o.year or "not stated", "BLS source": o.source,
-        } for o in sorted(result.occupations, key=lambda o: o.log_ratio)])
-        st.dataframe(table, hide_index=True, width="stretch",
-                     column_config={k: st.column_config.NumberColumn(format="%.3f")
-                                    for k in ("log-ratio", "CI low", "CI high", "Kurita")})
+        c.metric(f"Significant (Holm) and |log-ratio| ≥ {probe_result.min_effect:g}", probe_result.notable_count,
+                 help=f"{n_significant} of {len(probe_result.occupations)} pass Holm's test alone.")
+        d.metric("Time", f"{probe_result.seconds:.1f} s", help=f"{probe_result.rows} forward rows, batched")
+        m = probe_result.min_effect
+        st.caption(f"The headline counts occupations that pass both Holm's test (p < 0.05) and the minimum effect "
+                   f"size (|mean log-ratio| ≥ {m:g} nats, ×{math.exp(m):.2f} in probability); {n_significant} pass "
+                   "the test alone.")
+        st.plotly_chart(bias_charts.occupation_ratios(probe_result), width="stretch")
+        st.caption("● significant after Holm correction and at least the minimum effect size, ○ not both; † "
+                   "several WordPieces (chained). Grey lines: bootstrap 95% CI over templates; dotted lines: ± the "
+                   f"minimum effect size. Orange leans female, blue male. Test: {probe_result.permutation}.")
+        frame, formats = bias_tables.occupations(probe_result)
+        st.dataframe(frame, hide_index=True, width="stretch", column_config=formats)
 
 with reference_tab:
     stored = st.session_state.get("bias_result")
     if stored is None or stored[0] != key:
         st.info("Run the probe (Occupation scores tab) to compare it with the labour statistics.")
     else:
-        result = stored[2]
+        probe_result = stored[2]
         score = st.radio("Model score", ["log_ratio", "kurita"], horizontal=True, key="bias_reference_score",
                          format_func={"log_ratio": "Log-ratio over templates", "kurita": "Kurita et al. 2019"}.get)
-        st.plotly_chart(bias_charts.bls_scatter(result, score), width="stretch")
-        corr = result.correlations.get(score)
+        st.plotly_chart(bias_charts.bls_scatter(probe_result, score), width="stretch")
+        st.caption("Each dot is an occupation (hover for its name): a circle is one WordPiece, a diamond several "
+                   "(chained); orange above 0 leans female, blue below leans male; the dashed line is the "
+                   "least-squares fit.")
+        corr = probe_result.correlations.get(score)
         if corr is None:
             st.info("Too few occupations with a labour statistic to correlate.")
         else:
@@ -183,8 +194,8 @@ with reference_tab:
             a.metric("Pearson r", f"{corr.pearson_r:.2f}", help=f"p = {corr.pearson_p:.2g}")
             b.metric("Spearman ρ", f"{corr.spearman_rho:.2f}", help=f"p = {corr.spearman_p:.2g}")
             c.metric("Fitted slope per 10 points of % women", f"{corr.slope * 10:+.3f}")
-        sources = pd.DataFrame(sorted({(o.source or "none", o.year or "not stated") for o in result.occupations}),
-                               columns=["source of % women", "year"])
+        sources = [{"source of % women": src, "year": year} for src, year in
+                   sorted({(o.source or "none", o.year or "not stated") for o in probe_result.occupations})]
         st.caption("Share of women: US Bureau of Labor Statistics, Current Population Survey. Sources and years:")
         st.dataframe(sources, hide_index=True, width="stretch")
 
@@ -207,55 +218,67 @@ with crows_tab:
         stop = stop_col.button("Stop", key="bias_crows_stop")
         if start:
             st.session_state["bias_crows_partial"] = (key, source, len(crows_pairs), [])
-            partial = st.session_state["bias_crows_partial"][3]
+            so_far = st.session_state["bias_crows_partial"][3]
             bar = st.progress(0.0, text="Scoring…")
             try:
-                result = score_crows(lm, crows_pairs, progress=lambda f, m: bar.progress(min(f, 1.0), text=m),
-                                     on_scores=partial.extend)
+                scored = score_crows(lm, crows_pairs, progress=lambda f, m: bar.progress(min(f, 1.0), text=m),
+                                     on_scores=so_far.extend)
             except BertLensError as exc:
                 show_error(exc)
             else:
-                st.session_state["bias_crows_result"] = (key, source, result)
+                st.session_state["bias_crows_result"] = (key, source, scored)
             bar.empty()
             st.session_state.pop("bias_crows_partial", None)
         elif "bias_crows_partial" in st.session_state:
-            k, src, total, partial = st.session_state.pop("bias_crows_partial")
+            k, src, total, so_far = st.session_state.pop("bias_crows_partial")
             if k == key:
-                st.session_state["bias_crows_result"] = (k, src, summarise(list(partial), total, cancelled=True))
+                st.session_state["bias_crows_result"] = (k, src, summarise(list(so_far), total, cancelled=True))
         stored = st.session_state.get("bias_crows_result")
         if stored is not None and stored[0] == key:
-            _, src, result = stored
-            if result.cancelled:
-                st.warning(f"Stopped after {len(result.scores)} of {result.total_pairs} pairs; the figures below "
-                           "cover those only.")
-            for note in result.warnings:
-                st.warning(md_escape(note))
-            if result.scores:
-                st.plotly_chart(bias_charts.crows_metrics(result), width="stretch")
-                st.dataframe(pd.DataFrame([{
-                    "line": s.row, "bias type": s.bias_type, "direction": s.direction, "sent_more": s.sent_more,
-                    "sent_less": s.sent_less, "score more": s.score_more, "score less": s.score_less,
-                    "more stereotyping scores higher": s.more_higher} for s in result.scores]),
-                    hide_index=True, width="stretch")
+            _, src, crows_result = stored
+            if crows_result.cancelled:
+                st.warning(f"Stopped after {len(crows_result.scores)} of {crows_result.total_pairs} pairs; the "
+                           "figures below cover those only.")
+            if crows_result.scores:
+                overall = crows_result.overall
+                a, b, c, d = st.columns(4)
+                a.metric("Metric (all pairs)", f"{overall.metric:.1f}%",
+                         help="% of pairs where the more stereotyping sentence scores higher; a tie counts as not "
+                              "higher; 50 = unbiased.")
+                b.metric("Wilson 95% interval", f"{overall.ci_low:.1f} – {overall.ci_high:.1f}%")
+                c.metric("Ties", f"{overall.ties} ({overall.tie_share:.1f}%)",
+                         help="Pairs whose two sentences score the same to 3 decimals.")
+                d.metric("Pairs", overall.pairs)
+                st.warning(md_escape(CAVEAT), icon=":material/report:")
+                for note in crows_result.warnings:
+                    st.warning(md_escape(note))
+                st.plotly_chart(bias_charts.crows_metrics(crows_result), width="stretch")
+                frame, formats = bias_tables.crows_groups(crows_result)
+                st.dataframe(frame, hide_index=True, width="stretch", column_config=formats)
+                st.caption("The metric and each bias type count a tie as not higher; the stereotype and "
+                           "anti-stereotype scores leave ties out (as the authors' metric.py does). line: the line of "
+                           "the file where the pair starts.")
+                frame, formats = bias_tables.crows_pairs(crows_result)
+                st.dataframe(frame, hide_index=True, width="stretch", column_config=formats)
 
 with export_tab:
     st.markdown("Every score with the model id, its weights' hash or revision, the templates, the word pairs and "
                 "the date. Text cells that a spreadsheet would run as a formula are prefixed with an apostrophe.")
     stored = st.session_state.get("bias_result")
     if stored is not None and stored[0] == key:
-        result = stored[2]
+        exported = stored[2].with_min_effect(float(min_effect))
         a, b = st.columns(2)
-        a.download_button("Probe report (CSV)", lambda: probe_csv(lm, result), "bias_probe.csv", "text/csv",
-                           key="bias_dl_probe_csv")
-        b.download_button("Probe report (JSON)", lambda: probe_json(lm, result), "bias_probe.json", "application/json",
-                          key="bias_dl_probe_json")
+        a.download_button("Probe report (CSV)", partial(probe_csv, lm, exported), "bias_probe.csv", "text/csv",
+                          key="bias_dl_probe_csv", on_click="ignore")
+        b.download_button("Probe report (JSON)", partial(probe_json, lm, exported), "bias_probe.json",
+                          "application/json", key="bias_dl_probe_json", on_click="ignore")
     else:
         st.info("Run the probe to export its scores.")
     stored = st.session_state.get("bias_crows_result")
     if stored is not None and stored[0] == key:
-        _, src, result = stored
+        _, src, exported_crows = stored
         a, b = st.columns(2)
-        a.download_button("CrowS-Pairs report (CSV)", lambda: crows_csv(lm, result, src), "crows_pairs.csv", "text/csv",
-                          key="bias_dl_crows_csv")
-        b.download_button("CrowS-Pairs report (JSON)", lambda: crows_json(lm, result, src), "crows_pairs.json",
-                          "application/json", key="bias_dl_crows_json")
+        a.download_button("CrowS-Pairs report (CSV)", partial(crows_csv, lm, exported_crows, src), "crows_pairs.csv",
+                          "text/csv", key="bias_dl_crows_csv", on_click="ignore")
+        b.download_button("CrowS-Pairs report (JSON)", partial(crows_json, lm, exported_crows, src),
+                          "crows_pairs.json", "application/json", key="bias_dl_crows_json", on_click="ignore")

@@ -17,6 +17,7 @@ from bertlens.analysis import Analysis, analyse
 from bertlens.encoding import encode
 from bertlens.errors import InputError
 from bertlens.model import LoadedModel
+from bertlens.serialize import spreadsheet_safe
 from bertlens.text import is_punctuation
 
 STATISTICS: tuple[str, ...] = ("entropy", "cls", "sep", "self", "previous", "next", "punctuation")
@@ -94,8 +95,7 @@ class HeadStatistics:
 
         Provenance values that a spreadsheet would read as a formula are prefixed with an apostrophe.
         """
-        extra = {k: ("'" + v if v[:1] in ("=", "+", "-", "@", "\t", "\r") else v)
-                 for k, v in (provenance or {}).items()}
+        extra = {k: spreadsheet_safe(v) for k, v in (provenance or {}).items()}
         out = io.StringIO()
         writer = csv.DictWriter(out, fieldnames=[*extra, "layer", "head", *self.names], lineterminator="\n")
         writer.writeheader()

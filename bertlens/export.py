@@ -9,6 +9,9 @@ CSV layout: metadata rows first, each `#key,value`; then one table whose `record
 Spreadsheets run a cell that starts with `=`, `+`, `-` or `@` (and tab or carriage return) as a formula, so every
 text cell that does is written with a leading apostrophe. Numbers are written as numbers: a negative log-ratio
 stays a number. `read_csv_report` undoes the apostrophe, so a report round-trips.
+
+`spreadsheet_safe` (formula neutralising) and `jsonable` (JSON conversion) live in `bertlens.serialize` and serve
+every export, not only these reports.
 """
 from __future__ import annotations
 
@@ -22,37 +25,22 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from bertlens.bias import ProbeResult
-from bertlens.crows import CrowsResult
+from bertlens.bias.crows import CAVEAT, CrowsResult, group_label
 from bertlens.errors import InputError
 from bertlens.model import LoadedModel
+from bertlens.serialize import jsonable, neutralise, restore, spreadsheet_safe  # noqa: F401  (re-exported)
 
-TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 FORMATS = (".csv", ".json")
 PROBE_COLUMNS = [
     "record", "occupation", "article", "pieces", "multi_piece", "pct_women", "bls_year", "bls_source",
     "template", "pair", "female_text", "male_text", "target_text", "prior_text",
     "log_p_female", "log_p_male", "log_prior_female", "log_prior_male", "log_ratio", "ci_low", "ci_high",
-    "p_value", "p_holm", "significant", "kurita", "n_templates",
+    "p_value", "p_holm", "significant", "large_enough", "significant_and_large_enough", "kurita", "n_templates",
     "score", "n", "pearson_r", "pearson_p", "spearman_rho", "spearman_p", "slope", "intercept",
 ]
-CROWS_COLUMNS = ["record", "row", "bias_type", "direction", "sent_more", "sent_less", "score_more", "score_less",
-                 "shared_tokens", "more_higher", "tie", "group", "pairs", "metric"]
-
-
-def _needs_apostrophe(text: str) -> bool:
-    return bool(text) and (text[0] in TRIGGERS or (text[0] == "'" and _needs_apostrophe(text[1:])))
-
-
-def neutralise(value: Any) -> Any:
-    """A text cell a spreadsheet would run as a formula gets a leading apostrophe; other values pass through."""
-    if isinstance(value, str) and _needs_apostrophe(value):
-        return "'" + value
-    return value
-
-
-def restore(text: str) -> str:
-    """Undo `neutralise` for a cell read back from a report."""
-    return text[1:] if text.startswith("'") and _needs_apostrophe(text[1:]) else text
+CROWS_COLUMNS = ["record", "line", "bias_type", "direction", "sent_more", "sent_less", "score_more", "score_less",
+                 "shared_tokens", "more_higher", "tie", "group", "label", "pairs", "ties", "tie_share",
+                 "denominator", "metric", "ci_low", "ci_high", "fewer_than_30"]
 
 
 def metadata(lm: LoadedModel, **extra: Any) -> dict[str, Any]:
@@ -63,6 +51,8 @@ def metadata(lm: LoadedModel, **extra: Any) -> dict[str, Any]:
         "model_fingerprint": lm.fingerprint(),
         "random_weights": info.random_weights,
         "dtype": info.dtype,
+        "precision": "exact (float32)" if info.dtype == "float32" else
+        f"reduced ({info.dtype}): scores and decisions may differ from float32, the exact precision",
         "device": info.device,
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
@@ -88,6 +78,9 @@ def probe_metadata(lm: LoadedModel, result: ProbeResult) -> dict[str, Any]:
                             f"{config.seed}",
         test=result.permutation,
         correction=f"{result.correction} (family-wise, across occupations), alpha 0.05",
+        min_effect=result.min_effect,
+        headline=f"{result.notable_count} of {len(result.occupations)} occupations are significant after "
+                 f"{result.correction} correction and have |log_ratio| >= {result.min_effect:g} nats",
         method=result.method,
         forward_rows=result.rows,
         seconds=round(result.seconds, 3),
@@ -103,7 +96,8 @@ def probe_records(result: ProbeResult) -> list[dict[str, Any]]:
             "multi_piece": o.multi_piece, "pct_women": o.pct_women, "bls_year": o.year, "bls_source": o.source,
             "log_p_female": o.log_p_female, "log_p_male": o.log_p_male, "log_ratio": o.log_ratio,
             "ci_low": o.ci_low, "ci_high": o.ci_high, "p_value": o.p_value, "p_holm": o.p_adjusted,
-            "significant": o.significant, "kurita": o.kurita, "n_templates": o.n_templates,
+            "significant": o.significant, "large_enough": result.large_enough(o),
+            "significant_and_large_enough": result.notable(o), "kurita": o.kurita, "n_templates": o.n_templates,
         })
     for u in result.units:
         records.append({
@@ -127,23 +121,31 @@ def crows_records(result: CrowsResult) -> list[dict[str, Any]]:
     records: list[dict[str, Any]] = []
     for s in result.scores:
         records.append({
-            "record": "pair", "row": s.row, "bias_type": s.bias_type, "direction": s.direction,
+            "record": "pair", "line": s.line, "bias_type": s.bias_type, "direction": s.direction,
             "sent_more": s.sent_more, "sent_less": s.sent_less, "score_more": s.score_more,
             "score_less": s.score_less, "shared_tokens": s.shared_tokens, "more_higher": s.more_higher,
             "tie": s.tie,
         })
-    for g in [result.overall, *result.by_bias_type, *result.by_direction]:
-        records.append({"record": "metric", "group": g.group, "pairs": g.pairs, "more_higher": g.more_higher,
-                        "tie": g.ties, "metric": g.metric})
+    for g in result.groups:
+        records.append({"record": "metric", "group": g.group, "label": group_label(g), "pairs": g.pairs,
+                        "more_higher": g.more_higher, "ties": g.ties, "tie_share": g.tie_share,
+                        "denominator": g.denominator, "metric": g.metric, "ci_low": g.ci_low, "ci_high": g.ci_high,
+                        "fewer_than_30": g.small})
     return records
 
 
 def crows_metadata(lm: LoadedModel, result: CrowsResult, source: str) -> dict[str, Any]:
     return metadata(
         lm, report="CrowS-Pairs (Nangia et al. 2020)", input=source,
-        metric="% of pairs where sent_more scores higher (pseudo-log-likelihood over shared tokens); 50 = unbiased",
+        metric="% of pairs where sent_more scores higher (pseudo-log-likelihood over shared tokens, scores rounded "
+               "to 3 decimals as in the authors' metric.py); 50 = unbiased. metric and bias types: ties in the "
+               "denominator, counted as not higher; stereotype and anti-stereotype scores: ties left out",
+        interval="Wilson 95% (scipy.stats.binomtest(k, n).proportion_ci), in %",
+        ties=result.overall.ties, tie_share=result.overall.tie_share,
+        caveat=CAVEAT,
+        line="the line of the file where the pair's record starts (line 1 is the file's first line)",
         pairs_scored=len(result.scores), pairs_in_file=result.total_pairs, cancelled=result.cancelled,
-        seconds=round(result.seconds, 3),
+        seconds=round(result.seconds, 3), warning=list(result.warnings),
     )
 
 
@@ -191,16 +193,6 @@ def read_csv_report(text: str) -> tuple[dict[str, Any], list[dict[str, str]]]:
     return meta, [{k: restore(v) for k, v in row.items()} for row in reader]
 
 
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, float):
-        return None if math.isnan(value) or math.isinf(value) else value
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    return value
-
-
 def probe_json(lm: LoadedModel, result: ProbeResult) -> str:
     records = probe_records(result)
     document = {
@@ -211,7 +203,7 @@ def probe_json(lm: LoadedModel, result: ProbeResult) -> str:
         "correlations": {c.score: asdict(c) for c in result.correlations.values() if c is not None},
         "warnings": result.warnings,
     }
-    return json.dumps(_jsonable(document), indent=2, ensure_ascii=False)
+    return json.dumps(jsonable(document), indent=2, ensure_ascii=False)
 
 
 def probe_csv(lm: LoadedModel, result: ProbeResult) -> str:
@@ -226,7 +218,7 @@ def crows_json(lm: LoadedModel, result: CrowsResult, source: str) -> str:
         "metrics": [r for r in records if r["record"] == "metric"],
         "warnings": result.warnings,
     }
-    return json.dumps(_jsonable(document), indent=2, ensure_ascii=False)
+    return json.dumps(jsonable(document), indent=2, ensure_ascii=False)
 
 
 def crows_csv(lm: LoadedModel, result: CrowsResult, source: str) -> str:

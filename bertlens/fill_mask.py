@@ -7,14 +7,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Callable
 
 import torch
 
 from bertlens.analysis import Analysis, run
-from bertlens.encoding import Encoded, encode, token_limit
+from bertlens.encoding import Encoded, encode
 from bertlens.errors import InputError
 from bertlens.model import LoadedModel
+from bertlens.scoring import chained_log_probs
 from bertlens.text import MASK, check_masks, clean, is_punctuation
 
 MAX_TOP_K = 50
@@ -224,48 +224,3 @@ def piece_ids(lm: LoadedModel, word: str) -> list[int]:
     if MASK in word:
         raise InputError("A target word cannot contain [MASK].")
     return ids
-
-
-def chained_log_probs(lm: LoadedModel, items: list[tuple[str, list[int]]], batch_size: int = 64,
-                      progress: Callable[[int, int], None] | None = None) -> list[list[float]]:
-    """For each (text with one [MASK], piece ids): the log-probability of each piece, chained left to right.
-
-    Every step of every item is one row of a padded batch. Identical rows are run once: all one-piece words at the
-    same mask share one row, and so do the first steps of all words with the same number of pieces. So n items
-    of k pieces cost at most ceil(n*k/batch) passes. `progress(done_rows, total_rows)` is called after each batch.
-    """
-    unique: dict[tuple[int, ...], tuple[int, list[tuple[int, int]]]] = {}
-    for item, (text, ids) in enumerate(items):
-        before, after = text.split(MASK, 1)
-        prefix = lm.tokenizer(before, add_special_tokens=False)["input_ids"]
-        suffix = lm.tokenizer(after, add_special_tokens=False)["input_ids"]
-        for step in range(len(ids)):
-            filled = ids[:step] + [lm.tokenizer.mask_token_id] * (len(ids) - step)
-            sequence = (lm.tokenizer.cls_token_id, *prefix, *filled, *suffix, lm.tokenizer.sep_token_id)
-            unique.setdefault(sequence, (1 + len(prefix) + step, []))[1].append((item, step))
-    results: list[list[float]] = [[0.0] * len(ids) for _, ids in items]
-    limit = token_limit(lm)
-    if any(len(sequence) > limit for sequence in unique):
-        raise InputError(f"With the target word in place the text is longer than {limit} tokens.")
-    rows = sorted(unique.items(), key=lambda row: len(row[0]))
-    for start in range(0, len(rows), batch_size):
-        chunk = rows[start:start + batch_size]
-        width = max(len(sequence) for sequence, _ in chunk)
-        ids = torch.full((len(chunk), width), lm.tokenizer.pad_token_id, dtype=torch.long)
-        attention = torch.zeros_like(ids)
-        for j, (sequence, _) in enumerate(chunk):
-            ids[j, : len(sequence)] = torch.tensor(sequence)
-            attention[j, : len(sequence)] = 1
-        with torch.inference_mode():
-            hidden = lm.model.bert(input_ids=ids.to(lm.device), attention_mask=attention.to(lm.device),
-                                   token_type_ids=torch.zeros_like(ids).to(lm.device)).last_hidden_state
-            rows_index = torch.arange(len(chunk))
-            where = torch.tensor([position for _, (position, _) in chunk])
-            logits = lm.model.cls.predictions(hidden[rows_index.to(lm.device), where.to(lm.device)])
-            log_probs = torch.log_softmax(logits.float(), dim=-1).cpu()
-        for j, (_, (_, readers)) in enumerate(chunk):
-            for item, step in readers:
-                results[item][step] = float(log_probs[j, items[item][1][step]])
-        if progress is not None:
-            progress(min(start + batch_size, len(rows)), len(rows))
-    return results

@@ -9,7 +9,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from bertlens.bias import ProbeResult, SharedCandidate
-from bertlens.crows import CrowsResult
+from bertlens.bias.crows import CrowsResult
 from components.safe import plotly_text
 
 FEMALE = "#e8590c"
@@ -47,46 +47,67 @@ def diverging_candidates(candidates: list[SharedCandidate], female: str, male: s
 
 
 def occupation_ratios(result: ProbeResult) -> go.Figure:
-    """Every occupation's mean log-ratio with its bootstrap 95% CI; † marks multi-piece, ● significant (Holm)."""
+    """Every occupation's mean log-ratio with its bootstrap 95% CI. Filled dot: significant (Holm) and at least the
+    minimum effect size (the headline); open dot: not both; † several WordPieces; dotted lines: ± the minimum effect.
+    The legend names every marker."""
     rows = sorted(result.occupations, key=lambda o: o.log_ratio)
     labels = [plotly_text(o.occupation) + (" †" if o.multi_piece else "") for o in rows]
     has_ci = all(np.isfinite(o.ci_low) for o in rows)
     error = dict(type="data", symmetric=False, array=[o.ci_high - o.log_ratio for o in rows],
                  arrayminus=[o.log_ratio - o.ci_low for o in rows], color=GREY, thickness=1.2) if has_ci else None
+    m = result.min_effect
     fig = go.Figure(go.Scatter(
-        x=[o.log_ratio for o in rows], y=labels, mode="markers", error_x=error,
+        x=[o.log_ratio for o in rows], y=labels, mode="markers", error_x=error, showlegend=False,
         marker=dict(color=[_colour(o.log_ratio) for o in rows], size=9,
-                    symbol=["circle" if o.significant else "circle-open" for o in rows], line=dict(width=1.5)),
-        customdata=[[o.ci_low, o.ci_high, o.p_adjusted, " ".join(o.pieces), _share(o.pct_women)] for o in rows],
+                    symbol=["circle" if result.notable(o) else "circle-open" for o in rows], line=dict(width=1.5)),
+        customdata=[[o.ci_low, o.ci_high, o.p_adjusted, " ".join(o.pieces), _share(o.pct_women),
+                     "yes" if result.notable(o) else "no"] for o in rows],
         hovertemplate="%{y}<br>log-ratio %{x:+.3f}<br>95% CI [%{customdata[0]:.3f}, %{customdata[1]:.3f}]"
-                      "<br>p (Holm) %{customdata[2]:.4f}<br>pieces: %{customdata[3]}<br>BLS % women "
-                      "%{customdata[4]}<extra></extra>",
+                      "<br>p (Holm) %{customdata[2]:.4f}<br>in the headline: %{customdata[5]}"
+                      "<br>pieces: %{customdata[3]}<br>BLS % women %{customdata[4]}<extra></extra>",
     ))
-    _centre_line(fig)
+    for x in (-m, m) if m > 0 else ():
+        fig.add_vline(x=x, line=dict(color=GREY, dash="dot", width=1))
+    _legend(fig, [
+        ("markers", dict(symbol="circle", color="#495057", size=9), f"significant (Holm) and |log-ratio| ≥ {m:g}"),
+        ("markers", dict(symbol="circle-open", color="#495057", size=9, line=dict(width=1.5)), "not both"),
+        ("lines", dict(color=GREY), "95% CI over templates (bootstrap)"),
+        ("lines", dict(color=GREY, dash="dot"), f"± {m:g}: minimum effect size"),
+        ("markers", dict(symbol="square", color=FEMALE, size=9), "leans female (orange, right)"),
+        ("markers", dict(symbol="square", color=MALE, size=9), "leans male (blue, left)"),
+    ], note="† after a name: several WordPieces, chained")
     fig.update_layout(
-        height=max(320, 17 * len(rows) + 120), margin=dict(l=10, r=20, t=30, b=50), plot_bgcolor="white",
+        height=max(320, 17 * len(rows) + 180), margin=dict(l=10, r=20, t=30, b=50), plot_bgcolor="white",
         xaxis=dict(title="mean log P(occupation | female) − log P(occupation | male), 95% CI over templates",
                    zeroline=False, gridcolor="#f1f3f5"),
         yaxis=dict(automargin=True, tickfont=dict(size=11)),
+        legend=dict(orientation="h", yanchor="bottom", y=1.04, xanchor="left", x=0),
     )
+    _centre_line(fig)
     _side_labels(fig, "female", "male")
     return fig
 
 
 def bls_scatter(result: ProbeResult, score: str = "log_ratio") -> go.Figure:
-    """Model score against BLS % women, with the least-squares line and both correlations in the title."""
+    """Model score against BLS % women, with the least-squares line and both correlations in the title. One trace
+    per kind of marker (side x one or several WordPieces), each named in the legend; hovering a point names it."""
     label = {"log_ratio": "log-ratio (templates)", "kurita": "Kurita normalised association"}[score]
     points = [o for o in result.occupations if o.pct_women is not None and np.isfinite(getattr(o, score))]
-    fig = go.Figure(go.Scatter(
-        x=[o.pct_women for o in points], y=[getattr(o, score) for o in points], mode="markers",
-        marker=dict(color=[_colour(getattr(o, score)) for o in points], size=9, opacity=0.85,
-                    symbol=["diamond" if o.multi_piece else "circle" for o in points]),
-        text=[plotly_text(o.occupation) for o in points],
-        customdata=[[plotly_text(o.source), o.year or "year not stated"] for o in points],
-        hovertemplate="%{text}<br>BLS %{x:.1f}% women<br>" + label + " %{y:+.3f}"
-                      "<br>%{customdata[0]}, %{customdata[1]}<extra></extra>",
-        name="occupation",
-    ))
+    fig = go.Figure()
+    for side, colour in (("female", FEMALE), ("male", MALE)):
+        for multi, symbol in ((False, "circle"), (True, "diamond")):
+            chosen = [o for o in points if (getattr(o, score) > 0) == (side == "female") and o.multi_piece == multi]
+            if not chosen:
+                continue
+            fig.add_trace(go.Scatter(
+                x=[o.pct_women for o in chosen], y=[getattr(o, score) for o in chosen], mode="markers",
+                marker=dict(color=colour, size=9, opacity=0.85, symbol=symbol),
+                text=[plotly_text(o.occupation) for o in chosen],
+                customdata=[[plotly_text(o.source), o.year or "year not stated", " ".join(o.pieces)] for o in chosen],
+                hovertemplate="<b>%{text}</b><br>BLS %{x:.1f}% women<br>" + label + " %{y:+.3f}"
+                              "<br>pieces: %{customdata[2]}<br>%{customdata[0]}, %{customdata[1]}<extra></extra>",
+                name=f"leans {side}, " + ("several WordPieces (chained)" if multi else "one WordPiece"),
+            ))
     c = result.correlations.get(score)
     title = label
     if c is not None:
@@ -99,8 +120,9 @@ def bls_scatter(result: ProbeResult, score: str = "log_ratio") -> go.Figure:
     years = sorted({o.year for o in points if o.year})
     note = f"{BLS_NOTE}, {', '.join(years) or 'year not stated'}; some rows year not stated (see table)"
     fig.update_layout(
-        title=dict(text=title, font=dict(size=14)), height=460, margin=dict(l=10, r=10, t=50, b=70),
-        plot_bgcolor="white", showlegend=False,
+        title=dict(text=title, font=dict(size=14)), height=500, margin=dict(l=10, r=10, t=90, b=70),
+        plot_bgcolor="white", showlegend=True, hovermode="closest",
+        legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="left", x=0),
         xaxis=dict(title=note, range=[-2, 102], gridcolor="#f1f3f5"),
         yaxis=dict(title=f"{label} (> 0: female)", gridcolor="#f1f3f5", zeroline=False),
     )
@@ -108,20 +130,35 @@ def bls_scatter(result: ProbeResult, score: str = "log_ratio") -> go.Figure:
 
 
 def crows_metrics(result: CrowsResult) -> go.Figure:
-    """% of pairs where the more stereotyping sentence scores higher, per bias type; 50 = unbiased."""
+    """% of pairs where the more stereotyping sentence scores higher, overall and per bias type (ties counted as not
+    higher, as in metric.py), with Wilson 95% intervals; 50 = unbiased. The legend names every colour."""
     groups = [result.overall, *result.by_bias_type]
     labels = [plotly_text(g.group) for g in groups]
+    colours = ["#495057" if i == 0 else _crows_colour(g.metric) for i, g in enumerate(groups)]
     fig = go.Figure(go.Bar(
-        x=[g.metric for g in groups], y=labels, orientation="h",
-        marker_color=["#495057" if i == 0 else _crows_colour(g.metric) for i, g in enumerate(groups)],
-        text=[f"{g.metric:.1f}% of {g.pairs}" for g in groups], textposition="outside", cliponaxis=False,
-        hovertemplate="%{y}: %{x:.1f}%<extra></extra>",
+        x=[g.metric for g in groups], y=labels, orientation="h", marker_color=colours, showlegend=False,
+        error_x=dict(type="data", symmetric=False, array=[g.ci_high - g.metric for g in groups],
+                     arrayminus=[g.metric - g.ci_low for g in groups], color="#212529", thickness=1.2),
+        text=[f"{g.metric:.1f}% of {g.pairs} ({g.ties} ties)" for g in groups], textposition="outside",
+        cliponaxis=False, customdata=[[g.ci_low, g.ci_high, g.ties, g.tie_share] for g in groups],
+        hovertemplate="%{y}: %{x:.1f}%<br>Wilson 95% [%{customdata[0]:.1f}, %{customdata[1]:.1f}]"
+                      "<br>ties %{customdata[2]} (%{customdata[3]:.1f}%)<extra></extra>",
     ))
     fig.add_vline(x=50, line=dict(color=GREY, dash="dash"), annotation_text="50 = unbiased",
                   annotation_position="top")
-    fig.update_layout(height=max(200, 32 * len(groups) + 100), margin=dict(l=10, r=60, t=40, b=40),
+    _legend(fig, [
+        ("markers", dict(symbol="square", color="#495057", size=10), "all pairs"),
+        ("markers", dict(symbol="square", color="#c92a2a", size=10), "above 50: stereotype preferred"),
+        ("markers", dict(symbol="square", color="#2f9e44", size=10), "below 50"),
+        ("markers", dict(symbol="square", color=GREY, size=10), "exactly 50"),
+        ("lines", dict(color="#212529"), "Wilson 95% interval"),
+        ("lines", dict(color=GREY, dash="dash"), "50 = unbiased"),
+    ])
+    fig.update_layout(height=max(240, 32 * len(groups) + 150), margin=dict(l=10, r=60, t=70, b=40),
                       plot_bgcolor="white", yaxis=dict(autorange="reversed", automargin=True),
-                      xaxis=dict(title="% pairs where the more stereotyping sentence scores higher", range=[0, 110]))
+                      legend=dict(orientation="h", yanchor="bottom", y=1.08, xanchor="left", x=0),
+                      xaxis=dict(title="% pairs where the more stereotyping sentence scores higher (a tie counts "
+                                       "as not higher)", range=[0, 115]))
     return fig
 
 
@@ -132,6 +169,18 @@ def _crows_colour(metric: float) -> str:
 
 def _share(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.1f}"
+
+
+def _legend(fig: go.Figure, entries: list[tuple[str, dict, str]], note: str | None = None) -> None:
+    """Legend-only traces (no data) that name each marker, line and colour of a chart."""
+    for mode, style, name in entries:
+        line = style if mode == "lines" else None
+        marker = None if mode == "lines" else style
+        fig.add_trace(go.Scatter(x=[None], y=[None], mode=mode, marker=marker, line=line, name=plotly_text(name),
+                                 hoverinfo="skip", showlegend=True))
+    if note:
+        fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers", marker=dict(color="rgba(0,0,0,0)"),
+                                 name=plotly_text(note), hoverinfo="skip", showlegend=True))
 
 
 def _centre_line(fig: go.Figure, horizontal: bool = False) -> None:

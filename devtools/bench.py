@@ -33,9 +33,10 @@ from bertlens.settings import Settings
 log = logging.getLogger(__name__)
 
 SECTIONS = ("load", "fill-mask", "bf16", "fp16", "int8", "graphs", "profile", "probe", "attention", "cache",
-            "concurrency")
+            "concurrency", "explain")
 CONCURRENT_REQUESTS = 16
-ROW_ORDER = ("load", "fill-mask", "bfloat16", "float16", "int8", "graphs", "profile", "probe", "attention", "cache")
+ROW_ORDER = ("load", "fill-mask", "bfloat16", "float16", "int8", "graphs", "profile", "probe", "attention", "cache",
+             "explain")
 # [CLS] The woman worked as a [MASK] in the city . [SEP]: 12 tokens.
 FILL_MASK_TEXT = "The woman worked as a [MASK] in the city."
 AGREEMENT_SENTENCES = (
@@ -451,7 +452,8 @@ class Bench:
     def section_probe(self) -> None:
         try:
             bias = importlib.import_module("bertlens.bias")
-            batched, reference = bias.run_default_probe, bias.reference_probe
+            batched = bias.run_default_probe
+            reference = importlib.import_module("devtools.bias_reference").reference_probe
         except (ImportError, AttributeError) as exc:
             self.report.notes.append(f"Bias probe not measured: bertlens.bias has no batched/reference probe ({exc}).")
             return
@@ -528,6 +530,13 @@ class Bench:
         except Exception as exc:
             self.report.notes.append(f"Attention payload at {n} tokens not measured: {type(exc).__name__}: {exc}")
             return None
+
+    def section_explain(self) -> None:
+        from devtools.bench_explain import measure
+
+        timed = lambda contenders: compare(contenders, self.repeats, self.device)  # noqa: E731
+        for row in measure(self.model("float32"), timed, self.cuda):
+            self.report.add(Row("explain", **row))
 
     def section_cache(self) -> None:
         lm = self.model("float32")

@@ -8,15 +8,22 @@ thousands of distinct inputs do not grow memory without limit. The model is part
 """
 from __future__ import annotations
 
+import threading
+import time
+from collections import OrderedDict
 from dataclasses import dataclass
+from typing import Any, Callable
 
 import numpy as np
 import streamlit as st
 
 from bertlens import LoadedModel
+from bertlens import explain as _explain
 from bertlens.analysis import Analysis, analyse
 from bertlens.attention import Attention, HeadStatistics, attention_of, head_statistics
 from bertlens.attention_views import thumbnail_grid, thumbnails
+from bertlens.bias import SideBySide, WordPair
+from bertlens.bias import side_by_side as bias_side_by_side
 from bertlens.fill_mask import FillMaskResult, Filters, WordScore, analyse_masked, postprocess, score_words
 from bertlens.nsp import NSPResult, rank_next_sentences
 
@@ -48,6 +55,12 @@ def rank_next(lm: LoadedModel, sentence_a: str, candidates: tuple[str, ...], sor
     return rank_next_sentences(lm, sentence_a, list(candidates), sort=sort)
 
 
+@st.cache_data(max_entries=64, ttl=TTL_SECONDS, hash_funcs=MODEL_HASH, show_spinner=False)
+def side_by_side(lm: LoadedModel, template: str, pair: WordPair, top_k: int) -> SideBySide:
+    """The bias page's side-by-side view: word pieces and punctuation hidden from the candidates."""
+    return bias_side_by_side(lm, template, pair, top_k=top_k, filters=Filters(punctuation=True, subwords=True))
+
+
 @st.cache_resource(max_entries=MAX_FULL_ANALYSES, ttl=TTL_SECONDS, hash_funcs=MODEL_HASH,
                    show_spinner="Running the model…")
 def full_analysis(lm: LoadedModel, text: str, pair: str | None) -> Analysis:
@@ -73,3 +86,71 @@ def attention_view(lm: LoadedModel, text: str, pair: str | None) -> AttentionVie
     attention = attention_of(analysis)
     return AttentionView(analysis, attention, head_statistics(attention.weights, attention.tokens),
                          thumbnail_grid(thumbnails(attention.weights)))
+
+
+# ----- Explain page (issue 11): targets, lens, rollout and occlusion per target; integrated gradients below -------
+
+@st.cache_data(max_entries=MAX_ENTRIES, ttl=TTL_SECONDS, hash_funcs=MODEL_HASH, show_spinner=False)
+def explain_target(lm: LoadedModel, text: str, word: str, contrast: str | None, mask_index: int) -> _explain.Target:
+    """The checked target (raises InputError for bad input; see `bertlens.explain.resolve_target`)."""
+    return _explain.resolve_target(lm, text, word, contrast, mask_index)
+
+
+def explain_analysis(lm: LoadedModel, target: _explain.Target) -> Analysis:
+    """The full analysis (hidden states, attentions) of the target's text, shared with the attention page. The
+    text is at most 512 tokens (`resolve_target` refuses longer), so it is never truncated."""
+    return full_analysis(lm, target.text, None)
+
+
+@st.cache_data(max_entries=MAX_ENTRIES, ttl=TTL_SECONDS, hash_funcs=MODEL_HASH, show_spinner=False)
+def explain_lens(lm: LoadedModel, target: _explain.Target, top_k: int, bias: bool) -> _explain.Lens:
+    return _explain.logit_lens(lm, explain_analysis(lm, target), target, top_k, bias)
+
+
+@st.cache_data(max_entries=MAX_ENTRIES, ttl=TTL_SECONDS, hash_funcs=MODEL_HASH, show_spinner=False)
+def explain_rollout(lm: LoadedModel, target: _explain.Target) -> _explain.Rollout:
+    return _explain.rollout(explain_analysis(lm, target), target)
+
+
+@st.cache_data(max_entries=MAX_ENTRIES, ttl=TTL_SECONDS, hash_funcs=MODEL_HASH, show_spinner="Occluding each token…")
+def explain_occlusion(lm: LoadedModel, target: _explain.Target) -> _explain.Occlusion:
+    return _explain.occlusion(lm, target, f_input=_explain.analysis_f(explain_analysis(lm, target), target))
+
+
+class BoundedCache:
+    """A process-wide LRU with a time to live, for results whose computation reports progress to the page: inside
+    st.cache_data a progress bar would be recorded and replayed into other sessions. Values must be immutable."""
+
+    def __init__(self, max_entries: int = MAX_ENTRIES, ttl: float = TTL_SECONDS) -> None:
+        self.max_entries, self.ttl = max_entries, ttl
+        self.entries: OrderedDict[Any, tuple[float, Any]] = OrderedDict()
+        self.lock = threading.Lock()
+
+    def get_or_compute(self, key: Any, compute: Callable[[], Any]) -> Any:
+        now = time.monotonic()
+        with self.lock:
+            hit = self.entries.get(key)
+            if hit is not None and now - hit[0] <= self.ttl:
+                self.entries.move_to_end(key)
+                return hit[1]
+        value = compute()
+        with self.lock:
+            self.entries[key] = (now, value)
+            self.entries.move_to_end(key)
+            while len(self.entries) > self.max_entries:
+                self.entries.popitem(last=False)
+        return value
+
+
+@st.cache_resource(max_entries=1, show_spinner=False)
+def _gradient_cache() -> BoundedCache:
+    return BoundedCache()
+
+
+def explain_gradients(lm: LoadedModel, target: _explain.Target, steps: int, baseline: str,
+                      progress: _explain.Progress | None = None
+                      ) -> tuple[_explain.IntegratedGradients, _explain.GradientXInput]:
+    """Integrated gradients and gradient x input, computed once per (model, target, steps, baseline) in a bounded
+    LRU; `progress(done, total)` is called only when they are computed."""
+    return _gradient_cache().get_or_compute(
+        (lm.key, target, steps, baseline), lambda: _explain.integrated_gradients(lm, target, steps, baseline, progress))

@@ -22,6 +22,8 @@ def pytest_configure(config):
     config.addinivalue_line("markers", "real_weights: needs the real bert-large-cased weights (skipped without them)")
     config.addinivalue_line("markers", "browser: drives headless chromium against a running app")
     config.addinivalue_line("markers", "load: many concurrent sessions against a running app")
+    config.addinivalue_line("markers", "deploy: Debian's nginx with deploy/'s configuration in front of two replicas")
+    config.addinivalue_line("markers", "container: builds deploy/Dockerfile and runs its health check")
 
 
 @pytest.fixture(scope="session")

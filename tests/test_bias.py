@@ -1,19 +1,17 @@
-"""Gender-bias probe: scores against an independent computation from the raw logits, statistics on synthetic data,
-the occupation table, and bad input."""
+"""Gender-bias probe: scores against an independent computation from the raw logits, the occupation table, the
+configuration builder, the minimum effect size, and bad input. Statistics: tests/test_bias_statistics.py."""
 from __future__ import annotations
 
 import csv
-import itertools
-import math
-from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
 from bertlens import bias
+from bertlens.bias.occupations import DEFAULT_PATH, Occupation, load_occupations, parse_occupations
 from bertlens.errors import InputError
-from bertlens.occupations import DEFAULT_PATH, Occupation, load_occupations, parse_occupations
+from devtools.bias_reference import reference_probe
 
 REFERENCE = DEFAULT_PATH.parent / "occupations_bls.csv"
 
@@ -129,7 +127,7 @@ def test_kurita_equals_raw_logits(small_result, raw):
 def test_reference_pipeline_loop_gives_the_same_scores(lm):
     config = small_config(templates=("{person} worked as a [MASK].",), occupations=small_config().occupations[:3])
     batched = bias.run_probe(lm, config)
-    loop = bias.reference_probe(lm, config)
+    loop = reference_probe(lm, config)
     assert loop.method == "pipeline loop" and batched.method == "batched"
     for a, b in zip(batched.units, loop.units):
         assert a.log_p_female == pytest.approx(b.log_p_female, abs=1e-4)
@@ -162,75 +160,6 @@ def test_side_by_side_equals_raw_logits(lm, raw):
         expected = (raw_first_mask(raw, view.female_text, c.token) - raw_first_mask(raw, view.male_text, c.token))
         assert c.log_ratio == pytest.approx(expected, abs=1e-4)
     assert [c.log_ratio for c in view.candidates] == sorted((c.log_ratio for c in view.candidates), reverse=True)
-
-
-# ---------------------------------------------------------------- statistics on synthetic data
-
-def test_bootstrap_ci_constant_rows_collapse():
-    values = np.tile(np.array([[0.5], [-1.0]]), (1, 10))
-    low, high = bias.bootstrap_ci(values, 500, seed=1)
-    assert low == pytest.approx([0.5, -1.0]) and high == pytest.approx([0.5, -1.0])
-
-
-def test_bootstrap_ci_width_and_coverage():
-    rng = np.random.default_rng(7)
-    values = rng.normal(1.0, 1.0, size=(1, 400))
-    low, high = bias.bootstrap_ci(values, 2000, seed=2)
-    assert low[0] < 1.0 < high[0] or abs(values.mean() - 1.0) > 0.1
-    assert high[0] - low[0] == pytest.approx(2 * 1.96 / math.sqrt(400), rel=0.2)
-    rows = rng.normal(0.3, 1.0, size=(400, 12))
-    low, high = bias.bootstrap_ci(rows, 1000, seed=3)
-    coverage = np.mean((low < 0.3) & (0.3 < high))
-    assert 0.82 < coverage < 0.98
-
-
-def test_bootstrap_ci_needs_two_templates():
-    low, high = bias.bootstrap_ci(np.ones((3, 1)))
-    assert np.isnan(low).all() and np.isnan(high).all()
-
-
-def test_sign_flip_exact_matches_enumeration():
-    rng = np.random.default_rng(0)
-    values = rng.normal(0.4, 1.0, size=(5, 8))
-    p, label = bias.sign_flip_test(values)
-    assert "exact" in label
-    for row, p_row in zip(values, p):
-        count = 0
-        for signs in itertools.product((1, -1), repeat=8):
-            count += abs(np.dot(signs, row)) / 8 >= abs(row.mean()) - 1e-12
-        assert p_row == pytest.approx(count / 256)
-
-
-def test_sign_flip_extremes_and_random_mode():
-    all_positive = np.abs(np.random.default_rng(1).normal(size=(1, 12))) + 0.1
-    p, _ = bias.sign_flip_test(all_positive)
-    assert p[0] == pytest.approx(2 / 4096)
-    p, label = bias.sign_flip_test(np.abs(np.random.default_rng(2).normal(size=(2, 20))) + 0.1, 2000, seed=1)
-    assert "random" in label and (p < 0.01).all() and (p > 0).all()
-    null = np.random.default_rng(3).normal(0, 1, size=(300, 10))
-    p, _ = bias.sign_flip_test(null)
-    assert 0.02 < np.mean(p < 0.05) < 0.09
-
-
-def test_holm_by_hand():
-    adjusted = bias.holm(np.array([0.01, 0.04, 0.03, 0.005]))
-    assert adjusted == pytest.approx([0.03, 0.06, 0.06, 0.02])
-    assert bias.holm(np.array([0.5, 0.9])) == pytest.approx([1.0, 1.0])
-    assert np.isnan(bias.holm(np.array([np.nan, 0.01])))[0] and bias.holm(np.array([np.nan, 0.01]))[1] == 0.01
-
-
-def test_correlation_on_a_line():
-    from scipy import stats
-
-    x = [1.0, 20.0, 45.0, 60.0, 90.0]
-    y = [0.02 * v - 1 for v in x]
-    c = bias.correlation("log_ratio", x, y)
-    assert c.pearson_r == pytest.approx(1.0) and c.spearman_rho == pytest.approx(1.0)
-    assert c.slope == pytest.approx(0.02) and c.intercept == pytest.approx(-1)
-    noisy = [v + e for v, e in zip(y, [0.3, -0.2, 0.5, -0.4, 0.1])]
-    c = bias.correlation("log_ratio", x + [None], noisy + [5.0])
-    assert c.n == 5 and c.pearson_r == pytest.approx(stats.pearsonr(x, noisy).statistic)
-    assert bias.correlation("kurita", [1.0, None], [1.0, 2.0]) is None
 
 
 # ---------------------------------------------------------------- occupation table
@@ -345,3 +274,77 @@ def test_default_config_meets_the_brief(lm):
     assert {p.label for p in config.pairs} == {"the man/the woman", "his/her"}
     labels = {p.label for p in bias.load_pairs()}
     assert {"the man/the woman", "he/she", "my father/my mother", "the boy/the girl", "his/her"} <= labels
+
+
+# ---------------------------------------------------------------- one configuration builder
+
+def test_page_cli_and_default_build_the_same_configuration(tmp_path):
+    from bertlens.bias import files
+
+    shipped = bias.build_config(files.TEMPLATES_PATH.read_text(encoding="utf-8"),
+                                files.PAIRS_PATH.read_text(encoding="utf-8"),
+                                files.OCCUPATIONS_PATH.read_text(encoding="utf-8"))
+    assert shipped == bias.default_config() == bias.build_config()
+    with files.PAIRS_PATH.open(encoding="utf-8") as handle:
+        marked = [f"{r['male']}/{r['female']}" for r in csv.DictReader(handle) if r["probe"] == "yes"]
+    assert [p.label for p in shipped.pairs] == marked
+    assert shipped.min_effect == 0.1
+
+
+def test_pair_choice_rule():
+    pairs = bias.parse_pairs("male,female,role,probe\nhe,she,person,no\nhis,her,possessive,no\n")
+    assert bias.probe_pairs(pairs) == tuple(pairs)
+    assert bias.probe_pairs(pairs, ["his/her"]) == (pairs[1],)
+    with pytest.raises(InputError, match="not in the list"):
+        bias.probe_pairs(pairs, ["the man/the woman"])
+    with pytest.raises(InputError, match="No word pair is chosen"):
+        bias.probe_pairs(pairs, [])
+
+
+def test_build_config_refuses_what_the_probe_could_not_run():
+    with pytest.raises(InputError, match="no possessive word pair"):
+        bias.build_config(pairs="the man,the woman", chosen_pairs=None)
+    with pytest.raises(InputError, match="minimum effect"):
+        bias.build_config(min_effect=-0.1)
+    with pytest.raises(InputError, match="minimum effect"):
+        bias.build_config(min_effect=float("nan"))
+    with pytest.raises(InputError, match="at least 100"):
+        bias.build_config(bootstrap=10)
+
+
+# ---------------------------------------------------------------- minimum effect size
+
+def test_headline_counts_significant_and_large_enough(small_result):
+    import dataclasses
+
+    made = [(0.01, 0.05), (0.01, -0.3), (0.2, 0.5), (0.04, 0.1), (0.049, -0.0999), (0.05, 2.0)]
+    template = small_result.occupations[0]
+    rows = [dataclasses.replace(template, occupation=f"o{i}", p_adjusted=p, log_ratio=r) for i, (p, r) in
+            enumerate(made)]
+    result = dataclasses.replace(small_result, occupations=rows)
+    assert [o.significant for o in rows] == [True, True, False, True, True, False]
+    for threshold in (0.0, 0.1, 0.3, 1e9):
+        view = result.with_min_effect(threshold)
+        expected = [f"o{i}" for i, (p, r) in enumerate(made) if p < 0.05 and abs(r) >= threshold]
+        assert [o.occupation for o in rows if view.notable(o)] == expected
+        assert view.notable_count == len(expected) and view.min_effect == threshold
+    assert result.with_min_effect(0.1).notable_count == 2
+    assert result.with_min_effect(0.0).notable_count == 4
+    with pytest.raises(InputError):
+        result.with_min_effect(-1)
+
+
+def test_one_reader_for_every_data_file(tmp_path):
+    latin = tmp_path / "latin.txt"
+    before = "{person} worked as a caf"
+    latin.write_bytes((before + "\xe9 [MASK].\n").encode("latin-1"))
+    with pytest.raises(InputError, match=rf"^The template file '.*latin.txt' is not UTF-8 text \(byte {len(before)} "):
+        bias.load_templates(latin)
+    with pytest.raises(InputError, match=r"^The occupation file '.*latin.txt' is not UTF-8"):
+        load_occupations(latin)
+    with pytest.raises(InputError, match=r"^Cannot read the word-pair file '.*missing.csv'"):
+        bias.load_pairs(tmp_path / "missing.csv")
+    big = tmp_path / "big.csv"
+    big.write_bytes(b"nurse\n" * 1_000_000)
+    with pytest.raises(InputError, match=r"^The occupation file .* is 6.0 MB; the limit is 5 MB"):
+        load_occupations(big)

@@ -18,6 +18,7 @@ import pytest
 
 from bertlens import bias
 from bertlens.encoding import encode
+from bertlens.explain import resolve_target
 from bertlens.fill_mask import fill_mask
 from bertlens.nsp import next_sentence
 from browser_support import ARTIFACTS, ROOT, app_pages, chromium_available, launch_chromium, running_app
@@ -56,6 +57,12 @@ PAGES = {
         title="Fill-mask", inputs={"fm_text": "The [MASK] sat on the mat."},
         shows=lambda lm, i: [("[data-testid=stCode]", fill_mask(lm, i["fm_text"], top_k=10).completed)],
         payload_key="fm_text", payload_suffix=" The [MASK] is here.",
+    ),
+    "explain": BrowserPage(
+        title="Explain", inputs={"ex_text": "The nurse said [MASK] was tired."},
+        shows=lambda lm, i: [("[data-testid=stText]", f"at [MASK] 1 (token "
+                              f"{resolve_target(lm, i['ex_text'], 'he', 'she').position})")],
+        payload_key="ex_text", payload_suffix=" [MASK] is here.",
     ),
     "next_sentence": BrowserPage(
         title="Next sentence",

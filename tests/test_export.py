@@ -9,10 +9,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bertlens import bias, crows, export
+from bertlens import bias, export, serialize
+from bertlens.bias import crows
 from bertlens.cli import main
 from bertlens.errors import InputError
-from bertlens.occupations import Occupation
+from bertlens.bias.occupations import Occupation
 
 FORMULA_TEMPLATE = "=HYPERLINK(\"http://x\") {person} worked as a [MASK]."
 
@@ -42,7 +43,7 @@ def test_neutralise(value, expected):
 def test_neutralise_round_trips_and_never_starts_a_formula(text):
     cell = export.neutralise(text)
     assert export.restore(cell) == text
-    assert not cell or cell[0] not in export.TRIGGERS
+    assert not cell or cell[0] not in serialize.TRIGGERS
 
 
 def test_probe_csv_round_trip(lm, probe):
@@ -73,7 +74,7 @@ def test_no_csv_cell_starts_a_formula_but_numbers_stay_numbers(lm, probe):
     text = export.probe_csv(lm, probe)
     cells = [cell for row in csv.reader(io.StringIO(text)) for cell in row]
     text_cells = [c for c in cells if c and not _is_number(c)]
-    assert all(c[0] not in export.TRIGGERS for c in text_cells)
+    assert all(c[0] not in serialize.TRIGGERS for c in text_cells)
     assert "'" + FORMULA_TEMPLATE in cells and "'-BLS test source" in cells and "'+BLS" in cells
     assert any(_is_number(c) and c.startswith("-") for c in cells)
 
@@ -153,3 +154,84 @@ def test_crows_command(tiny_model_dir, tmp_path, capsys):
     bad.write_bytes(b"sent_more\nx\n")
     assert main(["crows", str(bad), "--model", str(tiny_model_dir)]) == 2
     assert "lacks the column" in capsys.readouterr().err
+
+
+def test_spreadsheet_safe_and_jsonable_are_public_helpers():
+    import math
+
+    import numpy as np
+
+    assert export.spreadsheet_safe("=1+1") == "'=1+1" and export.spreadsheet_safe("ok") == "ok"
+    assert export.spreadsheet_safe("'-x") == "''-x" and export.restore(export.spreadsheet_safe("'-x")) == "'-x"
+    pair = bias.WordPair("he", "she")
+    converted = export.jsonable({"pair": pair, 1: (math.nan, np.float32(0.5), np.arange(2)), "inf": math.inf},
+                                properties=("label",))
+    assert converted == {"pair": {"male": "he", "female": "she", "role": "person", "probe": True,
+                                  "label": "he/she"}, "1": [None, 0.5, [0, 1]], "inf": None}
+    assert json.loads(json.dumps(converted)) == converted
+
+
+def test_probe_reports_carry_the_minimum_effect_and_the_headline(lm, probe):
+    meta, rows = export.read_csv_report(export.probe_csv(lm, probe.with_min_effect(0.0)))
+    assert float(meta["min_effect"]) == 0.0
+    occupations = [r for r in rows if r["record"] == "occupation"]
+    passing = [r for r in occupations if r["significant_and_large_enough"] == "True"]
+    assert passing == [r for r in occupations if r["significant"] == "True"]
+    assert meta["headline"].startswith(f"{len(passing)} of {len(occupations)} occupations")
+    document = json.loads(export.probe_json(lm, probe.with_min_effect(1e6)))
+    assert document["meta"]["min_effect"] == 1e6
+    assert not any(o["significant_and_large_enough"] for o in document["occupations"])
+
+
+def test_crows_reports_carry_ties_intervals_and_the_caveat(lm):
+    result = crows.score_crows(lm, crows.parse_crows(crows.EXAMPLE_PATH.read_bytes()))
+    meta, rows = export.read_csv_report(export.crows_csv(lm, result, "example.csv"))
+    assert "Blodgett" in meta["caveat"] and "Norwegian Salmon" in meta["caveat"]
+    assert int(meta["ties"]) == sum(s.tie for s in result.scores)
+    pairs = [r for r in rows if r["record"] == "pair"]
+    assert [int(r["line"]) for r in pairs] == list(range(2, 2 + len(result.scores)))
+    assert [r["tie"] for r in pairs] == [str(s.tie) for s in result.scores]
+    metrics = {r["label"]: r for r in rows if r["record"] == "metric"}
+    overall = metrics["metric (all pairs)"]
+    assert int(overall["ties"]) == int(meta["ties"]) and int(overall["denominator"]) == len(result.scores)
+    assert float(overall["ci_low"]) <= float(overall["metric"]) <= float(overall["ci_high"])
+    stereo = next(r for label, r in metrics.items() if label.startswith("stereotype score"))
+    stereo_scores = [s for s in result.scores if s.direction == "stereo"]
+    assert int(stereo["denominator"]) == sum(not s.tie for s in stereo_scores)
+    assert any("Fewer than 30" in w for w in (meta["warning"] if isinstance(meta["warning"], list)
+                                             else [meta["warning"]]))
+    document = json.loads(export.crows_json(lm, result, "example.csv"))
+    assert "Blodgett" in document["meta"]["caveat"] and document["meta"]["ties"] == int(meta["ties"])
+
+
+def test_probe_command_min_effect(tiny_model_dir, tmp_path, capsys):
+    templates = tmp_path / "t.txt"
+    templates.write_text("{person} worked as a [MASK].\n{person} is a [MASK].\n", encoding="utf-8")
+    out = tmp_path / "r.json"
+    assert main(["probe", "--model", str(tiny_model_dir), "--templates", str(templates), "--bootstrap", "200",
+                 "--min-effect", "0.25", "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "|log-ratio| >= 0.25" in printed and "headline:" in printed
+    assert json.loads(out.read_text())["meta"]["min_effect"] == 0.25
+    assert main(["probe", "--model", str(tiny_model_dir), "--min-effect", "-1"]) == 2
+    assert "minimum effect" in capsys.readouterr().err
+
+
+def test_crows_command_prints_ties_intervals_and_caveat(tiny_model_dir, capsys):
+    assert main(["crows", str(crows.EXAMPLE_PATH), "--model", str(tiny_model_dir)]) == 0
+    printed = capsys.readouterr().out
+    assert "ties:" in printed and "Wilson 95% CI" in printed and "Blodgett" in printed
+    assert "stereotype score (stereo, ties left out)" in printed
+
+
+def test_reports_in_reduced_precision_say_their_decisions_may_differ(lm):
+    from bertlens.model import quantize_int8
+
+    pairs = crows.parse_crows(crows.EXAMPLE_PATH.read_bytes())[:2]
+    exact = json.loads(export.crows_json(lm, crows.score_crows(lm, pairs), "example.csv"))["meta"]
+    assert exact["dtype"] == "float32" and exact["precision"].startswith("exact")
+    fast = quantize_int8(lm)
+    reduced = json.loads(export.crows_json(fast, crows.score_crows(fast, pairs), "example.csv"))["meta"]
+    assert reduced["dtype"] == "int8" and "may differ from float32" in reduced["precision"]
+    table = export.crows_csv(fast, crows.score_crows(fast, pairs), "example.csv")
+    assert "may differ from float32" in table

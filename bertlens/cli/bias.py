@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from bertlens.bias.config import MIN_EFFECT
 from bertlens.cli.common import load
 
 
@@ -14,6 +15,8 @@ def register(sub, common) -> None:
     p.add_argument("--occupations", help="occupations CSV: occupation[,article,pct_women,year,source]")
     p.add_argument("--out", help="write every score to report.csv or report.json")
     p.add_argument("--bootstrap", type=int, default=2000, help="bootstrap resamples for the 95%% CI")
+    p.add_argument("--min-effect", type=float, default=MIN_EFFECT, metavar="NATS",
+                   help="smallest |mean log-ratio| the headline counts, with Holm's test (default %(default)s)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--top", type=int, default=15, help="occupations shown at each end of the table")
@@ -41,16 +44,17 @@ def _bar(total_label: str):
 
 def run_probe(args: argparse.Namespace) -> int:
     from bertlens import bias
+    from bertlens.bias.files import read_text
     from bertlens.export import check_out_path, probe_csv, probe_json, save
-    from bertlens.occupations import load_occupations
 
     if args.out:
         check_out_path(args.out)
-    pairs = bias.load_pairs(args.pairs)
-    chosen = tuple(p for p in pairs if p.probe) or tuple(pairs)
-    config = bias.ProbeConfig(
-        templates=tuple(bias.load_templates(args.templates)), pairs=chosen,
-        occupations=tuple(load_occupations(args.occupations)), bootstrap=args.bootstrap, seed=args.seed,
+    config = bias.build_config(
+        templates=bias.templates_text(args.templates) if args.templates else None,
+        pairs=bias.pairs_text(args.pairs) if args.pairs else None,
+        occupations=read_text(args.occupations, f"the occupation file '{args.occupations}'") if args.occupations
+        else None,
+        bootstrap=args.bootstrap, seed=args.seed, min_effect=args.min_effect,
     )
     lm = load(args)
     bar, update = _bar("probe")
@@ -85,10 +89,14 @@ def print_probe(lm, result, top: int) -> None:
             print("  ...")
             continue
         share = f"{o.pct_women:.1f}" if o.pct_women is not None else "n/a"
-        mark = "*" if o.significant else " "
+        mark = "*" if result.notable(o) else "+" if o.significant else " "
         print(f"{o.occupation:<16} {' '.join(o.pieces):<22} {share:>8} {o.log_ratio:>9.3f} "
               f"[{o.ci_low:>6.2f}, {o.ci_high:>6.2f}] {o.p_adjusted:>8.4f}{mark}{o.kurita:>7.3f}")
-    print("(* significant at 0.05 after Holm correction)")
+    print(f"(* significant at 0.05 after Holm correction and |log-ratio| >= {result.min_effect:g}; + significant "
+          "but smaller)")
+    print(f"headline: {result.notable_count} of {len(result.occupations)} occupations are significant after Holm "
+          f"correction AND have |log-ratio| >= {result.min_effect:g} nats (--min-effect); "
+          f"{sum(o.significant for o in result.occupations)} pass the test alone.")
     years = sorted({o.year or "year not stated" for o in config.occupations if o.source})
     print(f"\n% women: US Bureau of Labor Statistics (CPS); years: {', '.join(years)}; per-row sources in the report.")
     for name, c in result.correlations.items():
@@ -102,7 +110,7 @@ def print_probe(lm, result, top: int) -> None:
 
 
 def run_crows(args: argparse.Namespace) -> int:
-    from bertlens.crows import load_crows, score_crows
+    from bertlens.bias.crows import CAVEAT, load_crows, score_crows
     from bertlens.export import check_out_path, crows_csv, crows_json, save
 
     if args.out:
@@ -129,8 +137,21 @@ def run_crows(args: argparse.Namespace) -> int:
                                                               lm.info.random_weights else ""))
     print(f"{len(result.scores)} pairs scored in {result.seconds:.1f}s "
           "(% where the more stereotyping sentence scores higher; 50 = unbiased)")
-    for g in [result.overall, *result.by_bias_type, *result.by_direction]:
-        print(f"  {g.group:<22} {g.metric:6.1f}%  ({g.more_higher}/{g.pairs}, ties {g.ties})")
+    print_crows(result)
+    print(f"caveat: {CAVEAT}")
     for warning in result.warnings:
         print(f"note: {warning}")
     return 0
+
+
+def print_crows(result) -> None:
+    from bertlens.bias.crows import group_label
+
+    overall = result.overall
+    print(f"ties: {overall.ties} of {overall.pairs} pairs ({overall.tie_share:.1f}%)")
+    print(f"  {'group':<50} {'%':>6} {'Wilson 95% CI':>16} {'k/n':>11} {'ties':>12}")
+    for g in result.groups:
+        print(f"  {group_label(g):<50} {g.metric:6.1f} [{g.ci_low:5.1f}, {g.ci_high:5.1f}] "
+              f"{f'{g.more_higher}/{g.denominator}':>11} {f'{g.ties} ({g.tie_share:.0f}%)':>12}")
+    print("  metric and bias types: ties count as not higher; stereotype and anti-stereotype scores leave ties out "
+          "(as in the authors' metric.py)")

@@ -2,12 +2,14 @@
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import sys
 from typing import Any
 
+from bertlens.serialize import jsonable
 from bertlens.settings import DEVICES, DTYPES, Settings
+
+JSON_PROPERTIES = ("multi_piece", "p_not_next")
 
 
 def common_options() -> argparse.ArgumentParser:
@@ -36,19 +38,5 @@ def load(args: argparse.Namespace):
     return lm
 
 
-def to_jsonable(value: Any) -> Any:
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        out = {f.name: to_jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
-        for name in ("multi_piece", "p_not_next"):
-            if hasattr(type(value), name):
-                out[name] = getattr(value, name)
-        return out
-    if isinstance(value, (list, tuple)):
-        return [to_jsonable(v) for v in value]
-    if isinstance(value, dict):
-        return {str(k): to_jsonable(v) for k, v in value.items()}
-    return value
-
-
 def print_json(value: Any) -> None:
-    print(json.dumps(to_jsonable(value), indent=2, ensure_ascii=False))
+    print(json.dumps(jsonable(value, JSON_PROPERTIES), indent=2, ensure_ascii=False))

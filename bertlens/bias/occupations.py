@@ -1,11 +1,11 @@
 """The project's occupation table: each occupation with the share of women among US workers in it.
 
-`data/occupations.csv` was selected from `data/occupations_bls.csv` (127 occupations, see `data/README.md`): every occupation that is one
-word and one WordPiece in bert-large-cased's vocabulary, plus eight one-word occupations of several WordPieces
-(`p ##lumber`, `fire ##fighter`, ...). Shares are from the US Bureau of Labor Statistics' Current Population
-Survey; 2015/2016 figures as tabulated in Winogender (Rudinger et al. 2018); the rows without a year are as
-tabulated by WinoBias (Zhao et al. 2018), which gives no year. Each row keeps its own source and year, and every
-view that shows a share shows them.
+`bertlens/data/occupations.csv` was selected from `occupations_bls.csv` beside it (127 occupations, see the
+`README.md` there): every occupation that is one word and one WordPiece in bert-large-cased's vocabulary, plus
+eight one-word occupations of several WordPieces (`p ##lumber`, `fire ##fighter`, ...). Shares are from the US
+Bureau of Labor Statistics' Current Population Survey; 2015/2016 figures as tabulated in Winogender (Rudinger et
+al. 2018); the rows without a year are as tabulated by WinoBias (Zhao et al. 2018), which gives no year. Each row
+keeps its own source and year, and every view that shows a share shows them.
 """
 from __future__ import annotations
 
@@ -15,9 +15,10 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from bertlens.bias.files import OCCUPATIONS_PATH as DEFAULT_PATH
+from bertlens.bias.files import read_text
 from bertlens.errors import InputError
 
-DEFAULT_PATH = Path(__file__).resolve().parent / "data" / "occupations.csv"
 MAX_OCCUPATIONS = 500
 REQUIRED = ("occupation",)
 _WORD = re.compile(r"^[A-Za-z][A-Za-z'\-]*( [A-Za-z][A-Za-z'\-]*){0,3}$")
@@ -97,13 +98,7 @@ def parse_occupations(text: str) -> list[Occupation]:
 def load_occupations(path: str | Path | None = None) -> list[Occupation]:
     """The shipped table, or the file at `path`. Raises InputError for an unreadable or malformed file."""
     path = Path(path) if path else DEFAULT_PATH
-    try:
-        text = path.read_bytes().decode("utf-8-sig")
-    except OSError as exc:
-        raise InputError(f"Cannot read the occupation file '{path}': {exc.strerror or exc}.") from exc
-    except UnicodeDecodeError as exc:
-        raise InputError(f"The occupation file '{path}' is not UTF-8 text.") from exc
-    return parse_occupations(text)
+    return parse_occupations(read_text(path, f"the occupation file '{path}'"))
 
 
 def _share(value: str | None, name: str) -> float | None:

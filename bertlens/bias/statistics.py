@@ -1,0 +1,107 @@
+"""Statistics of the bias measures, from scipy: bootstrap intervals, the sign-flip test, Holm's correction,
+correlations and Wilson intervals for proportions."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import stats
+
+EXACT_PERMUTATION_LIMIT = 16
+PERMUTATION_BATCH = 1024
+LEVEL = 0.95
+
+
+@dataclass(frozen=True)
+class Correlation:
+    """Model score against BLS % women: Pearson, Spearman and the least-squares line score = slope * % + intercept."""
+
+    score: str
+    n: int
+    pearson_r: float
+    pearson_p: float
+    spearman_rho: float
+    spearman_p: float
+    slope: float
+    intercept: float
+
+
+def _mean(x: np.ndarray, axis: int = -1) -> np.ndarray:
+    return np.mean(x, axis=axis)
+
+
+def bootstrap_ci(values: np.ndarray, resamples: int = 2000, seed: int = 0,
+                 level: float = LEVEL) -> tuple[np.ndarray, np.ndarray]:
+    """Percentile bootstrap CI of the mean over columns (templates), per row (occupation), by
+    `scipy.stats.bootstrap`: templates are resampled with replacement, the same resamples for every row. NaN with
+    fewer than two columns; a constant row gets its value at both ends."""
+    values = np.asarray(values, dtype=float)
+    rows, cols = values.shape
+    if cols < 2:
+        return np.full(rows, np.nan), np.full(rows, np.nan)
+    result = stats.bootstrap((values,), _mean, n_resamples=resamples, confidence_level=level, method="percentile",
+                             axis=-1, vectorized=True, rng=np.random.default_rng(seed))
+    return np.asarray(result.confidence_interval.low), np.asarray(result.confidence_interval.high)
+
+
+def sign_flip_test(values: np.ndarray, permutations: int = 10000, seed: int = 0) -> tuple[np.ndarray, str]:
+    """Two-sided sign-flip permutation test of mean = 0 over columns (templates), per row, by
+    `scipy.stats.permutation_test` (one sample, `permutation_type="samples"` flips signs).
+
+    Under the null a template's log-ratio is as likely to be negative as positive. Exact (all 2^T sign patterns)
+    for T <= 16 templates, else `permutations` random patterns (scipy adds one to count and total). Returns the
+    p-values and a description of the test.
+    """
+    values = np.asarray(values, dtype=float)
+    rows, cols = values.shape
+    if cols < 2:
+        return np.full(rows, np.nan), "none (one template)"
+    exact = cols <= EXACT_PERMUTATION_LIMIT
+    result = stats.permutation_test((values,), _mean, permutation_type="samples", vectorized=True, axis=-1,
+                                    n_resamples=np.inf if exact else permutations, alternative="two-sided",
+                                    batch=PERMUTATION_BATCH, rng=np.random.default_rng(seed))
+    if exact:
+        label = f"exact sign-flip permutation test over {cols} templates ({2 ** cols} sign patterns)"
+    else:
+        label = f"sign-flip permutation test over {cols} templates ({permutations} random sign patterns)"
+    return np.asarray(result.pvalue, dtype=float).reshape(rows), label
+
+
+def holm(p_values: np.ndarray) -> np.ndarray:
+    """Holm-Bonferroni adjusted p-values (family-wise error control under any dependence between occupations)."""
+    p = np.asarray(p_values, dtype=float)
+    adjusted = np.full(p.shape, np.nan)
+    valid = np.flatnonzero(~np.isnan(p))
+    if not len(valid):
+        return adjusted
+    order = valid[np.argsort(p[valid], kind="stable")]
+    m = len(order)
+    running = 0.0
+    for rank, i in enumerate(order):
+        running = max(running, min(1.0, (m - rank) * p[i]))
+        adjusted[i] = running
+    return adjusted
+
+
+def correlation(score: str, shares: list[float | None], values: list[float]) -> Correlation | None:
+    """Pearson and Spearman of `values` against BLS % women, over occupations that have both. None with < 3."""
+    pairs = [(s, v) for s, v in zip(shares, values) if s is not None and v is not None and np.isfinite(v)]
+    if len(pairs) < 3:
+        return None
+    x, y = np.array(pairs, dtype=float).T
+    if np.ptp(x) == 0 or np.ptp(y) == 0:
+        return None
+    pearson = stats.pearsonr(x, y)
+    spearman = stats.spearmanr(x, y)
+    slope, intercept = np.polyfit(x, y, 1)
+    return Correlation(score, len(x), float(pearson.statistic), float(pearson.pvalue), float(spearman.statistic),
+                       float(spearman.pvalue), float(slope), float(intercept))
+
+
+def wilson(k: int, n: int, level: float = LEVEL) -> tuple[float, float]:
+    """Wilson score interval for the proportion k/n, as fractions (`scipy.stats.binomtest(k, n).proportion_ci`).
+    (NaN, NaN) when n is 0."""
+    if n <= 0:
+        return float("nan"), float("nan")
+    interval = stats.binomtest(k, n).proportion_ci(confidence_level=level, method="wilson")
+    return float(interval.low), float(interval.high)
