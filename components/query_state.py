@@ -215,6 +215,28 @@ class PageState:
         return problems
 
 
+def adopt(params: dict[str, tuple[str, Callable[[str], Any], Any]], page: str) -> list[str]:
+    """Older form of `PageState.restore`, kept for pages not yet declared with Fields: once per session and page,
+    copy valid query parameters into session_state. `params` maps a parameter to (state key, parser, default).
+    Returns messages about refused values. Unlike `PageState`, inputs are not kept across page changes."""
+    fields = [Field(key, name, default, parse) for name, (key, parse, default) in params.items()]
+    state = PageState(page, fields)
+    return state._adopt_link()
+
+
+def publish(values: dict[str, Any]) -> None:
+    """Older form of `PageState.publish`: write these values (and presentation mode) to the URL, leaving out
+    texts over MAX_URL_TEXT characters."""
+    wanted = {k: str(v) for k, v in values.items() if v not in (None, "") and len(str(v)) <= MAX_URL_TEXT}
+    for field in GLOBAL_FIELDS:
+        value = st.session_state.get(field.key, field.default)
+        if value != field.default:
+            wanted[field.param] = field.dump(value)
+    if dict(st.query_params) != wanted:
+        st.query_params.clear()
+        st.query_params.update(wanted)
+
+
 def publish_globals() -> None:
     """Write only the app-wide inputs (`GLOBAL_FIELDS`) to the link, leaving the page's own parameters alone."""
     for field in GLOBAL_FIELDS:
