@@ -185,3 +185,38 @@ def test_lines_default_to_every_token_and_long_inputs_show_one_tokens_lines(app_
     masks = at.selectbox(key="att_mask").options
     assert len(masks) == 2 and all("[[MASK]]" in label and "…" in label for label in masks), masks
     assert "the mat [[MASK]] ran ." in masks[0], "a mask must be shown with its neighbours"
+
+
+def test_target_words_are_drawn_on_the_fill_mask_chart(app_env, mlm, tokenizer):
+    at = open_page("app_pages/fill_mask.py")
+    at.text_area(key="fm_text").set_value("The [MASK] barked all night.").run()
+    at.text_input(key="fm_targets").set_value("dog, cat").run()
+    spec = json.loads(at.get("plotly_chart")[0].proto.spec)
+    drawn = next(t for t in spec["data"] if t.get("name") == "your target words")
+    labels = [y.replace("\u200b", "") for y in drawn["y"]]
+    assert sorted(labels) == ["cat (target)", "dog (target)"]
+    ids = tokenizer("The [MASK] barked all night.")["input_ids"]
+    log_probs = reference_log_probs(mlm, tokenizer, ids, ids.index(tokenizer.mask_token_id))
+    x = drawn["x"]
+    if isinstance(x, dict):
+        x = np.frombuffer(base64.b64decode(x["bdata"]), dtype=x["dtype"])
+    for label, value in zip(labels, x):
+        word = label.split(" ")[0]
+        assert value == pytest.approx(math.exp(float(log_probs[tokenizer.convert_tokens_to_ids(word)])), rel=1e-4)
+    assert spec["layout"]["showlegend"] is True, "the orange bars need their legend"
+
+
+def test_ranking_tab_names_the_sentence_a_it_ranks_against(app_env):
+    at = open_page("app_pages/next_sentence.py")
+    at.text_area(key="ns_a").set_value("The museum opens at nine.").run()
+    assert "The museum opens at nine." in [t.value for t in at.text]
+    assert any("from the first tab" in c.value for c in at.caption)
+    at.text_area(key="ns_rank_a").set_value("We missed the bus.").run()
+    assert "We missed the bus." in [t.value for t in at.text]
+
+
+@pytest.mark.parametrize("page", [None, "app_pages/fill_mask.py", "app_pages/next_sentence.py",
+                                  "app_pages/attention.py"])
+def test_every_page_has_a_line_for_the_teacher(app_env, page):
+    at = open_page(page)
+    assert any("What to notice:" in c.value for c in at.main.caption)
