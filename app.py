@@ -2,6 +2,8 @@
 import streamlit as st
 
 from services.model import get_model, random_weights_banner
+from components.presentation import sidebar_controls
+from components.query_state import GLOBAL_FIELDS, PageState, publish_globals
 from components.sidebar import model_facts
 
 st.set_page_config(page_title="BERT Lens", page_icon="assets/icon.png", layout="wide")
@@ -16,6 +18,9 @@ PAGES = [
 ]
 
 page = st.navigation(PAGES)
+PageState("app", GLOBAL_FIELDS).restore()
+sidebar_controls()
+publish_globals()
 lm = get_model()
 model_facts(lm)
 random_weights_banner(lm)

@@ -1,10 +1,18 @@
 import streamlit as st
 
+from services.model import get_model
+from components.safe import md_escape
+
+lm = get_model()
+info = lm.info
 st.title("BERT Lens")
 st.markdown(
-    "Look inside **bert-large-cased**: 24 layers, 16 attention heads per layer, 336M parameters, "
-    "and the two tasks it was pre-trained on."
+    f"Look inside **{md_escape(info.model_id)}**: {info.layers} layers, {info.heads} attention heads per layer, "
+    f"{info.parameters / 1e6:,.1f}M parameters, and the two tasks it was pre-trained on."
 )
+st.caption(":material/school: **What to notice:** the model only ever learned two games, filling in hidden words "
+           "and judging whether one sentence follows another; every page below plays one of them, or looks inside "
+           "while it plays.")
 
 left, right = st.columns(2)
 with left:
@@ -12,7 +20,7 @@ with left:
     st.markdown(
         "During pre-training, 15% of the words in a text were hidden behind `[MASK]` and the model learned to "
         "guess them from the words on both sides. Give it a sentence with `[MASK]` and it returns a probability "
-        "for every one of its 28,996 WordPieces."
+        f"for every one of its {info.vocab_size:,} WordPieces."
     )
     st.page_link("app_pages/fill_mask.py", label="Fill-mask: what goes in the blank?", icon=":material/format_color_text:")
 with right:
@@ -27,8 +35,9 @@ left, right = st.columns(2)
 with left:
     st.subheader("Attention")
     st.markdown(
-        "Each of the 24 layers has 16 attention heads; each head decides, for every token, how much to look at "
-        "every other token. See all 384 heads at once, or any one head in detail."
+        f"Each of the {info.layers} layers has {info.heads} attention heads; each head decides, for every token, how "
+        f"much to look at every other token. See all {info.layers * info.heads} heads at once, or any one head in "
+        "detail."
     )
     st.page_link("app_pages/attention.py", label="Attention: what does each head look at?", icon=":material/hub:")
 with right:

@@ -4,8 +4,10 @@ import streamlit as st
 from bertlens.errors import BertLensError
 from bertlens.nsp import MAX_CANDIDATES
 from components.charts import nsp_bar, nsp_ranking
-from components.query_state import adopt, bounded_text, publish
-from components.safe import md_escape, show_error
+from components.presentation import chart, is_on, side_by_side
+from components.presets import preset_picker
+from components.query_state import Field, PageState
+from components.safe import show_error
 from services import cache
 from services.model import get_model
 
@@ -17,12 +19,33 @@ DEFAULT_CANDIDATES = "\n".join([
     "Penguins cannot fly, but they swim very well.",
     "The treaty was signed in 1648.",
 ])
+PRESETS = {
+    "Follows: the store, then what happened there": {"ns_a": DEFAULT_A, "ns_b": DEFAULT_B},
+    "Topic change: the store, then penguins": {"ns_a": DEFAULT_A, "ns_b": "Penguins cannot fly, but they swim very well."},
+    "Same topic, wrong order: the answer before the question": {
+        "ns_a": "Yes, it opens at nine on Sundays.", "ns_b": "Do you know when the library opens?"},
+    "Follows: a question and its answer": {
+        "ns_a": "Do you know when the library opens?", "ns_b": "Yes, it opens at nine on Sundays."},
+    "Grammatical but unrelated: weather, then a treaty": {
+        "ns_a": "It rained all morning in the valley.", "ns_b": "The treaty was signed in 1648."},
+}
+STATE = PageState("next_sentence", [
+    Field("ns_a", "a", DEFAULT_A, label="sentence A"),
+    Field("ns_b", "b", DEFAULT_B, label="sentence B"),
+    Field("ns_rank_a", "rank_a", "", label="the ranking's sentence A"),
+    Field("ns_candidates", "candidates", DEFAULT_CANDIDATES, label="the candidate sentences"),
+])
 
 st.title("Next sentence")
-st.markdown(
-    "The model reads two sentences, A then B, and estimates how likely it is that B really came right after A in a "
-    "text. The bar shows that probability, P(IsNext); the grey part is the chance that B is a random sentence."
-)
+st.caption(":material/school: **What to notice:** a B that changes topic scores low even when it is perfectly "
+           "grammatical, and a B on the same topic scores high even in the wrong order: NSP judges topic more "
+           "than coherence.")
+if not is_on():
+    st.markdown(
+        "The model reads two sentences, A then B, and estimates how likely it is that B really came right after A "
+        "in a text. The bar shows that probability, P(IsNext); the grey part is the chance that B is a random "
+        "sentence."
+    )
 with st.expander("Go deeper: how next-sentence prediction works"):
     st.markdown(
         "In pre-training, half of the pairs were consecutive sentences and half had a random second sentence. The "
@@ -33,47 +56,55 @@ with st.expander("Go deeper: how next-sentence prediction works"):
     )
 
 lm = get_model()
-for problem in adopt({"a": ("ns_a", bounded_text(), DEFAULT_A), "b": ("ns_b", bounded_text(), DEFAULT_B)},
-                     "next_sentence"):
-    st.warning(md_escape(problem))
-st.session_state.setdefault("ns_a", DEFAULT_A)
-st.session_state.setdefault("ns_b", DEFAULT_B)
-st.session_state.setdefault("ns_candidates", DEFAULT_CANDIDATES)
+STATE.restore()
 
 pair, ranking = st.tabs(["Score a pair", "Rank candidates for B"])
 
 with pair:
-    a = st.text_area("Sentence A", key="ns_a", height=80)
-    b = st.text_area("Sentence B", key="ns_b", height=80)
-    publish({"a": a, "b": b})
-    try:
-        result = cache.rank_next(lm, a, (b,), False)[0]
-    except BertLensError as exc:
-        show_error(exc)
-    else:
-        st.metric("P(IsNext): B follows A", f"{result.p_is_next:.1%}")
-        st.plotly_chart(nsp_bar(result), key="ns-bar", config={"displaylogo": False})
-        if result.truncated:
-            st.warning("The pair is longer than 512 tokens; it was truncated, longest sentence first.")
-        st.caption(f"Raw scores (logits): IsNext {result.logits[0]:.3f}, NotNext {result.logits[1]:.3f}")
+    inputs, output = side_by_side()
+    with inputs:
+        preset_picker("Examples", PRESETS, "ns_preset")
+        a = st.text_area("Sentence A", key="ns_a", height=80)
+        b = st.text_area("Sentence B", key="ns_b", height=80)
+    with output:
+        try:
+            result = cache.rank_next(lm, a, (b,), False)[0]
+        except BertLensError as exc:
+            show_error(exc)
+        else:
+            st.metric("P(IsNext): B follows A", f"{result.p_is_next:.1%}")
+            chart(nsp_bar(result), key="ns-bar")
+            st.caption("Blue: P(IsNext), B follows A. Grey: P(NotNext), B is a random sentence. They add up to 100%.")
+            if result.truncated:
+                st.warning("The pair is longer than 512 tokens; it was truncated, longest sentence first.")
+            st.caption(f"Raw scores (logits): IsNext {result.logits[0]:.3f}, NotNext {result.logits[1]:.3f}")
 
 with ranking:
-    st.text_area("Sentence A", key="ns_rank_a", value=None, placeholder="Uses sentence A from the first tab when empty",
-                 height=70)
-    lines = st.text_area(f"Candidate B sentences, one per line (up to {MAX_CANDIDATES})", key="ns_candidates",
-                         height=150)
+    inputs, output = side_by_side()
+    with inputs:
+        st.text_area("Sentence A", key="ns_rank_a", placeholder="Uses sentence A from the first tab when empty",
+                     height=70)
+        lines = st.text_area(f"Candidate B sentences, one per line (up to {MAX_CANDIDATES})", key="ns_candidates",
+                             height=150)
     first = st.session_state.get("ns_rank_a") or st.session_state.get("ns_a", "")
     candidates = tuple(line for line in lines.splitlines() if line.strip())
-    try:
-        results = cache.rank_next(lm, first, candidates, True)
-    except BertLensError as exc:
-        show_error(exc)
-    else:
-        st.plotly_chart(nsp_ranking(results), key="ns-ranking", config={"displaylogo": False})
-        st.dataframe(pd.DataFrame({
-            "rank": range(1, len(results) + 1),
-            "sentence B": [r.sentence_b for r in results],
-            "P(IsNext)": [r.p_is_next for r in results],
-            "truncated": [r.truncated for r in results],
-        }), hide_index=True, width="stretch",
-            column_config={"P(IsNext)": st.column_config.ProgressColumn(format="%.3f", min_value=0, max_value=1)})
+    with output:
+        source = "typed above" if st.session_state.get("ns_rank_a") else "from the first tab"
+        st.caption(f"Ranking every candidate as the sentence after this sentence A ({source}):")
+        st.text(first if len(first) <= 300 else first[:299] + "…")
+        try:
+            results = cache.rank_next(lm, first, candidates, True)
+        except BertLensError as exc:
+            show_error(exc)
+        else:
+            chart(nsp_ranking(results), key="ns-ranking")
+            st.caption("Each bar is one candidate's P(IsNext) after sentence A, highest first.")
+            st.dataframe(pd.DataFrame({
+                "rank": range(1, len(results) + 1),
+                "sentence B": [r.sentence_b for r in results],
+                "P(IsNext)": [r.p_is_next for r in results],
+                "truncated": [r.truncated for r in results],
+            }), hide_index=True, width="stretch",
+                column_config={"P(IsNext)": st.column_config.ProgressColumn(format="%.3f", min_value=0,
+                                                                            max_value=1)})
+STATE.publish()

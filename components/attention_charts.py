@@ -10,6 +10,18 @@ from bertlens.attention_views import GAP, Lines
 from components.safe import plotly_text
 
 ATTENTION_SCALE = "Blues"
+STRETCH_LABEL = "Stretch colours to the data"
+
+
+def colour_range(values: np.ndarray, low: float, high: float, stretch: bool) -> tuple[float, float, str]:
+    """(zmin, zmax, note) for a colour scale: the fixed range [low, high] by default; with `stretch`, the data's
+    own minimum and maximum, and a note that says so (so near-uniform noise is never mistaken for structure)."""
+    if not stretch or not np.isfinite(values).any():
+        return low, high, f"fixed {low:g}–{high:.3g}"
+    lo, hi = float(np.nanmin(values)), float(np.nanmax(values))
+    if hi <= lo:
+        hi = lo + 1e-9
+    return lo, hi, f"stretched to the data: {lo:.4g}–{hi:.4g}"
 _GRID_SCALE = [[0.0, "#f7fbff"], [0.25, "#c6dbef"], [0.6, "#4292c6"], [(GAP - 1) / GAP, "#08306b"],
                [(GAP - 1) / GAP, "#ffffff"], [1.0, "#ffffff"]]
 
@@ -63,19 +75,25 @@ def thumbnail_figure(grid: np.ndarray, attention: Attention, selected: tuple[int
     return fig
 
 
-def statistics_figure(stats: HeadStatistics, name: str, selected: tuple[int, int] | None = None) -> go.Figure:
-    """A layers x heads heatmap of one statistic."""
-    values = stats.get(name).numpy()
+def statistics_figure(stats: HeadStatistics, name: str, selected: tuple[int, int] | None = None,
+                      n_tokens: int | None = None, stretch: bool = False) -> go.Figure:
+    """A layers x heads heatmap of one statistic. Shares use a fixed 0–1 colour scale and entropy 0–ln(T) (its
+    largest possible value at `n_tokens` tokens); `stretch` spans the data's own range instead, and says so."""
+    values = stats.get(name).float().numpy()
     layers, heads = values.shape
     x = np.arange(1, heads + 1)
     y = np.arange(1, layers + 1)
     cx, cy = np.meshgrid(x, y)
     label = STATISTIC_LABELS[name]
     hover = [f"Layer {l + 1}, head {h + 1}<br>{label}: {values[l, h]:.3f}" for l in range(layers) for h in range(heads)]
+    top = float(np.log(n_tokens)) if name == "entropy" and n_tokens else 1.0
+    if name == "entropy" and not n_tokens:
+        top = max(float(np.nanmax(values)), 1e-6)
+    zmin, zmax, note = colour_range(values, 0.0, top, stretch)
     colorbar = dict(orientation="h", y=-0.01, yanchor="top", thickness=12, len=0.9,
-                    title=dict(text=label, side="bottom"))
+                    title=dict(text=f"{label} ({note})", side="bottom"))
     fig = go.Figure(go.Heatmap(z=values, x=x, y=y, colorscale="Viridis", colorbar=colorbar, hoverinfo="skip",
-                               zmin=0 if name != "entropy" else None, zmax=None if name == "entropy" else 1))
+                               zmin=zmin, zmax=zmax))
     fig.add_trace(_head_markers(layers, heads, cx, cy, hover))
     if selected:
         layer, head = selected
@@ -89,13 +107,16 @@ def statistics_figure(stats: HeadStatistics, name: str, selected: tuple[int, int
     return fig
 
 
-def head_heatmap(matrix: torch.Tensor, tokens: list[str], title: str) -> go.Figure:
-    """One (T, T) pattern at full resolution: rows are the attending tokens, columns the attended ones."""
+def head_heatmap(matrix: torch.Tensor, tokens: list[str], title: str, stretch: bool = False) -> go.Figure:
+    """One (T, T) pattern at full resolution: rows are the attending tokens, columns the attended ones. Colours
+    span the fixed 0–1 range of a weight unless `stretch`."""
     labels = token_labels(tokens)
     t = len(tokens)
+    values = matrix.float().numpy()
+    zmin, zmax, note = colour_range(values, 0.0, 1.0, stretch)
     fig = go.Figure(go.Heatmap(
-        z=matrix.float().numpy(), x=labels, y=labels, colorscale=ATTENTION_SCALE, zmin=0,
-        colorbar=dict(title=dict(text="weight")),
+        z=values, x=labels, y=labels, colorscale=ATTENTION_SCALE, zmin=zmin, zmax=zmax,
+        colorbar=dict(title=dict(text=f"weight<br>({note})")),
         hovertemplate="from %{y}<br>to %{x}<br>weight %{z:.3f}<extra></extra>",
     ))
     side = min(900, max(360, 18 * t + 160))
@@ -106,6 +127,15 @@ def head_heatmap(matrix: torch.Tensor, tokens: list[str], title: str) -> go.Figu
     fig.update_layout(height=side, margin=dict(l=10, r=10, t=50, b=10), title=dict(text=plotly_text(title),
                                                                                   font_size=14))
     return fig
+
+
+def token_in_context(tokens: list[str], position: int, width: int = 2) -> str:
+    """A picker label: "12: … the cat [sat] on the …", the token with `width` neighbours on each side."""
+    left = " ".join(tokens[max(0, position - width):position])
+    right = " ".join(tokens[position + 1:position + 1 + width])
+    before = "… " if position - width > 0 else ""
+    after = " …" if position + 1 + width < len(tokens) else ""
+    return f"{position}: {before}{left} [{tokens[position]}] {right}{after}".replace("  ", " ")
 
 
 def line_view(lines: Lines, tokens: list[str], title: str, bins: int = 8) -> go.Figure:
@@ -140,13 +170,16 @@ def line_view(lines: Lines, tokens: list[str], title: str, bins: int = 8) -> go.
     return fig
 
 
-def mask_figure(matrix: torch.Tensor, tokens: list[str], position: int) -> go.Figure:
-    """What one position (a [MASK]) attends to, layer by layer: (layers, T), the mean over each layer's heads."""
+def mask_figure(matrix: torch.Tensor, tokens: list[str], position: int, stretch: bool = False) -> go.Figure:
+    """What one position (a [MASK]) attends to, layer by layer: (layers, T), the mean over each layer's heads.
+    Colours span the fixed 0–1 range unless `stretch`."""
     layers = matrix.shape[0]
     labels = token_labels(tokens)
+    values = matrix.float().numpy()
+    zmin, zmax, note = colour_range(values, 0.0, 1.0, stretch)
     fig = go.Figure(go.Heatmap(
-        z=matrix.float().numpy(), x=labels, y=np.arange(1, layers + 1), colorscale=ATTENTION_SCALE, zmin=0,
-        colorbar=dict(title=dict(text="weight")),
+        z=values, x=labels, y=np.arange(1, layers + 1), colorscale=ATTENTION_SCALE, zmin=zmin, zmax=zmax,
+        colorbar=dict(title=dict(text=f"weight<br>({note})")),
         hovertemplate="layer %{y}<br>to %{x}<br>weight %{z:.3f}<extra></extra>",
     ))
     fig.update_xaxes(title_text="attended token", tickangle=-60, type="category", tickfont_size=10)

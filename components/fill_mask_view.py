@@ -6,6 +6,7 @@ import streamlit as st
 
 from bertlens.fill_mask import FillMaskResult, MaskPrediction, WordScore
 from components.charts import probability_bars
+from components.presentation import chart, is_on
 
 
 def candidates_table(mask: MaskPrediction) -> pd.DataFrame:
@@ -18,7 +19,9 @@ def candidates_table(mask: MaskPrediction) -> pd.DataFrame:
     })
 
 
-def show_result(result: FillMaskResult, key: str = "fm") -> None:
+def show_result(result: FillMaskResult, key: str = "fm", targets: list[WordScore] | None = None) -> None:
+    """The completed sentence, then a chart and a table per mask; `targets` (scores at a single mask) are drawn
+    on that mask's chart as orange bars."""
     st.caption("The sentence completed with the top prediction for every mask")
     st.code(result.completed, language=None, wrap_lines=True)
     if len(result.masks) > 1:
@@ -31,19 +34,21 @@ def show_result(result: FillMaskResult, key: str = "fm") -> None:
             with tab:
                 show_mask(mask, len(result.masks), key)
     else:
-        show_mask(result.masks[0], 1, key)
+        show_mask(result.masks[0], 1, key, targets)
 
 
-def show_mask(mask: MaskPrediction, total: int, key: str) -> None:
+def show_mask(mask: MaskPrediction, total: int, key: str, targets: list[WordScore] | None = None) -> None:
     if not mask.candidates:
         st.warning("Every candidate is hidden by the filters. Untick a filter to see predictions.")
         return
     title = f"[MASK] {mask.mask_index + 1} of {total}" if total > 1 else "Predictions for [MASK]"
-    chart, table = st.columns([3, 2])
-    with chart:
-        st.plotly_chart(probability_bars(mask.candidates, title), key=f"{key}-chart-{mask.mask_index}",
-                        config={"displaylogo": False})
-    with table:
+    left, right = (st.container(), st.container()) if is_on() else st.columns([3, 2])
+    with left:
+        chart(probability_bars(mask.candidates, title, targets or ()), key=f"{key}-chart-{mask.mask_index}")
+        if targets:
+            st.caption("Blue bars: the top candidates. Orange bars: your target words, scored at this mask "
+                       "(a word of several pieces is chained).")
+    with right:
         st.dataframe(candidates_table(mask), hide_index=True, width="stretch", column_config={
             "probability": st.column_config.NumberColumn(format="%.5f"),
             "log-probability": st.column_config.NumberColumn(format="%.3f"),

@@ -1,50 +1,77 @@
-"""Page inputs mirrored in the URL, so a teacher can share a link. Query parameters are untrusted input: a bad
-value falls back to the default with a message."""
+"""Page inputs that last: they survive a page change, a browser reload, and travel in a shareable link.
+
+A page declares its inputs once, as `Field`s, and calls two functions around its widgets:
+
+    STATE = PageState("fill_mask", [
+        Field("fm_text", "text", DEFAULT_TEXT, label="the text"),
+        Field("fm_top_k", "k", 10, parse=bounded_int(1, 50)),
+        Field("fm_hide_punct", "punct", False, parse=parse_bool, dump=dump_bool),
+    ])
+    STATE.restore()          # before any widget: link values (once per session), then kept values, then defaults
+    st.text_area("Text", key="fm_text")     # widgets use the field's key and no `value=`/`index=`/`default=`
+    ...
+    STATE.publish()          # after the widgets: keep the values and write the link; notes what it leaves out
+
+`restore` shows a warning for each refused link value (query parameters are untrusted input: a bad value falls
+back to the default, with a message) and returns the messages. `publish` keeps every value in session_state under
+a private name, so a widget that Streamlit forgets on a page change (or while it is hidden) comes back, and writes
+the non-default values to the URL. A value whose link form is longer than its field's `limit` is left out of the
+link, and `publish` shows a one-line note naming it; it still survives page changes, not a reload.
+
+Wiring another page (e.g. the bias probe) is that declaration plus the two calls. Widgets whose value is a list
+(a multiselect) take `parse=parse_list(...)` and `dump=dump_list`. For the bias probe that means, roughly:
+
+    STATE = PageState("bias_probe", [
+        Field("bias_pairs", "pairs", DEFAULT_PAIRS_TEXT, label="the word pairs"),
+        Field("bias_templates", "templates", DEFAULT_TEMPLATES_TEXT, label="the templates"),
+        Field("bias_probe_pairs", "probe_pairs", DEFAULT_PROBE_LABELS, parse=parse_list(bounded_text(80)),
+              dump=dump_list),
+        Field("bias_side_template", "side_template", DEFAULT_SIDE_TEMPLATE, label="the template"),
+        Field("bias_side_pair", "side_pair", DEFAULT_SIDE_PAIR), Field("bias_side_k", "side_k", 10,
+              parse=bounded_int(3, 30)), ...
+    ])
+
+with the widgets' `value=`/`default=` arguments removed (the Field defaults replace them). Labels must not hold a
+comma for `dump_list`; a page whose options change with other inputs validates the restored value against its
+options before drawing the widget (as app_pages/attention.py does). Uploaded files and results cannot travel in a
+link; the page shows the note for any text over `limit`. Charts can go through `components.presentation.chart`
+(or `style(fig)`) so presentation mode enlarges their labels. The presentation-mode flag (`GLOBAL_FIELDS`) is
+added to every page's link by `publish`; app.py restores it with `PageState("app", GLOBAL_FIELDS)`
+and `publish_globals()`.
+"""
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import streamlit as st
 
+from components.safe import md_escape
+
 MAX_URL_TEXT = 2_000
-
-
-def adopt(params: dict[str, tuple[str, Callable[[str], Any], Any]], page: str) -> list[str]:
-    """Once per session and page, copy valid query parameters into session_state.
-
-    `params` maps a query parameter to (state key, parser, default); a parser raises ValueError on a bad value.
-    Returns messages about the values that were refused.
-    """
-    flag = f"_adopted_{page}"
-    if st.session_state.get(flag):
-        return []
-    st.session_state[flag] = True
-    problems = []
-    for name, (state_key, parse, default) in params.items():
-        raw = st.query_params.get(name)
-        if raw is None:
-            continue
-        try:
-            st.session_state[state_key] = parse(raw)
-        except (ValueError, TypeError) as exc:
-            st.session_state[state_key] = default
-            problems.append(f"The link's '{name}' value was ignored ({exc}); using the default.")
-    return problems
-
-
-def publish(values: dict[str, Any]) -> None:
-    """Write the current inputs to the URL; long texts are left out rather than making a giant link."""
-    current = dict(st.query_params)
-    wanted = {k: str(v) for k, v in values.items() if v not in (None, "") and len(str(v)) <= MAX_URL_TEXT}
-    if current != wanted:
-        st.query_params.clear()
-        st.query_params.update(wanted)
+_KEPT = "_kept_"
+DECLARED: dict[str, tuple[Field, ...]] = {}
 
 
 def bounded_int(low: int, high: int) -> Callable[[str], int]:
     def parse(raw: str) -> int:
-        value = int(raw)
+        try:
+            value = int(raw)
+        except ValueError:
+            raise ValueError("not a whole number") from None
+        if not low <= value <= high:
+            raise ValueError(f"must be from {low} to {high}")
+        return value
+    return parse
+
+
+def bounded_float(low: float, high: float) -> Callable[[str], float]:
+    def parse(raw: str) -> float:
+        try:
+            value = float(raw)
+        except ValueError:
+            raise ValueError("not a number") from None
         if not low <= value <= high:
             raise ValueError(f"must be from {low} to {high}")
         return value
@@ -57,3 +84,191 @@ def bounded_text(limit: int = MAX_URL_TEXT) -> Callable[[str], str]:
             raise ValueError(f"longer than {limit:,} characters")
         return raw.replace("\x00", "")
     return parse
+
+
+def one_of(options: Sequence[str]) -> Callable[[str], str]:
+    def parse(raw: str) -> str:
+        if raw not in options:
+            raise ValueError(f"must be one of {', '.join(options)}")
+        return raw
+    return parse
+
+
+def parse_bool(raw: str) -> bool:
+    if raw.lower() in ("1", "true", "yes", "on"):
+        return True
+    if raw.lower() in ("0", "false", "no", "off"):
+        return False
+    raise ValueError("must be 1 or 0")
+
+
+def dump_bool(value: Any) -> str:
+    return "1" if value else "0"
+
+
+def parse_list(item: Callable[[str], Any], limit: int = 100) -> Callable[[str], list]:
+    """A comma-separated list whose items each pass `item`."""
+    def parse(raw: str) -> list:
+        items = [part for part in raw.split(",") if part != ""]
+        if len(items) > limit:
+            raise ValueError(f"more than {limit} items")
+        return [item(part) for part in items]
+    return parse
+
+
+def dump_list(value: Any) -> str:
+    return ",".join(str(v) for v in value or [])
+
+
+@dataclass(frozen=True)
+class Field:
+    """One input: its widget key, its query parameter, its default, and how its link form is read and written.
+
+    `parse` turns the parameter's text into a value and raises ValueError (or TypeError) when it is not valid;
+    `dump` turns a value into the parameter's text. `label` names the input in messages ("the text").
+    """
+
+    key: str
+    param: str
+    default: Any
+    parse: Callable[[str], Any] = bounded_text()
+    dump: Callable[[Any], str] = str
+    label: str = ""
+    limit: int = MAX_URL_TEXT
+
+    @property
+    def name(self) -> str:
+        return self.label or f"'{self.param}'"
+
+
+PRESENT = Field("present", "present", False, parse=parse_bool, dump=dump_bool, label="presentation mode")
+GLOBAL_FIELDS: tuple[Field, ...] = (PRESENT,)
+
+
+class PageState:
+    """The declared inputs of one page (see the module docstring for the contract)."""
+
+    def __init__(self, page: str, fields: Sequence[Field]) -> None:
+        self.page = page
+        self.fields = tuple(fields)
+        DECLARED[page] = self.fields
+
+    def restore(self, warn: bool = True) -> list[str]:
+        """Fill session_state before the widgets exist; returns (and by default shows) refused link values."""
+        problems = self._adopt_link()
+        for field in self.fields:
+            if field.key not in st.session_state:
+                kept = st.session_state.get(_KEPT + field.key, field.default)
+                st.session_state[field.key] = list(kept) if isinstance(kept, list) else kept
+        if warn:
+            for problem in problems:
+                st.warning(md_escape(problem), icon=":material/link_off:")
+        return problems
+
+    def forget(self, *keys: str) -> None:
+        """Put these inputs back to their defaults (call from a widget callback, before they are drawn)."""
+        for field in self.fields:
+            if field.key in keys:
+                st.session_state[field.key] = field.default
+                st.session_state[_KEPT + field.key] = field.default
+
+    def publish(self, note: bool = True) -> list[str]:
+        """Keep the current values and write the link; returns (and by default notes) the inputs it leaves out."""
+        for field in self.fields:
+            if field.key in st.session_state:
+                st.session_state[_KEPT + field.key] = st.session_state[field.key]
+        wanted, left_out = {}, []
+        for field in (*self.fields, *GLOBAL_FIELDS):
+            value = st.session_state.get(field.key, st.session_state.get(_KEPT + field.key, field.default))
+            if value == field.default or value is None:
+                continue
+            text = field.dump(value)
+            if len(text) > field.limit:
+                left_out.append(f"{field.name} ({len(text):,} characters; a link carries at most {field.limit:,})")
+                continue
+            wanted[field.param] = text
+        if dict(st.query_params) != wanted:
+            st.query_params.clear()
+            st.query_params.update(wanted)
+        if note and left_out:
+            st.caption(":material/link: The link to this page leaves out " + md_escape("; ".join(left_out)) +
+                       ": a reload or a shared link starts with the default there.")
+        return left_out
+
+    def _adopt_link(self) -> list[str]:
+        flag = f"_adopted_{self.page}"
+        if st.session_state.get(flag):
+            return []
+        st.session_state[flag] = True
+        problems = []
+        for field in self.fields:
+            raw = st.query_params.get(field.param)
+            if raw is None:
+                continue
+            try:
+                value = field.parse(raw)
+            except (ValueError, TypeError) as exc:
+                value = field.default
+                problems.append(f"The link's '{field.param}' value was ignored ({exc}); using the default.")
+            st.session_state[field.key] = value
+            st.session_state[_KEPT + field.key] = value
+        return problems
+
+
+def adopt(params: dict[str, tuple[str, Callable[[str], Any], Any]], page: str) -> list[str]:
+    """Older form of `PageState.restore`, kept for pages not yet declared with Fields: once per session and page,
+    copy valid query parameters into session_state. `params` maps a parameter to (state key, parser, default).
+    Returns messages about refused values. Unlike `PageState`, inputs are not kept across page changes."""
+    fields = [Field(key, name, default, parse) for name, (key, parse, default) in params.items()]
+    state = PageState(page, fields)
+    return state._adopt_link()
+
+
+def publish(values: dict[str, Any]) -> None:
+    """Older form of `PageState.publish`: write these values (and presentation mode) to the URL, leaving out
+    texts over MAX_URL_TEXT characters."""
+    wanted = {k: str(v) for k, v in values.items() if v not in (None, "") and len(str(v)) <= MAX_URL_TEXT}
+    for field in GLOBAL_FIELDS:
+        value = st.session_state.get(field.key, field.default)
+        if value != field.default:
+            wanted[field.param] = field.dump(value)
+    if dict(st.query_params) != wanted:
+        st.query_params.clear()
+        st.query_params.update(wanted)
+
+
+def publish_globals() -> None:
+    """Write only the app-wide inputs (`GLOBAL_FIELDS`) to the link, leaving the page's own parameters alone."""
+    for field in GLOBAL_FIELDS:
+        value = st.session_state.get(field.key, field.default)
+        if value == field.default:
+            if field.param in st.query_params:
+                del st.query_params[field.param]
+        elif st.query_params.get(field.param) != field.dump(value):
+            st.query_params[field.param] = field.dump(value)
+
+
+def copy_link_button() -> None:
+    """A visible "Copy link" button: copies the page's current address (which `publish` keeps up to date)."""
+    st.iframe(_COPY_HTML, height=44)
+
+
+_COPY_HTML = """<!doctype html><html><body style="margin:0;font-family:sans-serif">
+<button id="copy" type="button" style="font-size:15px;padding:6px 12px;border:1px solid #adb5bd;border-radius:8px;
+background:#fff;cursor:pointer">Copy link to this page</button>
+<span id="done" style="font-size:13px;color:#2b8a3e;margin-left:6px" aria-live="polite"></span>
+<script>
+const done = document.getElementById("done");
+function fallback(url) {
+  const box = document.createElement("textarea");
+  box.value = url; document.body.appendChild(box); box.select();
+  const ok = document.execCommand("copy"); box.remove(); return ok;
+}
+document.getElementById("copy").addEventListener("click", () => {
+  const url = window.parent.location.href;
+  const report = ok => { done.textContent = ok ? "Copied" : "Copy failed: use the address bar"; };
+  if (navigator.clipboard) {
+    navigator.clipboard.writeText(url).then(() => report(true), () => report(fallback(url)));
+  } else { report(fallback(url)); }
+});
+</script></body></html>"""

@@ -67,7 +67,8 @@ def test_attention_page_renders_offline(tiny_model_dir):
 
 
 def _wait_for_frames(page, timeout_ms: int = 30_000):
-    """The page's child frames once at least one srcdoc frame exists."""
-    page.wait_for_function("document.querySelectorAll('iframe').length > 0", timeout=timeout_ms)
+    """The page's child frames once a bertviz srcdoc frame exists (the sidebar always holds the copy-link frame)."""
+    page.wait_for_function("[...document.querySelectorAll('iframe')].some(f => (f.srcdoc || '').includes('bertviz'))",
+                           timeout=timeout_ms)
     page.wait_for_timeout(500)
     return [f for f in page.frames if f != page.main_frame]

@@ -31,8 +31,8 @@ def open_page(**state) -> AppTest:
 
 
 def iframes(at: AppTest) -> list[str]:
-    """The srcdoc of every st.iframe on the page."""
-    return [node.proto.srcdoc for node in at.get("iframe")]
+    """The srcdoc of every st.iframe in the page's main area (the sidebar holds the copy-link button)."""
+    return [node.proto.srcdoc for node in at.main.get("iframe")]
 
 
 class RecordingStorage(MemoryMediaFileStorage):

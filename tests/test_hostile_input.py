@@ -17,6 +17,7 @@ from streamlit.testing.v1 import AppTest
 
 from bertlens.text import MAX_MASKS
 from browser_support import app_pages
+from components.query_state import DECLARED
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = str(ROOT / "app.py")
@@ -218,7 +219,8 @@ BAD_PARAM_VALUES = {
 def test_query_params_are_untrusted(app_env, page):
     skip_placeholder(page)
     clean = open_page(page)
-    names = sorted(clean.query_params)
+    declared = {field.param for field in DECLARED.get(Path(page).stem, ())}
+    names = sorted(set(clean.query_params) | declared)
     if not names:
         pytest.skip(f"{page} reads no query parameters")
     defaults = widget_values(clean)
