@@ -72,3 +72,18 @@ def test_attention_page_of_a_text_with_a_mask_is_one_pass(app_env, passes):
     at.selectbox(key="att_layer").set_value(2).run()
     at.selectbox(key="att_qk_token").set_value(3).run()
     assert len(passes) == 1, "choosing another head or query token redraws from the cached analysis"
+
+
+def test_mask_a_word_is_one_pass(app_env, lm, passes):
+    text = fresh("I like the red car")
+    at = open_app(fm_text=text)
+    at.switch_page(PAGES["fill-mask"]).run()
+    words = at.button_group(key="fm_mask_word")
+    labels = [o.content.replace("\\", "") for o in words.proto.options]
+    assert len(lm.tokenizer.tokenize(labels[3])) == 1
+    passes.clear()
+    words.set_value(3).run()
+    assert not at.exception and not at.error
+    assert any("[MASK]" in c.value for c in at.code), "the masked text is shown"
+    assert "probability" in at.metric[0].label
+    assert len(passes) == 1, "prediction and the original word's score come from one pass"
