@@ -7,13 +7,22 @@ from bertlens.explain import (BASELINES, COMPLETENESS_WARNING, DEFAULT_STEPS, LE
                               MultiPieceWord, compare, method_scores, words_of)
 from bertlens.text import MASK, MAX_CHARS, count_masks, mask_word, words, wrong_mask_spelling
 from components import explain_charts as charts
-from components.query_state import adopt, bounded_int, bounded_text, publish
-from components.safe import md_escape, show_error
+from components.query_state import Field, PageState, bounded_int, bounded_text, dump_bool, one_of, parse_bool
+from components.safe import show_error
 from services import cache
 from services.model import get_model
 
 DEFAULT_TEXT = "The doctor said that [MASK] would be late for the meeting."
 PLOT = {"displaylogo": False}
+STATE = PageState("explain", [
+    Field("ex_text", "text", DEFAULT_TEXT, label="the text"),
+    Field("ex_target", "target", "he", parse=bounded_text(100), label="the target word", limit=100),
+    Field("ex_contrast", "contrast", "she", parse=bounded_text(100), label="the contrast word", limit=100),
+    Field("ex_steps", "steps", DEFAULT_STEPS, parse=bounded_int(1, MAX_STEPS)),
+    Field("ex_baseline", "baseline", BASELINES[0], parse=one_of(BASELINES)),
+    Field("ex_bias", "bias", True, parse=parse_bool, dump=dump_bool),
+    Field("ex_top_k", "lens_k", LENS_TOP_K, parse=bounded_int(1, MAX_LENS_TOP_K)),
+])
 
 st.title("Explain")
 st.markdown(
@@ -41,17 +50,7 @@ with st.expander("Go deeper: what is explained, and how"):
     )
 
 lm = get_model()
-for problem in adopt({
-    "text": ("ex_text", bounded_text(), DEFAULT_TEXT),
-    "target": ("ex_target", bounded_text(100), "he"),
-    "contrast": ("ex_contrast", bounded_text(100), "she"),
-    "steps": ("ex_steps", bounded_int(1, MAX_STEPS), DEFAULT_STEPS),
-}, "explain"):
-    st.warning(md_escape(problem))
-st.session_state.setdefault("ex_text", DEFAULT_TEXT)
-st.session_state.setdefault("ex_target", "he")
-st.session_state.setdefault("ex_contrast", "she")
-st.session_state.setdefault("ex_steps", DEFAULT_STEPS)
+STATE.restore()
 
 text = st.text_area(f"Text with a {MASK}", key="ex_text", height=80)
 left, right = st.columns(2)
@@ -67,7 +66,7 @@ mask_index = c1.selectbox("Which mask", range(n_masks), format_func=lambda i: f"
 steps = c2.number_input(f"Integrated-gradients steps (1 to {MAX_STEPS})", 1, MAX_STEPS, key="ex_steps")
 baseline = c3.radio("Baseline: context words replaced by", BASELINES, key="ex_baseline", horizontal=True,
                     format_func=lambda b: "[MASK]" if b == "mask" else "[PAD]")
-publish({"text": text, "target": word, "contrast": contrast, "steps": steps})
+STATE.publish()
 
 if text.strip() and n_masks == 0 and not wrong_mask_spelling(text) and len(text) <= MAX_CHARS:
     st.info(f"There is no {MASK} in the text. These methods explain a prediction at a mask: put {MASK} in the text, "
@@ -127,8 +126,8 @@ with lens_tab:
         icon=":material/warning:",
     )
     a, b = st.columns([1, 2])
-    bias = a.toggle("Decoder bias (a word-frequency prior)", value=True, key="ex_bias")
-    top_k = b.slider("Candidates per layer", 1, MAX_LENS_TOP_K, LENS_TOP_K, key="ex_top_k")
+    bias = a.toggle("Decoder bias (a word-frequency prior)", key="ex_bias")
+    top_k = b.slider("Candidates per layer", 1, MAX_LENS_TOP_K, key="ex_top_k")
     lens = cache.explain_lens(lm, target, top_k, bias)
     st.plotly_chart(charts.lens_grid(lens), key="ex-lens-grid", config=PLOT)
     lp, rank = st.columns(2)

@@ -21,7 +21,8 @@ SHOTS = ARTIFACTS / "lesson"
 TIMEOUT_MS = 60_000
 PROJECTOR = {"width": 1024, "height": 768}
 URL_PATHS = {page.name: page.url_path for page in app_pages()}
-TITLES = {"home": "BERT Lens", "fill_mask": "Fill-mask", "next_sentence": "Next sentence", "attention": "Attention"}
+TITLES = {"home": "BERT Lens", "fill_mask": "Fill-mask", "next_sentence": "Next sentence", "attention": "Attention",
+          "explain": "Explain"}
 
 
 @pytest.fixture(scope="module")
@@ -71,7 +72,8 @@ def page_url(app, name: str, params: dict[str, str] | None = None) -> str:
 
 def go_to(tab, name: str) -> None:
     """Change page as a user does: the sidebar's navigation link."""
-    label = {"home": "Home", "fill_mask": "Fill-mask", "next_sentence": "Next sentence", "attention": "Attention"}
+    label = {"home": "Home", "fill_mask": "Fill-mask", "next_sentence": "Next sentence", "attention": "Attention",
+             "explain": "Explain"}
     tab.locator("[data-testid=stSidebarNav]").get_by_text(label[name], exact=True).click()
     tab.wait_for_function("t => [...document.querySelectorAll('h1')].some(h => h.innerText.includes(t))",
                           arg=TITLES[name], timeout=TIMEOUT_MS)
@@ -160,7 +162,18 @@ def edit_attention(tab) -> None:
     click_label(tab, "att_stretch")
 
 
+def edit_explain(tab) -> None:
+    type_into(tab, "ex_text", "The nurse said that [MASK] was tired.")
+    type_into(tab, "ex_target", "she")
+    type_into(tab, "ex_contrast", "he")
+    type_into(tab, "ex_steps", "30")
+
+
 EDITS = {
+    "explain": Edits(edit_explain, {
+        "ex_text": ("text", "The nurse said that [MASK] was tired."), "ex_target": ("text", "she"),
+        "ex_contrast": ("text", "he"), "ex_steps": ("text", "30"),
+    }),
     "home": Edits(lambda tab: click_label(tab, "present"), {"present": ("check", True)}),
     "fill_mask": Edits(edit_fill_mask, {
         "fm_text": ("text", "The [MASK] barked at the moon."), "fm_targets": ("text", "dog, firefighter"),
@@ -250,6 +263,11 @@ LINKS = {
                    "att_mask": ("select", "5: … chased the [[MASK]] . [SEP] …"),
                    "att_bertviz": ("check", True), "att_bv_layers": ("tags", ["2"])}),
     "home": ({"present": "1"}, {"present": ("check", True)}),
+    "explain": ({"text": "The nurse said that [MASK] was tired.", "target": "she", "contrast": "he", "steps": "30",
+                 "baseline": "pad", "bias": "0", "lens_k": "5"},
+                {"ex_text": ("text", "The nurse said that [MASK] was tired."), "ex_target": ("text", "she"),
+                 "ex_contrast": ("text", "he"), "ex_steps": ("text", "30"), "ex_baseline": ("radio", "[PAD]"),
+                 "ex_bias": ("check", False), "ex_top_k": ("slider", "5")}),
 }
 
 
@@ -271,7 +289,7 @@ def test_a_link_round_trip_restores_every_input(app, browser, tab, name):
         fresh.close()
 
 
-@pytest.mark.parametrize("name", ["fill_mask", "next_sentence", "attention"])
+@pytest.mark.parametrize("name", ["fill_mask", "next_sentence", "attention", "explain"])
 def test_link_tests_cover_every_declared_input(name):
     """Each page's link round trip sets every parameter the page declares (read from its source: the server is
     another process)."""
