@@ -22,7 +22,7 @@ from bertlens.bias.swaps import Swap, SwapTable, default_table, swap_gender
 from bertlens.errors import InputError
 from bertlens.fill_mask import Filters, FillMaskResult, analyse_masked, check_top_k, postprocess
 from bertlens.model import LoadedModel
-from bertlens.text import MASK, check_masks, clean
+from bertlens.text import MASK, check_masks, clean, wrong_mask_spelling
 
 
 @dataclass(frozen=True)
@@ -79,6 +79,9 @@ def js_divergence(log_p: torch.Tensor, log_q: torch.Tensor) -> float:
 def check_sentence(text: str) -> str:
     """A sentence with exactly one [MASK]. Raises InputError."""
     text = clean(text, "sentence")
+    if text.count(MASK) == 0 and wrong_mask_spelling(text) is None:
+        raise InputError(f"There is no {MASK} in the sentence. Put {MASK} where the model should guess a word, for "
+                         f"example 'She said that her {MASK} was late.'")
     check_masks(text, minimum=1)
     if text.count(MASK) != 1:
         raise InputError(f"The sentence has {text.count(MASK)} {MASK} tokens; the counterfactual view compares "

@@ -100,6 +100,13 @@ class RobustnessResult:
     resamples: int
     seconds: float
     rows: int
+    set_results: tuple[ProbeResult, ...] = ()
+
+    def with_min_effect(self, min_effect: float) -> "RobustnessResult":
+        """The same scores read with another minimum effect size (no forward pass). Raises InputError."""
+        parts = tuple(r.with_min_effect(min_effect) for r in self.set_results)
+        sets = [replace(s, notable=part.notable_count) for s, part in zip(self.sets, parts)]
+        return replace(self, sets=sets, set_results=parts, pooled=self.pooled.with_min_effect(min_effect))
 
     @property
     def notable_range(self) -> tuple[int, int]:
@@ -197,11 +204,12 @@ def summarise(config: ProbeConfig, sets: list[ParaphraseSet], plan: Plan, scores
     pooled = assemble(config, plan, scores, seconds, rows, "batched")
     matrix = log_ratio_matrix(plan, scores, len(config.occupations), len(config.templates))
     shares = np.array([np.nan if o.pct_women is None else o.pct_women for o in config.occupations])
-    summaries, set_means = [], []
+    summaries, set_means, parts = [], [], []
     for s in sets:
         cols = [columns[t] for t in s.templates]
         part = assemble(replace(config, templates=s.templates), _subplan(plan, cols), scores, seconds, rows,
                         "batched")
+        parts.append(part)
         ratios = np.array([o.log_ratio for o in part.occupations])
         corr = part.correlations.get("log_ratio")
         summaries.append(SetSummary(s.name, len(s.templates), part.notable_count,
@@ -227,7 +235,8 @@ def summarise(config: ProbeConfig, sets: list[ParaphraseSet], plan: Plan, scores
     mean_signed = interval(lambda m, rows: float(m.mean()))
     pearson = interval(lambda m, rows: _pearson(shares[rows], m.mean(axis=1)))
     return RobustnessResult(summaries, templates, spreads, pooled, mean_abs, mean_signed,
-                            None if np.isnan(pearson.estimate) else pearson, config.bootstrap, seconds, rows)
+                            None if np.isnan(pearson.estimate) else pearson, config.bootstrap, seconds, rows,
+                            tuple(parts))
 
 
 def run_robustness(lm: LoadedModel, sets: list[ParaphraseSet] | None = None, config: ProbeConfig | None = None,
