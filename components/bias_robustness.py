@@ -72,9 +72,9 @@ def show(result: RobustnessResult) -> None:
     frame = pd.DataFrame([{"set": s.name, "templates": s.n_templates, "headline count": s.notable,
                            "significant (Holm)": s.significant, "mean |log-ratio|": s.mean_abs_log_ratio,
                            "mean log-ratio": s.mean_log_ratio, "Pearson r (BLS)": s.pearson_r} for s in result.sets])
-    st.dataframe(frame, hide_index=True, width="stretch", column_config={
-        k: st.column_config.NumberColumn(format="%+.3f") for k in ("mean |log-ratio|", "mean log-ratio",
-                                                                   "Pearson r (BLS)")})
+    formats = {k: st.column_config.NumberColumn(format="%+.3f") for k in ("mean log-ratio", "Pearson r (BLS)")}
+    formats["mean |log-ratio|"] = st.column_config.NumberColumn(format="%.3f")
+    st.dataframe(frame, hide_index=True, width="stretch", column_config=formats)
     rows = []
     for name, i in (("mean |log-ratio|", result.mean_abs), ("mean log-ratio", result.mean_signed),
                     ("Pearson r with BLS % women", result.pearson)):
