@@ -36,6 +36,7 @@ HEAD_NEEDED = {
     "fill_mask": "masked-language-model (MLM)",
     "next_sentence": "next-sentence-prediction (NSP)",
     "bias_probe": "masked-language-model (MLM)",
+    "counterfactual": "masked-language-model (MLM)",
 }
 TRACEBACK = re.compile(r"Traceback|File \"|Error\(|^\w+Error:", re.MULTILINE)
 

@@ -61,10 +61,10 @@ def run_probe(args: argparse.Namespace) -> int:
     lm = load(args)
     bar, update = _bar("probe")
     if args.paraphrases is not None:
-        from bertlens.cli import robustness
+        from bertlens.cli.robustness import run as run_robustness
 
         try:
-            return robustness.run(args, config, lm, update)
+            return run_robustness(args, config, lm, update)
         finally:
             bar.close()
     try:
