@@ -82,3 +82,13 @@ def test_probe_paraphrases_reports_the_spread(tiny_model_dir, tmp_path, capsys):
     code, out, _ = run_cli(capsys, "probe", "--paraphrases", str(sets), "--occupations", str(occupations),
                            "--bootstrap", "200", "--model", str(tiny_model_dir))
     assert code == 0 and "headline: Across 2 paraphrase sets" in out
+
+
+def test_bench_audit_section_counts_two_passes(tiny_model_dir):
+    from devtools import bench
+
+    report = bench.run_benchmark(tiny_model_dir, device="cpu", repeats=2, sections=("audit",), command="pytest")
+    assert not report.notes, report.notes
+    rows = [r.what for r in report.rows if r.section == "audit"]
+    assert any("2 encoder passes per comparison" in what for what in rows), rows
+    assert any(what.startswith("pronoun probe") for what in rows) and any("robustness" in what for what in rows)
