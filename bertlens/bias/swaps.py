@@ -14,13 +14,14 @@ other (`EXCLUDED`) are left out. A word with several counterparts takes the firs
 Rules, applied word by word (a word is a run of letters; `[MASK]` is never touched):
 
 - he ↔ she, himself ↔ herself, hers → his; him → her;
-- his → her before a word or a [MASK] (a determiner: "his book"), otherwise hers ("the book is his.");
-- her → his before a word that can start a noun phrase or a [MASK] ("her book", "her old car"), otherwise him
-  ("I saw her.", "gave her the book" is the known miss: "her" followed by a determiner counts as an object, which is
-  right for "gave her the book" and wrong for nothing common; "her" before an adverb, preposition, conjunction,
-  pronoun or auxiliary counts as an object). The closed list of such function words is `OBJECT_CONTEXT`. The rule
-  cannot see syntax: "I made her happy" becomes "I made his happy". The page shows every swap and its rule so an
-  auditor can fix the sentence by hand;
+- his → her by the same one-word test as her below ("his book" → "her book"), otherwise hers ("the book is his."
+  → "the book is hers.");
+- her → his when the next word (after spaces only) can start a noun phrase, or is the [MASK]: "her book", "her
+  old car", "her [MASK]"; otherwise him: before punctuation or the end ("I saw her."), or before a function word
+  (`OBJECT_CONTEXT`: determiners, pronouns, prepositions, conjunctions, auxiliaries, common adverbs), as in "told
+  her that", "gave her the keys". The rule sees one word ahead and no syntax, so it misreads "her" before an
+  adjective used predicatively ("made her happy" → "made his happy") and before a noun used as an object
+  complement; every swap is returned with the rule that made it, and the page lists them so an auditor can check;
 - every other word: looked up lower-cased; first names only when written with a capital;
 - capitalisation is kept: "He" → "She", "HIS" → "HER", "Mary" → "John".
 
