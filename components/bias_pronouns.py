@@ -7,7 +7,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from bertlens.bias.pronouns import PronounResult, load_pronoun_templates
+from bertlens.bias.pronouns import PronounResult, load_pronoun_templates, parse_pronoun_templates
 from bertlens.errors import BertLensError
 from bertlens.model import LoadedModel
 from components.bias_charts import FEMALE, GREY, MALE
@@ -27,7 +27,13 @@ def pronoun_tab(lm: LoadedModel) -> None:
     with st.expander("Templates", expanded=False):
         text = st.text_area("One per line, with {occupation} and [MASK] (the pronoun)", default, height=170,
                             key="bias_pronoun_templates")
-    if st.button("Run pronoun probe", type="primary", key="bias_pronoun_run"):
+    try:
+        parse_pronoun_templates(text)
+        valid = True
+    except BertLensError as exc:
+        show_error(exc)
+        valid = False
+    if st.button("Run pronoun probe", type="primary", key="bias_pronoun_run") and valid:
         st.session_state["bias_pronoun_request"] = (lm.key, text)
     request = st.session_state.get("bias_pronoun_request")
     if request is None or request[0] != lm.key:

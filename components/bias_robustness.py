@@ -11,7 +11,7 @@ import streamlit as st
 
 from bertlens.bias.config import MIN_EFFECT, ProbeConfig
 from bertlens.bias.files import read_text
-from bertlens.bias.robustness import PARAPHRASES_PATH, RobustnessResult
+from bertlens.bias.robustness import PARAPHRASES_PATH, RobustnessResult, parse_paraphrase_sets
 from bertlens.errors import BertLensError
 from bertlens.model import LoadedModel
 from components.bias_charts import FEMALE, GREY, MALE
@@ -38,7 +38,13 @@ def robustness_tab(lm: LoadedModel, config: ProbeConfig | None, min_effect: floa
     with st.expander("Paraphrase sets", expanded=False):
         text = st.text_area("[set name] lines start a set; one template per line", default, height=300,
                             key="bias_paraphrases")
-    if st.button("Run robustness check", type="primary", key="bias_robustness_run"):
+    try:
+        parse_paraphrase_sets(text)
+        valid = True
+    except BertLensError as exc:
+        show_error(exc)
+        valid = False
+    if st.button("Run robustness check", type="primary", key="bias_robustness_run") and valid:
         if config is None:
             st.warning("Fix the word pairs or occupations first (see the Occupation scores tab).")
         else:

@@ -99,8 +99,10 @@ def test_pronoun_tab(app_env, lm):
     assert list(table["occupation"]) == [o.occupation for o in sorted(want.occupations, key=lambda o: o.skew)]
     at.text_area(key="bias_pronoun_templates").set_value("no slots here").run()
     assert any("changed" in w.value for w in at.warning)
-    at.button(key="bias_pronoun_run").click().run()
     assert not at.exception and any("{occupation}" in e.value.replace("\\", "") for e in at.error)
+    at.button(key="bias_pronoun_run").click().run()
+    assert len(next(d.value for d in at.dataframe if "P(they)" in d.value.columns)) == len(want.occupations), \
+        "a bad template is refused with a message and the last good run stays"
 
 
 def test_robustness_tab_headline_and_effect_size_without_rerun(app_env, passes):

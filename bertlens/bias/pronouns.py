@@ -89,7 +89,8 @@ def parse_pronoun_templates(text: str) -> list[str]:
     for template in templates:
         clean(template, "template")
         if template.count(MASK) != 1 or template.count(OCCUPATION) != 1:
-            raise InputError(f"The pronoun template '{template}' needs exactly one {OCCUPATION} and one {MASK} "
+            shown = template if len(template) <= 60 else template[:57] + "…"
+            raise InputError(f"The pronoun template '{shown}' needs exactly one {OCCUPATION} and one {MASK} "
                              "(where the pronoun goes).")
     return list(dict.fromkeys(templates))
 
