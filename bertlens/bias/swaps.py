@@ -22,7 +22,8 @@ Rules, applied word by word (a word is a run of letters; `[MASK]` is never touch
   her that", "gave her the keys". The rule sees one word ahead and no syntax, so it misreads "her" before an
   adjective used predicatively ("made her happy" → "made his happy") and before a noun used as an object
   complement; every swap is returned with the rule that made it, and the page lists them so an auditor can check;
-- every other word: looked up lower-cased; first names only when written with a capital;
+- every other word: looked up lower-cased; first names only when written with a capital (so a surname or a place
+  spelled like a first name, such as Jackson or Madison, is swapped too: the swap list shows it);
 - capitalisation is kept: "He" → "She", "HIS" → "HER", "Mary" → "John".
 
 Swapping is on text, before tokenisation, so a word of several WordPieces ("stewardess" = "steward ##ess") swaps
