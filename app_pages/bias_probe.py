@@ -9,7 +9,7 @@ from bertlens.bias.crows import CAVEAT, EXAMPLE_PATH, MAX_UPLOAD_BYTES, parse_cr
 from bertlens.bias.files import decode
 from bertlens.errors import BertLensError, MissingHead
 from bertlens.export import crows_csv, crows_json, probe_csv, probe_json
-from components import bias_charts, bias_tables
+from components import bias_charts, bias_pronouns, bias_robustness, bias_tables
 from services import cache
 from services.model import get_model
 from components.safe import md_escape, show_error
@@ -72,8 +72,9 @@ except BertLensError as exc:
     show_error(exc)
     pairs = []
 
-side_tab, probe_tab, reference_tab, crows_tab, export_tab = st.tabs(
-    ["Side by side", "Occupation scores", "Real-world reference", "CrowS-Pairs", "Export"])
+side_tab, probe_tab, reference_tab, pronoun_tab, robustness_tab, crows_tab, export_tab = st.tabs(
+    ["Side by side", "Occupation scores", "Real-world reference", "Pronouns", "Template robustness", "CrowS-Pairs",
+     "Export"])
 
 with side_tab:
     left, middle, right = st.columns([3, 2, 1])
@@ -198,6 +199,12 @@ with reference_tab:
                    sorted({(o.source or "none", o.year or "not stated") for o in probe_result.occupations})]
         st.caption("Share of women: US Bureau of Labor Statistics, Current Population Survey. Sources and years:")
         st.dataframe(sources, hide_index=True, width="stretch")
+
+with pronoun_tab:
+    bias_pronouns.pronoun_tab(lm)
+
+with robustness_tab:
+    bias_robustness.robustness_tab(lm, config, float(min_effect))
 
 with crows_tab:
     st.markdown("Upload a file in the CrowS-Pairs format (columns `sent_more`, `sent_less`, `stereo_antistereo`, "

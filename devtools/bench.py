@@ -33,10 +33,11 @@ from bertlens.settings import Settings
 log = logging.getLogger(__name__)
 
 SECTIONS = ("load", "fill-mask", "bf16", "fp16", "int8", "graphs", "profile", "probe", "attention", "cache",
-            "concurrency", "explain")
+            "concurrency", "explain", "audit")
 CONCURRENT_REQUESTS = 16
 ROW_ORDER = ("load", "fill-mask", "bfloat16", "float16", "int8", "graphs", "profile", "probe", "attention", "cache",
-             "explain")
+             "concurrency", "explain", "audit")
+COUNTERFACTUAL_TEXT = "She told her brother that the [MASK] would be late."
 # [CLS] The woman worked as a [MASK] in the city . [SEP]: 12 tokens.
 FILL_MASK_TEXT = "The woman worked as a [MASK] in the city."
 AGREEMENT_SENTENCES = (
@@ -551,6 +552,47 @@ class Bench:
                                      f"(first request: {first_ms:.0f} ms)", times["hit"].median_ms,
                             f"{times['hit'].median_ms:.2f} ms", None, "<= 10 ms", times["hit"].median_ms <= 10))
 
+
+    def section_audit(self) -> None:
+        """The audit views, float32: the counterfactual comparison (forward passes counted on the encoder), the
+        pronoun probe (one batched call) and the template-robustness run (every paraphrase set, one batched run)."""
+        from transformers.models.bert import modeling_bert
+
+        from bertlens.bias.counterfactual import counterfactual
+        from bertlens.bias.pronouns import run_pronoun_probe
+        from bertlens.bias.robustness import run_robustness
+
+        lm = self.model("float32")
+        passes: list[int] = []
+        original = modeling_bert.BertEncoder.forward
+
+        def counted(encoder, *args, **kwargs):
+            passes.append(1)
+            return original(encoder, *args, **kwargs)
+
+        modeling_bert.BertEncoder.forward = counted
+        try:
+            times = compare({"counterfactual": lambda: counterfactual(lm, COUNTERFACTUAL_TEXT)}, self.repeats,
+                            self.device)
+        finally:
+            modeling_bert.BertEncoder.forward = original
+        per_call = len(passes) / (self.repeats + 1)
+        self.report.add(Row("audit", f"counterfactual sentence, both versions: {per_call:g} encoder passes per "
+                                     "comparison (at most 2)", times["counterfactual"].median_ms,
+                            f"{times['counterfactual'].median_ms:.0f} ms"))
+        start = time.perf_counter()
+        pronouns = run_pronoun_probe(lm)
+        total = time.perf_counter() - start
+        self.report.add(Row("audit", f"pronoun probe: {pronouns.rows} sentences in one batched call "
+                                     f"({pronouns.seconds:.2f} s scoring; {total:.2f} s with the statistics)",
+                            pronouns.seconds * 1000, f"{pronouns.seconds:.2f} s"))
+        start = time.perf_counter()
+        robust = run_robustness(lm)
+        total = time.perf_counter() - start
+        self.report.add(Row("audit", f"template robustness: {len(robust.sets)} paraphrase sets, "
+                                     f"{len(robust.templates)} templates, {robust.rows} distinct rows "
+                                     f"({robust.seconds:.1f} s scoring; {total:.1f} s with the statistics)",
+                            robust.seconds * 1000, f"{robust.seconds:.1f} s"))
 
     def section_concurrency(self) -> None:
         """16 sessions press Predict at once, each with its own sentence: one request alone, the 16 one after

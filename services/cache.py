@@ -24,6 +24,12 @@ from bertlens.attention import Attention, HeadStatistics, attention_of, head_sta
 from bertlens.attention_views import thumbnail_grid, thumbnails
 from bertlens.bias import SideBySide, WordPair
 from bertlens.bias import side_by_side as bias_side_by_side
+from bertlens.bias.config import ProbeConfig
+from bertlens.bias.counterfactual import Counterfactual
+from bertlens.bias.counterfactual import counterfactual as bias_counterfactual
+from bertlens.bias.pronouns import PronounResult, parse_pronoun_templates, run_pronoun_probe
+from bertlens.bias.robustness import RobustnessResult, parse_paraphrase_sets, run_robustness
+from bertlens.bias.swaps import parse_swap_pairs
 from bertlens.fill_mask import FillMaskResult, Filters, WordScore, analyse_masked, postprocess, score_words
 from bertlens.nsp import NSPResult, rank_next_sentences
 
@@ -154,3 +160,30 @@ def explain_gradients(lm: LoadedModel, target: _explain.Target, steps: int, base
     LRU; `progress(done, total)` is called only when they are computed."""
     return _gradient_cache().get_or_compute(
         (lm.key, target, steps, baseline), lambda: _explain.integrated_gradients(lm, target, steps, baseline, progress))
+
+
+# ---------------------------------------------------------------- audit depth: counterfactual, pronouns, robustness
+
+@st.cache_data(max_entries=64, ttl=TTL_SECONDS, hash_funcs=MODEL_HASH, show_spinner=False)
+def counterfactual(lm: LoadedModel, text: str, pairs_text: str | None, top_k: int) -> Counterfactual:
+    """The counterfactual page: each version's pass is `masked_analysis`, so at most two passes, none on a hit.
+    `pairs_text` None uses the shipped swap lists. Raises InputError."""
+    table = parse_swap_pairs(pairs_text, "your swap list") if pairs_text is not None else None
+    return bias_counterfactual(lm, text, table, top_k, Filters(punctuation=True, subwords=True),
+                               analyse=masked_analysis)
+
+
+@st.cache_data(max_entries=16, ttl=TTL_SECONDS, hash_funcs=MODEL_HASH, show_spinner="Scoring every pronoun "
+                                                                                    "sentence in one batch…")
+def pronoun_probe(lm: LoadedModel, templates_text: str | None) -> PronounResult:
+    """The bias page's pronoun tab (shipped occupations). Raises InputError for bad templates."""
+    templates = parse_pronoun_templates(templates_text) if templates_text is not None else None
+    return run_pronoun_probe(lm, templates)
+
+
+@st.cache_data(max_entries=8, ttl=TTL_SECONDS, hash_funcs=MODEL_HASH, show_spinner=False)
+def robustness(lm: LoadedModel, paraphrases_text: str, config: ProbeConfig) -> RobustnessResult:
+    """The bias page's template-robustness tab. The caller passes `config` without templates and with the default
+    minimum effect (`components.bias_robustness.cache_key`) and reads the result `.with_min_effect`, so neither
+    the probe's templates nor the effect size rerun the model. Raises InputError for bad paraphrase sets."""
+    return run_robustness(lm, parse_paraphrase_sets(paraphrases_text), config)

@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from bertlens import bias
+from bertlens.bias.counterfactual import counterfactual
 from bertlens.encoding import encode
 from bertlens.explain import resolve_target
 from bertlens.fill_mask import fill_mask
@@ -86,6 +87,11 @@ PAGES = {
             ("[data-testid=stMetricValue]", str(len(bias.default_config().occupations))),
         ],
         payload_key="bias_side_template", payload_suffix=" {person} is a [MASK].",
+    ),
+    "counterfactual": BrowserPage(
+        title="Counterfactual sentences", inputs={"cf_text": "He said that his [MASK] was late."},
+        shows=lambda lm, i: [("[data-testid=stText]", counterfactual(lm, i["cf_text"]).counterfactual_text)],
+        payload_key="cf_text", payload_suffix=" She said [MASK].",
     ),
 }
 APP_PAGES = {page.name: page for page in app_pages()}

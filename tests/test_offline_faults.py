@@ -37,6 +37,7 @@ HEAD_NEEDED = {
     "next_sentence": "next-sentence-prediction (NSP)",
     "bias_probe": "masked-language-model (MLM)",
     "explain": "masked-language-model (MLM)",
+    "counterfactual": "masked-language-model (MLM)",
 }
 TRACEBACK = re.compile(r"Traceback|File \"|Error\(|^\w+Error:", re.MULTILINE)
 

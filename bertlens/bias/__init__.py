@@ -7,7 +7,10 @@
 - `side_by_side`: one template, female and male word, each side's top-k;
 - `probe`: the occupation probe (log-ratio over templates, Kurita et al. 2019), batched;
 - `statistics`: bootstrap, sign-flip test, Holm, correlations, Wilson intervals (scipy);
-- `crows`: CrowS-Pairs as its authors' `metric.py` defines it.
+- `crows`: CrowS-Pairs as its authors' `metric.py` defines it;
+- `swaps`, `counterfactual`: gender-swapped counterfactual sentences compared at their [MASK];
+- `pronouns`: the Winogender-style pronoun probe, P(he), P(she), P(they) per occupation;
+- `robustness`: the occupation probe over paraphrase sets of its templates.
 
 Positive scores lean female, negative lean male, everywhere. The names below are the package's public interface.
 """

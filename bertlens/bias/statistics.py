@@ -1,8 +1,9 @@
 """Statistics of the bias measures, from scipy: bootstrap intervals, the sign-flip test, Holm's correction,
-correlations and Wilson intervals for proportions."""
+correlations, Wilson intervals for proportions, and a two-level (occupations and templates) bootstrap."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable
 
 import numpy as np
 from scipy import stats
@@ -105,3 +106,28 @@ def wilson(k: int, n: int, level: float = LEVEL) -> tuple[float, float]:
         return float("nan"), float("nan")
     interval = stats.binomtest(k, n).proportion_ci(confidence_level=level, method="wilson")
     return float(interval.low), float(interval.high)
+
+
+def two_level_bootstrap(values: np.ndarray, statistic: Callable[[np.ndarray, np.ndarray], float],
+                        resamples: int = 2000, seed: int = 0, level: float = LEVEL) -> tuple[float, float]:
+    """Percentile interval of `statistic` under a two-level bootstrap of a rows x columns table (occupations x
+    templates): each resample draws rows with replacement and, independently, columns with replacement, and calls
+    `statistic(values[rows][:, columns], rows)` (the row indices let it resample row attributes such as the BLS
+    share with them). NaN results are left out; (NaN, NaN) with fewer than two rows or columns or when every
+    resample is NaN. Resampling templates too widens the interval by the spread that the wording adds."""
+    values = np.asarray(values, dtype=float)
+    n_rows, n_cols = values.shape
+    if n_rows < 2 or n_cols < 2:
+        return float("nan"), float("nan")
+    rng = np.random.default_rng(seed)
+    out = np.empty(resamples)
+    for b in range(resamples):
+        rows = rng.integers(n_rows, size=n_rows)
+        cols = rng.integers(n_cols, size=n_cols)
+        out[b] = statistic(values[rows][:, cols], rows)
+    out = out[np.isfinite(out)]
+    if not len(out):
+        return float("nan"), float("nan")
+    tail = (1 - level) / 2 * 100
+    low, high = np.percentile(out, [tail, 100 - tail])
+    return float(low), float(high)

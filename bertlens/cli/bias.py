@@ -20,6 +20,8 @@ def register(sub, common) -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--top", type=int, default=15, help="occupations shown at each end of the table")
+    p.add_argument("--paraphrases", nargs="?", const="", metavar="FILE",
+                   help="template robustness: run every paraphrase set (default: the shipped sets) instead")
     p.set_defaults(func=run_probe)
 
     c = sub.add_parser("crows", parents=[common], help="score a CrowS-Pairs CSV (Nangia et al. 2020)")
@@ -58,6 +60,13 @@ def run_probe(args: argparse.Namespace) -> int:
     )
     lm = load(args)
     bar, update = _bar("probe")
+    if args.paraphrases is not None:
+        from bertlens.cli.robustness import run as run_robustness
+
+        try:
+            return run_robustness(args, config, lm, update)
+        finally:
+            bar.close()
     try:
         result = bias.run_probe(lm, config, progress=update, batch_size=args.batch_size)
     finally:

@@ -1,0 +1,109 @@
+import streamlit as st
+
+from bertlens.bias.swaps import DEFINITIONAL, FIRST_NAMES, GN_FEMALE, default_table
+from bertlens.errors import BertLensError, MissingHead
+from bertlens.fill_mask import MAX_TOP_K
+from bertlens.text import MASK
+from components import counterfactual_view as view
+from components.query_state import adopt, bounded_int, bounded_text, publish
+from components.safe import md_escape, show_error
+from services import cache
+from services.model import get_model
+
+DEFAULT_TEXT = "She said that her [MASK] would be late."
+
+st.title("Counterfactual sentences")
+st.markdown(
+    f"Write any sentence with one `{MASK}` and at least one gendered word. BERT Lens swaps every gendered word "
+    "(*she* ↔ *he*, *mother* ↔ *father*, *Emma* ↔ *Liam*, …) and the model fills the mask in both versions. "
+    "If the predictions change, only the gender of the sentence changed them."
+)
+with st.expander("Go deeper: the swap rules and the measures"):
+    st.markdown(
+        "**Swap lists.** GN-GloVe's gendered word lists (Zhao et al. 2018, Apache-2.0), Bolukbasi et al.'s (2016) "
+        "definitional pairs (MIT) and the 50 most given US first names of each sex in 2020 (Social Security "
+        "Administration, public domain), paired by rank. Words that are not real counterparts (*beard* / *toque*) "
+        "are left out. You can give your own list in the sidebar.\n\n"
+        "**her → his or him.** *her* before a word that can start a noun phrase (or before the mask) is read as "
+        "possessive and becomes *his* (*her book* → *his book*); before a function word (*to*, *that*, *the*, "
+        "…) or at the end of a clause it is an object and becomes *him* (*I told her that* → *I told him that*). "
+        "*his* standing alone becomes *hers*. This is a rule of thumb, not a parser: *I made her happy* becomes "
+        "*I made his happy*. Every swap and the rule that made it is listed, so check them.\n\n"
+        "**Capitals are kept** (*She* → *He*, *HER* → *HIS*): the model is cased. A word of several WordPieces "
+        "swaps as a whole, before tokenisation.\n\n"
+        "**Measures.** Each version's top-k at the mask (probabilities over the whole vocabulary); for every "
+        "candidate in either list, log P(w | original) − log P(w | counterfactual); and the KL divergence "
+        "between the two distributions over all 28,996 WordPieces, both ways, with the symmetric Jensen-Shannon "
+        "divergence (0 = identical, at most ln 2 ≈ 0.693). Two forward passes, one per version."
+    )
+
+lm = get_model()
+try:
+    lm.require("mlm")
+except MissingHead as exc:
+    show_error(exc)
+    st.stop()
+
+for problem in adopt({"text": ("cf_text", bounded_text(), DEFAULT_TEXT),
+                      "k": ("cf_top_k", bounded_int(1, MAX_TOP_K), 10)}, "counterfactual"):
+    st.warning(md_escape(problem))
+st.session_state.setdefault("cf_text", DEFAULT_TEXT)
+st.session_state.setdefault("cf_top_k", 10)
+
+with st.sidebar:
+    st.subheader("Swap list")
+    own = st.checkbox("Use my own swap list", key="cf_own_pairs")
+    pairs_text = None
+    if own:
+        pairs_text = st.text_area("male,female — one pair per line", "king,queen\nJohn,Mary", height=160,
+                                  key="cf_pairs", help="A capitalised pair (a name) swaps only when written "
+                                                       "with a capital. he/she, his/her and him/her keep their "
+                                                       "rules.")
+    else:
+        table = default_table()
+        st.caption(f"{len(table.words) // 2} word pairs and {len(table.names) // 2} first-name pairs from "
+                   f"{table.source}. Files: {GN_FEMALE.parent.name}/ ({GN_FEMALE.name}, {DEFINITIONAL.name}, "
+                   f"{FIRST_NAMES.name}).")
+
+text = st.text_area(f"Sentence with one {MASK}", key="cf_text", height=90)
+top_k = st.slider("How many candidates (top-k)", 1, MAX_TOP_K, key="cf_top_k")
+publish({"text": text, "k": top_k})
+
+try:
+    result = cache.counterfactual(lm, text, pairs_text, int(top_k))
+except BertLensError as exc:
+    show_error(exc)
+    st.stop()
+
+left, right = st.columns(2)
+left.markdown("**Original**")
+left.text(result.original_text)
+right.markdown("**Counterfactual**")
+right.text(result.counterfactual_text)
+frame, formats = view.swaps(result)
+st.dataframe(frame, hide_index=True, width="stretch", column_config=formats)
+
+a, b, c = st.columns(3)
+a.metric("KL(original ‖ counterfactual)", f"{result.kl_original_counterfactual:.4f} nats")
+b.metric("KL(counterfactual ‖ original)", f"{result.kl_counterfactual_original:.4f} nats")
+c.metric("Jensen-Shannon divergence", f"{result.js_divergence:.4f} nats", help="Symmetric; 0 = the same "
+         "distribution, at most ln 2 ≈ 0.693.")
+
+left, right = st.columns(2)
+for col, side, heading in ((left, result.original, "Original: top-k"),
+                           (right, result.counterfactual, "Counterfactual: top-k")):
+    col.markdown(f"**{heading}**")
+    frame, formats = view.top_k(side)
+    col.dataframe(frame, hide_index=True, width="stretch", column_config=formats)
+
+st.subheader("Log-ratio of the candidates")
+either = st.checkbox("Also show candidates in only one version's top-k", key="cf_union")
+shown = result.candidates if either else result.shared
+if shown:
+    st.plotly_chart(view.log_ratios(shown), width="stretch")
+    frame, formats = view.candidates(shown)
+    st.dataframe(frame, hide_index=True, width="stretch", column_config=formats)
+else:
+    st.info("The two top-k lists have no candidate in common; tick the box to see all candidates.")
+st.caption("Punctuation and ##-pieces are hidden from the lists; probabilities and the divergences are over the "
+           "whole vocabulary.")
