@@ -5,12 +5,20 @@ from bertlens.errors import BertLensError, MissingHead
 from bertlens.fill_mask import MAX_TOP_K
 from bertlens.text import MASK
 from components import counterfactual_view as view
-from components.query_state import adopt, bounded_int, bounded_text, publish
-from components.safe import md_escape, show_error
+from components.query_state import Field, PageState, bounded_int, dump_bool, parse_bool
+from components.safe import show_error
 from services import cache
 from services.model import get_model
 
 DEFAULT_TEXT = "She said that her [MASK] would be late."
+DEFAULT_PAIRS = "king,queen\nJohn,Mary"
+STATE = PageState("counterfactual", [
+    Field("cf_text", "text", DEFAULT_TEXT, label="the sentence"),
+    Field("cf_top_k", "k", 10, parse=bounded_int(1, MAX_TOP_K)),
+    Field("cf_own_pairs", "own", False, parse=parse_bool, dump=dump_bool),
+    Field("cf_pairs", "pairs", DEFAULT_PAIRS, label="your swap list"),
+    Field("cf_union", "union", False, parse=parse_bool, dump=dump_bool),
+])
 
 st.title("Counterfactual sentences")
 st.markdown(
@@ -44,21 +52,16 @@ except MissingHead as exc:
     show_error(exc)
     st.stop()
 
-for problem in adopt({"text": ("cf_text", bounded_text(), DEFAULT_TEXT),
-                      "k": ("cf_top_k", bounded_int(1, MAX_TOP_K), 10)}, "counterfactual"):
-    st.warning(md_escape(problem))
-st.session_state.setdefault("cf_text", DEFAULT_TEXT)
-st.session_state.setdefault("cf_top_k", 10)
+STATE.restore()
 
 with st.sidebar:
     st.subheader("Swap list")
     own = st.checkbox("Use my own swap list", key="cf_own_pairs")
     pairs_text = None
     if own:
-        pairs_text = st.text_area("male,female — one pair per line", "king,queen\nJohn,Mary", height=160,
-                                  key="cf_pairs", help="A capitalised pair (a name) swaps only when written "
-                                                       "with a capital. he/she, his/her and him/her keep their "
-                                                       "rules.")
+        pairs_text = st.text_area("male,female — one pair per line", height=160, key="cf_pairs",
+                                  help="A capitalised pair (a name) swaps only when written with a capital. "
+                                       "he/she, his/her and him/her keep their rules.")
     else:
         table = default_table()
         st.caption(f"{len(table.words) // 2} word pairs and {len(table.names) // 2} first-name pairs from "
@@ -67,7 +70,7 @@ with st.sidebar:
 
 text = st.text_area(f"Sentence with one {MASK}", key="cf_text", height=90)
 top_k = st.slider("How many candidates (top-k)", 1, MAX_TOP_K, key="cf_top_k")
-publish({"text": text, "k": top_k})
+STATE.publish()
 
 try:
     result = cache.counterfactual(lm, text, pairs_text, int(top_k))

@@ -22,7 +22,7 @@ TIMEOUT_MS = 60_000
 PROJECTOR = {"width": 1024, "height": 768}
 URL_PATHS = {page.name: page.url_path for page in app_pages()}
 TITLES = {"home": "BERT Lens", "fill_mask": "Fill-mask", "next_sentence": "Next sentence", "attention": "Attention",
-          "explain": "Explain"}
+          "explain": "Explain", "counterfactual": "Counterfactual sentences"}
 
 
 @pytest.fixture(scope="module")
@@ -73,7 +73,7 @@ def page_url(app, name: str, params: dict[str, str] | None = None) -> str:
 def go_to(tab, name: str) -> None:
     """Change page as a user does: the sidebar's navigation link."""
     label = {"home": "Home", "fill_mask": "Fill-mask", "next_sentence": "Next sentence", "attention": "Attention",
-             "explain": "Explain"}
+             "explain": "Explain", "counterfactual": "Counterfactual"}
     tab.locator("[data-testid=stSidebarNav]").get_by_text(label[name], exact=True).click()
     tab.wait_for_function("t => [...document.querySelectorAll('h1')].some(h => h.innerText.includes(t))",
                           arg=TITLES[name], timeout=TIMEOUT_MS)
@@ -169,7 +169,15 @@ def edit_explain(tab) -> None:
     type_into(tab, "ex_steps", "30")
 
 
+def edit_counterfactual(tab) -> None:
+    type_into(tab, "cf_text", "My mother said that the [MASK] was late.")
+    nudge_slider(tab, "cf_top_k", "ArrowLeft", 2)
+
+
 EDITS = {
+    "counterfactual": Edits(edit_counterfactual, {
+        "cf_text": ("text", "My mother said that the [MASK] was late."), "cf_top_k": ("slider", "8"),
+    }),
     "explain": Edits(edit_explain, {
         "ex_text": ("text", "The nurse said that [MASK] was tired."), "ex_target": ("text", "she"),
         "ex_contrast": ("text", "he"), "ex_steps": ("text", "30"),
@@ -263,6 +271,11 @@ LINKS = {
                    "att_mask": ("select", "5: … chased the [[MASK]] . [SEP] …"),
                    "att_bertviz": ("check", True), "att_bv_layers": ("tags", ["2"])}),
     "home": ({"present": "1"}, {"present": ("check", True)}),
+    "counterfactual": ({"text": "His father called the [MASK].", "k": "6", "own": "1", "pairs": "king,queen",
+                        "union": "1"},
+                       {"cf_text": ("text", "His father called the [MASK]."), "cf_top_k": ("slider", "6"),
+                        "cf_own_pairs": ("check", True), "cf_pairs": ("text", "king,queen"),
+                        "cf_union": ("check", True)}),
     "explain": ({"text": "The nurse said that [MASK] was tired.", "target": "she", "contrast": "he", "steps": "30",
                  "baseline": "pad", "bias": "0", "lens_k": "5"},
                 {"ex_text": ("text", "The nurse said that [MASK] was tired."), "ex_target": ("text", "she"),
@@ -289,7 +302,7 @@ def test_a_link_round_trip_restores_every_input(app, browser, tab, name):
         fresh.close()
 
 
-@pytest.mark.parametrize("name", ["fill_mask", "next_sentence", "attention", "explain"])
+@pytest.mark.parametrize("name", ["fill_mask", "next_sentence", "attention", "explain", "counterfactual"])
 def test_link_tests_cover_every_declared_input(name):
     """Each page's link round trip sets every parameter the page declares (read from its source: the server is
     another process)."""
