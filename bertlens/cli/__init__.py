@@ -7,11 +7,11 @@ from __future__ import annotations
 import argparse
 import sys
 
-from bertlens.cli import attention, bench, bias, download, fill_mask, info, nsp
+from bertlens.cli import attention, audit, bench, bias, download, fill_mask, info, nsp
 from bertlens.cli.common import common_options
 from bertlens.errors import BertLensError, InputError, WeightsUnavailable
 
-VERBS = (fill_mask, nsp, download, info, attention, bias, bench)
+VERBS = (fill_mask, nsp, download, info, attention, bias, audit, bench)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -20,12 +20,15 @@ def register(sub, common) -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--top", type=int, default=15, help="occupations shown at each end of the table")
+    p.add_argument("--models", help="A,B: run both checkpoints and compare them (replaces --model)")
     p.set_defaults(func=run_probe)
 
     c = sub.add_parser("crows", parents=[common], help="score a CrowS-Pairs CSV (Nangia et al. 2020)")
     c.add_argument("file", help="CSV with sent_more, sent_less, stereo_antistereo, bias_type")
     c.add_argument("--out", help="write every pair's score to a .csv or .json file")
     c.add_argument("--batch-size", type=int, default=64)
+    c.add_argument("--metric", help="crows,aul,aula: score with these metrics side by side (default: crows alone)")
+    c.add_argument("--models", help="A,B: run both checkpoints and compare them (replaces --model)")
     c.set_defaults(func=run_crows)
 
 
@@ -43,19 +46,16 @@ def _bar(total_label: str):
 
 
 def run_probe(args: argparse.Namespace) -> int:
+    if args.models:
+        from bertlens.cli.two_models import probe_two
+
+        return probe_two(args)
     from bertlens import bias
-    from bertlens.bias.files import read_text
     from bertlens.export import check_out_path, probe_csv, probe_json, save
 
     if args.out:
         check_out_path(args.out)
-    config = bias.build_config(
-        templates=bias.templates_text(args.templates) if args.templates else None,
-        pairs=bias.pairs_text(args.pairs) if args.pairs else None,
-        occupations=read_text(args.occupations, f"the occupation file '{args.occupations}'") if args.occupations
-        else None,
-        bootstrap=args.bootstrap, seed=args.seed, min_effect=args.min_effect,
-    )
+    config = probe_config(args)
     lm = load(args)
     bar, update = _bar("probe")
     try:
@@ -70,6 +70,20 @@ def run_probe(args: argparse.Namespace) -> int:
         return 0
     print_probe(lm, result, args.top)
     return 0
+
+
+def probe_config(args: argparse.Namespace):
+    """The probe configuration from the command's file flags. Raises InputError."""
+    from bertlens import bias
+    from bertlens.bias.files import read_text
+
+    return bias.build_config(
+        templates=bias.templates_text(args.templates) if args.templates else None,
+        pairs=bias.pairs_text(args.pairs) if args.pairs else None,
+        occupations=read_text(args.occupations, f"the occupation file '{args.occupations}'") if args.occupations
+        else None,
+        bootstrap=args.bootstrap, seed=args.seed, min_effect=args.min_effect,
+    )
 
 
 def print_probe(lm, result, top: int) -> None:
@@ -110,6 +124,10 @@ def print_probe(lm, result, top: int) -> None:
 
 
 def run_crows(args: argparse.Namespace) -> int:
+    if args.models or args.metric:
+        from bertlens.cli.two_models import crows_metrics
+
+        return crows_metrics(args)
     from bertlens.bias.crows import CAVEAT, load_crows, score_crows
     from bertlens.export import check_out_path, crows_csv, crows_json, save
 
