@@ -213,10 +213,17 @@ def crows_pairs(config: AuditConfig):
 
 
 def check_inputs(config: AuditConfig) -> None:
-    if "probe" in config.metrics:
-        probe_config(config)
-    if any(m in config.metrics for m in ("crows", "aul", "aula")):
-        crows_pairs(config)
+    """Build the probe configuration and read the pairs the metrics need. Raises InputError naming the part."""
+    try:
+        if "probe" in config.metrics:
+            probe_config(config)
+    except InputError as exc:
+        raise InputError(f"In the audit's templates, word pairs or occupations: {exc}") from exc
+    try:
+        if any(m in config.metrics for m in ("crows", "aul", "aula")):
+            crows_pairs(config)
+    except InputError as exc:
+        raise InputError(f"In the audit's CrowS-Pairs file: {exc}") from exc
 
 
 # ---------------------------------------------------------------- one checkpoint

@@ -19,6 +19,7 @@ MAX_RETRIES = 2
 LOCAL_HOST = "127.0.0.1"
 OBJECT_STORE_BYTES = 128 * 1024 * 1024
 ROOT = Path(__file__).resolve().parents[2]
+LOOPBACK_ENV = "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"
 
 
 def import_ray():
@@ -35,9 +36,13 @@ def start(address: str | None = None, num_cpus: int | None = None):
     """Connect to the cluster at `address`, or start a local one on loopback. Returns the `ray` module."""
     os.environ["RAY_USAGE_STATS_ENABLED"] = "0"
     os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH")) if p)
+    if not address:
+        os.environ[LOOPBACK_ENV] = "0"
     ray = import_ray()
     if ray.is_initialized():
         return ray
+    if not address:
+        _loopback_only()
     if address:
         ray.init(address=address, log_to_driver=False,
                  runtime_env={"env_vars": {"RAY_USAGE_STATS_ENABLED": "0", "TOKENIZERS_PARALLELISM": "false"}})
@@ -46,6 +51,17 @@ def start(address: str | None = None, num_cpus: int | None = None):
                  object_store_memory=OBJECT_STORE_BYTES, log_to_driver=False,
                  runtime_env={"env_vars": {"TOKENIZERS_PARALLELISM": "false"}})
     return ray
+
+
+def _loopback_only() -> None:
+    """Ray resolves 127.0.0.1 to the machine's routable address unless its cluster mode is off
+    (`RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0`, read when ray is imported); this applies it when ray was imported before,
+    so every process of the local cluster binds loopback only."""
+    try:
+        from ray._private import ray_constants
+    except ImportError:
+        return
+    ray_constants.ENABLE_RAY_CLUSTER = False
 
 
 def ray_runner(address: str | None = None, num_cpus: int | None = None):
