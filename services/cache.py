@@ -81,3 +81,15 @@ def attention_view(lm: LoadedModel, text: str, pair: str | None) -> AttentionVie
     attention = attention_of(analysis)
     return AttentionView(analysis, attention, head_statistics(attention.weights, attention.tokens),
                          thumbnail_grid(thumbnails(attention.weights)))
+
+
+# ---- audit-b: AUL / AULA on CrowS-Pairs (issue 13 part 3) ----
+from bertlens.bias.aul import AulResult, score_aul  # noqa: E402
+from bertlens.bias.crows import CrowsPair  # noqa: E402
+
+
+@st.cache_data(max_entries=16, ttl=TTL_SECONDS, hash_funcs=MODEL_HASH, show_spinner="Scoring AUL / AULA…")
+def aul_scores(lm: LoadedModel, pairs: tuple[CrowsPair, ...], metrics: tuple[str, ...]) -> AulResult:
+    """AUL / AULA of every pair: one unmasked forward pass per distinct sentence. Raises InputError."""
+    return score_aul(lm, list(pairs), metrics)
+# ---- end audit-b ----
