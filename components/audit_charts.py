@@ -116,9 +116,9 @@ def checkpoint_strip(report: dict, limit: int = 60) -> go.Figure:
                                                                          line=dict(width=2)),
                              hovertemplate="%{y}: mean %{x:+.3f}<extra></extra>"))
     fig.add_vline(x=0, line_color=GREY)
-    fig.update_layout(height=max(300, 20 * len(order) + 140), margin=dict(l=10, r=20, t=20, b=50),
+    fig.update_layout(height=max(320, 20 * len(order) + 170), margin=dict(l=10, r=20, t=20, b=100),
                       plot_bgcolor="white", yaxis=dict(automargin=True, categoryorder="array",
                                                        categoryarray=[plotly_text(o) for o in order]),
                       xaxis=dict(title="log-ratio: > 0 leans female, < 0 male; one dot per checkpoint"),
-                      legend=dict(orientation="h", y=-0.15))
+                      legend=dict(orientation="h", yanchor="top", y=-0.28))
     return fig

@@ -105,7 +105,7 @@ def metrics_download(lm: LoadedModel, result: MetricsResult, source: str, data: 
 def two_models_tab(lm: LoadedModel, probe_config: Any, pairs: list[CrowsPair] | None) -> None:
     st.markdown("Compare this model with a second checkpoint (a hub id such as `bert-base-cased`, or a local folder). "
                 "Both are compared on words: each model scores every occupation and sentence with its own "
-                "vocabulary. The second model is loaded only when you press the button; " + SECOND_MODEL_NOTE)
+                "vocabulary. The second model is loaded only when you press the button. " + SECOND_MODEL_NOTE)
     name = st.text_input("Second checkpoint: hub id or folder", key="bias_second_model",
                          placeholder="bert-base-cased")
     if st.button("Load second model", key="bias_second_load", disabled=not name.strip()):

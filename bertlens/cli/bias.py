@@ -49,7 +49,7 @@ def run_probe(args: argparse.Namespace) -> int:
     if args.models:
         from bertlens.cli.two_models import probe_two
 
-        return probe_two(args)
+        return probe_two(args, probe_config(args), print_probe)
     from bertlens import bias
     from bertlens.export import check_out_path, probe_csv, probe_json, save
 

@@ -121,14 +121,13 @@ def print_crows_comparison(comparison, added: int) -> None:
         print(f"note: {note}")
 
 
-def probe_two(args: argparse.Namespace) -> int:
+def probe_two(args: argparse.Namespace, config, print_probe) -> int:
+    """`probe --models A,B` with the probe configuration `config` and the single-model printer `print_probe`."""
     from bertlens import bias
     from bertlens.bias.compare import compare_probe
-    from bertlens.cli.bias import print_probe, probe_config
     from bertlens.export import probe_json
 
     _check_json_out(args)
-    config = probe_config(args)
     runs, added = [], []
     for model in model_list(args):
         lm, extra = _load(args, model)
