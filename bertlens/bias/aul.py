@@ -87,9 +87,9 @@ def sentence_scores(lm: LoadedModel, sentences: Sequence[Sequence[int]], attenti
         with torch.inference_mode():
             output = lm.model.bert(input_ids=ids.to(lm.device), attention_mask=mask.to(lm.device),
                                    token_type_ids=torch.zeros_like(ids).to(lm.device), output_attentions=attention)
-            logits = lm.model.cls.predictions(output.last_hidden_state)
-            log_probs = torch.log_softmax(logits.float(), dim=-1)
-            own = log_probs.gather(-1, ids.to(lm.device).unsqueeze(-1)).squeeze(-1).cpu().double()
+            logits = lm.model.cls.predictions(output.last_hidden_state).float()
+            own = (logits.gather(-1, ids.to(lm.device).unsqueeze(-1)).squeeze(-1)
+                   - torch.logsumexp(logits, dim=-1)).cpu().double()
             received = None
             if attention:
                 received = torch.stack(output.attentions).float().mean(dim=(0, 2)).cpu().double()
