@@ -273,29 +273,33 @@ with many_tab:
 with export_tab:
     st.markdown("Every score with the model id, its weights' hash or revision, the templates, the word pairs and "
                 "the date. Text cells that a spreadsheet would run as a formula are prefixed with an apostrophe.")
+    audit_inputs = dict(
+        templates=templates_text, pairs=pairs_text, chosen_pairs=tuple(probe_labels), occupations=occupations_text,
+        crows_file=(crows_file.name, crows_file.getvalue()) if crows_file is not None else None,
+        min_effect=float(min_effect))
     stored = st.session_state.get("bias_result")
     if stored is not None and stored[0] == key:
         exported = stored[2].with_min_effect(float(min_effect))
+        same = config is not None and dataclasses.replace(stored[1], min_effect=config.min_effect) == config
+        stamp = audit_views.export_stamp(lm, audit_inputs, "probe") if same else {}
         a, b = st.columns(2)
-        a.download_button("Probe report (CSV)", partial(probe_csv, lm, exported), "bias_probe.csv", "text/csv",
-                          key="bias_dl_probe_csv", on_click="ignore")
-        b.download_button("Probe report (JSON)", partial(probe_json, lm, exported), "bias_probe.json",
+        a.download_button("Probe report (CSV)", partial(probe_csv, lm, exported, stamp), "bias_probe.csv",
+                          "text/csv", key="bias_dl_probe_csv", on_click="ignore")
+        b.download_button("Probe report (JSON)", partial(probe_json, lm, exported, stamp), "bias_probe.json",
                           "application/json", key="bias_dl_probe_json", on_click="ignore")
     else:
         st.info("Run the probe to export its scores.")
     stored = st.session_state.get("bias_crows_result")
     if stored is not None and stored[0] == key:
         _, src, exported_crows = stored
+        stamp = audit_views.export_stamp(lm, audit_inputs, "crows") if src == source else {}
         a, b = st.columns(2)
-        a.download_button("CrowS-Pairs report (CSV)", partial(crows_csv, lm, exported_crows, src), "crows_pairs.csv",
-                          "text/csv", key="bias_dl_crows_csv", on_click="ignore")
-        b.download_button("CrowS-Pairs report (JSON)", partial(crows_json, lm, exported_crows, src),
+        a.download_button("CrowS-Pairs report (CSV)", partial(crows_csv, lm, exported_crows, src, stamp),
+                          "crows_pairs.csv", "text/csv", key="bias_dl_crows_csv", on_click="ignore")
+        b.download_button("CrowS-Pairs report (JSON)", partial(crows_json, lm, exported_crows, src, stamp),
                           "crows_pairs.json", "application/json", key="bias_dl_crows_json", on_click="ignore")
     stored = st.session_state.get("bias_metrics_result")
     if stored is not None and stored[0] == key:
         audit_views.metrics_download(lm, stored[2], stored[1], crows_file.getvalue() if crows_file is not None
                                      else EXAMPLE_PATH.read_bytes())
-    audit_views.audit_config_download(lm, dict(
-        templates=templates_text, pairs=pairs_text, chosen_pairs=tuple(probe_labels), occupations=occupations_text,
-        crows_file=(crows_file.name, crows_file.getvalue()) if crows_file is not None else None,
-        min_effect=float(min_effect)))
+    audit_views.audit_config_download(lm, audit_inputs)

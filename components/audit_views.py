@@ -182,20 +182,36 @@ def show_crows_comparison(comparison) -> None:
 
 # ---------------------------------------------------------------- saved audits
 
-def audit_config_download(lm: LoadedModel, inputs: dict[str, Any]) -> None:
-    """A download of the whole audit as JSON: `inputs` holds templates, pairs, chosen_pairs, occupations (None:
-    shipped), crows_file ((name, bytes) of the upload; None: the shipped example), min_effect."""
+def page_config(lm: LoadedModel, inputs: dict[str, Any]) -> audit.AuditConfig:
+    """The page's whole audit: `inputs` holds templates, pairs, chosen_pairs, occupations (None: shipped), crows_file
+    ((name, bytes) of the upload; None: the shipped example), min_effect. Raises InputError for a bad input."""
     second = st.session_state.get("bias_second_name")
-    metrics = ("probe",) + _metrics_chosen()
+    upload = inputs["crows_file"]
+    config = audit.AuditConfig(
+        models=audit.check_models([lm.info.model_id] + ([second] if second else [])),
+        metrics=("probe",) + _metrics_chosen(), templates=inputs["templates"], pairs=inputs["pairs"],
+        chosen_pairs=inputs["chosen_pairs"], occupations=inputs["occupations"],
+        crows_pairs=decode(upload[1], f"'{upload[0]}'") if upload is not None else None,
+        min_effect=inputs["min_effect"], precision=lm.info.dtype, device=lm.device.type,
+        sources={"crows_pairs": upload[0]} if upload is not None else {},
+        digests={"crows_pairs": sha256(upload[1])} if upload is not None else {})
+    audit.check_inputs(config)
+    return config
+
+
+def export_stamp(lm: LoadedModel, inputs: dict[str, Any], part: str) -> dict[str, Any]:
+    """SHA-256 of the inputs and configuration for an export of `part` ('probe' or 'crows'); {} when the inputs
+    are not valid (the Export tab says why)."""
     try:
-        upload = inputs["crows_file"]
-        crows_text = decode(upload[1], f"'{upload[0]}'") if upload is not None else None
-        config = audit.AuditConfig(
-            models=audit.check_models([lm.info.model_id] + ([second] if second else [])), metrics=metrics,
-            templates=inputs["templates"], pairs=inputs["pairs"], chosen_pairs=inputs["chosen_pairs"],
-            occupations=inputs["occupations"], crows_pairs=crows_text, min_effect=inputs["min_effect"],
-            precision=lm.info.dtype, device=lm.device.type)
-        audit.check_inputs(config)
+        return audit.stamp(page_config(lm, inputs), part)
+    except BertLensError:
+        return {}
+
+
+def audit_config_download(lm: LoadedModel, inputs: dict[str, Any]) -> None:
+    """A download of the whole audit as JSON (see `page_config` for `inputs`)."""
+    try:
+        config = page_config(lm, inputs)
     except BertLensError as exc:
         show_error(exc)
         return

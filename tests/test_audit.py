@@ -147,3 +147,27 @@ def test_models_file_and_missing_ray_message(tmp_path, checkpoints, capsys, monk
     monkeypatch.setitem(__import__("sys").modules, "ray", None)
     assert main(["audit", str(path), "--ray"]) == 2
     assert "pip install" in capsys.readouterr().err
+
+
+def test_exports_record_the_sha256_of_inputs_and_configuration(tmp_path, capsys, tiny_model_dir):
+    pairs = tmp_path / "pairs.csv"
+    pairs.write_text(CROWS)
+    assert main(["crows", str(pairs), "--json", "--model", str(tiny_model_dir), "--device", "cpu"]) == 0
+    meta = json.loads(capsys.readouterr().out)["meta"]
+    digest = hashlib.sha256(pairs.read_bytes()).hexdigest()
+    assert meta["input_sha256"] == [f"crows_pairs ({pairs}): {digest}"]
+    assert len(meta["configuration_sha256"]) == 64
+    templates = tmp_path / "templates.txt"
+    templates.write_text(TEMPLATES)
+    occupations = tmp_path / "occupations.csv"
+    occupations.write_text(OCCUPATIONS)
+    out = tmp_path / "probe.csv"
+    assert main(["probe", "--templates", str(templates), "--occupations", str(occupations), "--bootstrap", "100",
+                 "--model", str(tiny_model_dir), "--device", "cpu", "--out", str(out)]) == 0
+    from bertlens.export import read_csv_report
+
+    meta, _ = read_csv_report(out.read_text())
+    lines = meta["input_sha256"]
+    assert f"templates ({templates}): {hashlib.sha256(templates.read_bytes()).hexdigest()}" in lines
+    assert f"occupations ({occupations}): {hashlib.sha256(occupations.read_bytes()).hexdigest()}" in lines
+    assert any(line.startswith("pairs (shipped: word_pairs.csv): ") for line in lines)

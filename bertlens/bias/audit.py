@@ -102,6 +102,17 @@ class AuditConfig:
         return sha256(self.canonical())
 
 
+PROBE_INPUTS = ("templates", "pairs", "occupations")
+
+
+def stamp(config: AuditConfig, part: str | None = None) -> dict[str, Any]:
+    """What every export records: the configuration's SHA-256 and each input's, as "name (source): sha256" lines.
+    `part` 'probe' or 'crows' keeps only that part's inputs."""
+    names = {"probe": PROBE_INPUTS, "crows": ("crows_pairs",)}.get(part or "", tuple(INPUTS))
+    return {"configuration_sha256": config.sha256(),
+            "input_sha256": [f"{i.name} ({i.source}): {i.sha256}" for i in config.inputs() if i.name in names]}
+
+
 def check_models(models: Sequence[str]) -> tuple[str, ...]:
     cleaned = tuple(dict.fromkeys(m.strip() for m in models if m and m.strip()))
     if not cleaned:
@@ -184,6 +195,18 @@ def parse_config(text: str, folder: Path | None = None, name: str = "the audit c
         digests=digests)
     check_inputs(config)
     return config
+
+
+def from_files(models: Sequence[str], metrics: Sequence[str], files: dict[str, str | None], **settings: Any) -> AuditConfig:
+    """The configuration of a command-line run: `files` maps input names (templates, pairs, occupations, crows_pairs)
+    to paths (None: the shipped file); the file bytes are hashed. Raises InputError for an unreadable file."""
+    texts, sources, digests = {}, {}, {}
+    for name, path in files.items():
+        if path:
+            raw = read_bytes(path)
+            texts[name], sources[name], digests[name] = decode(raw, f"'{path}'"), str(path), sha256(raw)
+    return AuditConfig(models=check_models(models), metrics=tuple(metrics), **texts, sources=sources,
+                       digests=digests, **settings)
 
 
 def load_config(path: str | Path) -> AuditConfig:

@@ -57,19 +57,31 @@ def run_probe(args: argparse.Namespace) -> int:
         check_out_path(args.out)
     config = probe_config(args)
     lm = load(args)
+    stamp = input_stamp(args, lm, "probe", templates=args.templates, pairs=args.pairs, occupations=args.occupations)
     bar, update = _bar("probe")
     try:
         result = bias.run_probe(lm, config, progress=update, batch_size=args.batch_size)
     finally:
         bar.close()
     if args.out:
-        save(args.out, lambda: probe_csv(lm, result), lambda: probe_json(lm, result))
+        save(args.out, lambda: probe_csv(lm, result, stamp), lambda: probe_json(lm, result, stamp))
         print(f"wrote {args.out}", file=sys.stderr)
     if args.json:
-        print(probe_json(lm, result))
+        print(probe_json(lm, result, stamp))
         return 0
     print_probe(lm, result, args.top)
     return 0
+
+
+def input_stamp(args: argparse.Namespace, lm, part: str, **files: str | None) -> dict:
+    """The SHA-256 of the input files and of the run's configuration, for the report's metadata."""
+    from bertlens.bias import audit
+
+    settings = {"seed": args.seed, "bootstrap": args.bootstrap, "min_effect": args.min_effect} if part == "probe" \
+        else {}
+    config = audit.from_files([lm.info.model_id], ["probe"] if part == "probe" else ["crows"], files,
+                              precision=lm.info.dtype, device=lm.device.type, **settings)
+    return audit.stamp(config, part)
 
 
 def probe_config(args: argparse.Namespace):
@@ -135,6 +147,7 @@ def run_crows(args: argparse.Namespace) -> int:
         check_out_path(args.out)
     pairs = load_crows(args.file)
     lm = load(args)
+    stamp = input_stamp(args, lm, "crows", crows_pairs=args.file)
     bar, update = _bar("crows")
     stop = {"now": False}
     try:
@@ -146,10 +159,11 @@ def run_crows(args: argparse.Namespace) -> int:
     finally:
         bar.close()
     if args.out:
-        save(args.out, lambda: crows_csv(lm, result, args.file), lambda: crows_json(lm, result, args.file))
+        save(args.out, lambda: crows_csv(lm, result, args.file, stamp),
+             lambda: crows_json(lm, result, args.file, stamp))
         print(f"wrote {args.out}", file=sys.stderr)
     if args.json:
-        print(crows_json(lm, result, args.file))
+        print(crows_json(lm, result, args.file, stamp))
         return 0
     print(f"model: {lm.info.model_id} ({lm.fingerprint()})" + ("  RANDOM WEIGHTS: meaningless" if
                                                               lm.info.random_weights else ""))

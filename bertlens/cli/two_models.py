@@ -64,6 +64,7 @@ def memory_note(added: list[int]) -> dict[str, Any]:
 
 
 def crows_metrics(args: argparse.Namespace) -> int:
+    from bertlens.bias import audit
     from bertlens.bias.compare import compare_crows
     from bertlens.bias.crows import load_crows
     from bertlens.bias.crows_metrics import parse_metrics, score_metrics
@@ -82,6 +83,10 @@ def crows_metrics(args: argparse.Namespace) -> int:
         runs.append((lm, result))
         added.append(extra)
     documents = [metrics_document(lm, result, args.file, digest) for lm, result in runs]
+    stamp = audit.stamp(audit.from_files([lm.info.model_id for lm, _ in runs], metrics, {"crows_pairs": args.file},
+                                         precision=runs[0][0].info.dtype, device=runs[0][0].device.type), "crows")
+    for document in documents:
+        document["metadata"].update(stamp)
     if len(runs) == 1:
         document = documents[0]
         document["metadata"]["memory"] = memory_note(added)
