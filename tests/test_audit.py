@@ -120,7 +120,10 @@ def test_local_ray_cluster_gives_the_sequential_report(tmp_path, checkpoints):
     config = audit.load_config(write_config(tmp_path, good + [broken]))
     sequential = audit.run_audit(config, date="d")
     try:
-        fanned = audit.run_audit(config, cluster.ray_runner(num_cpus=2), cluster.where(None), date="d")
+        cluster.start(None, num_cpus=2)
+        fanned = audit.run_audit(config, cluster.ray_runner(), cluster.where(None), date="d")
+        assert ray.is_initialized()
+        assert main(["audit", str(tmp_path / "audit.json"), "--ray", "--out", str(tmp_path / "ray.json")]) == 0
         nodes = [n["NodeManagerAddress"] for n in ray.nodes()]
         addresses = ray_addresses()
     finally:
@@ -128,6 +131,8 @@ def test_local_ray_cluster_gives_the_sequential_report(tmp_path, checkpoints):
     assert nodes == ["127.0.0.1"]
     assert addresses and addresses <= {"127.0.0.1", "::ffff:127.0.0.1", "::1"}, addresses
     assert [r["status"] for r in fanned["checkpoints"]] == ["ok", "ok", "ok", "failed"]
+    from_cli = json.loads((tmp_path / "ray.json").read_text())
+    assert from_cli["ran_on"].startswith("a local Ray cluster") and from_cli["completed"] == 3
     assert fanned["checkpoints"][3]["reason"] == sequential["checkpoints"][3]["reason"]
     rounded = lambda report: json.loads(json.dumps({**report, "ran_on": ""}),  # noqa: E731
                                         parse_float=lambda s: round(float(s), 6))

@@ -7,7 +7,11 @@
 - `side_by_side`: one template, female and male word, each side's top-k;
 - `probe`: the occupation probe (log-ratio over templates, Kurita et al. 2019), batched;
 - `statistics`: bootstrap, sign-flip test, Holm, correlations, Wilson intervals (scipy);
-- `crows`: CrowS-Pairs as its authors' `metric.py` defines it.
+- `crows`: CrowS-Pairs as its authors' `metric.py` defines it;
+- `aul`: AUL and AULA (Kaneko & Bollegala 2022) as their `evaluate.py` computes them; `crows_metrics`: CrowS PLL,
+  AUL and AULA side by side on the same pairs; `reports`: their JSON report and SHA-256 stamps;
+- `compare`: two checkpoints compared on words; `audit`: saved audit configurations and multi-checkpoint reports;
+  `cluster`: the same audit fanned out over Ray (optional).
 
 Positive scores lean female, negative lean male, everywhere. The names below are the package's public interface.
 """

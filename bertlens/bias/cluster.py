@@ -9,6 +9,7 @@ dies is retried by Ray (`MAX_RETRIES`); a checkpoint that still fails is one fai
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -65,24 +66,34 @@ def _loopback_only() -> None:
 
 
 def ray_runner(address: str | None = None, num_cpus: int | None = None):
-    """A runner for `bertlens.bias.audit.run_audit`: every checkpoint a Ray task, rows back in the models' order."""
+    """A runner for `bertlens.bias.audit.run_audit`: every checkpoint a Ray task, rows back in the models' order.
+    A cluster it started (or connected to) is shut down after the run; one already running is left as it was."""
 
     def run(config_data: dict[str, Any], models: Sequence[str]) -> list[dict[str, Any]]:
+        owned = sys.modules.get("ray") is None or not sys.modules["ray"].is_initialized()
         ray = start(address, num_cpus)
-        task = ray.remote(num_cpus=1, max_retries=MAX_RETRIES)(audit_checkpoint)
-        refs = [task.remote(config_data, model) for model in models]
-        rows = []
-        for model, ref in zip(models, refs):
-            try:
-                rows.append(ray.get(ref))
-            except Exception as exc:  # the task failed after Ray's retries: one failed row
-                lines = str(exc).strip().splitlines()
-                rows.append({"model": model, "status": "failed",
-                             "reason": f"Ray task failed after {MAX_RETRIES} retries: {type(exc).__name__}: "
-                                       f"{lines[-1] if lines else ''}"})
-        return rows
+        try:
+            return _gather(ray, config_data, models)
+        finally:
+            if owned:
+                ray.shutdown()
 
     return run
+
+
+def _gather(ray, config_data: dict[str, Any], models: Sequence[str]) -> list[dict[str, Any]]:
+    task = ray.remote(num_cpus=1, max_retries=MAX_RETRIES)(audit_checkpoint)
+    refs = [task.remote(config_data, model) for model in models]
+    rows = []
+    for model, ref in zip(models, refs):
+        try:
+            rows.append(ray.get(ref))
+        except Exception as exc:  # the task failed after Ray's retries: one failed row
+            lines = str(exc).strip().splitlines()
+            rows.append({"model": model, "status": "failed",
+                         "reason": f"Ray task failed after {MAX_RETRIES} retries: {type(exc).__name__}: "
+                                   f"{lines[-1] if lines else ''}"})
+    return rows
 
 
 def where(address: str | None) -> str:
