@@ -125,7 +125,8 @@ def two_models_tab(lm: LoadedModel, probe_config: Any, pairs: list[CrowsPair] | 
         return
     random_weights_banner(second)
     a, b = st.columns(2)
-    a.metric("Second model", second.info.model_id[-40:], help=second.info.model_id)
+    a.caption("Model A (this page's model) and model B (the second)")
+    a.text(f"A: {lm.info.model_id}\nB: {second.info.model_id}")
     b.metric("Memory it added", f"{added / 2**20:,.0f} MiB", help="Resident memory (RSS) after loading it and one "
                                                                   "tiny pass, minus before.")
     probe_col, crows_col = st.columns(2)

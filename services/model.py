@@ -97,7 +97,7 @@ def get_second_model(model: str, dtype: str | None = None):
     clear message when it cannot be loaded."""
     s = settings()
     try:
-        return _load_second(model.strip(), s.device, dtype or s.resolved_dtype())
+        return _load_second(model.strip(), s.device, dtype or st.session_state.get("dtype") or s.resolved_dtype())
     except WeightsUnavailable as exc:
         st.error(f"The weights of **{md_escape(exc.model_id)}** are not available on this machine. Pre-fetch them "
                  "with `python -m bertlens download --model ID`, or give a local folder.", icon=":material/cloud_off:")
