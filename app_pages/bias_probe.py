@@ -9,7 +9,7 @@ from bertlens.bias.crows import CAVEAT, EXAMPLE_PATH, MAX_UPLOAD_BYTES, parse_cr
 from bertlens.bias.files import decode
 from bertlens.errors import BertLensError, MissingHead
 from bertlens.export import crows_csv, crows_json, probe_csv, probe_json
-from components import bias_charts, bias_pronouns, bias_robustness, bias_tables
+from components import audit_views, bias_charts, bias_pronouns, bias_robustness, bias_tables
 from services import cache
 from services.model import get_model
 from components.safe import md_escape, show_error
@@ -72,8 +72,9 @@ except BertLensError as exc:
     show_error(exc)
     pairs = []
 
-side_tab, probe_tab, reference_tab, pronoun_tab, robustness_tab, crows_tab, export_tab = st.tabs(
+side_tab, probe_tab, reference_tab, pronoun_tab, robustness_tab, crows_tab, two_tab, many_tab, export_tab = st.tabs(
     ["Side by side", "Occupation scores", "Real-world reference", "Pronouns", "Template robustness", "CrowS-Pairs",
+     "Two models", "Many checkpoints",
      "Export"])
 
 with side_tab:
@@ -128,7 +129,7 @@ with probe_tab:
         key="bias_min_effect", help="The headline counts an occupation only if it passes Holm's test and its mean "
                                     "log-ratio is at least this far from 0. 0.1 nats ≈ 10% more likely for one side. "
                                     "Changing it re-reads the last run; it does not rerun the model.")
-    config = None
+    config, occupations_text = None, None
     if pairs:
         try:
             occupations_text = decode(upload.getvalue(), f"'{upload.name}'") if upload is not None else None
@@ -267,25 +268,45 @@ with crows_tab:
                            "the file where the pair starts.")
                 frame, formats = bias_tables.crows_pairs(crows_result)
                 st.dataframe(frame, hide_index=True, width="stretch", column_config=formats)
+        done = stored[2] if stored is not None and stored[0] == key and stored[1] == source else None
+        audit_views.metrics_section(lm, crows_pairs, source, done)
+
+with two_tab:
+    audit_views.two_models_tab(lm, config, crows_pairs)
+
+with many_tab:
+    audit_views.checkpoints_tab()
 
 with export_tab:
     st.markdown("Every score with the model id, its weights' hash or revision, the templates, the word pairs and "
                 "the date. Text cells that a spreadsheet would run as a formula are prefixed with an apostrophe.")
+    audit_inputs = dict(
+        templates=templates_text, pairs=pairs_text, chosen_pairs=tuple(probe_labels), occupations=occupations_text,
+        crows_file=(crows_file.name, crows_file.getvalue()) if crows_file is not None else None,
+        min_effect=float(min_effect))
     stored = st.session_state.get("bias_result")
     if stored is not None and stored[0] == key:
         exported = stored[2].with_min_effect(float(min_effect))
+        same = config is not None and dataclasses.replace(stored[1], min_effect=config.min_effect) == config
+        stamp = audit_views.export_stamp(lm, audit_inputs, "probe") if same else {}
         a, b = st.columns(2)
-        a.download_button("Probe report (CSV)", partial(probe_csv, lm, exported), "bias_probe.csv", "text/csv",
-                          key="bias_dl_probe_csv", on_click="ignore")
-        b.download_button("Probe report (JSON)", partial(probe_json, lm, exported), "bias_probe.json",
+        a.download_button("Probe report (CSV)", partial(probe_csv, lm, exported, stamp), "bias_probe.csv",
+                          "text/csv", key="bias_dl_probe_csv", on_click="ignore")
+        b.download_button("Probe report (JSON)", partial(probe_json, lm, exported, stamp), "bias_probe.json",
                           "application/json", key="bias_dl_probe_json", on_click="ignore")
     else:
         st.info("Run the probe to export its scores.")
     stored = st.session_state.get("bias_crows_result")
     if stored is not None and stored[0] == key:
         _, src, exported_crows = stored
+        stamp = audit_views.export_stamp(lm, audit_inputs, "crows") if src == source else {}
         a, b = st.columns(2)
-        a.download_button("CrowS-Pairs report (CSV)", partial(crows_csv, lm, exported_crows, src), "crows_pairs.csv",
-                          "text/csv", key="bias_dl_crows_csv", on_click="ignore")
-        b.download_button("CrowS-Pairs report (JSON)", partial(crows_json, lm, exported_crows, src),
+        a.download_button("CrowS-Pairs report (CSV)", partial(crows_csv, lm, exported_crows, src, stamp),
+                          "crows_pairs.csv", "text/csv", key="bias_dl_crows_csv", on_click="ignore")
+        b.download_button("CrowS-Pairs report (JSON)", partial(crows_json, lm, exported_crows, src, stamp),
                           "crows_pairs.json", "application/json", key="bias_dl_crows_json", on_click="ignore")
+    stored = st.session_state.get("bias_metrics_result")
+    if stored is not None and stored[0] == key:
+        audit_views.metrics_download(lm, stored[2], stored[1], crows_file.getvalue() if crows_file is not None
+                                     else EXAMPLE_PATH.read_bytes())
+    audit_views.audit_config_download(lm, audit_inputs)

@@ -193,10 +193,11 @@ def read_csv_report(text: str) -> tuple[dict[str, Any], list[dict[str, str]]]:
     return meta, [{k: restore(v) for k, v in row.items()} for row in reader]
 
 
-def probe_json(lm: LoadedModel, result: ProbeResult) -> str:
+def probe_json(lm: LoadedModel, result: ProbeResult, stamp: dict[str, Any] | None = None) -> str:
+    """`stamp`: extra metadata such as the SHA-256 of the inputs and configuration (`bertlens.bias.audit.stamp`)."""
     records = probe_records(result)
     document = {
-        "meta": probe_metadata(lm, result),
+        "meta": {**probe_metadata(lm, result), **(stamp or {})},
         "occupations": [r for r in records if r["record"] == "occupation"],
         "units": [r for r in records if r["record"] == "unit"],
         "kurita": [r for r in records if r["record"] == "kurita"],
@@ -206,14 +207,14 @@ def probe_json(lm: LoadedModel, result: ProbeResult) -> str:
     return json.dumps(jsonable(document), indent=2, ensure_ascii=False)
 
 
-def probe_csv(lm: LoadedModel, result: ProbeResult) -> str:
-    return csv_text(probe_metadata(lm, result), probe_records(result), PROBE_COLUMNS)
+def probe_csv(lm: LoadedModel, result: ProbeResult, stamp: dict[str, Any] | None = None) -> str:
+    return csv_text({**probe_metadata(lm, result), **(stamp or {})}, probe_records(result), PROBE_COLUMNS)
 
 
-def crows_json(lm: LoadedModel, result: CrowsResult, source: str) -> str:
+def crows_json(lm: LoadedModel, result: CrowsResult, source: str, stamp: dict[str, Any] | None = None) -> str:
     records = crows_records(result)
     document = {
-        "meta": crows_metadata(lm, result, source),
+        "meta": {**crows_metadata(lm, result, source), **(stamp or {})},
         "pairs": [r for r in records if r["record"] == "pair"],
         "metrics": [r for r in records if r["record"] == "metric"],
         "warnings": result.warnings,
@@ -221,8 +222,8 @@ def crows_json(lm: LoadedModel, result: CrowsResult, source: str) -> str:
     return json.dumps(jsonable(document), indent=2, ensure_ascii=False)
 
 
-def crows_csv(lm: LoadedModel, result: CrowsResult, source: str) -> str:
-    return csv_text(crows_metadata(lm, result, source), crows_records(result), CROWS_COLUMNS)
+def crows_csv(lm: LoadedModel, result: CrowsResult, source: str, stamp: dict[str, Any] | None = None) -> str:
+    return csv_text({**crows_metadata(lm, result, source), **(stamp or {})}, crows_records(result), CROWS_COLUMNS)
 
 
 def check_out_path(path: str | Path) -> Path:

@@ -33,11 +33,13 @@ from bertlens.settings import Settings
 log = logging.getLogger(__name__)
 
 SECTIONS = ("load", "fill-mask", "bf16", "fp16", "int8", "graphs", "profile", "probe", "attention", "cache",
-            "concurrency", "explain", "audit")
+            "concurrency", "explain", "audit", "aul", "second-model")
 CONCURRENT_REQUESTS = 16
 ROW_ORDER = ("load", "fill-mask", "bfloat16", "float16", "int8", "graphs", "profile", "probe", "attention", "cache",
-             "concurrency", "explain", "audit")
+             "concurrency", "explain", "audit", "aul", "second-model")
 COUNTERFACTUAL_TEXT = "She told her brother that the [MASK] would be late."
+AUL_PAIRS = 1508
+AUL_PLL_STRIDE = 32
 # [CLS] The woman worked as a [MASK] in the city . [SEP]: 12 tokens.
 FILL_MASK_TEXT = "The woman worked as a [MASK] in the city."
 AGREEMENT_SENTENCES = (
@@ -593,6 +595,63 @@ class Bench:
                                      f"{len(robust.templates)} templates, {robust.rows} distinct rows "
                                      f"({robust.seconds:.1f} s scoring; {total:.1f} s with the statistics)",
                             robust.seconds * 1000, f"{robust.seconds:.1f} s"))
+
+    def section_aul(self) -> None:
+        """AUL (and AULA) over 1,508 synthetic CrowS-style pairs, batched, against CrowS PLL on the same pairs. PLL
+        needs one row per shared token; on a CPU it is timed on every AUL_PLL_STRIDE-th pair and extrapolated by
+        rows (all pairs on a GPU)."""
+        from bertlens.bias.aul import score_aul
+        from bertlens.bias.crows import pll_rows, score_crows
+        from devtools.crows_synthetic import synthetic_pairs
+
+        lm = self.model("float32")
+        full = self.report.model.get("hidden_size", 0) >= 1024
+        pairs = synthetic_pairs(AUL_PAIRS if full else AUL_PAIRS // 6)
+        tokens = statistics.fmean(len(lm.tokenizer(p.sent_more)["input_ids"]) for p in pairs)
+        rows_total = sum(len(pll_rows(lm, p)[0]) for p in pairs)
+        score_aul(lm, pairs[:64])
+        runs = {"aul": [], "aula": []}
+        for _ in range(max(1, min(self.repeats, 3 if self.cuda else 1))):
+            for metric in runs:
+                synchronize(self.device)
+                start = time.perf_counter()
+                result = score_aul(lm, pairs, (metric,))
+                synchronize(self.device)
+                runs[metric].append(time.perf_counter() - start)
+        stride = self.probe_stride or (1 if self.cuda else AUL_PLL_STRIDE)
+        sample = pairs[::stride]
+        rows_sample = sum(len(pll_rows(lm, p)[0]) for p in sample)
+        synchronize(self.device)
+        start = time.perf_counter()
+        score_crows(lm, sample)
+        synchronize(self.device)
+        pll_s = (time.perf_counter() - start) * rows_total / rows_sample
+        how = "all of them" if stride == 1 else f"timed on every {stride}th pair ({rows_sample} rows), extrapolated"
+        what = (f"{len(pairs):,} synthetic CrowS-style pairs (minimal pairs built from group words and sentence "
+                f"frames, mean {tokens:.1f} tokens with [CLS]/[SEP]; the real CrowS-Pairs is CC BY-SA, not shipped)")
+        self.report.add(Row("aul", f"CrowS PLL over {what}: {rows_total:,} masked rows ({how})", pll_s * 1000,
+                            f"{pll_s:.1f} s"))
+        for metric, label in (("aul", "AUL"), ("aula", "AULA (attention read too)")):
+            seconds = statistics.median(runs[metric])
+            self.report.add(Row("aul", f"{label}, batched, same pairs: {result.forward_rows:,} unmasked sentence "
+                                       f"passes", seconds * 1000, f"{seconds:.1f} s", seconds / pll_s,
+                                "<= 1.0x CrowS PLL's time", seconds < pll_s))
+
+    def section_second_model(self) -> None:
+        """The resident memory a second full-size checkpoint adds when loaded beside the first (as the bias page's
+        'Two models' tab and `--models A,B` do): RSS after loading it and one tiny pass, minus before."""
+        from bertlens.bias.compare import load_measured
+
+        self.model("float32")
+        folder = model_folder("large" if self.report.model.get("layers", 0) >= 24 and
+                              self.report.model.get("hidden_size", 0) >= 1024 else "tiny", seed=1,
+                              cache_dir=self.folder.parent)
+        second, added = load_measured(Settings(model=str(folder), device=self.device_name, dtype="float32"))
+        size = sum(p.stat().st_size for p in folder.glob("*.safetensors")) / 1e6
+        self.report.add(Row("second-model", f"RSS added by a second checkpoint of the same size ({size:,.0f} MB of "
+                                            "weights, float32) loaded beside the first", None,
+                            f"{added / 2**20:,.0f} MiB"))
+        del second
 
     def section_concurrency(self) -> None:
         """16 sessions press Predict at once, each with its own sentence: one request alone, the 16 one after

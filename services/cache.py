@@ -23,9 +23,11 @@ from bertlens.analysis import Analysis, analyse
 from bertlens.attention import Attention, HeadStatistics, attention_of, head_statistics
 from bertlens.attention_views import thumbnail_grid, thumbnails
 from bertlens.bias import SideBySide, WordPair
+from bertlens.bias.aul import AulResult, score_aul
 from bertlens.bias import side_by_side as bias_side_by_side
 from bertlens.bias.config import ProbeConfig
 from bertlens.bias.counterfactual import Counterfactual
+from bertlens.bias.crows import CrowsPair
 from bertlens.bias.counterfactual import counterfactual as bias_counterfactual
 from bertlens.bias.pronouns import PronounResult, parse_pronoun_templates, run_pronoun_probe
 from bertlens.bias.robustness import RobustnessResult, parse_paraphrase_sets, run_robustness
@@ -187,3 +189,11 @@ def robustness(lm: LoadedModel, paraphrases_text: str, config: ProbeConfig) -> R
     minimum effect (`components.bias_robustness.cache_key`) and reads the result `.with_min_effect`, so neither
     the probe's templates nor the effect size rerun the model. Raises InputError for bad paraphrase sets."""
     return run_robustness(lm, parse_paraphrase_sets(paraphrases_text), config)
+
+
+# ---- AUL / AULA on CrowS-Pairs (issue 13 part 3) ----
+
+@st.cache_data(max_entries=16, ttl=TTL_SECONDS, hash_funcs=MODEL_HASH, show_spinner="Scoring AUL / AULA…")
+def aul_scores(lm: LoadedModel, pairs: tuple[CrowsPair, ...], metrics: tuple[str, ...]) -> AulResult:
+    """AUL / AULA of every pair: one unmasked forward pass per distinct sentence. Raises InputError."""
+    return score_aul(lm, list(pairs), metrics)

@@ -77,3 +77,30 @@ def random_weights_banner(lm: LoadedModel) -> None:
             "not bert-large-cased's.",
             icon=":material/casino:",
         )
+
+
+# ---- a second checkpoint for comparisons (issue 13 part 5) ----
+SECOND_MODEL_NOTE = ("The second model stays in memory beside the first until another is chosen (one extra model "
+                     "at most).")
+
+
+@st.cache_resource(show_spinner="Loading the second model…", max_entries=1)
+def _load_second(model: str, device: str, dtype: str):
+    """(model, resident memory it added in bytes); one entry, so choosing another drops the previous one."""
+    from bertlens.bias.compare import load_measured
+
+    return load_measured(Settings(model=model, device="cpu" if dtype == "int8" else device, dtype=dtype))
+
+
+def get_second_model(model: str, dtype: str | None = None):
+    """The second checkpoint (hub id or folder) with the RSS it added, loaded only when this is called; None and a
+    clear message when it cannot be loaded."""
+    s = settings()
+    try:
+        return _load_second(model.strip(), s.device, dtype or st.session_state.get("dtype") or s.resolved_dtype())
+    except WeightsUnavailable as exc:
+        st.error(f"The weights of **{md_escape(exc.model_id)}** are not available on this machine. Pre-fetch them "
+                 "with `python -m bertlens download --model ID`, or give a local folder.", icon=":material/cloud_off:")
+    except BertLensError as exc:
+        st.error(f"The second model could not be loaded.\n\n{md_escape(str(exc))}", icon=":material/error:")
+    return None

@@ -11,6 +11,10 @@
 - `swaps`, `counterfactual`: gender-swapped counterfactual sentences compared at their [MASK];
 - `pronouns`: the Winogender-style pronoun probe, P(he), P(she), P(they) per occupation;
 - `robustness`: the occupation probe over paraphrase sets of its templates.
+- `aul`: AUL and AULA (Kaneko & Bollegala 2022) as their `evaluate.py` computes them; `crows_metrics`: CrowS PLL,
+  AUL and AULA side by side on the same pairs; `reports`: their JSON report and SHA-256 stamps;
+- `compare`: two checkpoints compared on words; `audit`: saved audit configurations and multi-checkpoint reports;
+  `cluster`: the same audit fanned out over Ray (optional).
 
 Positive scores lean female, negative lean male, everywhere. The names below are the package's public interface.
 """

@@ -22,12 +22,15 @@ def register(sub, common) -> None:
     p.add_argument("--top", type=int, default=15, help="occupations shown at each end of the table")
     p.add_argument("--paraphrases", nargs="?", const="", metavar="FILE",
                    help="template robustness: run every paraphrase set (default: the shipped sets) instead")
+    p.add_argument("--models", help="A,B: run both checkpoints and compare them (replaces --model)")
     p.set_defaults(func=run_probe)
 
     c = sub.add_parser("crows", parents=[common], help="score a CrowS-Pairs CSV (Nangia et al. 2020)")
     c.add_argument("file", help="CSV with sent_more, sent_less, stereo_antistereo, bias_type")
     c.add_argument("--out", help="write every pair's score to a .csv or .json file")
     c.add_argument("--batch-size", type=int, default=64)
+    c.add_argument("--metric", help="crows,aul,aula: score with these metrics side by side (default: crows alone)")
+    c.add_argument("--models", help="A,B: run both checkpoints and compare them (replaces --model)")
     c.set_defaults(func=run_crows)
 
 
@@ -45,20 +48,18 @@ def _bar(total_label: str):
 
 
 def run_probe(args: argparse.Namespace) -> int:
+    if args.models:
+        from bertlens.cli.two_models import probe_two
+
+        return probe_two(args, probe_config(args), print_probe)
     from bertlens import bias
-    from bertlens.bias.files import read_text
     from bertlens.export import check_out_path, probe_csv, probe_json, save
 
     if args.out:
         check_out_path(args.out)
-    config = bias.build_config(
-        templates=bias.templates_text(args.templates) if args.templates else None,
-        pairs=bias.pairs_text(args.pairs) if args.pairs else None,
-        occupations=read_text(args.occupations, f"the occupation file '{args.occupations}'") if args.occupations
-        else None,
-        bootstrap=args.bootstrap, seed=args.seed, min_effect=args.min_effect,
-    )
+    config = probe_config(args)
     lm = load(args)
+    stamp = input_stamp(args, lm, "probe", templates=args.templates, pairs=args.pairs, occupations=args.occupations)
     bar, update = _bar("probe")
     if args.paraphrases is not None:
         from bertlens.cli.robustness import run as run_robustness
@@ -72,13 +73,38 @@ def run_probe(args: argparse.Namespace) -> int:
     finally:
         bar.close()
     if args.out:
-        save(args.out, lambda: probe_csv(lm, result), lambda: probe_json(lm, result))
+        save(args.out, lambda: probe_csv(lm, result, stamp), lambda: probe_json(lm, result, stamp))
         print(f"wrote {args.out}", file=sys.stderr)
     if args.json:
-        print(probe_json(lm, result))
+        print(probe_json(lm, result, stamp))
         return 0
     print_probe(lm, result, args.top)
     return 0
+
+
+def input_stamp(args: argparse.Namespace, lm, part: str, **files: str | None) -> dict:
+    """The SHA-256 of the input files and of the run's configuration, for the report's metadata."""
+    from bertlens.bias import audit
+
+    settings = {"seed": args.seed, "bootstrap": args.bootstrap, "min_effect": args.min_effect} if part == "probe" \
+        else {}
+    config = audit.from_files([lm.info.model_id], ["probe"] if part == "probe" else ["crows"], files,
+                              precision=lm.info.dtype, device=lm.device.type, **settings)
+    return audit.stamp(config, part)
+
+
+def probe_config(args: argparse.Namespace):
+    """The probe configuration from the command's file flags. Raises InputError."""
+    from bertlens import bias
+    from bertlens.bias.files import read_text
+
+    return bias.build_config(
+        templates=bias.templates_text(args.templates) if args.templates else None,
+        pairs=bias.pairs_text(args.pairs) if args.pairs else None,
+        occupations=read_text(args.occupations, f"the occupation file '{args.occupations}'") if args.occupations
+        else None,
+        bootstrap=args.bootstrap, seed=args.seed, min_effect=args.min_effect,
+    )
 
 
 def print_probe(lm, result, top: int) -> None:
@@ -119,6 +145,10 @@ def print_probe(lm, result, top: int) -> None:
 
 
 def run_crows(args: argparse.Namespace) -> int:
+    if args.models or args.metric:
+        from bertlens.cli.two_models import crows_metrics
+
+        return crows_metrics(args)
     from bertlens.bias.crows import CAVEAT, load_crows, score_crows
     from bertlens.export import check_out_path, crows_csv, crows_json, save
 
@@ -126,6 +156,7 @@ def run_crows(args: argparse.Namespace) -> int:
         check_out_path(args.out)
     pairs = load_crows(args.file)
     lm = load(args)
+    stamp = input_stamp(args, lm, "crows", crows_pairs=args.file)
     bar, update = _bar("crows")
     stop = {"now": False}
     try:
@@ -137,10 +168,11 @@ def run_crows(args: argparse.Namespace) -> int:
     finally:
         bar.close()
     if args.out:
-        save(args.out, lambda: crows_csv(lm, result, args.file), lambda: crows_json(lm, result, args.file))
+        save(args.out, lambda: crows_csv(lm, result, args.file, stamp),
+             lambda: crows_json(lm, result, args.file, stamp))
         print(f"wrote {args.out}", file=sys.stderr)
     if args.json:
-        print(crows_json(lm, result, args.file))
+        print(crows_json(lm, result, args.file, stamp))
         return 0
     print(f"model: {lm.info.model_id} ({lm.fingerprint()})" + ("  RANDOM WEIGHTS: meaningless" if
                                                               lm.info.random_weights else ""))

@@ -1,0 +1,379 @@
+"""Saved audits: one JSON configuration that re-runs the whole bias audit, on one checkpoint or many.
+
+Configuration (`AuditConfig`, JSON written by `config_json`, read by `parse_config`):
+  {"bertlens_audit": 1, "models": [...], "metrics": ["probe", "crows", "aul", "aula"], "precision": "float32",
+   "device": "cpu", "seed": 0, "bootstrap": 2000, "permutations": 10000, "min_effect": 0.1,
+   "templates": INPUT, "pairs": INPUT, "chosen_pairs": [labels] | null, "occupations": INPUT, "crows_pairs": INPUT}
+where INPUT is null (the shipped file), {"text": "..."} (inline, as the page saves it) or {"path": "file"} (relative
+to the configuration's folder). Every input's bytes are hashed (SHA-256) into the report, and so is the
+configuration (its canonical JSON: sorted keys, inline texts, paths resolved to their texts' hashes).
+
+The report (`run_audit`) has a row per checkpoint (`status` "ok" with its scores, or "failed" with its reason) and
+the spread of each score across the checkpoints that completed (n, mean, SD, min, max, range). It holds no
+timings, so two runs of one configuration differ only in `date`. `audit_checkpoint` is the unit of work: a plain
+function of JSON-able arguments that loads the weights itself, so it runs alike in this process or on a Ray worker
+(`bertlens.bias.cluster`).
+"""
+from __future__ import annotations
+
+import json
+import math
+import statistics
+from dataclasses import asdict, dataclass, field, replace
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+from bertlens.bias.files import CROWS_EXAMPLE_PATH, OCCUPATIONS_PATH, PAIRS_PATH, TEMPLATES_PATH, decode, read_bytes
+from bertlens.bias.reports import sha256
+from bertlens.errors import BertLensError, InputError
+from bertlens.serialize import jsonable
+from bertlens.settings import DEVICES, DTYPES
+
+FORMAT = 1
+METRICS = ("probe", "crows", "aul", "aula")
+INPUTS = {"templates": TEMPLATES_PATH, "pairs": PAIRS_PATH, "occupations": OCCUPATIONS_PATH,
+          "crows_pairs": CROWS_EXAMPLE_PATH}
+MAX_MODELS = 200
+DECIMALS = 10
+
+
+@dataclass(frozen=True)
+class AuditInput:
+    """One input file of an audit: where it came from, its text and the SHA-256 of its bytes."""
+
+    name: str
+    source: str
+    text: str
+    sha256: str
+
+
+@dataclass(frozen=True)
+class AuditConfig:
+    models: tuple[str, ...]
+    metrics: tuple[str, ...] = METRICS
+    templates: str | None = None
+    pairs: str | None = None
+    chosen_pairs: tuple[str, ...] | None = None
+    occupations: str | None = None
+    crows_pairs: str | None = None
+    seed: int = 0
+    bootstrap: int = 2000
+    permutations: int = 10000
+    min_effect: float = 0.1
+    precision: str = "float32"
+    device: str = "cpu"
+    sources: dict[str, str] = field(default_factory=dict, compare=False)
+    digests: dict[str, str] = field(default_factory=dict, compare=False)
+
+    def with_models(self, models: Sequence[str]) -> "AuditConfig":
+        return replace(self, models=check_models(models))
+
+    def inputs(self) -> list[AuditInput]:
+        """Each input's text (the shipped file when not given) with its SHA-256."""
+        out = []
+        for name, path in INPUTS.items():
+            text = getattr(self, name)
+            if text is None:
+                data = read_bytes(path)
+                out.append(AuditInput(name, f"shipped: {path.name}", decode(data, path.name), sha256(data)))
+            else:
+                out.append(AuditInput(name, self.sources.get(name, "inline"), text,
+                                      self.digests.get(name) or sha256(text)))
+        return out
+
+    def as_dict(self) -> dict[str, Any]:
+        """The configuration as saved: inputs inline (so the file is self-contained)."""
+        data = {"bertlens_audit": FORMAT,
+                **{k: v for k, v in asdict(self).items() if k not in ("sources", "digests")}}
+        for name in INPUTS:
+            data[name] = None if data[name] is None else {"text": data[name]}
+        return jsonable(data)
+
+    def canonical(self) -> str:
+        """The configuration with every input replaced by its SHA-256: what the configuration hash covers."""
+        data = self.as_dict()
+        hashes = {i.name: i.sha256 for i in self.inputs()}
+        for name in INPUTS:
+            data[name] = {"sha256": hashes[name], "shipped": data[name] is None}
+        return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+    def sha256(self) -> str:
+        return sha256(self.canonical())
+
+
+PROBE_INPUTS = ("templates", "pairs", "occupations")
+
+
+def stamp(config: AuditConfig, part: str | None = None) -> dict[str, Any]:
+    """What every export records: the configuration's SHA-256 and each input's, as "name (source): sha256" lines.
+    `part` 'probe' or 'crows' keeps only that part's inputs."""
+    names = {"probe": PROBE_INPUTS, "crows": ("crows_pairs",)}.get(part or "", tuple(INPUTS))
+    return {"configuration_sha256": config.sha256(),
+            "input_sha256": [f"{i.name} ({i.source}): {i.sha256}" for i in config.inputs() if i.name in names]}
+
+
+def check_models(models: Sequence[str]) -> tuple[str, ...]:
+    cleaned = tuple(dict.fromkeys(m.strip() for m in models if m and m.strip()))
+    if not cleaned:
+        raise InputError("The audit names no model. Give at least one hub id or folder, e.g. "
+                         "--models bert-large-cased.")
+    if len(cleaned) > MAX_MODELS:
+        raise InputError(f"{len(cleaned)} models given; the limit is {MAX_MODELS}.")
+    return cleaned
+
+
+def parse_models(text: str) -> tuple[str, ...]:
+    """A comma-separated list, or a models file's text: one checkpoint per line, '#' comments."""
+    items = [part for line in text.splitlines() if not line.strip().startswith("#") for part in line.split(",")]
+    return check_models(items)
+
+
+def _number(data: dict, key: str, kind: type, default: Any) -> Any:
+    value = data.get(key, default)
+    if kind is int and (isinstance(value, bool) or not isinstance(value, int)):
+        raise InputError(f"'{key}' in the audit configuration must be a whole number, not {value!r}.")
+    if kind is float and (isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value)):
+        raise InputError(f"'{key}' in the audit configuration must be a number, not {value!r}.")
+    return kind(value)
+
+
+def _input(data: dict, name: str, folder: Path | None) -> tuple[str | None, str | None, str | None]:
+    """(text, source, SHA-256 of the file's bytes) of one input; all None for the shipped file."""
+    value = data.get(name)
+    if value is None:
+        return None, None, None
+    if isinstance(value, dict) and isinstance(value.get("text"), str):
+        return value["text"], "inline", None
+    if isinstance(value, dict) and isinstance(value.get("path"), str):
+        path = Path(value["path"]).expanduser()
+        if not path.is_absolute() and folder is not None:
+            path = folder / path
+        raw = read_bytes(path)
+        return decode(raw, f"'{path.name}'"), str(path), sha256(raw)
+    raise InputError(f"'{name}' in the audit configuration must be null (the shipped file), {{\"text\": ...}} or "
+                     f"{{\"path\": ...}}.")
+
+
+def parse_config(text: str, folder: Path | None = None, name: str = "the audit configuration") -> AuditConfig:
+    """Read an audit configuration's JSON text; {"path": ...} inputs are read relative to `folder`. Checks every
+    field and every input (as the probe and CrowS-Pairs readers do) before any model runs. Raises InputError."""
+    try:
+        data = json.loads(text)
+    except ValueError as exc:
+        raise InputError(f"{name} is not valid JSON: {exc}.") from exc
+    if not isinstance(data, dict) or data.get("bertlens_audit") != FORMAT:
+        raise InputError(f"{name} is not a BERT Lens audit configuration (it needs \"bertlens_audit\": {FORMAT}). "
+                         "Save one from the bias page's Export tab.")
+    unknown = sorted(set(data) - ({"bertlens_audit"} | set(AuditConfig.__dataclass_fields__)) - {"sources"})
+    if unknown:
+        raise InputError(f"{name} has unknown field(s): {', '.join(unknown)}.")
+    metrics = data.get("metrics", list(METRICS))
+    if not isinstance(metrics, list) or not metrics or any(m not in METRICS for m in metrics):
+        raise InputError(f"'metrics' must be a list of some of {', '.join(METRICS)}; got {metrics!r}.")
+    models = data.get("models", [])
+    if not isinstance(models, list) or not all(isinstance(m, str) for m in models):
+        raise InputError("'models' must be a list of hub ids or folders.")
+    if data.get("precision", "float32") not in DTYPES or data.get("device", "cpu") not in DEVICES:
+        raise InputError(f"'precision' must be one of {', '.join(DTYPES)} and 'device' one of {', '.join(DEVICES)}.")
+    chosen = data.get("chosen_pairs")
+    if chosen is not None and (not isinstance(chosen, list) or not all(isinstance(c, str) for c in chosen)):
+        raise InputError("'chosen_pairs' must be null or a list of labels such as \"he/she\".")
+    texts, sources, digests = {}, {}, {}
+    for input_name in INPUTS:
+        texts[input_name], source, digest = _input(data, input_name, folder)
+        if source:
+            sources[input_name] = source
+        if digest:
+            digests[input_name] = digest
+    config = AuditConfig(
+        models=check_models(models), metrics=tuple(m for m in METRICS if m in metrics), **texts,
+        chosen_pairs=tuple(chosen) if chosen is not None else None,
+        seed=_number(data, "seed", int, 0), bootstrap=_number(data, "bootstrap", int, 2000),
+        permutations=_number(data, "permutations", int, 10000), min_effect=_number(data, "min_effect", float, 0.1),
+        precision=data.get("precision", "float32"), device=data.get("device", "cpu"), sources=sources,
+        digests=digests)
+    check_inputs(config)
+    return config
+
+
+def from_files(models: Sequence[str], metrics: Sequence[str], files: dict[str, str | None], **settings: Any) -> AuditConfig:
+    """The configuration of a command-line run: `files` maps input names (templates, pairs, occupations, crows_pairs)
+    to paths (None: the shipped file); the file bytes are hashed. Raises InputError for an unreadable file."""
+    texts, sources, digests = {}, {}, {}
+    for name, path in files.items():
+        if path:
+            raw = read_bytes(path)
+            texts[name], sources[name], digests[name] = decode(raw, f"'{path}'"), str(path), sha256(raw)
+    return AuditConfig(models=check_models(models), metrics=tuple(metrics), **texts, sources=sources,
+                       digests=digests, **settings)
+
+
+def load_config(path: str | Path) -> AuditConfig:
+    path = Path(path)
+    data = read_bytes(path)
+    return parse_config(decode(data, f"'{path.name}'"), path.resolve().parent, f"'{path.name}'")
+
+
+def config_json(config: AuditConfig) -> str:
+    return json.dumps(config.as_dict(), indent=2, ensure_ascii=False)
+
+
+def probe_config(config: AuditConfig):
+    from bertlens import bias
+
+    return bias.build_config(config.templates, config.pairs, config.occupations, config.chosen_pairs,
+                             bootstrap=config.bootstrap, permutations=config.permutations, seed=config.seed,
+                             min_effect=config.min_effect)
+
+
+def crows_pairs(config: AuditConfig):
+    from bertlens.bias.crows import parse_crows
+
+    source = config.sources.get("crows_pairs", "inline")
+    data = config.crows_pairs.encode("utf-8") if config.crows_pairs is not None else read_bytes(CROWS_EXAMPLE_PATH)
+    return parse_crows(data, f"'{source if config.crows_pairs is not None else CROWS_EXAMPLE_PATH.name}'")
+
+
+def check_inputs(config: AuditConfig) -> None:
+    """Build the probe configuration and read the pairs the metrics need. Raises InputError naming the part."""
+    try:
+        if "probe" in config.metrics:
+            probe_config(config)
+    except InputError as exc:
+        raise InputError(f"In the audit's templates, word pairs or occupations: {exc}") from exc
+    try:
+        if any(m in config.metrics for m in ("crows", "aul", "aula")):
+            crows_pairs(config)
+    except InputError as exc:
+        raise InputError(f"In the audit's CrowS-Pairs file: {exc}") from exc
+
+
+# ---------------------------------------------------------------- one checkpoint
+
+def _round(value: float) -> float | None:
+    return round(float(value), DECIMALS) if value is not None and math.isfinite(value) else None
+
+
+def audit_checkpoint(config_data: dict[str, Any], model: str, batch_size: int = 64) -> dict[str, Any]:
+    """Run the audit of `config_data` (`AuditConfig.as_dict()`) on one checkpoint, loading its weights here.
+
+    Returns the checkpoint's row: {"model", "status": "ok", "fingerprint", "random_weights", "dtype", "scores":
+    {name: value}, "occupations": [...], "crows": [...]} or {"model", "status": "failed", "reason"} when the
+    weights are missing or broken or the model cannot run the audit. Never raises for a bad checkpoint.
+    """
+    from bertlens.bias.crows_metrics import score_metrics
+    from bertlens.bias.probe import run_probe
+    from bertlens.model import load_model
+    from bertlens.settings import Settings
+
+    config = parse_config(json.dumps(config_data))
+    try:
+        lm = load_model(Settings(model=model, device=config.device, dtype=config.precision))
+        row: dict[str, Any] = {"model": model, "status": "ok", "fingerprint": lm.fingerprint(),
+                               "random_weights": lm.info.random_weights, "dtype": lm.info.dtype,
+                               "vocab_size": lm.info.vocab_size, "scores": {}, "occupations": [], "crows": []}
+        if "probe" in config.metrics:
+            result = run_probe(lm, probe_config(config), batch_size=batch_size)
+            row["scores"]["probe: occupations significant and large enough"] = result.notable_count
+            row["scores"]["probe: mean |log-ratio|"] = _round(statistics.fmean(abs(o.log_ratio)
+                                                                               for o in result.occupations))
+            for name, corr in sorted(result.correlations.items()):
+                if corr is not None:
+                    row["scores"][f"probe: {name} Pearson r with BLS % women"] = _round(corr.pearson_r)
+            row["occupations"] = [{"occupation": o.occupation, "log_ratio": _round(o.log_ratio),
+                                   "ci_low": _round(o.ci_low), "ci_high": _round(o.ci_high),
+                                   "p_holm": _round(o.p_adjusted), "kurita": _round(o.kurita),
+                                   "pieces": list(o.pieces), "notable": result.notable(o)}
+                                  for o in result.occupations]
+        chosen = [m for m in config.metrics if m != "probe"]
+        if chosen:
+            metrics = score_metrics(lm, crows_pairs(config), chosen, batch_size=batch_size)
+            for s in metrics.summaries:
+                row["scores"][f"{s.metric}: % sent_more higher"] = _round(s.percent)
+                row["crows"].append({"metric": s.metric, "percent": _round(s.percent), "ci_low": _round(s.ci_low),
+                                     "ci_high": _round(s.ci_high), "more_higher": s.more_higher, "pairs": s.pairs})
+            row["scores"]["pairs where the metrics disagree"] = len(metrics.disagreements)
+        return row
+    except BertLensError as exc:
+        return {"model": model, "status": "failed", "reason": _first_line(exc)}
+    except Exception as exc:  # a checkpoint that breaks the code must cost one row, not the audit
+        return {"model": model, "status": "failed", "reason": f"{type(exc).__name__}: {_first_line(exc)}"}
+
+
+def _first_line(exc: BaseException) -> str:
+    lines = str(exc).strip().splitlines()
+    return lines[0] if lines else type(exc).__name__
+
+
+# ---------------------------------------------------------------- the report
+
+Runner = Callable[[dict[str, Any], Sequence[str]], list[dict[str, Any]]]
+
+
+def run_sequential(config_data: dict[str, Any], models: Sequence[str],
+                   progress: Callable[[int, int, str], None] | None = None) -> list[dict[str, Any]]:
+    rows = []
+    for done, model in enumerate(models):
+        if progress is not None:
+            progress(done, len(models), model)
+        rows.append(audit_checkpoint(config_data, model))
+    return rows
+
+
+def spread(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """For each score of the completed checkpoints: n, mean, SD (n−1; None below 2), min, max and range."""
+    names = list(dict.fromkeys(name for r in rows if r["status"] == "ok" for name in r["scores"]))
+    out = []
+    for name in names:
+        values = [r["scores"][name] for r in rows if r["status"] == "ok" and r["scores"].get(name) is not None]
+        if not values:
+            continue
+        out.append({"score": name, "n": len(values), "mean": _round(statistics.fmean(values)),
+                    "sd": _round(statistics.stdev(values)) if len(values) > 1 else None,
+                    "min": _round(min(values)), "max": _round(max(values)),
+                    "range": _round(max(values) - min(values))})
+    return out
+
+
+def run_audit(config: AuditConfig, runner: Runner | None = None, where: str = "this machine, in sequence",
+              date: str | None = None) -> dict[str, Any]:
+    """The audit report of `config` over its models. `runner(config_data, models)` returns one row per model in
+    order (default `run_sequential`); `where` says how it ran. No timings: same configuration, same report apart
+    from `date`."""
+    data = config.as_dict()
+    rows = (runner or run_sequential)(data, config.models)
+    ok = [r for r in rows if r["status"] == "ok"]
+    report = {
+        "report": "BERT Lens bias audit",
+        "tool": "BERT Lens",
+        "date": date or datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "configuration_sha256": config.sha256(),
+        "inputs": [{"name": i.name, "source": i.source, "sha256": i.sha256} for i in config.inputs()],
+        "configuration": data,
+        "ran_on": where,
+        "checkpoints": rows,
+        "completed": len(ok), "failed": len(rows) - len(ok),
+        "random_weights": any(r.get("random_weights") for r in ok),
+        "spread": spread(rows),
+    }
+    if report["random_weights"]:
+        report["warning"] = "At least one checkpoint has RANDOM weights: its scores mean nothing."
+    return report
+
+
+def report_json(report: dict[str, Any]) -> str:
+    return json.dumps(jsonable(report), indent=2, ensure_ascii=False)
+
+
+def parse_report(data: bytes, name: str = "the report") -> dict[str, Any]:
+    """An audit report's JSON (as `report_json` writes it). Raises InputError for anything else."""
+    try:
+        report = json.loads(decode(data, name))
+    except ValueError as exc:
+        raise InputError(f"{name} is not valid JSON: {exc}.") from exc
+    if not isinstance(report, dict) or report.get("report") != "BERT Lens bias audit" or \
+            not isinstance(report.get("checkpoints"), list):
+        raise InputError(f"{name} is not a BERT Lens audit report; make one with `python -m bertlens audit "
+                         "CONFIG.json --out report.json`.")
+    return report

@@ -1,0 +1,82 @@
+"""`audit`: re-run a saved audit configuration, on its own models or on many (`--models`, `--models-file`), in
+sequence here or fanned out over Ray (`--ray [ADDRESS]`)."""
+from __future__ import annotations
+
+import argparse
+import sys
+
+from bertlens.errors import InputError
+
+
+def register(sub, common) -> None:
+    a = sub.add_parser("audit", help="re-run a saved audit configuration (JSON) on one or many checkpoints")
+    a.add_argument("config", help="audit configuration JSON, as saved from the bias page's Export tab")
+    a.add_argument("--out", help="write the report to this .json file")
+    a.add_argument("--models", help="comma-separated hub ids or folders; replaces the configuration's models")
+    a.add_argument("--models-file", help="a file with one checkpoint per line ('#' comments); replaces them too")
+    a.add_argument("--ray", nargs="?", const="", default=None, metavar="ADDRESS",
+                   help="one Ray task per checkpoint; without ADDRESS a local cluster on 127.0.0.1 (needs ray)")
+    a.add_argument("--ray-cpus", type=int, help="CPUs of the local Ray cluster (default: all)")
+    a.add_argument("--json", action="store_true", help="print the report as JSON")
+    a.set_defaults(func=run_audit)
+
+
+def run_audit(args: argparse.Namespace) -> int:
+    from bertlens.bias import audit
+    from bertlens.bias.files import read_text
+    from bertlens.export import check_out_path
+
+    if args.out:
+        if check_out_path(args.out).suffix.lower() != ".json":
+            raise InputError("The audit report is JSON: give --out a name ending in .json.")
+    config = audit.load_config(args.config)
+    if args.models and args.models_file:
+        raise InputError("Give --models or --models-file, not both.")
+    if args.models:
+        config = config.with_models(audit.parse_models(args.models))
+    elif args.models_file:
+        config = config.with_models(audit.parse_models(read_text(args.models_file)))
+    if args.ray is not None:
+        from bertlens.bias import cluster
+
+        address = args.ray or None
+        cluster.import_ray()
+        runner, where = cluster.ray_runner(address, args.ray_cpus), cluster.where(address)
+    else:
+        def runner(data, models):
+            return audit.run_sequential(data, models, progress=lambda done, total, model: print(
+                f"[{done + 1}/{total}] {model}", file=sys.stderr))
+        where = "this machine, in sequence"
+    report = audit.run_audit(config, runner, where)
+    text = audit.report_json(report)
+    if args.out:
+        with open(args.out, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        print(f"wrote {args.out}", file=sys.stderr)
+    if args.json:
+        print(text)
+    else:
+        print_report(report)
+    return 0 if report["completed"] else 4
+
+
+def print_report(report: dict) -> None:
+    print(f"audit {report['configuration_sha256'][:12]} on {report['ran_on']}: {report['completed']} completed, "
+          f"{report['failed']} failed")
+    for item in report["inputs"]:
+        print(f"  input {item['name']:<12} {item['source']:<40.40} sha256 {item['sha256']}")
+    if report.get("warning"):
+        print(f"warning: {report['warning']}")
+    for row in report["checkpoints"]:
+        if row["status"] != "ok":
+            print(f"- {row['model']}: FAILED: {row['reason']}")
+            continue
+        scores = ", ".join(f"{k} = {v:.4g}" if isinstance(v, float) else f"{k} = {v}" for k, v in
+                           row["scores"].items())
+        print(f"- {row['model']} ({row['fingerprint'][:23]}): {scores}")
+    if report["spread"]:
+        print(f"\n{'score':<52} {'n':>3} {'mean':>9} {'SD':>9} {'min':>9} {'max':>9} {'range':>9}")
+        for s in report["spread"]:
+            cells = [f"{s[k]:9.4g}" if s[k] is not None else f"{'-':>9}" for k in ("mean", "sd", "min", "max",
+                                                                                    "range")]
+            print(f"{s['score']:<52.52} {s['n']:>3} {' '.join(cells)}")

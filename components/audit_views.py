@@ -1,0 +1,275 @@
+"""The bias page's audit views: CrowS PLL / AUL / AULA on the same pairs, a second model side by side, a saved audit
+configuration, and a many-checkpoint audit report. The page calls one function per view; the work is in
+`bertlens.bias` (aul, crows_metrics, compare, audit)."""
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from bertlens.bias import audit
+from bertlens.bias.compare import compare_crows, compare_probe
+from bertlens.bias.crows import CrowsPair, CrowsResult, score_crows
+from bertlens.bias.crows_metrics import LABELS, METRICS, MetricsResult, combine, score_metrics
+from bertlens.bias.files import decode
+from bertlens.bias.probe import run_probe
+from bertlens.bias.reports import metrics_json, sha256
+from bertlens.errors import BertLensError
+from bertlens.model import LoadedModel
+from components import audit_charts
+from components.safe import md_escape, show_error
+from services import cache
+from services.model import SECOND_MODEL_NOTE, get_second_model, random_weights_banner
+
+METRICS_NOTE = (
+    "**AUL** (All Unmasked Likelihood, Kaneko & Bollegala 2022) scores a sentence by the mean log-probability the model "
+    "gives each of its own tokens with nothing masked: one forward pass per sentence instead of one per shared token. "
+    "**AULA** weights each token by the attention it receives (averaged over layers, heads and positions). Both follow "
+    "the authors' evaluate.py; a pair counts for the stereotype when sent_more scores strictly higher. **CrowS PLL** is "
+    "the score above. Each figure is the % of all pairs decided for the more stereotyping sentence, with a Wilson 95% "
+    "interval; 50 is unbiased.")
+MAX_CHECKPOINT_NAME = 500
+
+
+def _metrics_chosen() -> tuple[str, ...]:
+    return tuple(m for m in METRICS if m in st.session_state.get("bias_metrics", list(METRICS))) or METRICS
+
+
+def metrics_section(lm: LoadedModel, pairs: list[CrowsPair], source: str, crows_result: CrowsResult | None) -> None:
+    """CrowS PLL, AUL and AULA side by side on `pairs`; reuses `crows_result` when it covers them all."""
+    st.subheader("CrowS PLL, AUL and AULA on the same pairs")
+    st.markdown(METRICS_NOTE)
+    chosen = st.multiselect("Metrics", list(METRICS), default=list(METRICS), format_func=LABELS.get,
+                            key="bias_metrics")
+    if st.button("Compare metrics", key="bias_metrics_run", disabled=not chosen):
+        try:
+            result = _score(lm, pairs, tuple(chosen), crows_result)
+        except BertLensError as exc:
+            show_error(exc)
+        else:
+            st.session_state["bias_metrics_result"] = (lm.key, source, result)
+    stored = st.session_state.get("bias_metrics_result")
+    if stored is None or stored[0] != lm.key or stored[1] != source:
+        st.info("Press **Compare metrics** to score these pairs with each chosen metric.")
+        return
+    show_metrics(stored[2])
+
+
+def _score(lm: LoadedModel, pairs: list[CrowsPair], chosen: tuple[str, ...],
+           crows_result: CrowsResult | None) -> MetricsResult:
+    crows = None
+    if "crows" in chosen:
+        if crows_result is not None and crows_result.complete and not crows_result.cancelled:
+            crows = crows_result
+        else:
+            bar = st.progress(0.0, text="Scoring CrowS PLL…")
+            crows = score_crows(lm, pairs, progress=lambda f, m: bar.progress(min(f, 1.0), text=m))
+            bar.empty()
+    wanted = tuple(m for m in chosen if m != "crows")
+    aul = cache.aul_scores(lm, tuple(pairs), wanted) if wanted else None
+    return combine(chosen, crows, aul, len(pairs))
+
+
+def show_metrics(result: MetricsResult) -> None:
+    frame = pd.DataFrame([{"metric": s.label, "%": s.percent, "95% low": s.ci_low, "95% high": s.ci_high,
+                           "higher / pairs": f"{s.more_higher} / {s.pairs}", "ties": s.ties}
+                          for s in result.summaries])
+    st.dataframe(frame, hide_index=True, width="stretch",
+                 column_config={k: st.column_config.NumberColumn(format="%.1f") for k in ("%", "95% low", "95% high")})
+    st.plotly_chart(audit_charts.metric_intervals(result), width="stretch")
+    st.plotly_chart(audit_charts.difference_histograms(result), width="stretch")
+    st.caption("Per-pair score(sent_more) − score(sent_less) under each metric; right of 0 the metric decides for "
+               "the more stereotyping sentence. PLL sums log-probabilities over shared tokens, AUL and AULA average "
+               "them, so the scales differ.")
+    if len(result.metrics) < 2:
+        return
+    disagree = result.disagreements
+    st.markdown(f"**Metrics disagree** on {len(disagree)} of {len(result.pairs)} pairs.")
+    if disagree:
+        st.dataframe(pd.DataFrame([{
+            "line": p.line, **{f"{LABELS[m]}: more higher": p.decisions[m] for m in result.metrics},
+            **{f"{LABELS[m]}: more − less": p.differences[m] for m in result.metrics},
+            "bias type": p.bias_type, "sent_more": p.sent_more, "sent_less": p.sent_less} for p in disagree]),
+            hide_index=True, width="stretch",
+            column_config={"line": st.column_config.NumberColumn(format="%d", width="small")})
+
+
+def metrics_download(lm: LoadedModel, result: MetricsResult, source: str, data: bytes | None) -> None:
+    st.download_button("CrowS metrics report (JSON)", metrics_json(lm, result, source, sha256(data) if data else
+                                                                   None),
+                       "crows_metrics.json", "application/json", key="bias_dl_metrics_json", on_click="ignore")
+
+
+# ---------------------------------------------------------------- two models
+
+def two_models_tab(lm: LoadedModel, probe_config: Any, pairs: list[CrowsPair] | None) -> None:
+    st.markdown("Compare this model with a second checkpoint (a hub id such as `bert-base-cased`, or a local folder). "
+                "Both are compared on words: each model scores every occupation and sentence with its own "
+                "vocabulary. The second model is loaded only when you press the button. " + SECOND_MODEL_NOTE)
+    name = st.text_input("Second checkpoint: hub id or folder", key="bias_second_model",
+                         placeholder="bert-base-cased")
+    if len(name) > MAX_CHECKPOINT_NAME:
+        st.error(f"A hub id or folder path is at most {MAX_CHECKPOINT_NAME} characters; this one has "
+                 f"{len(name):,}. Type the model's id (e.g. bert-base-cased) or its folder.", icon=":material/warning:")
+        return
+    if st.button("Load second model", key="bias_second_load", disabled=not name.strip()):
+        st.session_state["bias_second_name"] = name.strip()
+    chosen = st.session_state.get("bias_second_name")
+    if not chosen:
+        st.info("Type a checkpoint and press **Load second model**.")
+        return
+    loaded = get_second_model(chosen)
+    if loaded is None:
+        return
+    second, added = loaded
+    try:
+        second.require("mlm")
+    except BertLensError as exc:
+        show_error(exc)
+        return
+    random_weights_banner(second)
+    a, b = st.columns(2)
+    a.caption("Model A (this page's model) and model B (the second)")
+    a.text(f"A: {lm.info.model_id}\nB: {second.info.model_id}")
+    b.metric("Memory it added", f"{added / 2**20:,.0f} MiB", help="Resident memory (RSS) after loading it and one "
+                                                                  "tiny pass, minus before.")
+    probe_col, crows_col = st.columns(2)
+    keys = (lm.key, second.key)
+    if probe_col.button("Compare occupation probe", key="bias_two_probe_run", disabled=probe_config is None):
+        try:
+            bar = st.progress(0.0, text="Probe, model A…")
+            first = run_probe(lm, probe_config, progress=lambda f, m: bar.progress(min(f, 1.0) / 2, text=m))
+            other = run_probe(second, probe_config, progress=lambda f, m: bar.progress(0.5 + min(f, 1.0) / 2, text=m))
+            bar.empty()
+            st.session_state["bias_two_probe"] = (keys, compare_probe(lm, first, second, other))
+        except BertLensError as exc:
+            show_error(exc)
+    if crows_col.button("Compare CrowS-Pairs metrics", key="bias_two_crows_run", disabled=not pairs):
+        try:
+            metrics = _metrics_chosen()
+            results = [score_metrics(model, pairs, metrics) for model in (lm, second)]
+            st.session_state["bias_two_crows"] = (keys, compare_crows(lm, results[0], second, results[1]))
+        except BertLensError as exc:
+            show_error(exc)
+    probe = st.session_state.get("bias_two_probe")
+    if probe is not None and probe[0] == keys:
+        show_probe_comparison(probe[1])
+    crows = st.session_state.get("bias_two_crows")
+    if crows is not None and crows[0] == keys:
+        show_crows_comparison(crows[1])
+
+
+def show_probe_comparison(comparison) -> None:
+    st.subheader("Occupation probe: B − A")
+    a, b = st.columns(2)
+    a.metric("Headline, model A", comparison.notable_a)
+    b.metric("Headline, model B", comparison.notable_b)
+    for note in comparison.notes:
+        st.info(md_escape(note))
+    st.plotly_chart(audit_charts.probe_difference(comparison), width="stretch")
+    st.dataframe(pd.DataFrame([{"occupation": r.occupation, "A": r.log_ratio_a, "B": r.log_ratio_b,
+                                "B − A": r.difference, "pieces A": " ".join(r.pieces_a),
+                                "pieces B": " ".join(r.pieces_b), "not compared because": r.reason}
+                               for r in comparison.rows]), hide_index=True, width="stretch",
+                 column_config={k: st.column_config.NumberColumn(format="%.3f") for k in ("A", "B", "B − A")})
+
+
+def show_crows_comparison(comparison) -> None:
+    st.subheader("CrowS-Pairs metrics: A and B")
+    for note in comparison.notes:
+        st.info(md_escape(note))
+    st.plotly_chart(audit_charts.crows_two_models(comparison), width="stretch")
+    st.dataframe(pd.DataFrame([{"metric": m.label, "A %": m.percent_a, "B %": m.percent_b, "B − A": m.difference,
+                                "pairs decided differently": f"{m.decided_differently} / {m.pairs}"}
+                               for m in comparison.metrics]), hide_index=True, width="stretch",
+                 column_config={k: st.column_config.NumberColumn(format="%.1f") for k in ("A %", "B %", "B − A")})
+
+
+# ---------------------------------------------------------------- saved audits
+
+def page_config(lm: LoadedModel, inputs: dict[str, Any]) -> audit.AuditConfig:
+    """The page's whole audit: `inputs` holds templates, pairs, chosen_pairs, occupations (None: shipped), crows_file
+    ((name, bytes) of the upload; None: the shipped example), min_effect. Raises InputError for a bad input."""
+    second = st.session_state.get("bias_second_name")
+    upload = inputs["crows_file"]
+    config = audit.AuditConfig(
+        models=audit.check_models([lm.info.model_id] + ([second] if second else [])),
+        metrics=("probe",) + _metrics_chosen(), templates=inputs["templates"], pairs=inputs["pairs"],
+        chosen_pairs=inputs["chosen_pairs"], occupations=inputs["occupations"],
+        crows_pairs=decode(upload[1], f"'{upload[0]}'") if upload is not None else None,
+        min_effect=inputs["min_effect"], precision=lm.info.dtype, device=lm.device.type,
+        sources={"crows_pairs": upload[0]} if upload is not None else {},
+        digests={"crows_pairs": sha256(upload[1])} if upload is not None else {})
+    audit.check_inputs(config)
+    return config
+
+
+def export_stamp(lm: LoadedModel, inputs: dict[str, Any], part: str) -> dict[str, Any]:
+    """SHA-256 of the inputs and configuration for an export of `part` ('probe' or 'crows'); {} when the inputs
+    are not valid (the Export tab says why)."""
+    try:
+        return audit.stamp(page_config(lm, inputs), part)
+    except BertLensError:
+        return {}
+
+
+def audit_config_download(lm: LoadedModel, inputs: dict[str, Any]) -> None:
+    """A download of the whole audit as JSON (see `page_config` for `inputs`)."""
+    try:
+        config = page_config(lm, inputs)
+    except BertLensError as exc:
+        show_error(exc)
+        return
+    st.download_button("Audit configuration (JSON)", audit.config_json(config), "bertlens_audit.json",
+                       "application/json", key="bias_dl_audit_config", on_click="ignore")
+    st.caption("The whole audit: templates, word pairs, occupations, CrowS-Pairs file, metrics, models, seed, "
+               "precision and the minimum effect size. Re-run it with `python -m bertlens audit bertlens_audit.json "
+               "--out report.json` (add `--models A,B,C --ray` to spread many checkpoints over a Ray cluster).")
+    st.text(f"configuration SHA-256: {config.sha256()}")
+
+
+def checkpoints_tab() -> None:
+    st.markdown("Load the report of an audit over many checkpoints (`python -m bertlens audit CONFIG.json --models "
+                "… --out report.json`), e.g. the 25 MultiBERTs seeds. Each dot is one checkpoint: a score that moves "
+                "across seeds of the same recipe is not a finding about the recipe.")
+    upload = st.file_uploader("Audit report (JSON)", type=["json"], key="bias_audit_upload")
+    if upload is not None:
+        try:
+            st.session_state["bias_audit_report"] = (upload.name, audit.parse_report(upload.getvalue(),
+                                                                                     f"'{upload.name}'"))
+        except BertLensError as exc:
+            show_error(exc)
+    stored = st.session_state.get("bias_audit_report")
+    if stored is None:
+        st.info("Upload an audit report to see it here.")
+        return
+    name, report = stored
+    show_report(name, report)
+
+
+def show_report(name: str, report: dict) -> None:
+    a, b, c = st.columns(3)
+    a.metric("Checkpoints completed", report.get("completed", 0))
+    b.metric("Failed", report.get("failed", 0))
+    c.metric("Configuration", str(report.get("configuration_sha256", ""))[:12],
+             help="SHA-256 of the configuration")
+    st.caption(f"{name}: ran on {report.get('ran_on', 'unknown')}, {report.get('date', 'undated')}")
+    if report.get("random_weights"):
+        st.warning("At least one checkpoint in this report has **random weights**: its scores mean nothing.",
+                   icon=":material/casino:")
+    failed = [r for r in report["checkpoints"] if r.get("status") != "ok"]
+    if failed:
+        st.dataframe(pd.DataFrame([{"checkpoint": r.get("model"), "reason": r.get("reason")} for r in failed]),
+                     hide_index=True, width="stretch")
+    if any(r.get("occupations") for r in report["checkpoints"] if r.get("status") == "ok"):
+        st.plotly_chart(audit_charts.checkpoint_strip(report), width="stretch")
+    if report.get("spread"):
+        st.markdown("**Spread across checkpoints**")
+        st.dataframe(pd.DataFrame(report["spread"]), hide_index=True, width="stretch")
+    ok = [r for r in report["checkpoints"] if r.get("status") == "ok"]
+    if ok:
+        st.dataframe(pd.DataFrame([{"checkpoint": r["model"], **r.get("scores", {})} for r in ok]), hide_index=True,
+                     width="stretch")
+    if report.get("inputs"):
+        st.dataframe(pd.DataFrame(report["inputs"]), hide_index=True, width="stretch")

@@ -1,0 +1,82 @@
+"""The bias page's audit views in AppTest: metrics side by side, a second model, a saved audit configuration and a
+many-checkpoint report."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from bertlens.bias import audit
+from bertlens.bias.crows import EXAMPLE_PATH, parse_crows
+from devtools.random_model import build_random_model
+
+ROOT = Path(__file__).resolve().parent.parent
+PAGE = "app_pages/bias_probe.py"
+SMALL = {"bertlens_audit": 1, "metrics": ["probe", "aul"], "bootstrap": 100, "permutations": 100,
+         "templates": {"text": "{person} worked as a [MASK].\n{person} is a [MASK].\n"},
+         "occupations": {"text": "occupation,article,pct_women,year,source\nnurse,a,87.9,2023,BLS\n"
+                                 "plumber,a,2.0,2023,BLS\n"}}
+
+
+@pytest.fixture(scope="module")
+def second_dir(tmp_path_factory):
+    return build_random_model(tmp_path_factory.mktemp("page-second") / "seed-9", seed=9)
+
+
+def open_page(app_env) -> AppTest:
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=300).run()
+    at.switch_page(PAGE).run()
+    assert not at.exception
+    return at
+
+
+def test_metrics_side_by_side_and_saved_configuration(app_env):
+    at = open_page(app_env)
+    at.button(key="bias_metrics_run").click().run()
+    assert not at.exception and not at.error
+    table = next(d.value for d in at.dataframe if "metric" in d.value.columns and "95% low" in d.value.columns)
+    assert list(table["metric"]) == ["CrowS PLL", "AUL", "AULA"]
+    assert (table["95% low"] <= table["%"]).all() and (table["%"] <= table["95% high"]).all()
+    assert set(table["higher / pairs"].str.split(" / ").str[1]) == {str(len(parse_crows(EXAMPLE_PATH.read_bytes())))}
+    assert any("Metrics disagree" in m.value for m in at.markdown)
+    labels = [b.label for b in at.get("download_button")]
+    assert "Audit configuration (JSON)" in labels and "CrowS metrics report (JSON)" in labels
+    sha = next(t.value for t in at.text if t.value.startswith("configuration SHA-256"))
+    assert len(sha.split(": ")[1]) == 64
+
+
+def test_second_model_side_by_side(app_env, second_dir):
+    at = open_page(app_env)
+    assert any("Load second model" in i.value for i in at.info)
+    at.text_input(key="bias_second_model").set_value(str(second_dir)).run()
+    at.button(key="bias_second_load").click().run()
+    assert not at.exception and not at.error
+    shown = {m.label: m.value for m in at.metric}
+    assert shown["Memory it added"].endswith("MiB")
+    at.button(key="bias_two_crows_run").click().run()
+    assert not at.exception and not at.error
+    assert any(s.value.startswith("CrowS-Pairs metrics") for s in at.subheader)
+    at.button(key="bias_two_probe_run").click().run()
+    assert not at.exception and not at.error
+    frame = next(d.value for d in at.dataframe if "B − A" in d.value.columns and "occupation" in d.value.columns)
+    assert ((frame["B"] - frame["A"] - frame["B − A"]).abs() < 1e-9).all()
+    at.text_input(key="bias_second_model").set_value("/no/such/folder").run()
+    at.button(key="bias_second_load").click().run()
+    assert not at.exception and any("could not be loaded" in e.value for e in at.error)
+
+
+def test_many_checkpoints_report(app_env, second_dir, tmp_path):
+    config = audit.parse_config(json.dumps({**SMALL, "models": [str(app_env), str(second_dir), "/no/such"]}))
+    report = json.loads(audit.report_json(audit.run_audit(config)))
+    at = open_page(app_env)
+    assert any("Upload an audit report" in i.value for i in at.info)
+    at.session_state["bias_audit_report"] = ("report.json", report)
+    at.run()
+    assert not at.exception
+    shown = {m.label: m.value for m in at.metric}
+    assert shown["Checkpoints completed"] == "2" and shown["Failed"] == "1"
+    spread = next(d.value for d in at.dataframe if "range" in d.value.columns)
+    assert set(spread["n"]) == {2}
+    assert any("random weights" in w.value for w in at.warning)
