@@ -12,6 +12,8 @@ from bertlens.export import crows_csv, crows_json, probe_csv, probe_json
 from components import audit_views, bias_charts, bias_pronouns, bias_robustness, bias_tables
 from services import cache
 from services.model import get_model
+from components.query_state import (Field, PageState, bounded_float, bounded_int, bounded_text, dump_bool, dump_list,
+                                    parse_bool, parse_list)
 from components.safe import md_escape, show_error
 
 st.title("Gender-bias probe")
@@ -57,20 +59,37 @@ except MissingHead as exc:
     st.stop()
 key = lm.key
 
-
 DEFAULT_PAIRS_TEXT = bias.pairs_text()
 DEFAULT_TEMPLATES_TEXT = bias.templates_text()
+DEFAULT_PAIRS = bias.parse_pairs(DEFAULT_PAIRS_TEXT)
+DEFAULT_SIDE_TEMPLATE = "{person} worked as a [MASK]."
+STATE = PageState("bias_probe", [
+    Field("bias_pairs", "pairs", DEFAULT_PAIRS_TEXT, label="the word pairs"),
+    Field("bias_templates", "templates", DEFAULT_TEMPLATES_TEXT, label="the templates"),
+    Field("bias_probe_pairs", "probe_pairs", [p.label for p in bias.probe_pairs(DEFAULT_PAIRS)],
+          parse=parse_list(bounded_text(100)), dump=dump_list),
+    Field("bias_side_template", "side_template", DEFAULT_SIDE_TEMPLATE, label="the side-by-side template"),
+    Field("bias_side_pair", "side_pair", DEFAULT_PAIRS[0].label, parse=bounded_text(100)),
+    Field("bias_side_k", "side_k", 10, parse=bounded_int(3, 30)),
+    Field("bias_side_union", "side_union", False, parse=parse_bool, dump=dump_bool),
+    Field("bias_min_effect", "min_effect", bias.MIN_EFFECT, parse=bounded_float(0.0, 5.0)),
+])
+STATE.restore()
 
 with st.sidebar:
     st.subheader("Gendered word pairs")
-    pairs_text = st.text_area("male,female,role,probe — one pair per line", DEFAULT_PAIRS_TEXT, height=160,
-                              key="bias_pairs", help="role: person fills {person}, possessive fills {possessive}. "
+    pairs_text = st.text_area("male,female,role,probe — one pair per line", height=160, key="bias_pairs", help="role: person fills {person}, possessive fills {possessive}. "
                                                      "probe: yes to use the pair in the occupation probe.")
 try:
     pairs = bias.parse_pairs(pairs_text)
 except BertLensError as exc:
     show_error(exc)
     pairs = []
+labels = [p.label for p in pairs]
+if st.session_state.get("bias_side_pair") not in labels:
+    st.session_state["bias_side_pair"] = labels[0] if labels else None
+st.session_state["bias_probe_pairs"] = [label for label in st.session_state.get("bias_probe_pairs") or []
+                                        if label in labels]
 
 side_tab, probe_tab, reference_tab, pronoun_tab, robustness_tab, crows_tab, two_tab, many_tab, export_tab = st.tabs(
     ["Side by side", "Occupation scores", "Real-world reference", "Pronouns", "Template robustness", "CrowS-Pairs",
@@ -79,11 +98,9 @@ side_tab, probe_tab, reference_tab, pronoun_tab, robustness_tab, crows_tab, two_
 
 with side_tab:
     left, middle, right = st.columns([3, 2, 1])
-    template = left.text_input("Template ({person} or {possessive} and one [MASK])", "{person} worked as a [MASK].",
-                               key="bias_side_template")
-    labels = [p.label for p in pairs]
+    template = left.text_input("Template ({person} or {possessive} and one [MASK])", key="bias_side_template")
     chosen = middle.selectbox("Word pair", labels, key="bias_side_pair") if labels else None
-    top_k = right.number_input("top-k", 3, 30, 10, key="bias_side_k")
+    top_k = right.number_input("top-k", 3, 30, key="bias_side_k")
     if chosen is None:
         st.info("Add at least one word pair in the sidebar.")
     else:
@@ -113,11 +130,8 @@ with side_tab:
 
 with probe_tab:
     with st.expander("Templates and occupations", expanded=False):
-        templates_text = st.text_area("Templates, one per line", DEFAULT_TEMPLATES_TEXT, height=260,
-                                      key="bias_templates")
-        probe_labels = st.multiselect("Word pairs used by the probe", [p.label for p in pairs],
-                                      default=[p.label for p in bias.probe_pairs(pairs)] if pairs else [],
-                                      key="bias_probe_pairs")
+        templates_text = st.text_area("Templates, one per line", height=260, key="bias_templates")
+        probe_labels = st.multiselect("Word pairs used by the probe", labels, key="bias_probe_pairs")
         upload = st.file_uploader("Your own occupation table (CSV: occupation, article, pct_women, year, source)",
                                   type=["csv"], key="bias_occupations_file")
         st.caption(f"Default: the project's table of {len(bias.load_occupations())} occupations (US BLS, CPS; "
@@ -125,10 +139,14 @@ with probe_tab:
     run_col, effect_col = st.columns([1, 2])
     run = run_col.button("Run probe", type="primary", key="bias_run")
     min_effect = effect_col.number_input(
-        "Minimum effect size: |mean log-ratio| in nats", 0.0, 5.0, bias.MIN_EFFECT, 0.05, format="%.2f",
+        "Minimum effect size: |mean log-ratio| in nats", 0.0, 5.0, step=0.05, format="%.2f",
         key="bias_min_effect", help="The headline counts an occupation only if it passes Holm's test and its mean "
                                     "log-ratio is at least this far from 0. 0.1 nats ≈ 10% more likely for one side. "
                                     "Changing it re-reads the last run; it does not rerun the model.")
+    STATE.publish()
+    if upload is not None:
+        st.caption(":material/link: An uploaded occupation table cannot travel in a link; a shared link uses the "
+                   "project's table.")
     config, occupations_text = None, None
     if pairs:
         try:

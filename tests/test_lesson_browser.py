@@ -22,7 +22,7 @@ TIMEOUT_MS = 60_000
 PROJECTOR = {"width": 1024, "height": 768}
 URL_PATHS = {page.name: page.url_path for page in app_pages()}
 TITLES = {"home": "BERT Lens", "fill_mask": "Fill-mask", "next_sentence": "Next sentence", "attention": "Attention",
-          "explain": "Explain", "counterfactual": "Counterfactual sentences"}
+          "explain": "Explain", "counterfactual": "Counterfactual sentences", "bias_probe": "Gender-bias probe"}
 
 
 @pytest.fixture(scope="module")
@@ -73,7 +73,7 @@ def page_url(app, name: str, params: dict[str, str] | None = None) -> str:
 def go_to(tab, name: str) -> None:
     """Change page as a user does: the sidebar's navigation link."""
     label = {"home": "Home", "fill_mask": "Fill-mask", "next_sentence": "Next sentence", "attention": "Attention",
-             "explain": "Explain", "counterfactual": "Counterfactual"}
+             "explain": "Explain", "counterfactual": "Counterfactual", "bias_probe": "Gender-bias probe"}
     tab.locator("[data-testid=stSidebarNav]").get_by_text(label[name], exact=True).click()
     tab.wait_for_function("t => [...document.querySelectorAll('h1')].some(h => h.innerText.includes(t))",
                           arg=TITLES[name], timeout=TIMEOUT_MS)
@@ -174,7 +174,18 @@ def edit_counterfactual(tab) -> None:
     nudge_slider(tab, "cf_top_k", "ArrowLeft", 2)
 
 
+def edit_bias_probe(tab) -> None:
+    type_into(tab, "bias_side_template", "{person} is a [MASK].")
+    choose(tab, "bias_side_pair", "he/she")
+    tab.get_by_role("tab", name="Occupation scores").click()
+    type_into(tab, "bias_min_effect", "0.30")
+
+
 EDITS = {
+    "bias_probe": Edits(edit_bias_probe, {
+        "bias_side_template": ("text", "{person} is a [MASK]."), "bias_side_pair": ("select", "he/she"),
+        "bias_min_effect": ("text", "0.30"),
+    }),
     "counterfactual": Edits(edit_counterfactual, {
         "cf_text": ("text", "My mother said that the [MASK] was late."), "cf_top_k": ("slider", "8"),
     }),
@@ -271,6 +282,16 @@ LINKS = {
                    "att_mask": ("select", "5: … chased the [[MASK]] . [SEP] …"),
                    "att_bertviz": ("check", True), "att_bv_layers": ("tags", ["2"])}),
     "home": ({"present": "1"}, {"present": ("check", True)}),
+    "bias_probe": ({"pairs": "male,female,role,probe\nthe man,the woman,person,yes\nhe,she,person,yes\n",
+                    "templates": "{person} is a [MASK].\n{person} works as a [MASK].",
+                    "probe_pairs": "he/she", "side_template": "{person} became a [MASK].", "side_pair": "he/she",
+                    "side_k": "12", "side_union": "1", "min_effect": "0.25"},
+                   {"bias_pairs": ("text", "male,female,role,probe\nthe man,the woman,person,yes\nhe,she,person,yes\n"),
+                    "bias_templates": ("text", "{person} is a [MASK].\n{person} works as a [MASK]."),
+                    "bias_probe_pairs": ("tags", ["he/she"]),
+                    "bias_side_template": ("text", "{person} became a [MASK]."),
+                    "bias_side_pair": ("select", "he/she"), "bias_side_k": ("text", "12"),
+                    "bias_side_union": ("check", True), "bias_min_effect": ("text", "0.25")}),
     "counterfactual": ({"text": "His father called the [MASK].", "k": "6", "own": "1", "pairs": "king,queen",
                         "union": "1"},
                        {"cf_text": ("text", "His father called the [MASK]."), "cf_top_k": ("slider", "6"),
@@ -302,7 +323,8 @@ def test_a_link_round_trip_restores_every_input(app, browser, tab, name):
         fresh.close()
 
 
-@pytest.mark.parametrize("name", ["fill_mask", "next_sentence", "attention", "explain", "counterfactual"])
+@pytest.mark.parametrize("name", ["fill_mask", "next_sentence", "attention", "explain", "counterfactual",
+                                  "bias_probe"])
 def test_link_tests_cover_every_declared_input(name):
     """Each page's link round trip sets every parameter the page declares (read from its source: the server is
     another process)."""
