@@ -59,3 +59,19 @@ def app_env(tiny_model_dir, monkeypatch):
     monkeypatch.setenv("BERT_LENS_DEVICE", "cpu")
     monkeypatch.chdir(ROOT)
     return tiny_model_dir
+
+
+@pytest.fixture
+def passes(monkeypatch) -> list[int]:
+    """Grows by one entry for every encoder forward pass, in any model instance (transformers' BertEncoder)."""
+    from transformers.models.bert import modeling_bert
+
+    calls: list[int] = []
+    original = modeling_bert.BertEncoder.forward
+
+    def counted(self, *args, **kwargs):
+        calls.append(1)
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(modeling_bert.BertEncoder, "forward", counted)
+    return calls

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
-from transformers.models.bert import modeling_bert
 
 from bertlens.bias.counterfactual import counterfactual
 from bertlens.bias.pronouns import run_pronoun_probe
@@ -16,19 +15,6 @@ ROOT = Path(__file__).resolve().parent.parent
 COUNTERFACTUAL = "app_pages/counterfactual.py"
 BIAS = "app_pages/bias_probe.py"
 _fresh = itertools.count()
-
-
-@pytest.fixture
-def passes(monkeypatch) -> list[int]:
-    calls: list[int] = []
-    original = modeling_bert.BertEncoder.forward
-
-    def counted(self, *args, **kwargs):
-        calls.append(1)
-        return original(self, *args, **kwargs)
-
-    monkeypatch.setattr(modeling_bert.BertEncoder, "forward", counted)
-    return calls
 
 
 def open_page(page: str, **state) -> AppTest:

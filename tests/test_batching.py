@@ -6,7 +6,6 @@ import threading
 
 import pytest
 import torch
-from transformers.models.bert import modeling_bert
 
 from bertlens.batching import EncoderBatcher
 from bertlens.errors import InputError
@@ -30,19 +29,6 @@ SENTENCES = [
 def batched(lm):
     """The shared test model with a batcher of its own: a wide window, so threads started together share it."""
     return dataclasses.replace(lm, memo={}, batcher=EncoderBatcher(lm, window_s=0.2))
-
-
-@pytest.fixture
-def passes(monkeypatch) -> list[int]:
-    calls: list[int] = []
-    original = modeling_bert.BertEncoder.forward
-
-    def counted(self, *args, **kwargs):
-        calls.append(1)
-        return original(self, *args, **kwargs)
-
-    monkeypatch.setattr(modeling_bert.BertEncoder, "forward", counted)
-    return calls
 
 
 def concurrently(function, inputs: list) -> list:

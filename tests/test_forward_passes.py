@@ -6,27 +6,12 @@ from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
-from transformers.models.bert import modeling_bert
 
 from browser_support import app_pages
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 PAGES = {page.url_path: page.script for page in app_pages()}
 _fresh = itertools.count()
-
-
-@pytest.fixture
-def passes(monkeypatch) -> list[int]:
-    """Grows by one entry for every encoder forward pass, in any model instance."""
-    calls: list[int] = []
-    original = modeling_bert.BertEncoder.forward
-
-    def counted(self, *args, **kwargs):
-        calls.append(1)
-        return original(self, *args, **kwargs)
-
-    monkeypatch.setattr(modeling_bert.BertEncoder, "forward", counted)
-    return calls
 
 
 def fresh(text: str) -> str:

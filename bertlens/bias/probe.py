@@ -202,6 +202,14 @@ def run_probe(lm: LoadedModel, config: ProbeConfig | None = None, progress: Prog
     lm.require("mlm")
     config = config or default_config()
     plan = plan_probe(lm, config)
+    scores, seconds, rows = score_plan(lm, plan, progress, batch_size)
+    return assemble(config, plan, scores, seconds, rows, "batched")
+
+
+def score_plan(lm: LoadedModel, plan: Plan, progress: Progress | None = None,
+               batch_size: int = 64) -> tuple[list[float], float, int]:
+    """(log P of every planned item, seconds, distinct rows run): one batched chained-scoring run of `plan`,
+    reporting `progress(fraction, message)` after each batch."""
     started = time.perf_counter()
     tick = None
     if progress is not None:
@@ -211,8 +219,7 @@ def run_probe(lm: LoadedModel, config: ProbeConfig | None = None, progress: Prog
             progress(done / total, f"{done} of {total} forward rows")
 
     scores = chained_log_probs(lm, plan.items, batch_size=batch_size, progress=tick)
-    rows = _row_count(lm, plan.items)
-    return assemble(config, plan, [sum(s) for s in scores], time.perf_counter() - started, rows, "batched")
+    return [sum(s) for s in scores], time.perf_counter() - started, _row_count(lm, plan.items)
 
 
 def run_default_probe(lm: LoadedModel, progress: Progress | None = None) -> ProbeResult:

@@ -17,7 +17,6 @@ only the variation across occupations. (The probe's per-occupation interval resa
 from __future__ import annotations
 
 import re
-import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -25,11 +24,10 @@ import numpy as np
 
 from bertlens.bias.config import MAX_TEMPLATES, ProbeConfig, check_config, default_config, template_role
 from bertlens.bias.files import DATA, read_text
-from bertlens.bias.probe import Plan, ProbeResult, Progress, _row_count, assemble, plan_probe
+from bertlens.bias.probe import Plan, ProbeResult, Progress, assemble, plan_probe, score_plan
 from bertlens.bias.statistics import two_level_bootstrap
 from bertlens.errors import InputError
 from bertlens.model import LoadedModel
-from bertlens.scoring import chained_log_probs
 
 PARAPHRASES_PATH = DATA / "template_paraphrases.txt"
 MAX_SETS = 8
@@ -251,14 +249,5 @@ def run_robustness(lm: LoadedModel, sets: list[ParaphraseSet] | None = None, con
     if len(union) > MAX_TEMPLATES:
         raise InputError(f"The paraphrase sets hold {len(union)} templates; the limit is {MAX_TEMPLATES}.")
     plan = plan_probe(lm, config)
-    started = time.perf_counter()
-    tick = None
-    if progress is not None:
-        progress(0.0, "starting")
-
-        def tick(done: int, total: int) -> None:
-            progress(done / total, f"{done} of {total} forward rows")
-
-    scores = chained_log_probs(lm, plan.items, batch_size=batch_size, progress=tick)
-    return summarise(config, sets, plan, [sum(s) for s in scores], time.perf_counter() - started,
-                     _row_count(lm, plan.items))
+    scores, seconds, rows = score_plan(lm, plan, progress, batch_size)
+    return summarise(config, sets, plan, scores, seconds, rows)
