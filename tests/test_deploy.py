@@ -382,10 +382,9 @@ def test_image_builds_and_its_healthcheck_passes():
     podman = Path(tool[0]).name == "podman"
     base = base_image()
     if subprocess.run([*tool, "image", "inspect", base], capture_output=True, timeout=60).returncode != 0:
-        pulled = subprocess.run([*tool, "pull", base], capture_output=True, text=True, timeout=300)
-        if pulled.returncode != 0:
-            last = (pulled.stderr or pulled.stdout).strip().splitlines()[-1:]
-            pytest.skip(f"the base image {base} cannot be pulled here: {last[0] if last else 'no answer'}")
+        pytest.skip(f"the base image {base} is not on this machine, and the test never pulls one (this workplace "
+                    "reaches no container registry): build a local base and name it in BERT_LENS_BASE_IMAGE, as "
+                    "deploy/README.md shows")
     tag, name = f"localhost/bert-lens-test:{os.getpid()}", f"bert-lens-test-{os.getpid()}"
     build = [*tool, "build", *(["--format", "docker"] if podman else []), *_opts("BERT_LENS_BUILD_OPTS"),
              "--build-arg", f"BASE_IMAGE={base}", "-f", str(DOCKERFILE), "-t", tag, str(ROOT)]
