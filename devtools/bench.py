@@ -848,15 +848,20 @@ FAST_PATHS = """## What makes it fast
   and are well under it.
 - **Batched bias probe**: every chain-rule row of the default probe goes into padded batches, identical rows
   run once, and each row computes the MLM head at one position only.
-- **Precision** (sidebar): float32 is exact. bfloat16 / float16 halve the bytes read per pass and are fast on
-  GPUs and on CPUs with AVX-512 BF16 or AMX. A CPU without them (such as this AVX2 machine) emulates bfloat16
-  and is *slower* than float32, so there the fast option is int8 dynamic quantisation of the Linear layers:
-  approximate, labelled so, and shown with its measured top-10 agreement.
+- **Precision** (sidebar, `--dtype`): float32 is exact and the default on every device. bfloat16 / float16 halve
+  the bytes read per pass and are fast on GPUs and on CPUs with AVX-512 BF16 or AMX (the CPU of the run below
+  has them). A CPU without them (an AVX2 machine) emulates bfloat16 and is *slower* than float32; there the fast
+  option is int8 dynamic quantisation of the Linear layers. Every faster precision is approximate, an explicit
+  choice, labelled so, and shown with its measured top-10 agreement.
+- **One pass per input** (`bertlens/analysis.py`): a page asks for one analysis record and draws every view
+  from it; attention extraction costs what transformers' own forward with attentions costs (attention rows).
+- **Concurrent sessions** (`bertlens/batching.py`): single-sequence passes that arrive within 5 ms run as one
+  padded batch (concurrency rows: before = no batching, the same sessions at once).
 - **CPU threads**: on a CPU shared with other busy processes, torch's two OpenMP threads wait for each other
   at every operation; `--threads 1` is steadier there (`torch.set_num_threads`). The CPU table states the
   threads it used.
-- **Cache**: a repeated identical request is served by `st.cache_data` (bounded: 256 entries, 1 hour) without
-  a forward pass.
+- **Cache**: a repeated identical request is served by `services/cache.py` (bounded: 256 entries, 1 hour)
+  without a forward pass.
 
 Agreement figures are measured with random weights of bert-large's size; with the real weights, whose
 distributions are sharper, the figures may differ; they were not measured here (no real weights on these
@@ -872,9 +877,10 @@ def render_markdown(reports: dict[str, BenchReport]) -> str:
            "(A, B, A, B, ...) on the same weights in one process and reports medians, so the ratios are fairer "
            "than the absolute times. Ratios are ours / reference: lower is faster, except where a target says "
            "'>='.", "",
-           "The 2-core CPU machine is shared with other jobs (test suites of other developers ran at the same "
-           "time), so absolute CPU times are noisy and can be several times the quiet-machine figures; see the "
-           "load average of each run.", ""]
+           "The 2-core CPU machine can be shared with other jobs, so absolute CPU times are noisy and can be "
+           "several times the quiet-machine figures; each section gives the load average of its run. Each "
+           "device's section is from its own run and date: the GPU figures may come from an earlier version of "
+           "BERT Lens than the CPU figures.", ""]
     out += ["## Targets", ""] + _targets(reports) + ["", FAST_PATHS]
     titles = {"cpu": "CPU", "gpu": "GPU"}
     for kind in ("cpu", "gpu"):

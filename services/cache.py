@@ -1,4 +1,4 @@
-"""Every result cache of the app, in one place, shared by all sessions and keyed on the model.
+"""Every cache of the app, in one place: the model (one per process) and every result, shared by all sessions and keyed on the model.
 
 A cache hit runs no model. Analyses (`bertlens.analysis.Analysis`) are frozen records holding tensors, so they are
 kept as shared objects (`st.cache_resource`, never copied or pickled per hit) and must be treated as read-only;
@@ -17,11 +17,12 @@ from typing import Any, Callable
 import numpy as np
 import streamlit as st
 
-from bertlens import LoadedModel
+from bertlens import LoadedModel, Settings, load_model
 from bertlens import explain as _explain
 from bertlens.analysis import Analysis, analyse
 from bertlens.attention import Attention, HeadStatistics, attention_of, head_statistics
 from bertlens.attention_views import thumbnail_grid, thumbnails
+from bertlens.batching import EncoderBatcher
 from bertlens.bias import SideBySide, WordPair
 from bertlens.bias.aul import AulResult, score_aul
 from bertlens.bias import side_by_side as bias_side_by_side
@@ -40,6 +41,28 @@ MAX_FULL_ANALYSES = 4
 TTL_SECONDS = 3600
 MODEL_HASH = {LoadedModel: lambda lm: lm.key}
 
+
+# ---- the models ----
+
+@st.cache_resource(show_spinner="Loading the model (downloading it on first use)…", max_entries=2)
+def model(name: str, device: str, dtype: str, batch_window_ms: float) -> LoadedModel:
+    """The one model of the process (shared by every session: read-only); concurrent sessions' passes are
+    batched together unless the window is 0."""
+    lm = load_model(Settings(model=name, device="cpu" if dtype == "int8" else device, dtype=dtype))
+    if batch_window_ms > 0:
+        lm.batcher = EncoderBatcher(lm, window_s=batch_window_ms / 1000)
+    return lm
+
+
+@st.cache_resource(show_spinner="Loading the second model…", max_entries=1)
+def second_model(name: str, device: str, dtype: str):
+    """(model, resident memory it added in bytes); one entry, so choosing another drops the previous one."""
+    from bertlens.bias.compare import load_measured
+
+    return load_measured(Settings(model=name, device="cpu" if dtype == "int8" else device, dtype=dtype))
+
+
+# ---- results ----
 
 @st.cache_resource(max_entries=MAX_ENTRIES, ttl=TTL_SECONDS, hash_funcs=MODEL_HASH, show_spinner=False)
 def masked_analysis(lm: LoadedModel, text: str) -> Analysis:

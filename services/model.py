@@ -3,20 +3,11 @@ from __future__ import annotations
 
 import streamlit as st
 
-from bertlens import LoadedModel, Settings, load_model
-from bertlens.batching import EncoderBatcher
+from bertlens import LoadedModel, Settings
 from bertlens.download import download, needs_download
 from bertlens.errors import BertLensError, MissingHead, WeightsUnavailable
 from components.safe import md_escape
-
-
-@st.cache_resource(show_spinner="Loading the model (downloading it on first use)…", max_entries=2)
-def _load(model: str, device: str, dtype: str, batch_window_ms: float) -> LoadedModel:
-    """The model, with concurrent sessions' passes batched together unless the window is 0."""
-    lm = load_model(Settings(model=model, device="cpu" if dtype == "int8" else device, dtype=dtype))
-    if batch_window_ms > 0:
-        lm.batcher = EncoderBatcher(lm, window_s=batch_window_ms / 1000)
-    return lm
+from services import cache
 
 
 def settings() -> Settings:
@@ -29,7 +20,7 @@ def get_model(dtype: str | None = None) -> LoadedModel:
         s = settings()
         if needs_download(s.model):
             _download_with_progress(s.model)
-        return _load(s.model, s.device, dtype or st.session_state.get("dtype") or s.resolved_dtype(),
+        return cache.model(s.model, s.device, dtype or st.session_state.get("dtype") or s.resolved_dtype(),
                      s.batch_window_ms)
     except WeightsUnavailable as exc:
         weights_panel(exc)
@@ -84,20 +75,12 @@ SECOND_MODEL_NOTE = ("The second model stays in memory beside the first until an
                      "at most).")
 
 
-@st.cache_resource(show_spinner="Loading the second model…", max_entries=1)
-def _load_second(model: str, device: str, dtype: str):
-    """(model, resident memory it added in bytes); one entry, so choosing another drops the previous one."""
-    from bertlens.bias.compare import load_measured
-
-    return load_measured(Settings(model=model, device="cpu" if dtype == "int8" else device, dtype=dtype))
-
-
 def get_second_model(model: str, dtype: str | None = None):
     """The second checkpoint (hub id or folder) with the RSS it added, loaded only when this is called; None and a
     clear message when it cannot be loaded."""
     s = settings()
     try:
-        return _load_second(model.strip(), s.device, dtype or st.session_state.get("dtype") or s.resolved_dtype())
+        return cache.second_model(model.strip(), s.device, dtype or st.session_state.get("dtype") or s.resolved_dtype())
     except WeightsUnavailable as exc:
         st.error(f"The weights of **{md_escape(exc.model_id)}** are not available on this machine. Pre-fetch them "
                  "with `python -m bertlens download --model ID`, or give a local folder.", icon=":material/cloud_off:")
