@@ -12,16 +12,21 @@ from bertlens.export import crows_csv, crows_json, probe_csv, probe_json
 from components import audit_views, bias_charts, bias_pronouns, bias_robustness, bias_tables
 from services import cache
 from services.model import get_model
+from components.presentation import is_on, style
 from components.query_state import (Field, PageState, bounded_float, bounded_int, bounded_text, dump_bool, dump_list,
                                     parse_bool, parse_list)
 from components.safe import md_escape, show_error
 
 st.title("Gender-bias probe")
-st.markdown(
-    "The model fills the blank in the same sentence twice, once about a woman and once about a man, and we compare "
-    "the probabilities it gives each occupation. Bars and dots to the right (orange) mean the model finds the word "
-    "more likely for the woman, to the left (blue) for the man; 0 means no difference."
-)
+st.caption(":material/school: **What to notice:** the same sentence with *the man* and with *the woman* gets "
+           "different occupations; check whether a finding survives another template wording, another metric and "
+           "another checkpoint before calling it a bias of the model.")
+if not is_on():
+    st.markdown(
+        "The model fills the blank in the same sentence twice, once about a woman and once about a man, and we "
+        "compare the probabilities it gives each occupation. Bars and dots to the right (orange) mean the model finds "
+        "the word more likely for the woman, to the left (blue) for the man; 0 means no difference."
+    )
 with st.expander("Go deeper: how the scores are computed"):
     st.markdown(
         "**Log-ratio.** For an occupation *o* and a template such as *{person} worked as a [MASK].*, the score is "
@@ -120,7 +125,7 @@ with side_tab:
             either = st.checkbox("Also show candidates in only one side's top-k", key="bias_side_union")
             shown = view.candidates if either else view.shared
             if shown:
-                st.plotly_chart(bias_charts.diverging_candidates(shown, pair.female, pair.male), width="stretch")
+                st.plotly_chart(style(bias_charts.diverging_candidates(shown, pair.female, pair.male)), width="stretch")
             else:
                 st.info("The two top-k lists have no candidate in common; tick the box to see all candidates.")
             st.caption("The male sentence is on the left and the female one on the right, as in the chart (bars to "
@@ -187,7 +192,7 @@ with probe_tab:
         st.caption(f"The headline counts occupations that pass both Holm's test (p < 0.05) and the minimum effect "
                    f"size (|mean log-ratio| ≥ {m:g} nats, ×{math.exp(m):.2f} in probability); {n_significant} pass "
                    "the test alone.")
-        st.plotly_chart(bias_charts.occupation_ratios(probe_result), width="stretch")
+        st.plotly_chart(style(bias_charts.occupation_ratios(probe_result)), width="stretch")
         st.caption("● significant after Holm correction and at least the minimum effect size, ○ not both; † "
                    "several WordPieces (chained). Grey lines: bootstrap 95% CI over templates; dotted lines: ± the "
                    f"minimum effect size. Orange leans female, blue male. Test: {probe_result.permutation}.")
@@ -202,7 +207,7 @@ with reference_tab:
         probe_result = stored[2]
         score = st.radio("Model score", ["log_ratio", "kurita"], horizontal=True, key="bias_reference_score",
                          format_func={"log_ratio": "Log-ratio over templates", "kurita": "Kurita et al. 2019"}.get)
-        st.plotly_chart(bias_charts.bls_scatter(probe_result, score), width="stretch")
+        st.plotly_chart(style(bias_charts.bls_scatter(probe_result, score)), width="stretch")
         st.caption("Each dot is an occupation (hover for its name): a circle is one WordPiece, a diamond several "
                    "(chained); orange above 0 leans female, blue below leans male; the dashed line is the "
                    "least-squares fit.")
@@ -278,7 +283,7 @@ with crows_tab:
                 st.warning(md_escape(CAVEAT), icon=":material/report:")
                 for note in crows_result.warnings:
                     st.warning(md_escape(note))
-                st.plotly_chart(bias_charts.crows_metrics(crows_result), width="stretch")
+                st.plotly_chart(style(bias_charts.crows_metrics(crows_result)), width="stretch")
                 frame, formats = bias_tables.crows_groups(crows_result)
                 st.dataframe(frame, hide_index=True, width="stretch", column_config=formats)
                 st.caption("The metric and each bias type count a tie as not higher; the stereotype and "

@@ -5,6 +5,7 @@ from bertlens.errors import BertLensError, MissingHead
 from bertlens.fill_mask import MAX_TOP_K
 from bertlens.text import MASK
 from components import counterfactual_view as view
+from components.presentation import is_on, style
 from components.query_state import Field, PageState, bounded_int, dump_bool, parse_bool
 from components.safe import show_error
 from services import cache
@@ -21,11 +22,14 @@ STATE = PageState("counterfactual", [
 ])
 
 st.title("Counterfactual sentences")
-st.markdown(
-    f"Write any sentence with one `{MASK}` and at least one gendered word. BERT Lens swaps every gendered word "
-    "(*she* ↔ *he*, *mother* ↔ *father*, *Emma* ↔ *Liam*, …) and the model fills the mask in both versions. "
-    "If the predictions change, only the gender of the sentence changed them."
-)
+st.caption(":material/school: **What to notice:** only the gendered words differ between the two sentences, so "
+           "any change in the guesses comes from them; read the swap table first, the rule of thumb can be wrong.")
+if not is_on():
+    st.markdown(
+        f"Write any sentence with one `{MASK}` and at least one gendered word. BERT Lens swaps every gendered word "
+        "(*she* ↔ *he*, *mother* ↔ *father*, *Emma* ↔ *Liam*, …) and the model fills the mask in both versions. "
+        "If the predictions change, only the gender of the sentence changed them."
+    )
 with st.expander("Go deeper: the swap rules and the measures"):
     st.markdown(
         "**Swap lists.** GN-GloVe's gendered word lists (Zhao et al. 2018, Apache-2.0), Bolukbasi et al.'s (2016) "
@@ -103,7 +107,7 @@ st.subheader("Log-ratio of the candidates")
 either = st.checkbox("Also show candidates in only one version's top-k", key="cf_union")
 shown = result.candidates if either else result.shared
 if shown:
-    st.plotly_chart(view.log_ratios(shown), width="stretch")
+    st.plotly_chart(style(view.log_ratios(shown)), width="stretch")
     frame, formats = view.candidates(shown)
     st.dataframe(frame, hide_index=True, width="stretch", column_config=formats)
 else:

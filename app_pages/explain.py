@@ -7,6 +7,7 @@ from bertlens.explain import (BASELINES, COMPLETENESS_WARNING, DEFAULT_STEPS, LE
                               MultiPieceWord, compare, method_scores, words_of)
 from bertlens.text import MASK, MAX_CHARS, count_masks, mask_word, words, wrong_mask_spelling
 from components import explain_charts as charts
+from components.presentation import is_on, style
 from components.query_state import Field, PageState, bounded_int, bounded_text, dump_bool, one_of, parse_bool
 from components.safe import show_error
 from services import cache
@@ -25,13 +26,16 @@ STATE = PageState("explain", [
 ])
 
 st.title("Explain")
-st.markdown(
-    "Why did the model put this word at the mask? Four views of one prediction: what the model would predict "
-    "after each layer (**logit lens**), which words pushed the prediction (**integrated gradients**, with "
-    "**occlusion** and **gradient × input** beside it), where the mask's information came from through the "
-    "attention (**attention rollout**), and all of them **side by side**. "
-    "**No method is the truth**: each answers a different question, and they often disagree."
-)
+st.caption(":material/school: **What to notice:** watch the layer at which the right answer first rises in the "
+           "logit lens, then ask which words pushed it; when the methods disagree, none of them is the truth.")
+if not is_on():
+    st.markdown(
+        "Why did the model put this word at the mask? Four views of one prediction: what the model would predict "
+        "after each layer (**logit lens**), which words pushed the prediction (**integrated gradients**, with "
+        "**occlusion** and **gradient × input** beside it), where the mask's information came from through the "
+        "attention (**attention rollout**), and all of them **side by side**. "
+        "**No method is the truth**: each answers a different question, and they often disagree."
+    )
 with st.expander("Go deeper: what is explained, and how"):
     st.markdown(
         "The explained number is **f = log p(word | mask)**, or with a contrast word **f = logit(A) − logit(B)** "
@@ -129,16 +133,16 @@ with lens_tab:
     bias = a.toggle("Decoder bias (a word-frequency prior)", key="ex_bias")
     top_k = b.slider("Candidates per layer", 1, MAX_LENS_TOP_K, key="ex_top_k")
     lens = cache.explain_lens(lm, target, top_k, bias)
-    st.plotly_chart(charts.lens_grid(lens), key="ex-lens-grid", config=PLOT)
+    st.plotly_chart(style(charts.lens_grid(lens)), key="ex-lens-grid", config=PLOT)
     lp, rank = st.columns(2)
     with lp:
         st.caption("Log-probability of the target (and contrast) after each layer")
-        st.plotly_chart(charts.lens_target_lines(lens, "log_prob"), key="ex-lens-lp", config=PLOT)
+        st.plotly_chart(style(charts.lens_target_lines(lens, "log_prob")), key="ex-lens-lp", config=PLOT)
     with rank:
         st.caption("Rank in the vocabulary after each layer")
-        st.plotly_chart(charts.lens_target_lines(lens, "rank"), key="ex-lens-rank", config=PLOT)
+        st.plotly_chart(style(charts.lens_target_lines(lens, "rank")), key="ex-lens-rank", config=PLOT)
     st.caption("Entropy of each layer's prediction, and KL(final ‖ layer): how far it is from the last layer's")
-    st.plotly_chart(charts.lens_entropy_kl(lens), key="ex-lens-kl", config=PLOT)
+    st.plotly_chart(style(charts.lens_entropy_kl(lens)), key="ex-lens-kl", config=PLOT)
     table = pd.DataFrame({
         "layer": [layer.layer for layer in lens.layers],
         "top candidate": [layer.top[0].token for layer in lens.layers],
@@ -167,7 +171,7 @@ with ig_tab:
     rows = {"integrated gradients": sentence_words.merge(ig.attributions),
             "occlusion": sentence_words.merge(occ.delta),
             "gradient x input": sentence_words.merge(gxi.scores)}
-    st.plotly_chart(charts.signed_words(sentence_words, rows), key="ex-ig-words", config=PLOT)
+    st.plotly_chart(style(charts.signed_words(sentence_words, rows)), key="ex-ig-words", config=PLOT)
     st.dataframe(pd.DataFrame({"word": list(sentence_words.words), **{k: list(v) for k, v in rows.items()}}),
                  hide_index=True, width="stretch")
     st.caption("Occlusion: f(input) − f(with that token replaced by [MASK]). Gradient × input: the gradient of f at "
@@ -179,18 +183,18 @@ with rollout_tab:
         "connection as 0.5·A + 0.5·I and multiplies the layers. It ignores the size of the value vectors and the "
         "feed-forward blocks, and its 0.5 residual weight is arbitrary. It has no sign: it says where information "
         "could flow from, not whether a word pushed the prediction up or down.", icon=":material/info:")
-    st.plotly_chart(charts.rollout_bars(roll, target.position), key="ex-rollout", config=PLOT)
+    st.plotly_chart(style(charts.rollout_bars(roll, target.position)), key="ex-rollout", config=PLOT)
     st.dataframe(pd.DataFrame({"position": range(len(roll.tokens)), "token": list(roll.tokens),
                                "rolled-out attention": list(roll.weights)}), hide_index=True, width="stretch")
 
 with side_tab:
     st.caption("Each method's word scores, divided by its own largest |score| (hover for the raw value). "
                "Attention rollout has no sign.")
-    st.plotly_chart(charts.side_by_side(comparison), key="ex-side", config=PLOT)
+    st.plotly_chart(style(charts.side_by_side(comparison)), key="ex-side", config=PLOT)
     left, right = st.columns([3, 2])
     with left:
         st.caption("Spearman rank correlations between the methods' word scores")
-        st.plotly_chart(charts.correlation_matrix(comparison), key="ex-spearman", config=PLOT)
+        st.plotly_chart(style(charts.correlation_matrix(comparison)), key="ex-spearman", config=PLOT)
     with right:
         if comparison.disagreements:
             st.warning("The methods disagree here:", icon=":material/compare_arrows:")

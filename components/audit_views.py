@@ -18,6 +18,7 @@ from bertlens.bias.reports import metrics_json, sha256
 from bertlens.errors import BertLensError
 from bertlens.model import LoadedModel
 from components import audit_charts
+from components.presentation import style
 from components.safe import md_escape, show_error
 from services import cache
 from services.model import SECOND_MODEL_NOTE, get_second_model, random_weights_banner
@@ -77,8 +78,8 @@ def show_metrics(result: MetricsResult) -> None:
                           for s in result.summaries])
     st.dataframe(frame, hide_index=True, width="stretch",
                  column_config={k: st.column_config.NumberColumn(format="%.1f") for k in ("%", "95% low", "95% high")})
-    st.plotly_chart(audit_charts.metric_intervals(result), width="stretch")
-    st.plotly_chart(audit_charts.difference_histograms(result), width="stretch")
+    st.plotly_chart(style(audit_charts.metric_intervals(result)), width="stretch")
+    st.plotly_chart(style(audit_charts.difference_histograms(result)), width="stretch")
     st.caption("Per-pair score(sent_more) − score(sent_less) under each metric; right of 0 the metric decides for "
                "the more stereotyping sentence. PLL sums log-probabilities over shared tokens, AUL and AULA average "
                "them, so the scales differ.")
@@ -167,7 +168,7 @@ def show_probe_comparison(comparison) -> None:
     b.metric("Headline, model B", comparison.notable_b)
     for note in comparison.notes:
         st.info(md_escape(note))
-    st.plotly_chart(audit_charts.probe_difference(comparison), width="stretch")
+    st.plotly_chart(style(audit_charts.probe_difference(comparison)), width="stretch")
     st.dataframe(pd.DataFrame([{"occupation": r.occupation, "A": r.log_ratio_a, "B": r.log_ratio_b,
                                 "B − A": r.difference, "pieces A": " ".join(r.pieces_a),
                                 "pieces B": " ".join(r.pieces_b), "not compared because": r.reason}
@@ -179,7 +180,7 @@ def show_crows_comparison(comparison) -> None:
     st.subheader("CrowS-Pairs metrics: A and B")
     for note in comparison.notes:
         st.info(md_escape(note))
-    st.plotly_chart(audit_charts.crows_two_models(comparison), width="stretch")
+    st.plotly_chart(style(audit_charts.crows_two_models(comparison)), width="stretch")
     st.dataframe(pd.DataFrame([{"metric": m.label, "A %": m.percent_a, "B %": m.percent_b, "B − A": m.difference,
                                 "pairs decided differently": f"{m.decided_differently} / {m.pairs}"}
                                for m in comparison.metrics]), hide_index=True, width="stretch",
@@ -263,7 +264,7 @@ def show_report(name: str, report: dict) -> None:
         st.dataframe(pd.DataFrame([{"checkpoint": r.get("model"), "reason": r.get("reason")} for r in failed]),
                      hide_index=True, width="stretch")
     if any(r.get("occupations") for r in report["checkpoints"] if r.get("status") == "ok"):
-        st.plotly_chart(audit_charts.checkpoint_strip(report), width="stretch")
+        st.plotly_chart(style(audit_charts.checkpoint_strip(report)), width="stretch")
     if report.get("spread"):
         st.markdown("**Spread across checkpoints**")
         st.dataframe(pd.DataFrame(report["spread"]), hide_index=True, width="stretch")

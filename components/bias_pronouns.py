@@ -11,6 +11,7 @@ from bertlens.bias.pronouns import PronounResult, load_pronoun_templates, parse_
 from bertlens.errors import BertLensError
 from bertlens.model import LoadedModel
 from components.bias_charts import FEMALE, GREY, MALE
+from components.presentation import style
 from components.safe import plotly_text, show_error
 from services import cache
 
@@ -61,10 +62,10 @@ def show(result: PronounResult) -> None:
                  help=f"p = {corr.pearson_p:.2g}; Spearman ρ = {corr.spearman_rho:.2f} (p = {corr.spearman_p:.2g}), "
                       f"n = {corr.n}")
     d.metric("Time", f"{result.seconds:.1f} s", help=f"{result.rows} sentences, one batched call")
-    st.plotly_chart(probabilities_chart(result), width="stretch")
+    st.plotly_chart(style(probabilities_chart(result)), width="stretch")
     st.caption("Mean probability over templates of each pronoun at the mask (over the whole vocabulary, so the three "
                "need not sum to 1), occupations sorted by skew.")
-    st.plotly_chart(skew_scatter(result), width="stretch")
+    st.plotly_chart(style(skew_scatter(result)), width="stretch")
     st.caption("Each dot is an occupation (hover for its name) with its skew and bootstrap 95% interval over "
                "templates; the dashed line is the least-squares fit. % women: US Bureau of Labor Statistics, "
                "CPS (source and year per row in the table).")

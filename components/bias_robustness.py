@@ -15,6 +15,7 @@ from bertlens.bias.robustness import PARAPHRASES_PATH, RobustnessResult, parse_p
 from bertlens.errors import BertLensError
 from bertlens.model import LoadedModel
 from components.bias_charts import FEMALE, GREY, MALE
+from components.presentation import style
 from components.safe import md_escape, plotly_text, show_error
 from services import cache
 
@@ -90,10 +91,10 @@ def show(result: RobustnessResult) -> None:
         k: st.column_config.NumberColumn(format="%+.3f") for k in ("estimate", "95% low", "95% high")})
     st.caption(f"Intervals: two-level bootstrap, {result.resamples} resamples; each draws occupations and, "
                "independently, templates with replacement, so they include the variation that the wording adds.")
-    st.plotly_chart(template_chart(result), width="stretch")
+    st.plotly_chart(style(template_chart(result)), width="stretch")
     st.caption("Each template's mean log-ratio over occupations (dot) and mean |log-ratio| (bar), coloured by its "
                "paraphrase set.")
-    st.plotly_chart(spread_chart(result), width="stretch")
+    st.plotly_chart(style(spread_chart(result)), width="stretch")
     st.caption("Each occupation's log-ratio across every template of every set: grey line from its lowest to its "
                "highest template, a dot per set for the set's mean. Sorted by the mean over all templates.")
     spread = pd.DataFrame([{"occupation": s.occupation, "mean": s.mean, "lowest template": s.minimum,

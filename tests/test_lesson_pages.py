@@ -216,7 +216,8 @@ def test_ranking_tab_names_the_sentence_a_it_ranks_against(app_env):
 
 
 @pytest.mark.parametrize("page", [None, "app_pages/fill_mask.py", "app_pages/next_sentence.py",
-                                  "app_pages/attention.py"])
+                                  "app_pages/attention.py", "app_pages/explain.py", "app_pages/bias_probe.py",
+                                  "app_pages/counterfactual.py"])
 def test_every_page_has_a_line_for_the_teacher(app_env, page):
     at = open_page(page)
     assert any("What to notice:" in c.value for c in at.main.caption)
