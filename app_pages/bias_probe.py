@@ -7,7 +7,7 @@ import streamlit as st
 from bertlens import bias
 from bertlens.bias.crows import CAVEAT, EXAMPLE_PATH, MAX_UPLOAD_BYTES, parse_crows, score_crows, summarise
 from bertlens.bias.files import decode
-from bertlens.errors import BertLensError, MissingHead
+from bertlens.errors import BertLensError
 from bertlens.export import crows_csv, crows_json, probe_csv, probe_json
 from components import audit_views, bias_charts, bias_pronouns, bias_robustness, bias_tables
 from services import cache
@@ -56,12 +56,7 @@ with st.expander("Go deeper: how the scores are computed"):
         "ties out. Intervals are Wilson 95% intervals."
     )
 
-lm = get_model()
-try:
-    lm.require("mlm")
-except MissingHead as exc:
-    show_error(exc)
-    st.stop()
+lm = get_model(require="mlm")
 key = lm.key
 
 DEFAULT_PAIRS_TEXT = bias.pairs_text()
@@ -78,6 +73,9 @@ STATE = PageState("bias_probe", [
     Field("bias_side_k", "side_k", 10, parse=bounded_int(3, 30)),
     Field("bias_side_union", "side_union", False, parse=parse_bool, dump=dump_bool),
     Field("bias_min_effect", "min_effect", bias.MIN_EFFECT, parse=bounded_float(0.0, 5.0)),
+    Field("bias_pronoun_templates", "pronoun_templates", bias_pronouns.DEFAULT_TEMPLATES_TEXT,
+          label="the pronoun templates"),
+    Field("bias_paraphrases", "paraphrases", bias_robustness.DEFAULT_PARAPHRASES_TEXT, label="the paraphrase sets"),
 ])
 STATE.restore()
 

@@ -1,7 +1,7 @@
 import streamlit as st
 
 from bertlens.bias.swaps import DEFINITIONAL, FIRST_NAMES, GN_FEMALE, default_table
-from bertlens.errors import BertLensError, MissingHead
+from bertlens.errors import BertLensError
 from bertlens.fill_mask import MAX_TOP_K
 from bertlens.text import MASK
 from components import counterfactual_view as view
@@ -49,12 +49,7 @@ with st.expander("Go deeper: the swap rules and the measures"):
         "divergence (0 = identical, at most ln 2 ≈ 0.693). Two forward passes, one per version."
     )
 
-lm = get_model()
-try:
-    lm.require("mlm")
-except MissingHead as exc:
-    show_error(exc)
-    st.stop()
+lm = get_model(require="mlm")
 
 STATE.restore()
 

@@ -18,15 +18,17 @@ from services import cache
 THEY = "#7048e8"
 
 
+DEFAULT_TEMPLATES_TEXT = "\n".join(load_pronoun_templates())
+
+
 def pronoun_tab(lm: LoadedModel) -> None:
     """Everything in the tab: templates, the run button, and the result of the last run for this model."""
     st.markdown("Each template names an occupation and masks the pronoun that refers to it (*The nurse said that "
                 "[MASK] would be late.*). The model's P(he), P(she) and P(they) at the mask are averaged over "
                 "templates; the **skew** is the mean of log P(she) − log P(he) (> 0 leans female). All sentences "
                 "run in one batch.")
-    default = "\n".join(load_pronoun_templates())
     with st.expander("Templates", expanded=False):
-        text = st.text_area("One per line, with {occupation} and [MASK] (the pronoun)", default, height=170,
+        text = st.text_area("One per line, with {occupation} and [MASK] (the pronoun)", height=170,
                             key="bias_pronoun_templates")
     try:
         parse_pronoun_templates(text)
@@ -41,7 +43,7 @@ def pronoun_tab(lm: LoadedModel) -> None:
         st.info("Press **Run pronoun probe** to score every occupation in every template.")
         return
     try:
-        result = cache.pronoun_probe(lm, None if request[1] == default else request[1])
+        result = cache.pronoun_probe(lm, None if request[1] == DEFAULT_TEMPLATES_TEXT else request[1])
     except BertLensError as exc:
         show_error(exc)
         return

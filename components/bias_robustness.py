@@ -28,6 +28,9 @@ def cache_key(config: ProbeConfig) -> ProbeConfig:
     return replace(config, templates=(), min_effect=MIN_EFFECT)
 
 
+DEFAULT_PARAPHRASES_TEXT = read_text(PARAPHRASES_PATH)
+
+
 def robustness_tab(lm: LoadedModel, config: ProbeConfig | None, min_effect: float) -> None:
     """Everything in the tab. `config` is the probe tab's (word pairs, occupations, statistics settings); None
     when it is invalid (its error is shown there)."""
@@ -35,9 +38,8 @@ def robustness_tab(lm: LoadedModel, config: ProbeConfig | None, min_effect: floa
                 "MLM's bias scores a great deal. Here the occupation probe runs on several paraphrase sets of its "
                 "templates (same word pairs and occupations as the Occupation scores tab) and shows how far the "
                 "result moves.")
-    default = read_text(PARAPHRASES_PATH)
     with st.expander("Paraphrase sets", expanded=False):
-        text = st.text_area("[set name] lines start a set; one template per line", default, height=300,
+        text = st.text_area("[set name] lines start a set; one template per line", height=300,
                             key="bias_paraphrases")
     try:
         parse_paraphrase_sets(text)

@@ -14,14 +14,21 @@ def settings() -> Settings:
     return Settings.from_env()
 
 
-def get_model(dtype: str | None = None) -> LoadedModel:
-    """The shared model, or a clear panel and `st.stop()` when it cannot be loaded. Never a traceback."""
+def get_model(dtype: str | None = None, require: str | None = None) -> LoadedModel:
+    """The shared model, or a clear panel and `st.stop()` when it cannot be loaded. Never a traceback.
+
+    `require` ("mlm" or "nsp"): a page that cannot work without that head says which head is missing and stops."""
     try:
         s = settings()
         if needs_download(s.model):
             _download_with_progress(s.model)
-        return cache.model(s.model, s.device, dtype or st.session_state.get("dtype") or s.resolved_dtype(),
-                     s.batch_window_ms)
+        lm = cache.model(s.model, s.device, dtype or st.session_state.get("dtype") or s.resolved_dtype(),
+                         s.batch_window_ms)
+        if require:
+            lm.require(require)
+        return lm
+    except MissingHead as exc:
+        missing_head(exc)
     except WeightsUnavailable as exc:
         weights_panel(exc)
     except BertLensError as exc:
