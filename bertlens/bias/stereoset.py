@@ -398,7 +398,7 @@ def nsp_pairs(lm: LoadedModel, examples: Sequence[StereoExample]) -> list[tuple[
     return out
 
 
-def _batches(lengths: Sequence[int], order: Sequence[int], budget: int, max_rows: int) -> Iterable[list[int]]:
+def batches(lengths: Sequence[int], order: Sequence[int], budget: int, max_rows: int) -> Iterable[list[int]]:
     """Consecutive groups of `order` (sorted by length) whose padded size stays within `budget` tokens."""
     batch: list[int] = []
     width = 0
@@ -426,7 +426,7 @@ def nsp_probabilities(lm: LoadedModel, pairs: Sequence[tuple[tuple[int, ...], in
     out: list[float | None] = [None] * len(pairs)
     lengths = [len(ids) for ids, _ in pairs]
     order = sorted(range(len(pairs)), key=lambda i: lengths[i])
-    for batch in _batches(lengths, order, budget, max_rows):
+    for batch in batches(lengths, order, budget, max_rows):
         if should_stop is not None and should_stop():
             break
         rows = [pairs[i][0] for i in batch]
@@ -451,7 +451,7 @@ def masked_probabilities(lm: LoadedModel, rows: Sequence[tuple[int, ...]], posit
     out: list[list[float] | None] = [None] * len(rows)
     lengths = [len(r) for r in rows]
     order = sorted(range(len(rows)), key=lambda i: lengths[i])
-    for batch in _batches(lengths, order, budget, max_rows):
+    for batch in batches(lengths, order, budget, max_rows):
         if should_stop is not None and should_stop():
             break
         chunk = [MaskedRow(rows[i], positions[i], targets[i]) for i in batch]
