@@ -3,9 +3,11 @@
 Configuration (`AuditConfig`, JSON written by `config_json`, read by `parse_config`):
   {"bertlens_audit": 1, "models": [...], "metrics": ["probe", "crows", "aul", "aula"], "precision": "float32",
    "device": "cpu", "seed": 0, "bootstrap": 2000, "permutations": 10000, "min_effect": 0.1,
-   "templates": INPUT, "pairs": INPUT, "chosen_pairs": [labels] | null, "occupations": INPUT, "crows_pairs": INPUT}
+   "templates": INPUT, "pairs": INPUT, "chosen_pairs": [labels] | null, "occupations": INPUT, "crows_pairs": INPUT,
+   "stereoset": INPUT}
 where INPUT is null (the shipped file), {"text": "..."} (inline, as the page saves it) or {"path": "file"} (relative
-to the configuration's folder). Every input's bytes are hashed (SHA-256) into the report, and so is the
+to the configuration's folder). StereoSet ships no file: "stereoset" is absent or null unless the audit runs the
+`stereoset` metric, and then names the user's dev.json (a path may point at a gzipped file). Every input's bytes are hashed (SHA-256) into the report, and so is the
 configuration (its canonical JSON: sorted keys, inline texts, paths resolved to their texts' hashes).
 
 The report (`run_audit`) has a row per checkpoint (`status` "ok" with its scores, or "failed" with its reason) and
@@ -33,9 +35,11 @@ from bertlens.serialize import jsonable
 from bertlens.settings import DEVICES, DTYPES
 
 FORMAT = 1
-AUDIT_DATA = ("probe", "pairs")
+AUDIT_DATA = ("probe", "pairs", "stereoset")
 INPUTS = {"templates": TEMPLATES_PATH, "pairs": PAIRS_PATH, "occupations": OCCUPATIONS_PATH,
-          "crows_pairs": CROWS_EXAMPLE_PATH}
+          "crows_pairs": CROWS_EXAMPLE_PATH, "stereoset": None}
+USER_FILE_ONLY = {"stereoset": "stereoset"}
+"""Metrics whose input ships with no default file (metric -> input): an audit runs them only when given one."""
 MAX_MODELS = 200
 DECIMALS = 10
 
@@ -45,6 +49,11 @@ def audit_metrics() -> tuple[str, ...]:
     from bertlens import registry
 
     return tuple(m.name for m in registry.methods("metric") if m.data in AUDIT_DATA)
+
+
+def default_metrics() -> tuple[str, ...]:
+    """The metrics an audit runs when its configuration names none: every one whose input has a shipped default."""
+    return tuple(m for m in audit_metrics() if m not in USER_FILE_ONLY)
 
 
 @dataclass(frozen=True)
@@ -60,12 +69,13 @@ class AuditInput:
 @dataclass(frozen=True)
 class AuditConfig:
     models: tuple[str, ...]
-    metrics: tuple[str, ...] = field(default_factory=audit_metrics)
+    metrics: tuple[str, ...] = field(default_factory=default_metrics)
     templates: str | None = None
     pairs: str | None = None
     chosen_pairs: tuple[str, ...] | None = None
     occupations: str | None = None
     crows_pairs: str | None = None
+    stereoset: str | None = None
     seed: int = 0
     bootstrap: int = 2000
     permutations: int = 10000
@@ -83,6 +93,8 @@ class AuditConfig:
         out = []
         for name, path in INPUTS.items():
             text = getattr(self, name)
+            if text is None and path is None:
+                continue
             if text is None:
                 data = read_bytes(path)
                 out.append(AuditInput(name, f"shipped: {path.name}", decode(data, path.name), sha256(data)))
@@ -97,6 +109,8 @@ class AuditConfig:
                 **{k: v for k, v in asdict(self).items() if k not in ("sources", "digests")}}
         for name in INPUTS:
             data[name] = None if data[name] is None else {"text": data[name]}
+            if INPUTS[name] is None and data[name] is None:
+                del data[name]
         return jsonable(data)
 
     def canonical(self) -> str:
@@ -104,7 +118,8 @@ class AuditConfig:
         data = self.as_dict()
         hashes = {i.name: i.sha256 for i in self.inputs()}
         for name in INPUTS:
-            data[name] = {"sha256": hashes[name], "shipped": data[name] is None}
+            if name in data:
+                data[name] = {"sha256": hashes[name], "shipped": data[name] is None}
         return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
     def sha256(self) -> str:
@@ -161,6 +176,11 @@ def _input(data: dict, name: str, folder: Path | None) -> tuple[str | None, str 
         path = Path(value["path"]).expanduser()
         if not path.is_absolute() and folder is not None:
             path = folder / path
+        if name in USER_FILE_ONLY.values():
+            from bertlens.bias.stereoset import MAX_FILE_BYTES, unpack
+
+            raw = read_bytes(path, limit=MAX_FILE_BYTES)
+            return decode(unpack(raw, f"'{path.name}'"), f"'{path.name}'"), str(path), sha256(raw)
         raw = read_bytes(path)
         return decode(raw, f"'{path.name}'"), str(path), sha256(raw)
     raise InputError(f"'{name}' in the audit configuration must be null (the shipped file), {{\"text\": ...}} or "
@@ -181,7 +201,7 @@ def parse_config(text: str, folder: Path | None = None, name: str = "the audit c
     if unknown:
         raise InputError(f"{name} has unknown field(s): {', '.join(unknown)}.")
     known = audit_metrics()
-    metrics = data.get("metrics", list(known))
+    metrics = data.get("metrics", [m for m in known if m not in USER_FILE_ONLY or data.get(USER_FILE_ONLY[m])])
     if not isinstance(metrics, list) or not metrics or any(m not in known for m in metrics):
         raise InputError(f"'metrics' must be a list of some of {', '.join(known)}; got {metrics!r}.")
     models = data.get("models", [])
@@ -259,6 +279,21 @@ def check_inputs(config: AuditConfig) -> None:
             crows_pairs(config)
     except InputError as exc:
         raise InputError(f"In the audit's CrowS-Pairs file: {exc}") from exc
+    if "stereoset" in config.metrics:
+        if config.stereoset is None:
+            raise InputError("The audit runs the metric 'stereoset' but names no StereoSet file (none is shipped): "
+                             "add \"stereoset\": {\"path\": \"dev.json\"} to the configuration.")
+        try:
+            stereoset_data(config)
+        except InputError as exc:
+            raise InputError(f"In the audit's StereoSet file: {exc}") from exc
+
+
+def stereoset_data(config: AuditConfig):
+    from bertlens.bias.stereoset import parse_stereoset
+
+    name = config.sources.get("stereoset", "inline")
+    return parse_stereoset((config.stereoset or "").encode("utf-8"), f"'{Path(name).name}'")
 
 
 # ---------------------------------------------------------------- one checkpoint
@@ -311,13 +346,34 @@ def audit_checkpoint(config_data: dict[str, Any], model: str) -> dict[str, Any]:
                 row["crows"].append({"metric": s.metric, "percent": _round(s.percent), "ci_low": _round(s.ci_low),
                                      "ci_high": _round(s.ci_high), "more_higher": s.more_higher, "pairs": s.pairs})
             row["scores"]["pairs where the metrics disagree"] = len(metrics.disagreements)
+        if "stereoset" in config.metrics:
+            results.append(_stereoset(lm, config, row))
         row["metrics"] = [{k: _round(v) if isinstance(v, float) else v for k, v in r.headline().items()}
                           for r in results]
+        from bertlens.bias.agreement import agreement_document
+
+        row["agreement"] = agreement_document(results)
         return row
     except BertLensError as exc:
         return {"model": model, "status": "failed", "reason": _first_line(exc)}
     except Exception as exc:  # a checkpoint that breaks the code must cost one row, not the audit
         return {"model": model, "status": "failed", "reason": f"{type(exc).__name__}: {_first_line(exc)}"}
+
+
+def _stereoset(lm, config: AuditConfig, row: dict[str, Any]):
+    """Run StereoSet for `row`: its SS, LMS and ICAT in the scores, its per-split figures under "stereoset"."""
+    from bertlens import registry
+    from bertlens.bias.stereoset import result_document
+
+    method = registry.get("metric", "stereoset")
+    result = method.run(lm, stereoset_data(config), {"bootstrap": config.bootstrap, "seed": config.seed},
+                        Context())
+    document = result_document(result.detail, lm.info, row["fingerprint"])
+    row["stereoset"] = {k: v for k, v in document.items() if k not in ("predictions", "steps")}
+    overall = result.detail.overall
+    for name, value in (("SS", overall.ss), ("LMS", overall.lms), ("ICAT", overall.icat)):
+        row["scores"][f"stereoset: {name}"] = _round(value)
+    return result
 
 
 def _first_line(exc: BaseException) -> str:
