@@ -10,14 +10,14 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from bertlens.bias.stereoset import (BOOTSTRAP, CAVEAT, SPLIT_CHOICES, TOKEN_BUDGET, StereoSetData, intrasentence_plan,
-                                     score_stereoset)
+from bertlens.bias.stereoset import BOOTSTRAP, CAVEAT, SPLIT_CHOICES, TOKEN_BUDGET, StereoSetData, score_stereoset
 from bertlens.model import LoadedModel
 from bertlens.registry import ConfigSpec, Context, Cost, Method, Param, register
 from bertlens.results import ItemDecision, MetricResult
 
 BATCHED_ROW_COST = 0.25
 """A masked row or NSP pair in a padded batch costs about a quarter of a lone forward pass (bench, CPU)."""
+PIECES_PER_WORD = 1.3
 
 
 def item_id(split: str, example_id: str) -> str:
@@ -53,10 +53,12 @@ class StereoSet(Method):
         return None
 
     def estimate(self, lm: LoadedModel, inputs: StereoSetData, config: Mapping[str, Any]) -> Cost:
+        """Without tokenising (a page asks on every rerun): each sentence's word is taken to have PIECES_PER_WORD
+        WordPieces, and each example's first step is shared by its three sentences."""
         split = config.get("split", "both")
-        intra = list(inputs.intrasentence) if split in ("both", "intrasentence") else []
+        intra = len(inputs.intrasentence) if split in ("both", "intrasentence") else 0
         pairs = 3 * len(inputs.intersentence) if split in ("both", "intersentence") else 0
-        rows = len(intrasentence_plan(lm, intra)[0]) if intra else 0
+        rows = intra * (3 * PIECES_PER_WORD - 2)
         return Cost(BATCHED_ROW_COST * (rows + pairs), tokens=24)
 
     def run(self, lm: LoadedModel, inputs: StereoSetData, config: Mapping[str, Any],
