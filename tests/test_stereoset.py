@@ -172,15 +172,22 @@ def test_the_registered_metric(lm, data, result):
         method.spec.validate({"split": "sideways"})
 
 
-def test_the_metric_stops_when_asked(lm, data):
+def test_a_stopped_run_returns_what_it_scored(lm, data):
     from bertlens.registry import Context, Stopped
 
-    class StopAtOnce(Context):
+    class StopAfterFirstBatch(Context):
+        asked = False
+
         def progress(self, done, total, message=""):
+            self.asked = True
             raise Stopped()
 
-    with pytest.raises(Stopped):
-        registry.get("metric", "stereoset").run(lm, data, {}, StopAtOnce())
+        def stopped(self):
+            return self.asked
+
+    partial = registry.get("metric", "stereoset").run(lm, data, {"token_budget": 64}, StopAfterFirstBatch())
+    assert not partial.complete and 0 < partial.n < len(data.intrasentence)
+    assert any("Stopped after" in w for w in partial.warnings)
     stopped = ss.score_stereoset(lm, data, should_stop=lambda: True, resamples=0)
     assert not stopped.complete and stopped.examples == ()
 

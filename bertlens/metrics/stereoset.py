@@ -12,7 +12,7 @@ from typing import Any, Mapping
 
 from bertlens.bias.stereoset import BOOTSTRAP, CAVEAT, SPLIT_CHOICES, TOKEN_BUDGET, StereoSetData, score_stereoset
 from bertlens.model import LoadedModel
-from bertlens.registry import ConfigSpec, Context, Cost, Method, Param, register
+from bertlens.registry import ConfigSpec, Context, Cost, Method, Param, Stopped, register
 from bertlens.results import ItemDecision, MetricResult
 
 BATCHED_ROW_COST = 0.25
@@ -63,9 +63,18 @@ class StereoSet(Method):
 
     def run(self, lm: LoadedModel, inputs: StereoSetData, config: Mapping[str, Any],
             context: Context) -> MetricResult:
+        """A stopped run returns the examples scored so far, marked incomplete (the runner keeps it apart from
+        finished results)."""
         config = self.spec.validate(config, where=f"'{self.name}'")
+
+        def progress(done: float, total: float, message: str) -> None:
+            try:
+                context.progress(done, total, message)
+            except Stopped:
+                pass  # `should_stop` ends the run before the next batch
+
         result = score_stereoset(lm, inputs, config["split"], config["bootstrap"], config["seed"],
-                                 config["token_budget"], progress=context.progress, should_stop=context.stopped)
+                                 config["token_budget"], progress=progress, should_stop=context.stopped)
         return metric_result(result, self)
 
 
