@@ -305,9 +305,8 @@ def _round(value: float) -> float | None:
 def audit_checkpoint(config_data: dict[str, Any], model: str) -> dict[str, Any]:
     """Run the audit of `config_data` (`AuditConfig.as_dict()`) on one checkpoint, loading its weights here.
 
-    Returns the checkpoint's row: {"model", "status": "ok", "fingerprint", "random_weights", "dtype", "scores":
-    {name: value}, "occupations": [...], "crows": [...]} or {"model", "status": "failed", "reason"} when the
-    weights are missing or broken or the model cannot run the audit. Never raises for a bad checkpoint.
+    Returns the checkpoint's row (`checkpoint_row`) or {"model", "status": "failed", "reason"} when the weights are
+    missing or broken or the model cannot run the audit. Never raises for a bad checkpoint.
     """
     from bertlens import registry
     from bertlens.bias.crows_metrics import score_metrics
@@ -317,63 +316,74 @@ def audit_checkpoint(config_data: dict[str, Any], model: str) -> dict[str, Any]:
     config = parse_config(json.dumps(config_data))
     try:
         lm = load_model(Settings(model=model, device=config.device, dtype=config.precision))
-        row: dict[str, Any] = {"model": model, "status": "ok", "fingerprint": lm.fingerprint(),
-                               "random_weights": lm.info.random_weights, "dtype": lm.info.dtype,
-                               "vocab_size": lm.info.vocab_size, "scores": {}, "metrics": [], "occupations": [],
-                               "crows": []}
         results = []
         if "probe" in config.metrics:
             probe = registry.get("metric", "probe")
             results.append(probe.run(lm, probe_config(config), statistics_settings(asdict(config)), Context()))
-            detail = results[-1].detail
-            row["scores"]["probe: occupations significant and large enough"] = detail.notable_count
-            row["scores"]["probe: mean |log-ratio|"] = _round(statistics.fmean(abs(o.log_ratio)
-                                                                               for o in detail.occupations))
-            for name, corr in sorted(detail.correlations.items()):
-                if corr is not None:
-                    row["scores"][f"probe: {name} Pearson r with BLS % women"] = _round(corr.pearson_r)
-            row["occupations"] = [{"occupation": o.occupation, "log_ratio": _round(o.log_ratio),
-                                   "ci_low": _round(o.ci_low), "ci_high": _round(o.ci_high),
-                                   "p_holm": _round(o.p_adjusted), "kurita": _round(o.kurita),
-                                   "pieces": list(o.pieces), "notable": detail.notable(o)}
-                                  for o in detail.occupations]
         chosen = [m for m in config.metrics if m in pair_metrics()]
+        pairs = crows_pairs(config) if chosen else None
         if chosen:
-            metrics = score_metrics(lm, crows_pairs(config), chosen)
+            metrics = score_metrics(lm, pairs, chosen)
             results.extend(metrics.results[m] for m in metrics.metrics)
-            for s in metrics.summaries:
-                row["scores"][f"{s.metric}: % sent_more higher"] = _round(s.percent)
-                row["crows"].append({"metric": s.metric, "percent": _round(s.percent), "ci_low": _round(s.ci_low),
-                                     "ci_high": _round(s.ci_high), "more_higher": s.more_higher, "pairs": s.pairs})
-            row["scores"]["pairs where the metrics disagree"] = len(metrics.disagreements)
         if "stereoset" in config.metrics:
-            results.append(_stereoset(lm, config, row))
-        row["metrics"] = [{k: _round(v) if isinstance(v, float) else v for k, v in r.headline().items()}
-                          for r in results]
-        from bertlens.bias.agreement import agreement_document
-
-        row["agreement"] = agreement_document(results)
-        return row
+            method = registry.get("metric", "stereoset")
+            results.append(method.run(lm, stereoset_data(config), {"bootstrap": config.bootstrap,
+                                                                   "seed": config.seed}, Context()))
+        return checkpoint_row(model, lm, results, pairs)
     except BertLensError as exc:
         return {"model": model, "status": "failed", "reason": _first_line(exc)}
     except Exception as exc:  # a checkpoint that breaks the code must cost one row, not the audit
         return {"model": model, "status": "failed", "reason": f"{type(exc).__name__}: {_first_line(exc)}"}
 
 
-def _stereoset(lm, config: AuditConfig, row: dict[str, Any]):
-    """Run StereoSet for `row`: its SS, LMS and ICAT in the scores, its per-split figures under "stereoset"."""
-    from bertlens import registry
-    from bertlens.bias.stereoset import result_document
+def checkpoint_row(model: str, lm, results: Sequence[Any], pairs: Sequence[Any] | None = None) -> dict[str, Any]:
+    """A checkpoint's row from its metrics' results (`MetricResult`s): what `audit_checkpoint` writes and what the
+    bias page exports from the results it has. {"model", "status": "ok", "fingerprint", "random_weights", "dtype",
+    "vocab_size", "scores": {name: value}, "metrics": [headline per metric], "agreement": metrics checked against
+    each other, "occupations": [...] (probe), "crows": [...] (pair metrics over `pairs`), "stereoset": figures}."""
+    from bertlens.bias.agreement import agreement_document
+    from bertlens.bias.crows_metrics import combine
 
-    method = registry.get("metric", "stereoset")
-    result = method.run(lm, stereoset_data(config), {"bootstrap": config.bootstrap, "seed": config.seed},
-                        Context())
-    document = result_document(result.detail, lm.info, row["fingerprint"])
-    row["stereoset"] = {k: v for k, v in document.items() if k not in ("predictions", "steps")}
-    overall = result.detail.overall
-    for name, value in (("SS", overall.ss), ("LMS", overall.lms), ("ICAT", overall.icat)):
-        row["scores"][f"stereoset: {name}"] = _round(value)
-    return result
+    row: dict[str, Any] = {"model": model, "status": "ok", "fingerprint": lm.fingerprint(),
+                           "random_weights": lm.info.random_weights, "dtype": lm.info.dtype,
+                           "vocab_size": lm.info.vocab_size, "scores": {}, "metrics": [], "occupations": [],
+                           "crows": []}
+    by_name = {r.metric: r for r in results}
+    if "probe" in by_name:
+        detail = by_name["probe"].detail
+        row["scores"]["probe: occupations significant and large enough"] = detail.notable_count
+        row["scores"]["probe: mean |log-ratio|"] = _round(statistics.fmean(abs(o.log_ratio)
+                                                                           for o in detail.occupations))
+        for name, corr in sorted(detail.correlations.items()):
+            if corr is not None:
+                row["scores"][f"probe: {name} Pearson r with BLS % women"] = _round(corr.pearson_r)
+        row["occupations"] = [{"occupation": o.occupation, "log_ratio": _round(o.log_ratio),
+                               "ci_low": _round(o.ci_low), "ci_high": _round(o.ci_high),
+                               "p_holm": _round(o.p_adjusted), "kurita": _round(o.kurita),
+                               "pieces": list(o.pieces), "notable": detail.notable(o)}
+                              for o in detail.occupations]
+    paired = {m: r for m, r in by_name.items() if m in pair_metrics()}
+    if paired and pairs is not None:
+        metrics = combine(paired, pairs)
+        for s in metrics.summaries:
+            row["scores"][f"{s.metric}: % sent_more higher"] = _round(s.percent)
+            row["crows"].append({"metric": s.metric, "percent": _round(s.percent), "ci_low": _round(s.ci_low),
+                                 "ci_high": _round(s.ci_high), "more_higher": s.more_higher, "pairs": s.pairs})
+        row["scores"]["pairs where the metrics disagree"] = len(metrics.disagreements)
+    if "stereoset" in by_name:
+        from bertlens.bias.stereoset import result_document
+
+        detail = by_name["stereoset"].detail
+        document = result_document(detail, lm.info, row["fingerprint"])
+        row["stereoset"] = {k: v for k, v in document.items() if k not in ("predictions", "steps")}
+        if detail.overall is not None:
+            for name, value in (("SS", detail.overall.ss), ("LMS", detail.overall.lms),
+                                ("ICAT", detail.overall.icat)):
+                row["scores"][f"stereoset: {name}"] = _round(value)
+    row["metrics"] = [{k: _round(v) if isinstance(v, float) else v for k, v in r.headline().items()}
+                      for r in results]
+    row["agreement"] = agreement_document(results)
+    return row
 
 
 def _first_line(exc: BaseException) -> str:
@@ -418,6 +428,12 @@ def run_audit(config: AuditConfig, runner: Runner | None = None, where: str = "t
     from `date`."""
     data = config.as_dict()
     rows = (runner or run_sequential)(data, config.models)
+    return assemble(config, rows, where, date)
+
+
+def assemble(config: AuditConfig, rows: list[dict[str, Any]], where: str, date: str | None = None) -> dict[str, Any]:
+    """The report of `config` from its checkpoints' rows (`audit_checkpoint` or `checkpoint_row`)."""
+    data = config.as_dict()
     ok = [r for r in rows if r["status"] == "ok"]
     report = {
         "report": "BERT Lens bias audit",
