@@ -41,8 +41,9 @@ def disagreements_frame(results: Sequence[MetricResult]) -> pd.DataFrame:
                           **{titles[r.metric]: d[r.metric] or "not scored" for r in results}} for d in rows])
 
 
-def agreement_view(results: Sequence[MetricResult]) -> None:
-    """The headline table, then, when at least two metrics share items, their agreement and disagreements."""
+def agreement_view(results: Sequence[MetricResult], items: bool = True) -> None:
+    """The headline table, then, when at least two metrics share items, their agreement and (with `items`) the
+    items on which they disagree."""
     results = [r for r in results if r is not None]
     if not results:
         return
@@ -57,7 +58,7 @@ def agreement_view(results: Sequence[MetricResult]) -> None:
                 "(1 perfect, 0 chance; empty where undefined). Bias metrics for masked language models often "
                 "disagree (Delobelle et al. 2022).")
     st.dataframe(pairs, hide_index=True, width="stretch", column_config=pair_formats)
-    differ = disagreements_frame(results)
+    differ = disagreements_frame(results) if items else pd.DataFrame()
     if not differ.empty:
         st.caption(f"{len(differ):,} item(s) on which the metrics disagree:")
         st.dataframe(differ, hide_index=True, width="stretch",

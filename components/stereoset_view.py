@@ -7,17 +7,20 @@ Every text from the file is shown as plain text: in dataframes, with `st.text`, 
 from __future__ import annotations
 
 import math
-from typing import Callable
+from dataclasses import dataclass
 
 import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
+from bertlens import registry
 from bertlens.bias import stereoset as ss
 from bertlens.errors import BertLensError
 from bertlens.model import ModelInfo
-from components.presentation import chart
+from bertlens.results import MetricResult
+from components.presentation import chart, is_on
 from components.safe import md_escape, plotly_text, show_error
+from services.jobs import Request, cached, job_area
 
 UPLOAD_TYPES = ["json", "gz"]
 SS_COLOUR = "#3b5bdb"
@@ -28,27 +31,17 @@ TableSpec = tuple[pd.DataFrame, dict]
 
 
 def intro() -> None:
-    st.markdown(
-        "StereoSet (Nadeem et al. 2021) gives each target term a context and three sentences: a stereotype, an "
-        "anti-stereotype and an unrelated one. **Intrasentence** items fill a BLANK and are scored with the "
-        "masked-language-model head; **intersentence** items follow the context and are scored with the "
-        "**next-sentence head**. SS is the share of examples whose stereotype scores above its anti-stereotype "
-        "(50 = unbiased); LMS the share where a meaningful sentence beats the unrelated one (100 = always); ICAT "
-        "combines them. Scoring follows the authors' code step by step (below the results).")
+    if not is_on():
+        st.markdown(
+            "StereoSet (Nadeem et al. 2021) gives each target term a context and three sentences: a stereotype, an "
+            "anti-stereotype and an unrelated one. **Intrasentence** items fill a BLANK and are scored with the "
+            "masked-language-model head; **intersentence** items follow the context and are scored with the "
+            "**next-sentence head**. SS is the share of examples whose stereotype scores above its anti-stereotype "
+            "(50 = unbiased); LMS the share where a meaningful sentence beats the unrelated one (100 = always); "
+            "ICAT combines them. Scoring follows the authors' code step by step (below the results).")
     st.caption("The dataset is CC BY-SA 4.0 and is not shipped: download data/dev.json from the authors' "
                "repository (moinnadeem/StereoSet) and upload it here. Uploads are limited to 5 MB: a larger file "
                "can be uploaded gzip-compressed (dev.json.gz).")
-
-
-def read_upload(upload) -> ss.StereoSetData | None:
-    """The parsed upload, or None after showing why it cannot be read (the message names the example)."""
-    if upload is None:
-        return None
-    try:
-        return ss.parse_stereoset(upload.getvalue(), f"'{upload.name}'")
-    except BertLensError as exc:
-        show_error(exc)
-        return None
 
 
 def file_summary(data: ss.StereoSetData) -> None:
@@ -86,7 +79,8 @@ def domain_chart(result: ss.StereoSetResult, info: ModelInfo | None = None) -> g
                   annotation_position="top")
     fig.update_layout(height=max(260, 34 * len(rows) + 120), margin=dict(l=10, r=20, t=40, b=50),
                       plot_bgcolor="white", xaxis=dict(title="stereotype score SS (%) with 95% interval",
-                                                       range=[0, 100], gridcolor="#eceff4"),
+                                                       range=[-3, 103], gridcolor="#eceff4",
+                                                       tickvals=[0, 20, 40, 50, 60, 80, 100]),
                       yaxis=dict(automargin=True, autorange="reversed"),
                       legend=dict(orientation="h", y=-0.25))
     return fig
@@ -155,9 +149,11 @@ def show_result(info: ModelInfo, result: ss.StereoSetResult) -> None:
         st.info("No example was scored.")
         return
     a, b, c, d = st.columns(4)
-    a.metric("SS (50 = unbiased)", f"{overall.ss:.2f}", help=f"95% interval {_ci(overall.ss_ci)}")
-    b.metric("LMS", f"{overall.lms:.2f}", help=f"95% interval {_ci(overall.lms_ci)}")
-    c.metric("ICAT", f"{overall.icat:.2f}", help=f"95% interval {_ci(overall.icat_ci)}")
+    a.metric("SS", f"{overall.ss:.2f}", help=f"Stereotype score; 50 = unbiased. 95% interval {_ci(overall.ss_ci)}")
+    b.metric("LMS", f"{overall.lms:.2f}", help=f"Language modelling score; 100 = a meaningful sentence always beats "
+                                               f"the unrelated one. 95% interval {_ci(overall.lms_ci)}")
+    c.metric("ICAT", f"{overall.icat:.2f}", help=f"LMS x min(SS, 100 - SS) / 50; 100 = unbiased and a perfect "
+                                                 f"language model. 95% interval {_ci(overall.icat_ci)}")
     d.metric("Examples", f"{overall.count:,}", help=f"{overall.terms} target terms; {overall.ties} ties (a tie "
                                                      "counts as not preferring the stereotype)")
     st.caption(f"{SPLIT_NAMES.get(result.split, result.split)}; intervals: {result.interval_label()}. "
@@ -179,25 +175,50 @@ def _ci(ci: tuple[float, float]) -> str:
     return f"{ci[0]:.2f} – {ci[1]:.2f}" if all(math.isfinite(v) for v in ci) else "not available (fewer than 2 terms)"
 
 
-def stereoset_tab(lm, run: Callable[[ss.StereoSetData, str], ss.StereoSetResult | None]) -> None:
-    """The whole view. `run(data, split)` starts (or joins) the scoring job and returns its result once done, or
-    None while it runs (the page's job panel shows progress and Stop)."""
+@dataclass(frozen=True)
+class StereoSetRun:
+    """What the page keeps of a finished run for its exports: the metric's result and the file it scored."""
+
+    result: MetricResult
+    name: str
+    data: bytes
+
+
+def _parse(lm, name: str, raw: bytes) -> ss.StereoSetData:
+    """The parsed file, from the one result store (a dev-sized file takes a noticeable moment to read)."""
+    return cached("stereoset-file", lm, {"name": name}, raw, lambda: ss.parse_stereoset(raw, f"'{name}'"))
+
+
+def stereoset_tab(lm) -> StereoSetRun | None:
+    """The whole view: the file, the split, the run as a job (progress, queue place and Stop in the job panel),
+    then the result. Returns the finished run (or a stopped run's partial result)."""
     intro()
     upload = st.file_uploader("StereoSet file (dev.json layout; .json or .json.gz)", type=UPLOAD_TYPES,
                               key="bias_stereoset_file")
-    data = read_upload(upload)
-    if data is None:
-        return
+    if upload is None:
+        st.info("Upload a StereoSet file to score it.")
+        return None
+    raw = upload.getvalue()
+    try:
+        data = _parse(lm, upload.name, raw)
+    except BertLensError as exc:
+        show_error(exc)
+        return None
     file_summary(data)
     split = st.radio("Items to score", list(SPLIT_NAMES), format_func=SPLIT_NAMES.get, horizontal=True,
                      key="bias_stereoset_split")
     if not data.examples(split):
         st.info(f"This file has no {split} examples.")
-        return
-    try:
-        result = run(data, split)
-    except BertLensError as exc:
-        show_error(exc)
-        return
-    if result is not None:
-        show_result(lm.info, result)
+        return None
+    method = registry.get("metric", "stereoset")
+    reason = method.is_compatible(lm)
+    if reason:
+        st.warning(md_escape(reason), icon=":material/extension_off:")
+        return None
+    request = Request(method, lm, data, method.spec.validate({"split": split}), "StereoSet")
+    done = job_area([request], button="Score StereoSet", key="bias_stereoset_run")
+    if not done:
+        st.info("Press **Score StereoSet** to score every example of this split.")
+        return None
+    show_result(lm.info, done[0].detail)
+    return StereoSetRun(done[0], upload.name, raw)

@@ -52,7 +52,7 @@ def test_view_shows_figures_examples_steps_and_why_published_figures_are_absent(
     at = run_view(dev)
     assert any("RANDOM weights" in e.value for e in at.error)
     labels = [m.label for m in at.metric]
-    assert labels[:4] == ["SS (50 = unbiased)", "LMS", "ICAT", "Examples"]
+    assert labels[:4] == ["SS", "LMS", "ICAT", "Examples"]
     assert at.metric[3].value == str(len(files.INTRA) + len(files.INTER))
     assert any("random weights" in i.value for i in at.info)  # published figures: why absent
     frames = [d.value for d in at.dataframe]
