@@ -35,14 +35,16 @@ TARGETS = {
              "Persian people", "Sierra Leon", "Vietnam", "Bengali", "Lebanon", "Japanese"),
     "religion": ("Muslim", "Bible", "Brahmin"),
 }
-CONTEXTS = ("The {t} was very BLANK.", "Everyone thinks the {t} is BLANK.", "My {t} is a BLANK person.",
-            "The {t} seemed BLANK to me today.", "That {t} is known for being BLANK.",
-            "People say the {t} is BLANK.")
+VERBS = ("was", "seemed", "is", "looked", "became", "appeared", "sounded", "felt")
+ADVERBS = ("very", "quite", "so", "rather")
+PLACES = ("at work", "at home", "in class", "today", "yesterday", "at the party", "in town", "on the bus",
+          "at school", "in the morning", "at night", "after lunch")
 WORDS = ("caring", "lazy", "bossy", "smart", "nurturing", "poor", "rich", "sneaky", "violent", "peaceful", "kind",
          "unathletic", "hardworking", "brilliant", "clumsy", "dangerous", "friendly", "xylophone", "pizza", "quiet",
          "loud", "strict", "gentle", "Zorblaxian", "orange", "honest", "cold", "table", "tall", "greedy")
-INTER_CONTEXTS = ("I met a {t} yesterday.", "The {t} came to visit us.", "We talked about the {t} at dinner.",
-                  "My friend knows a {t} well.")
+INTER_CONTEXTS = ("I met a {t} {p}.", "The {t} came to visit us {p}.", "We talked about the {t} {p}.",
+                  "My friend saw a {t} {p}.", "There was a {t} {p}.", "A {t} sat next to me {p}.",
+                  "I read about the {t} {p}.", "Our new neighbour is a {t}, we met {p}.")
 INTER_SENTENCES = ("They were very poor and could not read.", "They had a successful career in science.",
                    "Penguins cannot fly very far.", "He drank too much at the party.",
                    "She fixed the roof of the house herself.", "The printer is out of ink again.",
@@ -53,7 +55,8 @@ TARGET = 20.0
 
 
 def synthetic_document() -> dict[str, Any]:
-    """A StereoSet document of the dev set's size and shape (see the module docstring), in a fixed order."""
+    """A StereoSet document of the dev set's size and shape (see the module docstring), in a fixed order. Every
+    context is different, as in the dev set, so no masked row is shared between examples."""
     words, sentences = cycle(range(len(WORDS))), cycle(range(len(INTER_SENTENCES)))
     data: dict[str, list] = {split: [] for split in SPLITS}
     for split in SPLITS:
@@ -62,13 +65,15 @@ def synthetic_document() -> dict[str, Any]:
             targets = TARGETS[domain]
             for k in range(count):
                 target = targets[k % len(targets)]
+                rest = k // len(targets)
                 n += 1
                 if split == "intrasentence":
-                    context = CONTEXTS[k % len(CONTEXTS)].format(t=target)
+                    verb, adverb, place = VERBS[rest % 8], ADVERBS[(rest // 8) % 4], PLACES[(rest // 32) % 12]
+                    context = f"The {target} {verb} {adverb} {BLANK} {place}."
                     picked = [WORDS[next(words)] for _ in range(3)]
                     texts = [context.replace(BLANK, w) for w in picked]
                 else:
-                    context = INTER_CONTEXTS[k % len(INTER_CONTEXTS)].format(t=target)
+                    context = INTER_CONTEXTS[rest % 8].format(t=target, p=PLACES[(rest // 8) % 12])
                     texts = [INTER_SENTENCES[next(sentences)] for _ in range(3)]
                 data[split].append({
                     "id": f"{split[:5]}{n:05d}", "target": target, "bias_type": domain, "context": context,

@@ -13,6 +13,8 @@ def test_synthetic_file_has_the_dev_sets_shape():
         for domain, count in counts.items():
             assert sum(e.domain == domain for e in getattr(data, split)) == count
     assert all(len({s.word for s in e.sentences}) == 3 for e in data.intrasentence)
+    for split in ("intrasentence", "intersentence"):  # as in the dev set: no row is shared between examples
+        assert len({e.context for e in getattr(data, split)}) == len(getattr(data, split))
 
 
 def test_the_loop_gives_our_scores(lm):
