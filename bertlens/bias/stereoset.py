@@ -27,6 +27,7 @@ change any score.
 from __future__ import annotations
 
 import gzip
+import hashlib
 import io
 import json
 import math
@@ -188,8 +189,6 @@ def parse_stereoset(data: bytes, name: str = "the file") -> StereoSetData:
     """Read a StereoSet file in the official layout (plain or gzipped JSON). Every problem raises InputError naming
     the split and the example id: the wrong layout, a missing field, a context without BLANK, a sentence without a
     gold label, an example without one sentence per gold label, a duplicate id."""
-    import hashlib
-
     check_size(len(data), name, MAX_FILE_BYTES)
     digest = hashlib.sha256(data).hexdigest()
     text = decode(unpack(data, name), name)
@@ -661,7 +660,7 @@ def score_stereoset(lm: LoadedModel, data: StereoSetData, split: str = "both", r
               for e in intra + inter if all(s.id in scores for s in e.sentences)]
     return summarise(split, scored, len(intra) + len(inter), resamples, seed, seconds=time.perf_counter() - started,
                      rows=len(rows), pairs=len(pairs), warnings=data.warnings,
-                     file={"name": data.name, "sha256": data.sha256, "version": data.version})
+                     file={"name": data.name.strip("'"), "sha256": data.sha256, "version": data.version})
 
 
 # ---------------------------------------------------------------- published figures and output
