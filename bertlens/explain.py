@@ -26,6 +26,7 @@ import torch
 
 from bertlens import forward
 from bertlens.analysis import Analysis, analyse
+from bertlens.divergence import kl_divergence
 from bertlens.encoding import encode
 from bertlens.errors import InputError
 from bertlens.fill_mask import piece_ids
@@ -200,11 +201,6 @@ class Comparison:
 
 # ----- checking the request ---------------------------------------------------------------------------------------
 
-def max_steps() -> int:
-    """The most integrated-gradients steps this server allows."""
-    return MAX_STEPS
-
-
 STEPS = Param("steps", "int", DEFAULT_STEPS, 1, MAX_STEPS, help="points on the path from baseline to input")
 BASELINE = Param("baseline", "choice", BASELINES[0], choices=BASELINES,
                  help="context tokens replaced by [MASK] or by [PAD]")
@@ -304,7 +300,7 @@ def logit_lens(lm: LoadedModel, analysis: Analysis, target: Target, top_k: int =
     log_probs = torch.log_softmax(head_logits(lm, analysis.hidden_states[:, target.position], bias), dim=-1)
     log_probs = log_probs.double()
     probs = log_probs.exp()
-    final_lp, final_p = log_probs[-1], probs[-1]
+    final_lp = log_probs[-1]
     values, indices = probs.topk(top_k, dim=-1)
     layers = []
     for layer in range(log_probs.shape[0]):
@@ -318,7 +314,7 @@ def logit_lens(lm: LoadedModel, analysis: Analysis, target: Target, top_k: int =
             contrast_log_prob=contrast_lp,
             contrast_rank=None if target.contrast_id is None else _rank(row, target.contrast_id),
             entropy=float(-(probs[layer] * row).sum()),
-            kl_to_final=max(0.0, float((final_p * (final_lp - row)).sum())),
+            kl_to_final=kl_divergence(final_lp, row),
         ))
     return Lens(target, tuple(layers), bias)
 

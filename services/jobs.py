@@ -104,10 +104,6 @@ class Request:
         return value
 
 
-def result_of(request: Request) -> Any:
-    """The stored result of `request`, or None: reading it never starts anything."""
-    return runner().result(request.key)
-
 
 def duration(seconds: float) -> str:
     if seconds < 1:

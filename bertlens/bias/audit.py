@@ -27,7 +27,7 @@ from typing import Any, Callable, Sequence
 from bertlens.bias.crows_metrics import pair_metrics
 from bertlens.bias.files import CROWS_EXAMPLE_PATH, OCCUPATIONS_PATH, PAIRS_PATH, TEMPLATES_PATH, decode, read_bytes
 from bertlens.bias.reports import sha256
-from bertlens.errors import BertLensError, InputError
+from bertlens.errors import BertLensError, InputError, first_line
 from bertlens.registry import Context
 from bertlens.serialize import jsonable
 from bertlens.settings import DEVICES, DTYPES
@@ -315,14 +315,9 @@ def audit_checkpoint(config_data: dict[str, Any], model: str) -> dict[str, Any]:
                           for r in results]
         return row
     except BertLensError as exc:
-        return {"model": model, "status": "failed", "reason": _first_line(exc)}
+        return {"model": model, "status": "failed", "reason": first_line(exc)}
     except Exception as exc:  # a checkpoint that breaks the code must cost one row, not the audit
-        return {"model": model, "status": "failed", "reason": f"{type(exc).__name__}: {_first_line(exc)}"}
-
-
-def _first_line(exc: BaseException) -> str:
-    lines = str(exc).strip().splitlines()
-    return lines[0] if lines else type(exc).__name__
+        return {"model": model, "status": "failed", "reason": f"{type(exc).__name__}: {first_line(exc)}"}
 
 
 # ---------------------------------------------------------------- the report

@@ -7,12 +7,12 @@ from __future__ import annotations
 import argparse
 import sys
 
-from bertlens.cli import (attention, audit, bench, bias, counterfactual, download, explain, fill_mask, info, nsp,
-                          pronouns)
+from bertlens.cli import (attention, audit, bench, bias, counterfactual, download, explain, fill_mask, info, methods,
+                          nsp, pronouns)
 from bertlens.cli.common import common_options
 from bertlens.errors import BertLensError, InputError, WeightsUnavailable
 
-VERBS = (fill_mask, nsp, download, info, attention, explain, bias, counterfactual, pronouns, audit, bench)
+VERBS = (fill_mask, nsp, download, info, attention, explain, bias, counterfactual, pronouns, audit, methods, bench)
 
 
 def build_parser() -> argparse.ArgumentParser:
