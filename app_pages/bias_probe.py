@@ -162,7 +162,7 @@ with probe_tab:
     if run and config is not None:
         bar = st.progress(0.0, text="Scoring…")
         try:
-            fresh = bias.run_probe(lm, config, progress=lambda f, m: bar.progress(min(f, 1.0), text=m))
+            fresh = bias.run_probe(lm, config, progress=lambda f, m: bar.progress(min(f, 1.0), text=md_escape(m)))
         except BertLensError as exc:
             bar.empty()
             show_error(exc)
@@ -193,7 +193,7 @@ with probe_tab:
         st.plotly_chart(style(bias_charts.occupation_ratios(probe_result)), width="stretch")
         st.caption("● significant after Holm correction and at least the minimum effect size, ○ not both; † "
                    "several WordPieces (chained). Grey lines: bootstrap 95% CI over templates; dotted lines: ± the "
-                   f"minimum effect size. Orange leans female, blue male. Test: {probe_result.permutation}.")
+                   f"minimum effect size. Orange leans female, blue male. Test: {md_escape(probe_result.permutation)}.")
         frame, formats = bias_tables.occupations(probe_result)
         st.dataframe(frame, hide_index=True, width="stretch", column_config=formats)
 
@@ -241,7 +241,7 @@ with crows_tab:
     except BertLensError as exc:
         show_error(exc)
     if crows_pairs is not None:
-        st.caption(f"{len(crows_pairs)} pairs in {source}.")
+        st.caption(f"{len(crows_pairs)} pairs in {md_escape(source)}.")
         go_col, stop_col = st.columns([1, 1])
         start = go_col.button("Score pairs", type="primary", key="bias_crows_run")
         stop = stop_col.button("Stop", key="bias_crows_stop")
@@ -250,7 +250,7 @@ with crows_tab:
             so_far = st.session_state["bias_crows_partial"][3]
             bar = st.progress(0.0, text="Scoring…")
             try:
-                scored = score_crows(lm, crows_pairs, progress=lambda f, m: bar.progress(min(f, 1.0), text=m),
+                scored = score_crows(lm, crows_pairs, progress=lambda f, m: bar.progress(min(f, 1.0), text=md_escape(m)),
                                      on_scores=so_far.extend)
             except BertLensError as exc:
                 show_error(exc)

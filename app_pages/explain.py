@@ -9,7 +9,7 @@ from bertlens.text import MASK, MAX_CHARS, count_masks, mask_word, words, wrong_
 from components import explain_charts as charts
 from components.presentation import is_on, style
 from components.query_state import Field, PageState, bounded_int, bounded_text, dump_bool, one_of, parse_bool
-from components.safe import show_error
+from components.safe import md_escape, show_error
 from services import cache
 from services.model import get_model
 
@@ -93,7 +93,7 @@ try:
 except MultiPieceWord as exc:
     show_error(exc)
     field = "ex_target" if exc.role == "target" else "ex_contrast"
-    st.button(f"Use its first piece: {exc.first_piece}", key=f"{field}_first", on_click=use_first_piece,
+    st.button(f"Use its first piece: {md_escape(exc.first_piece)}", key=f"{field}_first", on_click=use_first_piece,
               args=(exc.first_piece, field))
     st.stop()
 except BertLensError as exc:
