@@ -3,8 +3,8 @@ import pandas as pd
 import streamlit as st
 
 from bertlens.errors import BertLensError
-from bertlens.explain import (BASELINES, COMPLETENESS_WARNING, DEFAULT_STEPS, LENS_TOP_K, MAX_LENS_TOP_K, MAX_STEPS,
-                              MultiPieceWord, compare, method_scores, words_of)
+from bertlens.explain import (BASELINES, COMPLETENESS_WARNING, DEFAULT_STEPS, LENS_TOP_K, MAX_LENS_TOP_K,
+                              MultiPieceWord, compare, max_steps, method_scores, words_of)
 from bertlens.text import MASK, MAX_CHARS, count_masks, mask_word, words, wrong_mask_spelling
 from components import explain_charts as charts
 from components.presentation import is_on, style
@@ -15,11 +15,12 @@ from services.model import get_model
 
 DEFAULT_TEXT = "The doctor said that [MASK] would be late for the meeting."
 PLOT = {"displaylogo": False}
+STEP_LIMIT = max_steps()  # the operator's BERT_LENS_MAX_IG_STEPS, at most MAX_STEPS
 STATE = PageState("explain", [
     Field("ex_text", "text", DEFAULT_TEXT, label="the text"),
     Field("ex_target", "target", "he", parse=bounded_text(100), label="the target word", limit=100),
     Field("ex_contrast", "contrast", "she", parse=bounded_text(100), label="the contrast word", limit=100),
-    Field("ex_steps", "steps", DEFAULT_STEPS, parse=bounded_int(1, MAX_STEPS)),
+    Field("ex_steps", "steps", min(DEFAULT_STEPS, STEP_LIMIT), parse=bounded_int(1, STEP_LIMIT)),
     Field("ex_baseline", "baseline", BASELINES[0], parse=one_of(BASELINES)),
     Field("ex_bias", "bias", True, parse=parse_bool, dump=dump_bool),
     Field("ex_top_k", "lens_k", LENS_TOP_K, parse=bounded_int(1, MAX_LENS_TOP_K)),
@@ -67,7 +68,7 @@ if st.session_state.get("ex_mask") not in (None, *range(n_masks)):
     del st.session_state["ex_mask"]
 mask_index = c1.selectbox("Which mask", range(n_masks), format_func=lambda i: f"[MASK] {i + 1}",
                           key="ex_mask") if n_masks > 1 else 0
-steps = c2.number_input(f"Integrated-gradients steps (1 to {MAX_STEPS})", 1, MAX_STEPS, key="ex_steps")
+steps = c2.number_input(f"Integrated-gradients steps (1 to {STEP_LIMIT})", 1, STEP_LIMIT, key="ex_steps")
 baseline = c3.radio("Baseline: context words replaced by", BASELINES, key="ex_baseline", horizontal=True,
                     format_func=lambda b: "[MASK]" if b == "mask" else "[PAD]")
 STATE.publish()
@@ -166,7 +167,7 @@ with ig_tab:
         st.warning(
             f"The completeness gap is {ig.relative_gap:.1%} of |f(input) − f(baseline)|, more than "
             f"{COMPLETENESS_WARNING:.0%}: the {ig.steps} steps approximate the integral poorly. Raise the steps "
-            f"(try {min(MAX_STEPS, ig.steps * 4)}).", icon=":material/warning:")
+            f"(try {min(STEP_LIMIT, ig.steps * 4)}).", icon=":material/warning:")
     st.caption("Blue words pushed f up, red words pushed it down. Each row is scaled by its own largest score.")
     rows = {"integrated gradients": sentence_words.merge(ig.attributions),
             "occlusion": sentence_words.merge(occ.delta),

@@ -196,11 +196,20 @@ class Explanation:
 
 # ----- checking the request ---------------------------------------------------------------------------------------
 
+def max_steps() -> int:
+    """The most integrated-gradients steps allowed here: MAX_STEPS, or fewer on a server whose operator set
+    BERT_LENS_MAX_IG_STEPS (`bertlens.settings.limits`)."""
+    from bertlens.settings import limits
+
+    return min(MAX_STEPS, limits().max_ig_steps)
+
+
 def check_steps(steps: int) -> int:
-    """Raise InputError unless `steps` is a whole number from 1 to MAX_STEPS."""
-    if isinstance(steps, bool) or not isinstance(steps, int) or not 1 <= steps <= MAX_STEPS:
-        raise InputError(f"Integrated-gradients steps must be a whole number from 1 to {MAX_STEPS}; got {steps!r}. "
-                         f"{DEFAULT_STEPS} is the default; use more when the completeness gap is large.")
+    """Raise InputError unless `steps` is a whole number from 1 to `max_steps()`."""
+    top = max_steps()
+    if isinstance(steps, bool) or not isinstance(steps, int) or not 1 <= steps <= top:
+        raise InputError(f"Integrated-gradients steps must be a whole number from 1 to {top}; got {steps!r}. "
+                         f"{min(DEFAULT_STEPS, top)} is the default; use more when the completeness gap is large.")
     return steps
 
 

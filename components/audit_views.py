@@ -17,6 +17,7 @@ from bertlens.bias.probe import run_probe
 from bertlens.bias.reports import metrics_json, sha256
 from bertlens.errors import BertLensError
 from bertlens.model import LoadedModel
+from bertlens.settings import allowed_models, check_allowed
 from components import audit_charts
 from components.presentation import style
 from components.safe import md_escape, show_error
@@ -65,7 +66,7 @@ def _score(lm: LoadedModel, pairs: list[CrowsPair], chosen: tuple[str, ...],
             crows = crows_result
         else:
             bar = st.progress(0.0, text="Scoring CrowS PLL…")
-            crows = score_crows(lm, pairs, progress=lambda f, m: bar.progress(min(f, 1.0), text=m))
+            crows = score_crows(lm, pairs, progress=lambda f, m: bar.progress(min(f, 1.0), text=md_escape(m)))
             bar.empty()
     wanted = tuple(m for m in chosen if m != "crows")
     aul = cache.aul_scores(lm, tuple(pairs), wanted) if wanted else None
@@ -105,11 +106,12 @@ def metrics_download(lm: LoadedModel, result: MetricsResult, source: str, data: 
 # ---------------------------------------------------------------- two models
 
 def two_models_tab(lm: LoadedModel, probe_config: Any, pairs: list[CrowsPair] | None) -> None:
-    st.markdown("Compare this model with a second checkpoint (a hub id such as `bert-base-cased`, or a local folder). "
-                "Both are compared on words: each model scores every occupation and sentence with its own "
-                "vocabulary. The second model is loaded only when you press the button. " + SECOND_MODEL_NOTE)
-    name = st.text_input("Second checkpoint: hub id or folder", key="bias_second_model",
-                         placeholder="bert-base-cased")
+    st.markdown("Compare this model with a second checkpoint. Both are compared on words: each model scores every "
+                "occupation and sentence with its own vocabulary. The second model is loaded only when you press the "
+                "button. " + SECOND_MODEL_NOTE)
+    name = second_model_box(lm)
+    if name is None:
+        return
     if len(name) > MAX_CHECKPOINT_NAME:
         st.error(f"A hub id or folder path is at most {MAX_CHECKPOINT_NAME} characters; this one has "
                  f"{len(name):,}. Type the model's id (e.g. bert-base-cased) or its folder.", icon=":material/warning:")
@@ -140,8 +142,8 @@ def two_models_tab(lm: LoadedModel, probe_config: Any, pairs: list[CrowsPair] | 
     if probe_col.button("Compare occupation probe", key="bias_two_probe_run", disabled=probe_config is None):
         try:
             bar = st.progress(0.0, text="Probe, model A…")
-            first = run_probe(lm, probe_config, progress=lambda f, m: bar.progress(min(f, 1.0) / 2, text=m))
-            other = run_probe(second, probe_config, progress=lambda f, m: bar.progress(0.5 + min(f, 1.0) / 2, text=m))
+            first = run_probe(lm, probe_config, progress=lambda f, m: bar.progress(min(f, 1.0) / 2, text=md_escape(m)))
+            other = run_probe(second, probe_config, progress=lambda f, m: bar.progress(0.5 + min(f, 1.0) / 2, text=md_escape(m)))
             bar.empty()
             st.session_state["bias_two_probe"] = (keys, compare_probe(lm, first, second, other))
         except BertLensError as exc:
@@ -159,6 +161,23 @@ def two_models_tab(lm: LoadedModel, probe_config: Any, pairs: list[CrowsPair] | 
     crows = st.session_state.get("bias_two_crows")
     if crows is not None and crows[0] == keys:
         show_crows_comparison(crows[1])
+
+
+def second_model_box(lm: LoadedModel) -> str | None:
+    """The second checkpoint's name: a choice among the models the operator allows (BERT_LENS_ALLOWED_MODELS), or a
+    free hub id or folder when the operator allows any. None when no other model is allowed."""
+    allowed = allowed_models()
+    if allowed is None:
+        return st.text_input("Second checkpoint: hub id or folder", key="bias_second_model",
+                             placeholder="bert-base-cased")
+    options = [m for m in allowed if m not in (lm.info.model_id, lm.key)]
+    if not options:
+        st.info("This server offers no second model. Its operator can list some in BERT_LENS_ALLOWED_MODELS.",
+                icon=":material/lock:")
+        return None
+    if st.session_state.get("bias_second_model") not in options:
+        st.session_state.pop("bias_second_model", None)
+    return st.selectbox("Second checkpoint", options, key="bias_second_model") or ""
 
 
 def show_probe_comparison(comparison) -> None:
@@ -193,6 +212,8 @@ def page_config(lm: LoadedModel, inputs: dict[str, Any]) -> audit.AuditConfig:
     """The page's whole audit: `inputs` holds templates, pairs, chosen_pairs, occupations (None: shipped), crows_file
     ((name, bytes) of the upload; None: the shipped example), min_effect. Raises InputError for a bad input."""
     second = st.session_state.get("bias_second_name")
+    if second:
+        check_allowed([second])
     upload = inputs["crows_file"]
     config = audit.AuditConfig(
         models=audit.check_models([lm.info.model_id] + ([second] if second else [])),
@@ -240,6 +261,7 @@ def checkpoints_tab() -> None:
             st.session_state["bias_audit_report"] = (upload.name, audit.parse_report(upload.getvalue(),
                                                                                      f"'{upload.name}'"))
         except BertLensError as exc:
+            st.session_state.pop("bias_audit_report", None)
             show_error(exc)
     stored = st.session_state.get("bias_audit_report")
     if stored is None:
@@ -255,7 +277,7 @@ def show_report(name: str, report: dict) -> None:
     b.metric("Failed", report.get("failed", 0))
     c.metric("Configuration", str(report.get("configuration_sha256", ""))[:12],
              help="SHA-256 of the configuration")
-    st.caption(f"{name}: ran on {report.get('ran_on', 'unknown')}, {report.get('date', 'undated')}")
+    st.caption(f"{md_escape(name)}: ran on {md_escape(report['ran_on'])}, {md_escape(report['date'])}")
     if report.get("random_weights"):
         st.warning("At least one checkpoint in this report has **random weights**: its scores mean nothing.",
                    icon=":material/casino:")

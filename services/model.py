@@ -5,7 +5,8 @@ import streamlit as st
 
 from bertlens import LoadedModel, Settings
 from bertlens.download import download, needs_download
-from bertlens.errors import BertLensError, MissingHead, WeightsUnavailable
+from bertlens.errors import BertLensError, InputError, MissingHead, WeightsUnavailable
+from bertlens.settings import check_allowed
 from components.safe import md_escape
 from services import cache
 
@@ -87,7 +88,10 @@ def get_second_model(model: str, dtype: str | None = None):
     clear message when it cannot be loaded."""
     s = settings()
     try:
+        check_allowed([model])
         return cache.second_model(model.strip(), s.device, dtype or st.session_state.get("dtype") or s.resolved_dtype())
+    except InputError as exc:
+        st.error(md_escape(str(exc)), icon=":material/lock:")
     except WeightsUnavailable as exc:
         st.error(f"The weights of **{md_escape(exc.model_id)}** are not available on this machine. Pre-fetch them "
                  "with `python -m bertlens download --model ID`, or give a local folder.", icon=":material/cloud_off:")
