@@ -18,8 +18,6 @@ from bertlens.errors import InputError
 
 MAX_JSON_DEPTH = 20
 MAX_NAME_CHARS = 500
-MAX_SEED = 2**32 - 1
-MAX_RESAMPLES = 1_000_000
 MAX_LIST = 100_000
 
 T = TypeVar("T", bound=BaseModel)
@@ -53,17 +51,19 @@ AuditInputSpec = InlineText | FilePath | None
 
 
 class AuditConfigSchema(_Strict):
-    """`bertlens.bias.audit.parse_config`'s input. Metric names, precision and device are checked there."""
+    """`bertlens.bias.audit.parse_config`'s input: shapes and types. Metric names, precision, device and the ranges
+    of the statistics settings are checked there (by the registry and the probe's config spec)."""
 
     bertlens_audit: Literal[1]
     models: list[StrictStr] = Field(default_factory=list, max_length=10_000)
     metrics: list[StrictStr] | None = Field(default=None, min_length=1, max_length=100)
     precision: StrictStr = "float32"
     device: StrictStr = "cpu"
-    seed: StrictInt = Field(default=0, ge=0, le=MAX_SEED)
-    bootstrap: StrictInt = Field(default=2000, ge=1, le=MAX_RESAMPLES)
-    permutations: StrictInt = Field(default=10000, ge=1, le=MAX_RESAMPLES)
-    min_effect: Number = Field(default=0.1, ge=0)
+    # Types only: their ranges (seed 0 or more, ...) are the probe's config spec, one message everywhere.
+    seed: StrictInt = 0
+    bootstrap: StrictInt = 2000
+    permutations: StrictInt = 10000
+    min_effect: Number = 0.1
     templates: AuditInputSpec = None
     pairs: AuditInputSpec = None
     chosen_pairs: list[StrictStr] | None = Field(default=None, max_length=10_000)
