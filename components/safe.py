@@ -3,22 +3,13 @@ subset of HTML in labels, so any text that came from a user (or a token of their
 from __future__ import annotations
 
 import html
-import string
 
 import streamlit as st
 
 from bertlens.errors import BertLensError, MissingHead
+from bertlens.text import md_escape
 
-_MD_SPECIAL = set(string.punctuation)
-
-
-def md_escape(text: str) -> str:
-    """Backslash-escape every ASCII punctuation mark, so no link, image, HTML, math or emphasis survives.
-
-    The one helper for every string a user or a file supplies on its way into a markdown context (st.markdown,
-    st.caption, st.info/warning/error/success, labels, help texts, progress texts); tests/test_safe_text.py reads
-    the app's code and fails on any such call fed from outside without it."""
-    return "".join("\\" + c if c in _MD_SPECIAL else c for c in str(text)).replace("\n", "  \n")
+__all__ = ["md_escape", "plotly_text", "show_error"]
 
 
 def plotly_text(text: str) -> str:
