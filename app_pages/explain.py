@@ -110,7 +110,7 @@ except BertLensError as exc:
 usable = [m for m in EXPLAINERS if m.is_compatible(lm) is None]
 for method in EXPLAINERS:
     if method not in usable:
-        st.info(method.is_compatible(lm), icon=":material/block:")
+        st.info(md_escape(method.is_compatible(lm)), icon=":material/block:")
 explain_input = cache.explain_input(lm, target)
 analysis = explain_input.analysis
 slow = [Request(m, lm, explain_input, configs[m.name]) for m in SLOW if m in usable]

@@ -48,7 +48,7 @@ def metric_requests(lm: LoadedModel, pairs: list[CrowsPair], metrics: tuple[str,
 
 def metrics_section(lm: LoadedModel, pairs: list[CrowsPair], source: str) -> MetricsResult | None:
     """Every registered pair metric side by side on `pairs`; returns the result for these pairs once scored."""
-    st.subheader("Pair metrics on the same pairs: " + ", ".join(title(m) for m in pair_metrics()))
+    st.subheader("Pair metrics on the same pairs: " + ", ".join(md_escape(title(m)) for m in pair_metrics()))
     st.markdown(METRICS_NOTE)
     known = pair_metrics()
     chosen = st.multiselect("Metrics", list(known), default=list(known), format_func=title, key="bias_metrics")
@@ -60,7 +60,7 @@ def metrics_section(lm: LoadedModel, pairs: list[CrowsPair], source: str) -> Met
         st.info("Press **Compare metrics** to score these pairs with each chosen metric.")
         return None
     result = combine({r.metric: r for r in results}, pairs)
-    st.caption(f"Scored: {source}")
+    st.caption(f"Scored: {md_escape(source)}")
     show_metrics(result)
     return result
 

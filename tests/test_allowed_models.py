@@ -60,10 +60,10 @@ def test_the_page_offers_no_free_box_by_default(app_env, monkeypatch):
 
 def test_a_smuggled_name_is_refused_alike_and_nothing_is_loaded(app_env, other_dir, monkeypatch, tmp_path):
     """Whatever reaches the page's state (an old session, a crafted request), the loader checks the list first."""
-    from services import cache
+    from services import model as service
 
     loaded = []
-    monkeypatch.setattr(cache, "second_model", lambda *a, **k: loaded.append(a) or None)
+    monkeypatch.setattr(service, "_second", lambda *a, **k: loaded.append(a) or None)
     monkeypatch.setenv("BERT_LENS_ALLOWED_MODELS", "bert-base-cased")
     shown = []
     for name in (str(other_dir), str(tmp_path / "missing")):

@@ -526,7 +526,7 @@ def test_long_fields(app_env, tmp_path):
 
 def test_any_visitor_can_load_any_model(app_env, tmp_path, monkeypatch):
     from bertlens import settings
-    from services import cache
+    from services import model as service
 
     check_allowed = getattr(settings, "check_allowed", lambda names: None)  # (absent before the allow-list)
 
@@ -538,8 +538,8 @@ def test_any_visitor_can_load_any_model(app_env, tmp_path, monkeypatch):
              "bert-large-uncased", "evil/remote-code-model", "bert-base-cased ", "BERT-BASE-CASED", "bert-base-cased\x00",
              "b\u0435rt-base-cased", "file:///etc/passwd", "http://127.0.0.9/model", "a" * 10_000]
     loaded: list = []
-    real_second = cache.second_model
-    monkeypatch.setattr(cache, "second_model", lambda *a, **k: loaded.append(a) or real_second(*a, **k))
+    real_second = service._second
+    monkeypatch.setattr(service, "_second", lambda *a, **k: loaded.append(a) or real_second(*a, **k))
     messages: dict[str, str] = {}
 
     def core(name: str) -> Verdict:

@@ -34,7 +34,8 @@ LABELLED = {name: (0, ("label",)) for name in (
 OTHER = {"progress": (1, ("text",)), "spinner": (0, ("text",)), "tabs": (0, ("tabs",))}
 CHECKED = {**BODY, **LABELLED, **OTHER}
 ALWAYS = ("help",)
-NUMBER_CALLS = {"len", "int", "float", "round", "sum", "min", "max", "abs", "exp", "count"}
+NUMBER_CALLS = {"len", "int", "float", "round", "sum", "min", "max", "abs", "exp", "count", "sha256", "hexdigest",
+                "duration", "position"}  # numbers, hex digits, "about 3 s", a queue place
 NUMERIC_SPEC = set("dfegn%,_xXob")
 # Names that hold numbers wherever the app uses them (counts, sizes, positions): shown as they are.
 NUMBER_NAMES = {"n_tokens", "full_length", "layers", "heads", "layer", "head", "position", "rows", "done", "total",
@@ -78,13 +79,15 @@ def safe(node: ast.AST | None) -> bool:
     if isinstance(node, ast.Compare):
         return True
     if isinstance(node, ast.Name):
-        return node.id.isupper() or node.id in NUMBER_NAMES
+        return node.id.isupper() or node.id in NUMBER_NAMES or local_safe(node.id)
     if isinstance(node, ast.Attribute):
         base = node
         while isinstance(base, ast.Attribute):
             base = base.value
         return node.attr.isupper() or node.attr in NUMBER_NAMES or (isinstance(base, ast.Name) and base.id.isupper())
     if isinstance(node, ast.Subscript):
+        if isinstance(node.value, ast.Call):  # e.g. sha256(data)[:12]
+            return safe(node.value)
         return safe(node.value) and isinstance(node.value, ast.Name) and node.value.id.isupper()
     if isinstance(node, ast.Call):
         func = node.func
@@ -101,6 +104,58 @@ def safe(node: ast.AST | None) -> bool:
     return False
 
 
+# The local names of the scope being checked: name -> every value assigned to it there (None: assigned otherwise,
+# as a parameter, a loop variable or by `with ... as`). A local name is safe when every value it gets is safe.
+_SCOPE: list[dict[str, list]] = [{}]
+_VISITING: set[str] = set()
+_NESTED = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)
+
+
+def local_safe(name: str) -> bool:
+    values = _SCOPE[-1].get(name)
+    if not values or any(v is None for v in values) or name in _VISITING:
+        return False
+    _VISITING.add(name)
+    try:
+        return all(safe(v) for v in values)
+    finally:
+        _VISITING.discard(name)
+
+
+def in_scope(scope: ast.AST):
+    """The nodes of `scope` without those of functions, lambdas and classes nested in it."""
+    pending = list(ast.iter_child_nodes(scope))
+    while pending:
+        node = pending.pop()
+        yield node
+        if not isinstance(node, _NESTED):
+            pending.extend(ast.iter_child_nodes(node))
+
+
+def assignments(scope: ast.AST) -> dict[str, list]:
+    names: dict[str, list] = {}
+    if isinstance(scope, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        for arg in [*scope.args.args, *scope.args.kwonlyargs, *scope.args.posonlyargs]:
+            names.setdefault(arg.arg, []).append(None)
+    for node in in_scope(scope):
+        if isinstance(node, ast.Assign):
+            for target in node.targets:
+                if isinstance(target, ast.Name):
+                    names.setdefault(target.id, []).append(node.value)
+                else:
+                    for inner in ast.walk(target):
+                        if isinstance(inner, ast.Name):
+                            names.setdefault(inner.id, []).append(None)
+        elif isinstance(node, (ast.AnnAssign, ast.AugAssign)) and isinstance(node.target, ast.Name):
+            names.setdefault(node.target.id, []).append(node.value if isinstance(node, ast.AnnAssign) else None)
+        elif isinstance(node, (ast.For, ast.comprehension, ast.withitem, ast.NamedExpr)):
+            target = node.optional_vars if isinstance(node, ast.withitem) else node.target
+            for inner in ast.walk(target) if target is not None else ():
+                if isinstance(inner, ast.Name):
+                    names.setdefault(inner.id, []).append(None)
+    return names
+
+
 def lambda_result(node: ast.AST) -> ast.AST | None:
     return node.body if isinstance(node, ast.Lambda) else None
 
@@ -108,7 +163,19 @@ def lambda_result(node: ast.AST) -> ast.AST | None:
 def unsafe_calls(path: Path) -> list[str]:
     tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
     found = []
-    for node in ast.walk(tree):
+    scopes = [tree, *(n for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)))]
+    for scope in scopes:
+        _SCOPE.append(assignments(scope))
+        try:
+            found += _unsafe_in(path, scope)
+        finally:
+            _SCOPE.pop()
+    return found
+
+
+def _unsafe_in(path: Path, scope: ast.AST) -> list[str]:
+    found = []
+    for node in in_scope(scope):
         if not isinstance(node, ast.Call) or not isinstance(node.func, ast.Attribute):
             continue
         method = node.func.attr
@@ -144,6 +211,10 @@ def test_every_markdown_context_gets_safe_text():
     ('st.radio("Score", options, format_func=lambda o: names[o])', True),
     ('st.tabs(["A", "B"])', False),
     ('st.markdown(METRICS_NOTE)', False),
+    ('def f(button):\n    label = f"{button} (about 3 s)"\n    st.button(label)', True),
+    ('def f(n):\n    label = f"{n:,} rows"\n    st.caption(label)', False),
+    ('def f(name):\n    label = md_escape(name)\n    label = name\n    st.caption(label)', True),
+    ('for item in items:\n    st.info(item)', True),
 ])
 def test_the_rule_tells_safe_from_unsafe(tmp_path, code, flagged):
     """The scanner itself: it must flag each unescaped case and pass each safe one."""
