@@ -665,7 +665,7 @@ def test_dockerignore_keeps_secrets_out():
     for secret in (".env", ".env.production", "deploy/.env", ".streamlit/secrets.toml", "certs/server.key",
                    "tls/fullchain.pem", ".git/config", ".venv/bin/python", "tests/conftest.py"):
         assert not in_image(secret), f"{secret} would be copied into the image"
-    for needed in ("app.py", "docs/benchmarks.json", ".streamlit/config.toml", "deploy/requirements.lock",
+    for needed in ("app.py", "bertlens/data/precision_agreement.json", ".streamlit/config.toml", "deploy/requirements.lock",
                    "bertlens/data/occupations.csv", "static/vendor/require-2.3.6.js"):
         assert in_image(needed), f"{needed} would be left out of the image"
 
@@ -703,7 +703,7 @@ def test_the_image_holds_every_file_the_app_reads(app_env, tmp_path):
     hook_done = set(opened)
     opened.clear()
     read = {p for p in hook_done if not p.startswith(("tests/", ".venv/", ".git/")) and "__pycache__" not in p}
-    assert any(p.startswith("bertlens/data/") for p in read) and "docs/benchmarks.json" in read, sorted(read)
+    assert "bertlens/data/precision_agreement.json" in read and "bertlens/data/occupations.csv" in read, sorted(read)
     rules = dockerignore_rules()
     missing = sorted(p for p in read if not in_image(p, rules))
     assert not missing, f"the app reads files that .dockerignore leaves out of the image: {missing}"

@@ -754,8 +754,8 @@ def test_deploy(tmp_path):
     for secret in (".env", ".env.local", ".streamlit/secrets.toml", "keys/server.key", "certs/tls.pem"):
         cases[f"static: {secret} kept out of the image"] = (
             lambda s=secret: broken("copied") if deploy.in_image(s) else held())
-    cases["static: docs/benchmarks.json in the image"] = (
-        lambda: held() if deploy.in_image("docs/benchmarks.json") else broken("left out"))
+    cases["static: the package data in the image"] = (
+        lambda: held() if deploy.in_image("bertlens/data/precision_agreement.json") else broken("left out"))
 
     if not (shutil.which("nginx") or Path("/usr/sbin/nginx").is_file()):
         pytest.skip("nginx is not installed (make deploy-tools)")
