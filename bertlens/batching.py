@@ -19,8 +19,8 @@ from dataclasses import dataclass, field
 
 import torch
 
+from bertlens import forward
 from bertlens.errors import BertLensError, InputError
-from bertlens.fast import hidden_states as fast_hidden_states
 
 DEFAULT_WINDOW_S = 0.005
 DEFAULT_TIMEOUT_S = 300.0
@@ -186,7 +186,7 @@ class EncoderBatcher:
         try:
             request.last_hidden = self._forward({"input_ids": request.input_ids,
                                                  "token_type_ids": request.token_type_ids})
-            request.pooled = _pool(self.lm, request.last_hidden)
+            request.pooled = forward.pool_of(self.lm, request.last_hidden)
         except Exception as exc:
             request.last_hidden, request.pooled, request.error = None, None, exc
 
@@ -205,14 +205,10 @@ class EncoderBatcher:
         last = self._forward({"input_ids": ids, "attention_mask": mask, "token_type_ids": types})
         for row, (request, length) in enumerate(zip(batch, lengths)):
             request.last_hidden = last[row: row + 1, :length]
-            request.pooled = _pool(lm, request.last_hidden)
+            request.pooled = forward.pool_of(lm, request.last_hidden)
 
     def _forward(self, inputs: dict[str, torch.Tensor]) -> torch.Tensor:
         """The one model call of the batcher: last hidden states of `inputs` (one sequence, or a padded batch with
-        its attention mask)."""
-        return fast_hidden_states(self.lm, inputs)
-
-
-def _pool(lm, last_hidden: torch.Tensor) -> torch.Tensor | None:
-    pooler = lm.model.bert.pooler
-    return None if pooler is None else pooler(last_hidden)
+        its attention mask), through the one forward function, kept out of the batcher itself."""
+        return forward.encoder(self.lm, inputs["input_ids"], inputs["token_type_ids"], inputs.get("attention_mask"),
+                               batched=False).last_hidden

@@ -493,7 +493,7 @@ class Bench:
         """The attention page's one pass (an analysis record with every layer's attentions and hidden states,
         on the CPU in float32) against transformers' own forward with output_attentions=True, same rounds."""
         from bertlens.analysis import analyse
-        from bertlens.attention import synthetic_text
+        from devtools.attention_timing import synthetic_text
         from bertlens.encoding import encode
 
         lm = self.model("float32")
