@@ -192,7 +192,7 @@ with probe_tab:
         st.plotly_chart(style(bias_charts.occupation_ratios(probe_result)), width="stretch")
         st.caption("● significant after Holm correction and at least the minimum effect size, ○ not both; † "
                    "several WordPieces (chained). Grey lines: bootstrap 95% CI over templates; dotted lines: ± the "
-                   f"minimum effect size. Orange leans female, blue male. Test: {probe_result.permutation}.")
+                   f"minimum effect size. Orange leans female, blue male. Test: {md_escape(probe_result.permutation)}.")
         frame, formats = bias_tables.occupations(probe_result)
         st.dataframe(frame, hide_index=True, width="stretch", column_config=formats)
 

@@ -31,7 +31,7 @@ from bertlens.encoding import encode
 from bertlens.errors import InputError
 from bertlens.fill_mask import piece_ids
 from bertlens.model import LoadedModel
-from bertlens.registry import Param
+from bertlens.registry import Param, SpecError
 from bertlens.text import MASK, check_masks, clean, count_masks, wrong_mask_spelling
 
 DEFAULT_STEPS = 20
@@ -201,15 +201,27 @@ class Comparison:
 
 # ----- checking the request ---------------------------------------------------------------------------------------
 
+def max_steps() -> int:
+    """The most integrated-gradients steps this server allows: MAX_STEPS, or fewer where the operator set
+    BERT_LENS_MAX_IG_STEPS (`bertlens.settings.limits`)."""
+    from bertlens.settings import limits
+
+    return min(MAX_STEPS, limits().max_ig_steps)
+
+
 STEPS = Param("steps", "int", DEFAULT_STEPS, 1, MAX_STEPS, help="points on the path from baseline to input")
 BASELINE = Param("baseline", "choice", BASELINES[0], choices=BASELINES,
                  help="context tokens replaced by [MASK] or by [PAD]")
 
 
 def check_steps(steps: int) -> int:
-    """`steps` if it is a whole number from 1 to the server's maximum; else SpecError, in the words every way in
-    (command line, link, audit configuration) uses."""
-    return STEPS.parse(steps)
+    """`steps` if it is a whole number from 1 to the server's maximum (`max_steps`); else SpecError, in the words
+    every way in (command line, link, audit configuration) uses."""
+    value = STEPS.parse(steps)
+    top = max_steps()
+    if value > top:
+        raise SpecError(STEPS.name, f"a whole number from 1 to {top} on this server", steps)
+    return value
 
 
 def check_baseline(baseline: str) -> str:

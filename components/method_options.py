@@ -11,6 +11,7 @@ from typing import Any, Sequence
 import streamlit as st
 
 from bertlens.registry import Method, Param
+from bertlens.text import md_escape
 from components.query_state import Field, dump_bool
 
 
@@ -68,7 +69,7 @@ def _label(p: Param) -> str:
 
 
 def _widget(where: Any, p: Param, key: str) -> None:
-    label = _label(p)
+    label = md_escape(_label(p))
     if p.type == "bool":
         where.toggle(label, key=key)
     elif p.type == "choice":

@@ -5,15 +5,13 @@ or the shipped files when a part is not given); `default_config` is `build_confi
 """
 from __future__ import annotations
 
-import csv
-import io
 import math
 import re
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Sequence
 
-from bertlens.bias.files import PAIRS_PATH, TEMPLATES_PATH, read_text
+from bertlens.bias.files import PAIRS_PATH, TEMPLATES_PATH, csv_rows, read_text
 from bertlens.bias.occupations import Occupation, load_occupations, parse_occupations
 from bertlens.errors import InputError
 from bertlens.text import MASK, check_one_mask, clean, excerpt
@@ -106,7 +104,7 @@ def parse_pairs(text: str) -> list[WordPair]:
     lines = [line for line in (text or "").splitlines() if line.strip() and not line.lstrip().startswith("#")]
     if not lines:
         raise InputError("The list of word pairs is empty. Give at least one pair such as 'the man,the woman'.")
-    rows = list(csv.reader(io.StringIO("\n".join(lines))))
+    rows = csv_rows("\n".join(lines), "the word-pair list")
     header = [h.strip().lower() for h in rows[0]]
     if "male" in header and "female" in header:
         records = [dict(zip(header, (cell.strip() for cell in row))) for row in rows[1:]]
