@@ -20,6 +20,7 @@ from bertlens.model import ModelInfo
 from bertlens.results import MetricResult
 from components.presentation import chart, is_on
 from components.safe import md_escape, plotly_text, show_error
+from components.uploads import kept_upload
 from services.jobs import Request, cached, job_area
 
 UPLOAD_TYPES = ["json", "gz"]
@@ -193,8 +194,7 @@ def stereoset_tab(lm) -> StereoSetRun | None:
     """The whole view: the file, the split, the run as a job (progress, queue place and Stop in the job panel),
     then the result. Returns the finished run (or a stopped run's partial result)."""
     intro()
-    upload = st.file_uploader("StereoSet file (dev.json layout; .json or .json.gz)", type=UPLOAD_TYPES,
-                              key="bias_stereoset_file")
+    upload = kept_upload("StereoSet file (dev.json layout; .json or .json.gz)", "bias_stereoset_file", UPLOAD_TYPES)
     if upload is None:
         st.info("Upload a StereoSet file to score it.")
         return None

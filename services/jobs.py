@@ -23,6 +23,7 @@ import streamlit as st
 from bertlens.jobs import DONE, FAILED, QUEUED, RUNNING, STOPPED, Job, JobKey, Pace, QueueFull, ResultStore, Runner
 from bertlens.model import LoadedModel
 from bertlens.registry import Context, Method
+from bertlens.text import md_escape
 
 POLL_SECONDS = 0.5
 MAX_QUEUE = int(os.environ.get("BERT_LENS_MAX_QUEUE", "32"))
@@ -104,10 +105,6 @@ class Request:
         return value
 
 
-def result_of(request: Request) -> Any:
-    """The stored result of `request`, or None: reading it never starts anything."""
-    return runner().result(request.key)
-
 
 def duration(seconds: float) -> str:
     if seconds < 1:
@@ -139,16 +136,16 @@ def job_area(requests: Sequence[Request], *, button: str, key: str, help: str | 
         return None
     for job in mine:
         if job.status == FAILED and job.error:
-            st.error(job.error, icon=":material/error:")
+            st.error(md_escape(job.error), icon=":material/error:")
     stopped = [j is not None and session in j.sessions and j.status == STOPPED for j in jobs]
     waiting = [q for q, v in zip(requests, results) if v is None]
     estimate = sum(q.estimate() for q in waiting)
     label = f"{button} ({duration(estimate)})"
-    if st.button(label, key=key, type="primary", help=help):
+    if st.button(md_escape(label), key=key, type="primary", help=md_escape(help) if help else None):
         try:
             submit(waiting)
         except QueueFull as exc:
-            st.warning(str(exc), icon=":material/hourglass_top:")
+            st.warning(md_escape(str(exc)), icon=":material/hourglass_top:")
             return None
         st.rerun()
     if any(stopped):
@@ -172,12 +169,12 @@ def _panel(keys: tuple[JobKey, ...], widget_key: str) -> None:
                 continue
             if job.status == QUEUED:
                 place = r.position(job)
-                st.progress(0.0, text=f"{job.title}: waiting for the server, number {place} in the queue")
+                st.progress(0.0, text=f"{md_escape(job.title)}: waiting for the server, number {place} in the queue")
             elif job.status == RUNNING:
                 detail = f" · {job.message}" if job.message else ""
-                st.progress(job.fraction, text=f"{job.title}: {job.fraction:.0%}{detail} · {job.elapsed:.0f} s")
+                st.progress(job.fraction, text=f"{md_escape(job.title)}: {job.fraction:.0%}{md_escape(detail)} · {job.elapsed:.0f} s")
             elif job.status == DONE:
-                st.progress(1.0, text=f"{job.title}: done")
+                st.progress(1.0, text=f"{md_escape(job.title)}: done")
         others = max((len(j.sessions) for j in jobs if j is not None), default=1) - 1
         if others > 0:
             st.caption(f"{others} other session{'s' if others > 1 else ''} asked for the same run; it runs once "

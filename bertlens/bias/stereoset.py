@@ -41,7 +41,7 @@ from typing import Any, Callable, Iterable, Sequence
 import numpy as np
 from scipy import stats
 
-from bertlens.bias.files import check_size, decode, read_bytes
+from bertlens.bias.files import check_size, current_limit, decode, read_bytes
 from bertlens.encoding import token_limit
 from bertlens.errors import InputError
 from bertlens.model import LoadedModel, ModelInfo
@@ -189,13 +189,15 @@ def parse_stereoset(data: bytes, name: str = "the file") -> StereoSetData:
     """Read a StereoSet file in the official layout (plain or gzipped JSON). Every problem raises InputError naming
     the split and the example id: the wrong layout, a missing field, a context without BLANK, a sentence without a
     gold label, an example without one sentence per gold label, a duplicate id."""
-    check_size(len(data), name, MAX_FILE_BYTES)
+    check_size(len(data), name, file_limit())
     digest = hashlib.sha256(data).hexdigest()
-    text = decode(unpack(data, name), name)
+    text = decode(unpack(data, name, file_limit()), name)
     if not text.strip():
         raise InputError(f"{_start(name)} is empty.")
     try:
         document = json.loads(text)
+    except RecursionError:
+        raise InputError(f"{_start(name)} nests its JSON too deeply to be a StereoSet file.") from None
     except ValueError as exc:
         raise InputError(f"{_start(name)} is not valid JSON ({exc}). A StereoSet file has the layout {LAYOUT}.") \
             from exc
@@ -242,7 +244,13 @@ def parse_stereoset(data: bytes, name: str = "the file") -> StereoSetData:
 def load_stereoset(path: str | Path) -> StereoSetData:
     """Read a StereoSet file from disk (plain or gzipped). Raises InputError."""
     path = Path(path)
-    return parse_stereoset(read_bytes(path, limit=MAX_FILE_BYTES), f"'{path.name}'")
+    return parse_stereoset(read_bytes(path, limit=file_limit()), f"'{path.name}'")
+
+
+def file_limit() -> int:
+    """The most bytes a StereoSet file may have: MAX_FILE_BYTES (the dev set is larger than the 5 MB other inputs
+    may have), or more when the command line's --max-file-mb raised the limit of every file."""
+    return max(MAX_FILE_BYTES, current_limit())
 
 
 def _text(item: dict, key: str, where: str) -> str:
