@@ -66,6 +66,8 @@ def test_disagreeing_items_list_each_metric():
     assert (first["crows"], first["aul"], first["aula"]) == ("for", "for", "against")
     assert rows[2]["crows"] == "tie" and rows[2]["aula"] is None and rows[2]["aula_score"] is None
     assert agreement.disagreeing_items([crows]) == []
+    alone = result("stereoset", {"intrasentence:a": True})
+    assert "stereoset" not in agreement.disagreeing_items([crows, aul, alone])[0]
 
 
 def test_headline_table_and_document():

@@ -82,9 +82,12 @@ def pairwise(results: Sequence[MetricResult]) -> list[PairAgreement]:
 
 
 def disagreeing_items(results: Sequence[MetricResult]) -> list[dict[str, Any]]:
-    """The items that at least two of `results` scored and decided differently: item, label, group, and each
-    metric's decision ('for', 'against', 'tie', or None when it did not score the item) and score."""
+    """The items that at least two of `results` scored and decided differently: item, label, group, and the
+    decision ('for', 'against', 'tie', or None when it did not score the item) and score of each metric that shares
+    items with another (a metric of its own items, such as StereoSet beside the pair metrics, has no column)."""
     decided = [(r.metric, _by_item(r)) for r in results]
+    sharing = {name for p in pairwise(results) for name in (p.a, p.b)}
+    decided = [(name, items) for name, items in decided if name in sharing]
     order: dict[str, ItemDecision] = {}
     for _, items in decided:
         for item, d in items.items():
