@@ -23,7 +23,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass, field
-from typing import Callable, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 import torch
@@ -34,6 +34,7 @@ from bertlens.errors import InputError
 from bertlens.fill_mask import piece_ids
 from bertlens.interventions import ROW_MEMORY_BUDGET, Interventions, rows_within
 from bertlens.model import LoadedModel
+from bertlens.registry import Context, Cost, Method
 from bertlens.text import MASK, check_masks, clean
 
 Progress = Callable[[float, float, str], None]
@@ -322,3 +323,29 @@ def passes_estimate(layers: int, heads: int) -> float:
 def naive_passes(layers: int, heads: int) -> int:
     """What a loop of full passes costs: one per head and per layer (x and x′ besides)."""
     return layers * heads + 2 * layers
+
+
+@dataclass(frozen=True)
+class PairInput:
+    """One sentence pair to mediate, as a job's input: plain data, so it keys the job."""
+
+    text: str
+    swap: str
+    targets: tuple[str, str]
+
+
+class PairMediation(Method):
+    """`mediate` as a method the job runner can run (with progress and Stop); not registered, since it is no
+    explainer of a token's prediction and no bias metric over a data set: the "Which heads?" page and the head
+    switches run it by hand. Its input is a `PairInput`."""
+
+    kind = "explainer"
+    name = "mediation-pair"
+    title = "Which heads carry the effect (causal mediation)"
+    needs = frozenset({"mlm"})
+
+    def estimate(self, lm: LoadedModel, inputs: PairInput, config: Mapping[str, Any]) -> Cost:
+        return Cost(passes_estimate(lm.info.layers, lm.info.heads), tokens=len(inputs.text.split()) + 2)
+
+    def run(self, lm: LoadedModel, inputs: PairInput, config: Mapping[str, Any], context: Context) -> Mediation:
+        return mediate(lm, inputs.text, inputs.swap, inputs.targets, progress=context.progress)
