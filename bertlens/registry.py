@@ -222,6 +222,8 @@ class Method(ABC):
     needs: ClassVar[frozenset[str]] = frozenset()
     spec: ClassVar[ConfigSpec] = ConfigSpec()
     data: ClassVar[str] = ""
+    order: ClassVar[int] = 100
+    heavy: ClassVar[bool] = True
 
     def is_compatible(self, lm: LoadedModel) -> str | None:
         """None when `lm` has every part this method needs, else the reason it cannot run."""
@@ -288,11 +290,14 @@ def discover() -> None:
 
 
 def methods(kind: str, data: str | None = None) -> list[Method]:
-    """Every registered method of `kind` ("explainer" or "metric"), in registration order; `data` keeps the
-    metrics that read that kind of input (e.g. "pairs")."""
+    """Every registered method of `kind` ("explainer" or "metric"), by their `order`; `data` keeps the metrics
+    that read that kind of input (e.g. "pairs").
+
+    `heavy` methods run as jobs in the app (anything that may take over about a second); the others read a
+    result the page already has and run inline."""
     discover()
     with _LOCK:
-        found = list(_REGISTRY[kind].values())
+        found = sorted(_REGISTRY[kind].values(), key=lambda m: (m.order, m.name))
     return [m for m in found if data is None or m.data == data]
 
 

@@ -12,7 +12,7 @@ from typing import Any
 
 
 @dataclass(frozen=True)
-class Explanation:
+class ExplainerResult:
     """An explainer's answer for one target: a score per token where the method gives one.
 
     `completeness_gap` is, for attributions that should sum to f(input) − f(baseline) (integrated gradients),
