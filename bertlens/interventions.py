@@ -33,7 +33,7 @@ from typing import Any, Iterable, Sequence
 import torch
 
 from bertlens.errors import InputError
-from bertlens.forward import EncoderOutput, pool_of
+from bertlens.encoder_output import EncoderOutput
 from bertlens.model import LoadedModel
 
 ROW_MEMORY_BUDGET = 1.0 * 2**30
@@ -473,11 +473,11 @@ def _wavefront(lm: LoadedModel, base: Activations, rows: list[Interventions], fi
 
 
 def _pooled(lm: LoadedModel, last: torch.Tensor, positions: Sequence[int] | None) -> torch.Tensor | None:
-    if positions is None:
-        return pool_of(lm, last)
-    if 0 not in positions:
+    """The pooler on the [CLS] row (as `forward.pool_of`), or None without a pooler or without position 0."""
+    pooler = lm.model.bert.pooler
+    if pooler is None or (positions is not None and 0 not in positions):
         return None
-    return pool_of(lm, last[:, [list(positions).index(0)]])
+    return pooler(last if positions is None else last[:, [list(positions).index(0)]])
 
 
 def heads_of(items: Iterable[tuple[int, int]]) -> frozenset[Head]:

@@ -134,6 +134,7 @@ class TemplateMediationMetric(Method):
               "model mean nothing.")
     needs = frozenset({"mlm"})
     data = "pronoun_templates"
+    order = 90
     spec = ConfigSpec((
         Param("occupations", "int", 12, low=2, high=64,
               help="how many one-WordPiece occupations: the most male- and female-dominated, half each"),
