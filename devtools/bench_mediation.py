@@ -34,8 +34,8 @@ def measure(lm: LoadedModel, timed: Callable[..., dict[str, Any]], cuda: bool,
             stride: int | None = None) -> list[dict[str, Any]]:
     """The mediation rows, as keyword arguments of devtools.bench.Row, for the float32 model `lm`.
 
-    `timed(contenders, repeats=None, warmup=1)` runs the contenders in interleaved rounds and returns their timings (with
-    `median_ms`); the naive loop runs one round, without a warm-up."""
+    `timed(contenders, repeats=None, warmup=1)` runs the contenders in interleaved rounds and returns their
+    timings (with `median_ms`); the naive loop runs one round, without a warm-up."""
     p = prepare(lm, TEXT, SWAP, TARGETS)
     encoded = encode(lm, TEXT)
     layers, heads = lm.info.layers, lm.info.heads
@@ -84,7 +84,8 @@ def measure(lm: LoadedModel, timed: Callable[..., dict[str, Any]], cuda: bool,
         target, met = f"<= {CPU_LIMIT:g}x one forward pass (CPU)", ratio <= CPU_LIMIT
     tokens = len(p.input_ids)
     n = layers * heads
-    scaled = "" if len(sample) == len(runs) else f", timed on every {stride}th ({len(sample)}) and scaled to {len(runs)}"
+    scaled = "" if len(sample) == len(runs) else \
+        f", timed on every {stride}th ({len(sample)}) and scaled to {len(runs)}"
     top = ", ".join(f"{h.layer}.{h.head} {h.nie:+.3f}" for h in m.ranked(TOP))
     return [
         dict(what=f"one forward pass (encoder + MLM head at the mask), float32, {tokens} tokens",

@@ -227,7 +227,8 @@ def test_fill_mask_ablate_cli(deep, deep_dir, capsys):
 
 # ---- across templates ----------------------------------------------------------------------------------------------
 
-TEMPLATES = ["The {occupation} said that [MASK] would be late.", "The {occupation} left early because [MASK] felt sick.",
+TEMPLATES = ["The {occupation} said that [MASK] would be late.",
+             "The {occupation} left early because [MASK] felt sick.",
              "The {occupation} was tired, so [MASK] went home early."]
 
 
