@@ -1,10 +1,10 @@
 """BERT Lens: the entry point. `streamlit run app.py`."""
 import streamlit as st
 
-from services.model import get_model, random_weights_banner
 from components.presentation import sidebar_controls
 from components.query_state import GLOBAL_FIELDS, PageState, publish_globals
-from components.sidebar import model_facts
+from components.sidebar import model_facts, precision_picker
+from services.model import configured, open_model, random_weights_banner
 
 st.set_page_config(page_title="BERT Lens", page_icon="assets/icon.png", layout="wide")
 
@@ -22,7 +22,9 @@ page = st.navigation(PAGES)
 PageState("app", GLOBAL_FIELDS).restore()
 sidebar_controls()
 publish_globals()
-lm = get_model()
-model_facts(lm)
+settings, device_type = configured()
+facts = st.sidebar.container()
+lm = open_model(precision_picker(device_type, settings.resolved_dtype()))
+model_facts(lm, facts)
 random_weights_banner(lm)
 page.run()

@@ -11,7 +11,7 @@ from components.attention_widgets import head_from_selection, static_url
 from components.presentation import style
 from components.query_state import (Field, PageState, bounded_float, bounded_int, dump_bool, dump_list, one_of,
                                     parse_bool, parse_list)
-from components.safe import show_error
+from components.safe import md_escape, show_error
 from services import cache
 from services.model import get_model
 
@@ -230,7 +230,7 @@ if masks:
             result = postprocess(lm, view.analysis, top_k=5)
             prediction = next((m for m in result.masks if m.position == position), None)
         except BertLensError as exc:
-            st.info(str(exc))
+            st.info(md_escape(str(exc)))
         else:
             if prediction is None:
                 st.info("No prediction for this mask.")

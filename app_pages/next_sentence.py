@@ -7,7 +7,7 @@ from components.charts import nsp_bar, nsp_ranking
 from components.presentation import chart, is_on, side_by_side
 from components.presets import preset_picker
 from components.query_state import Field, PageState
-from components.safe import show_error
+from components.safe import md_escape, show_error
 from services import cache
 from services.model import get_model
 
@@ -90,7 +90,7 @@ with ranking:
     candidates = tuple(line for line in lines.splitlines() if line.strip())
     with output:
         source = "typed above" if st.session_state.get("ns_rank_a") else "from the first tab"
-        st.caption(f"Ranking every candidate as the sentence after this sentence A ({source}):")
+        st.caption(f"Ranking every candidate as the sentence after this sentence A ({md_escape(source)}):")
         st.text(first if len(first) <= 300 else first[:299] + "…")
         try:
             results = cache.rank_next(lm, first, candidates, True)

@@ -20,7 +20,7 @@ import sys
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any, Callable, Mapping
 
 from bertlens.registry import Context, Stopped
 
@@ -216,6 +216,7 @@ class Job:
     total: float = 0.0
     message: str = ""
     error: str | None = None
+    partial: Any = field(default=None, repr=False)
     sessions: set[str] = field(default_factory=set)
     submitted: float = field(default_factory=time.monotonic)
     started: float | None = None
@@ -345,6 +346,11 @@ class Runner:
         with self._cond:
             return len(self._queue)
 
+    def idle(self) -> bool:
+        """No job waiting and none running."""
+        with self._cond:
+            return not self._queue and not self._running_by_owner
+
     # ---- running
     def _remember(self, job: Job) -> None:
         self._jobs[job.key] = job
@@ -384,7 +390,10 @@ class Runner:
         status, error = DONE, None
         try:
             value = job.work(_JobContext(job))
-            self.store.put(job.key, value)
+            if job.stop_asked.is_set() or getattr(value, "complete", True) is False:
+                status, job.partial = STOPPED, value
+            else:
+                self.store.put(job.key, value)
         except Stopped:
             status = STOPPED
         except Exception as exc:  # a job's failure is reported to its watchers, never raised in a worker
@@ -413,5 +422,27 @@ def _message(exc: BaseException) -> str:
     return f"The run failed ({type(exc).__name__}). The server's log has the details."
 
 
-def all_done(jobs: Iterable[Job]) -> bool:
-    return all(not j.active for j in jobs)
+
+class Pace:
+    """How long a forward-pass equivalent takes on this server, so a run button can say how long it will take.
+
+    It starts from the model's size and a conservative throughput for the device, and then learns from the jobs
+    that finish (a moving average of seconds per token-pass)."""
+
+    CPU_FLOPS = 30e9
+    GPU_FLOPS = 20e12
+
+    def __init__(self, parameters: int, device: str) -> None:
+        flops = self.GPU_FLOPS if device.startswith("cuda") else self.CPU_FLOPS
+        self.per_token_pass = 2.0 * parameters / flops
+        self._lock = threading.Lock()
+
+    def seconds(self, passes: float, tokens: int) -> float:
+        return passes * max(tokens, 8) * self.per_token_pass
+
+    def observe(self, passes: float, tokens: int, seconds: float) -> None:
+        if passes <= 0 or seconds <= 0:
+            return
+        measured = seconds / (passes * max(tokens, 8))
+        with self._lock:
+            self.per_token_pass = 0.7 * self.per_token_pass + 0.3 * measured

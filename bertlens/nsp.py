@@ -46,11 +46,13 @@ def rank_next_sentences(lm: LoadedModel, sentence_a: str, candidates: list[str],
     candidates = [clean(c, "sentence B") for c in candidates]
     limit = token_limit(lm)
     full_lengths = [len(lm.tokenizer(sentence_a, b)["input_ids"]) for b in candidates]
-    options = dict(truncation="longest_first", max_length=limit, return_tensors="pt", return_token_type_ids=True)
-    batch = lm.tokenizer([sentence_a] * len(candidates), candidates, padding=True, **options)
+    # One pair per tokenizer call and padding here: a fast tokenizer's padding setting is state shared by every
+    # thread that uses it, so a padded batch call is not safe while other sessions tokenise.
+    pairs = [lm.tokenizer(sentence_a, b, truncation="longest_first", max_length=limit, return_token_type_ids=True)
+             for b in candidates]
+    ids, mask, types = forward.padded(lm, [p["input_ids"] for p in pairs], [p["token_type_ids"] for p in pairs])
     with torch.inference_mode():
-        pooled = forward.encoder(lm, batch["input_ids"].to(lm.device), batch["token_type_ids"].to(lm.device),
-                                 batch["attention_mask"].to(lm.device), pooled=True).pooled
+        pooled = forward.encoder(lm, ids, types, mask, pooled=True).pooled
         logits = forward.nsp_logits(lm, pooled)
         probs = torch.softmax(logits, dim=-1)[:, IS_NEXT].tolist()
     results = [NSPResult(sentence_a, b, p, tuple(l), n > limit)

@@ -24,8 +24,8 @@ import math
 import pkgutil
 import threading
 from abc import ABC, abstractmethod
-from dataclasses import dataclass, field
-from typing import Any, Callable, ClassVar, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar, Mapping, Sequence
 
 from bertlens.errors import InputError
 from bertlens.model import LoadedModel
@@ -327,22 +327,3 @@ def parse_names(kind: str, value: str | Sequence[str] | None, data: str | None =
     for name in chosen:
         get(kind, name, data)
     return tuple(n for n in names(kind, data) if n in chosen)
-
-
-@dataclass
-class Registered:
-    """A method with its validated config, ready to run or to key a job."""
-
-    method: Method
-    config: dict[str, Any] = field(default_factory=dict)
-
-    def run(self, lm: LoadedModel, inputs: Any, context: Context | None = None) -> Any:
-        return self.method.run(lm, inputs, self.config, context or Context())
-
-
-def prepare(kind: str, name: str, config: Mapping[str, Any] | None = None, data: str | None = None) -> Registered:
-    method = get(kind, name, data)
-    return Registered(method, method.spec.validate(config, where=f"'{name}'"))
-
-
-ProgressFn = Callable[[float, float, str], None]

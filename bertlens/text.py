@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+import string
 import unicodedata
 from dataclasses import dataclass
 
@@ -77,6 +78,21 @@ def check_masks(text: str, minimum: int = 1, maximum: int = MAX_MASKS) -> int:
     return found
 
 
+def excerpt(text: str, limit: int = 60) -> str:
+    """`text` cut to `limit` characters with an ellipsis, for quoting user input inside a message."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def check_one_mask(text: str, what: str = "text", why: str = "keep exactly one") -> str:
+    """`text` if it holds exactly one [MASK]: the one check behind every feature that reads a single mask (target
+    words, templates, counterfactuals, mediation). A missing or misspelt mask gets `check_masks`'s message; several
+    get "The {what} has N [MASK] tokens; {why}." Raises InputError."""
+    found = check_masks(text, minimum=1, maximum=max(MAX_MASKS, count_masks(text)))
+    if found != 1:
+        raise InputError(f"The {what} has {found} {MASK} tokens; {why}.")
+    return text
+
+
 @dataclass(frozen=True)
 class Word:
     """A word of the input as the tokenizer's pre-tokenizer splits it, with its character span."""
@@ -96,3 +112,13 @@ def words(tokenizer, text: str) -> list[Word]:
 def mask_word(text: str, word: Word) -> str:
     """Replace one word of `text` by [MASK]."""
     return text[: word.start] + MASK + text[word.end :]
+
+
+_MD_SPECIAL = frozenset(string.punctuation)
+
+
+def md_escape(text: str) -> str:
+    """`text` for a markdown context (Streamlit's st.error, st.info, captions): every ASCII punctuation mark
+    backslash-escaped, so no link, image, HTML, math or emphasis survives. Plain-text elements (st.text, st.code,
+    dataframes) need no escaping; prefer them for whole strings from users or files."""
+    return "".join("\\" + c if c in _MD_SPECIAL else c for c in str(text)).replace("\n", "  \n")

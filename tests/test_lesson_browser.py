@@ -1,4 +1,4 @@
-"""Issue 12 in a real browser: inputs that survive a page change and a reload, links that restore every input,
+"""A lesson in a real browser: inputs that survive a page change and a reload, links that restore every input,
 presentation mode at 1024x768, click-to-mask, a head click that brings its panel into view, and the copy-link
 button. `streamlit run app.py` with the tiny model, driven by headless chromium; screenshots land in
 test-artifacts/lesson/."""

@@ -1,4 +1,4 @@
-"""Issue 12's page defects, through AppTest, each checked against an independent computation:
+"""Page defects a teacher found, through AppTest, each checked against an independent computation:
 the home page's model facts (bug 7), mask-a-word for a word of several pieces (bug 6), the examples pickers
 going stale (bug 8) and the attention colour scales (bug 4, figure level and on the page)."""
 from __future__ import annotations

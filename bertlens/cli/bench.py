@@ -25,7 +25,7 @@ def register(sub, common) -> None:
     p.add_argument("--cache-dir", type=Path, help="where random models are kept (BERT_LENS_BENCH_CACHE)")
     p.add_argument("--repeats", type=int, default=5, help="timed rounds per comparison (median reported)")
     p.add_argument("--threads", type=int, help="torch CPU threads (default: torch's choice, one per core)")
-    p.add_argument("--only", help="comma-separated sections: load,fill-mask,bf16,fp16,int8,graphs,profile,probe,attention,cache,concurrency,explain,audit,aul,second-model")
+    p.add_argument("--only", help="comma-separated sections: load,fill-mask,bf16,fp16,int8,graphs,profile,probe,attention,cache,concurrency,explain,audit,aul,second-model,jobs")
     p.add_argument("--write", type=Path, metavar="MARKDOWN",
                    help="store the run beside MARKDOWN (.json) and regenerate MARKDOWN, e.g. docs/benchmarks.md")
     p.add_argument("--from-json", type=Path, metavar="FILE", action="append",
@@ -36,8 +36,22 @@ def register(sub, common) -> None:
     p.set_defaults(func=run)
 
 
+def benchmark_module():
+    """The benchmark (`devtools.bench`) when it is installed beside the package, as in a source checkout. The
+    shipped package does not depend on it. Raises InputError when it is missing."""
+    import importlib
+    import importlib.util
+
+    from bertlens.errors import InputError
+
+    if importlib.util.find_spec("devtools") is None or importlib.util.find_spec("devtools.bench") is None:
+        raise InputError("The benchmark ships with BERT Lens's source checkout (its devtools/ folder), which is not "
+                         "installed here. Run it from a clone of the repository.")
+    return importlib.import_module("devtools.bench")
+
+
 def run(args: argparse.Namespace) -> int:
-    from devtools import bench
+    bench = benchmark_module()
 
     if args.from_json:
         merged: dict[str, bench.BenchReport] = {}
