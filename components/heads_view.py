@@ -199,7 +199,7 @@ def show_mediation(result: Mediation, *, stretch: bool, key: str, selected_key: 
                     on_select=lambda: _pick(f"{key}_grid", selected_key), selection_mode="points",
                     width="stretch", config={"displaylogo": False})
     note = pale_note(grid, stretch)
-    st.caption((note + " " if note else "") + "Click a head to open its attention pattern for this text.")
+    st.caption((md_escape(note) + " " if note else "") + "Click a head to open its attention pattern for this text.")
     left, right = (st.container(), st.container()) if is_on() else st.columns([1, 1])
     with left:
         if selected:
@@ -246,7 +246,7 @@ def show_template_mediation(result: MetricResult, *, stretch: bool, key: str, pr
                     key=f"{key}_grid", width="stretch", config={"displaylogo": False})
     note = pale_note(mean, stretch)
     if note:
-        st.caption(note)
+        st.caption(md_escape(note))
     st.write("Heads that carry the most of the effect, with their intervals over templates")
     st.dataframe(top_heads_table(detail.top_heads, low, high), hide_index=True, width="stretch",
                  column_config={c: st.column_config.NumberColumn(format="%+.4f")

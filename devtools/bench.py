@@ -33,10 +33,10 @@ from bertlens.settings import AGREEMENT_JSON, Settings
 log = logging.getLogger(__name__)
 
 SECTIONS = ("load", "fill-mask", "bf16", "fp16", "int8", "graphs", "profile", "probe", "attention", "cache",
-            "concurrency", "explain", "audit", "aul", "second-model", "jobs")
+            "concurrency", "explain", "mediation", "audit", "aul", "second-model", "jobs")
 CONCURRENT_REQUESTS = 16
 ROW_ORDER = ("load", "fill-mask", "bfloat16", "float16", "int8", "graphs", "profile", "probe", "attention", "cache",
-             "concurrency", "explain", "audit", "aul", "second-model", "jobs")
+             "concurrency", "explain", "mediation", "audit", "aul", "second-model", "jobs")
 COUNTERFACTUAL_TEXT = "She told her brother that the [MASK] would be late."
 AUL_PAIRS = 1508
 AUL_PLL_STRIDE = 32
@@ -541,6 +541,14 @@ class Bench:
         for row in measure(self.model("float32"), timed, self.cuda):
             self.report.add(Row("explain", **row))
 
+
+    def section_mediation(self) -> None:
+        from devtools.bench_mediation import measure
+
+        def timed(contenders, repeats=None, warmup=1):
+            return compare(contenders, repeats or self.repeats, self.device, warmup=warmup)
+        for row in measure(self.model("float32"), timed, self.cuda):
+            self.report.add(Row("mediation", **row))
     def section_jobs(self) -> None:
         from devtools.bench_jobs import measure
 

@@ -55,7 +55,7 @@ def test_a_link_restores_the_inputs_and_starts_nothing(app_env):
     assert at.text_area(key="hd_text").value == "The doctor said that [MASK] was late."
     assert at.text_input(key="hd_swap").value == "doctor=woman"
     assert at.toggle(key="hd_stretch").value is True
-    assert at.button(key="hd_run").label.startswith("Find the heads (")
+    assert at.button(key="hd_run").label.replace("\\", "").startswith("Find the heads (")
     assert job_runner().idle() and job_runner().runs == runs
     assert "The woman said that [MASK] was late." in [c.value for c in at.code]
 

@@ -14,7 +14,7 @@ from bertlens import Settings, load_model
 from bertlens.cli import main
 from bertlens.errors import InputError
 from bertlens.mediation import SwapLengthError, mediate, parse_swap, parse_targets, prepare, rank_heads
-from bertlens.registry import Context, Stopped, get, prepare as prepare_method
+from bertlens.registry import Context, Stopped, get
 
 TEXT = "The nurse said that [MASK] would be late."
 
@@ -237,8 +237,7 @@ def test_across_templates_is_a_registered_metric_and_averages_single_mediations(
 
     method = get("metric", "mediation")
     assert method.data == "pronoun_templates" and "mlm" in method.needs
-    registered = prepare_method("metric", "mediation", {"occupations": 4, "bootstrap": 500})
-    result = registered.run(deep, TEMPLATES)
+    result = method.run(deep, TEMPLATES, method.spec.validate({"occupations": 4, "bootstrap": 500}), Context())
     choices = choose_occupations(deep, 4)
     assert [c.female for c in choices] == [False, False, True, True]
     assert [c.other for c in choices] == ["woman", "woman", "man", "man"]
@@ -279,21 +278,23 @@ class StopAfter(Context):
 
 
 def test_a_stopped_run_keeps_the_templates_it_finished(deep):
-    registered = prepare_method("metric", "mediation", {"occupations": 2, "bootstrap": 100})
-    partial = registered.method.run(deep, TEMPLATES, registered.config, StopAfter(3))
+    method = get("metric", "mediation")
+    config = method.spec.validate({"occupations": 2, "bootstrap": 100})
+    partial = method.run(deep, TEMPLATES, config, StopAfter(3))
     assert not partial.complete and len(partial.detail.templates) == 1
     assert any("Stopped after 1" in w for w in partial.warnings)
     with pytest.raises(Stopped):
-        registered.method.run(deep, TEMPLATES, registered.config, StopAfter(1))
+        method.run(deep, TEMPLATES, config, StopAfter(1))
 
 
 def test_across_templates_refuses_bad_config_and_templates(deep):
     from bertlens.registry import SpecError
 
+    method = get("metric", "mediation")
     with pytest.raises(SpecError, match="'occupations' must be a whole number from 2 to 64"):
-        prepare_method("metric", "mediation", {"occupations": 1})
-    registered = prepare_method("metric", "mediation", {"occupations": 2})
-    with pytest.raises(InputError, match="exactly one"):
-        registered.run(deep, ["The {occupation} is here."])
-    cost = registered.method.estimate(deep, None, registered.config)
+        method.spec.validate({"occupations": 1})
+    config = method.spec.validate({"occupations": 2})
+    with pytest.raises(InputError, match="\\[MASK\\]"):
+        method.run(deep, ["The {occupation} is here."], config, Context())
+    cost = method.estimate(deep, None, config)
     assert cost.passes > 0
