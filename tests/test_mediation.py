@@ -298,3 +298,20 @@ def test_across_templates_refuses_bad_config_and_templates(deep):
         method.run(deep, ["The {occupation} is here."], config, Context())
     cost = method.estimate(deep, None, config)
     assert cost.passes > 0
+
+
+def test_cli_across_templates_runs_the_registered_metric(deep, deep_dir, tmp_path, capsys):
+    templates = tmp_path / "templates.txt"
+    templates.write_text("\n".join(TEMPLATES[:2]) + "\n")
+    code = main(["mediate", "--across-templates", "--templates", str(templates), "--occupations", "2",
+                 "--bootstrap", "100", "--json", "--model", str(deep_dir)])
+    assert code == 0
+    data = json.loads(capsys.readouterr().out)
+    method = get("metric", "mediation")
+    want = method.run(deep, TEMPLATES[:2], method.spec.validate({"occupations": 2, "bootstrap": 100}), Context())
+    assert data["headline"]["value"] == pytest.approx(want.value, rel=1e-9)
+    assert len(data["detail"]["heads"]["mean"]) == deep.info.layers
+    assert data["detail"]["templates"] == TEMPLATES[:2]
+    assert main(["mediate", "--across-templates", "--occupations", "99", "--model", str(deep_dir)]) == 2
+    assert "'occupations' must be a whole number from 2 to 64" in capsys.readouterr().err
+    assert main(["mediate", TEXT, "--model", str(deep_dir)]) == 2
