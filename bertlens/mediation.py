@@ -42,6 +42,7 @@ MAX_SHOWN_TOKENS = 40
 TOP_HEADS = 10
 # Measured by the `mediation` bench section (batched rows cost less than single passes); used only to estimate.
 BATCH_GAIN = 4.0
+PROGRESS_STEPS = 8
 
 
 @dataclass(frozen=True)
@@ -260,10 +261,11 @@ def target_logit_gap(lm: LoadedModel, states: torch.Tensor, ids: tuple[int, int]
 
 def mediate(lm: LoadedModel, text: str, swap: str | Swap, targets: str | Sequence[str],
             progress: Progress | None = None, memory_budget: float = ROW_MEMORY_BUDGET,
-            prepared: Prepared | None = None) -> Mediation:
+            prepared: Prepared | None = None, steps: int = PROGRESS_STEPS) -> Mediation:
     """TE, the NIE of every head, and the attention- and MLP-layer effects for one sentence pair.
 
-    `progress(done, total, message)` is called between batches (a job's progress may raise to stop the run).
+    `progress(done, total, message)` is called between batches, about `steps` of them (a job's progress may
+    raise to stop the run).
     Raises InputError for bad input (see `prepare`)."""
     p = prepared or prepare(lm, text, swap, targets)
     config = lm.config
@@ -283,7 +285,7 @@ def mediate(lm: LoadedModel, text: str, swap: str | Swap, targets: str | Sequenc
         probabilities = forward.mlm_log_probs(lm, at_mask)[:, list(p.target_ids)].double().exp().cpu()
         patched = torch.empty(len(runs), dtype=torch.float64)
         done = 2
-        for chunk in _chunks(lm, runs, len(p.input_ids), layers, memory_budget):
+        for chunk in _chunks(lm, runs, len(p.input_ids), layers, memory_budget, steps):
             report(done, total, f"patched runs {done - 1}–{done - 2 + len(chunk)} of {len(runs)}")
             out = forward.encoder(lm, x, interventions=Interventions(
                 source=source, base=base, variants=tuple(runs[i] for i in chunk), positions=(p.mask_position,)))
@@ -305,12 +307,23 @@ def mediate(lm: LoadedModel, text: str, swap: str | Swap, targets: str | Sequenc
         top_heads=tuple(rank_heads(np.array(grid), total_effect, TOP_HEADS)))
 
 
-def _chunks(lm: LoadedModel, runs: list[Interventions], tokens: int, layers: int,
-            memory_budget: float) -> list[list[int]]:
-    """The variants' indices, ordered by first patched layer, in batches that fit the memory budget."""
+def _chunks(lm: LoadedModel, runs: list[Interventions], tokens: int, layers: int, memory_budget: float,
+            steps: int = PROGRESS_STEPS) -> list[list[int]]:
+    """The variants' indices, ordered by first patched layer, in about `steps` batches of equal work (a row
+    patched at layer l computes layers - l layers), each within the memory budget: progress between them, and
+    batches still large enough to gain from batching."""
     order = sorted(range(len(runs)), key=lambda i: min(runs[i].layers()))
-    step = rows_within(lm, tokens, memory_budget)
-    return [order[i: i + step] for i in range(0, len(order), step)]
+    work = [layers - min(runs[i].layers()) for i in order]
+    share = sum(work) / max(1, steps)
+    limit = rows_within(lm, tokens, memory_budget)
+    chunks: list[list[int]] = [[]]
+    done = 0.0
+    for index, cost in zip(order, work):
+        if chunks[-1] and (len(chunks[-1]) >= limit or done >= share * len(chunks)):
+            chunks.append([])
+        chunks[-1].append(index)
+        done += cost
+    return chunks
 
 
 def passes_estimate(layers: int, heads: int) -> float:

@@ -315,3 +315,13 @@ def test_cli_across_templates_runs_the_registered_metric(deep, deep_dir, tmp_pat
     assert main(["mediate", "--across-templates", "--occupations", "99", "--model", str(deep_dir)]) == 2
     assert "'occupations' must be a whole number from 2 to 64" in capsys.readouterr().err
     assert main(["mediate", TEXT, "--model", str(deep_dir)]) == 2
+
+
+def test_progress_comes_in_steps_of_equal_work(deep):
+    steps = []
+    mediate(deep, TEXT, "nurse=man", "she,he", steps=3,
+            progress=lambda done, total, message="": steps.append(done))
+    runs = deep.info.layers * (deep.info.heads + 2)
+    assert steps[0] == 0 and steps[-1] == runs + 2
+    assert 3 <= len(steps) - 2 <= 4  # the first report, about 3 batches, the last
+    assert steps == sorted(steps)
