@@ -545,8 +545,7 @@ class Bench:
     def section_mediation(self) -> None:
         from devtools.bench_mediation import measure
 
-        def timed(contenders, repeats=None, warmup=1):
-            return compare(contenders, repeats or self.repeats, self.device, warmup=warmup)
+        timed = lambda contenders: compare(contenders, self.repeats, self.device)  # noqa: E731
         for row in measure(self.model("float32"), timed, self.cuda):
             self.report.add(Row("mediation", **row))
     def section_jobs(self) -> None:

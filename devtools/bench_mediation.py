@@ -7,6 +7,8 @@ forward pass of the same sentence and against the naive loop, in one run.
 - the naive loop: one full patched pass per head and per layer (432, plus x and x′), each through
   `bertlens.forward.encoder`. On a CPU it is timed on every `stride`-th variant and scaled up to 432; its effects
   are compared with ours on the variants it ran.
+
+All three run in the same interleaved rounds, so a burst of load from another process hits them alike.
 """
 from __future__ import annotations
 
@@ -30,12 +32,11 @@ CPU_STRIDE = 16
 TOP = 5
 
 
-def measure(lm: LoadedModel, timed: Callable[..., dict[str, Any]], cuda: bool,
+def measure(lm: LoadedModel, timed: Callable[[dict[str, Callable[[], Any]]], dict[str, Any]], cuda: bool,
             stride: int | None = None) -> list[dict[str, Any]]:
     """The mediation rows, as keyword arguments of devtools.bench.Row, for the float32 model `lm`.
 
-    `timed(contenders, repeats=None, warmup=1)` runs the contenders in interleaved rounds and returns their
-    timings (with `median_ms`); the naive loop runs one round, without a warm-up."""
+    `timed(contenders)` runs the contenders in interleaved rounds and returns their timings (with `median_ms`)."""
     p = prepare(lm, TEXT, SWAP, TARGETS)
     encoded = encode(lm, TEXT)
     layers, heads = lm.info.layers, lm.info.heads
@@ -70,9 +71,8 @@ def measure(lm: LoadedModel, timed: Callable[..., dict[str, Any]], cuda: bool,
                 patched = float(target_logit_gap(lm, out.last_hidden[:, p.mask_position], p.target_ids)[0])
                 naive_effects[i] = math.expm1(patched - gap)
 
-    times = timed({"forward": one, "ours": ours})
-    naive_ms = timed({"naive": naive}, repeats=1, warmup=0)["naive"].median_ms
-    one_ms, ours_ms = times["forward"].median_ms, times["ours"].median_ms
+    times = timed({"forward": one, "ours": ours, "naive": naive})
+    one_ms, ours_ms, naive_ms = (times[name].median_ms for name in ("forward", "ours", "naive"))
     naive_full_ms = naive_ms * (len(runs) + 2) / (len(sample) + 2)
     m = result["ours"]
     flat = [v for row in m.heads for v in row] + list(m.attention_layers) + list(m.mlp_layers)
