@@ -166,7 +166,7 @@ def run_encoder(lm: LoadedModel, input_ids: torch.Tensor | None, token_type_ids:
 
     Works under `torch.inference_mode()` and with gradients (for `inputs_embeds` that require them). Raises
     ValueError for interventions that do not fit the model or the input, or outputs that cannot be given with them
-    (attentions below a reused `base`, hidden states of variants).
+    (attentions with a reused `base`, hidden states of an edited run from a `base` or of variants).
     """
     iv = interventions
     config = lm.config
@@ -365,35 +365,11 @@ def _run_from_base(lm: LoadedModel, iv: Interventions, hidden_states: bool, pool
         last = _at(base.last, iv.positions)
         states = (*base.inputs, base.last) if hidden_states else None
         return InterventionOutput(last, _pooled(lm, last, iv.positions) if pooled else None, states)
+    if hidden_states:
+        raise ValueError("Hidden states of an edited run are not kept when it starts from `base`; run without it.")
     rows = [iv] * base.batch
     last = _run_rows(lm, base, rows, iv.source, iv.positions, memory_budget, base_rows=list(range(base.batch)))
-    states = None
-    if hidden_states:
-        states = _states_from(lm, base, iv, last)
-    return InterventionOutput(last, _pooled(lm, last, iv.positions) if pooled else None, states)
-
-
-def _states_from(lm: LoadedModel, base: Activations, iv: Interventions, last: torch.Tensor) -> tuple:
-    """Hidden states of an edited run from a base: recomputed layer by layer (rarely asked for; kept simple)."""
-    first = min(iv.layers())
-    modules = lm.model.bert.encoder.layer
-    heads = lm.config.num_attention_heads
-    rows = [iv] * base.batch
-    batch_rows = list(range(base.batch))
-    hidden = base.inputs[first]
-    states = list(base.inputs[: first + 1])
-    for l in range(first, len(modules)):
-        layer = modules[l]
-        positions = iv.positions if l == len(modules) - 1 else None
-        edits = _edits_at(l, rows)
-        context, _ = _attend(layer, hidden, base.mask, positions)
-        context = _edit_context(context, edits, iv.source, l, heads, positions, batch_rows)
-        attended = _attention_output(layer, context, _at(hidden, positions))
-        intermediate = _edit_intermediate(_intermediate(layer, attended), edits, iv.source, l, positions,
-                                          batch_rows)
-        hidden = _output(layer, intermediate, attended)
-        states.append(hidden)
-    return tuple(states)
+    return InterventionOutput(last, _pooled(lm, last, iv.positions) if pooled else None)
 
 
 # ---- many rows, each from its first edited layer ------------------------------------------------------------------

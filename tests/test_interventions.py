@@ -310,6 +310,9 @@ def test_bad_combinations_are_refused(deep):
         with pytest.raises(ValueError, match="Attentions"):
             forward.encoder(deep, x["input_ids"], attentions=True, interventions=Interventions(
                 base=base, ablate=frozenset({(0, 0)})))
+        with pytest.raises(ValueError, match="Hidden states"):
+            forward.encoder(deep, x["input_ids"], hidden_states=True, interventions=Interventions(
+                base=base, ablate=frozenset({(0, 0)})))
 
 
 # ---- no state outlives a call --------------------------------------------------------------------------------------
