@@ -877,6 +877,11 @@ FAST_PATHS = """## What makes it fast
 - **CPU threads**: on a CPU shared with other busy processes, torch's two OpenMP threads wait for each other
   at every operation; `--threads 1` is steadier there (`torch.set_num_threads`). The CPU table states the
   threads it used.
+- **Mediation** (`bertlens/interventions.py`): the 432 patched runs of one sentence pair are variants of one
+  call, each computed only from its patched layer up (the layers below are the recorded run's), in batches of
+  rows that join the batch at their layer, the last layer at the mask only, and the MLM head on the two targets'
+  decoder rows. On a CPU the whole map costs about 50 forward passes instead of 434 (mediation rows; one torch
+  thread on a loaded machine, where two threads make a single pass wait at every operation).
 - **Cache**: a repeated identical request is served by `services/cache.py` (bounded: 256 entries, 1 hour)
   without a forward pass.
 
