@@ -19,6 +19,7 @@ from components.presentation import is_on, style
 from components.query_state import (Field, PageState, bounded_int, bounded_text, dump_bool, dump_list, parse_bool,
                                     parse_list)
 from components.safe import md_escape, show_error
+from components.uploads import kept_upload
 
 st.title("Gender-bias probe")
 st.caption(":material/school: **What to notice:** the same sentence with *the man* and with *the woman* gets "
@@ -142,8 +143,8 @@ with probe_tab:
     with st.expander("Templates and occupations", expanded=False):
         templates_text = st.text_area("Templates, one per line", height=260, key="bias_templates")
         probe_labels = st.multiselect("Word pairs used by the probe", labels, key="bias_probe_pairs")
-        upload = st.file_uploader("Your own occupation table (CSV: occupation, article, pct_women, year, source)",
-                                  type=["csv"], key="bias_occupations_file")
+        upload = kept_upload("Your own occupation table (CSV: occupation, article, pct_women, year, source)",
+                             "bias_occupations_file", ["csv"])
         st.caption(f"Default: the project's table of {len(bias.load_occupations())} occupations (US BLS, CPS; "
                    "source and year per row).")
     effect_col, run_col = st.columns([2, 1])
@@ -229,7 +230,7 @@ with crows_tab:
     st.markdown("Upload a file in the CrowS-Pairs format (columns `sent_more`, `sent_less`, `stereo_antistereo`, "
                 f"`bias_type`; at most {MAX_UPLOAD_BYTES // 1024 // 1024} MB), or use the project's hand-written "
                 "example rows (not the dataset).")
-    crows_file = st.file_uploader("CrowS-Pairs CSV", type=["csv"], key="bias_crows_file")
+    crows_file = kept_upload("CrowS-Pairs CSV", "bias_crows_file", ["csv"])
     crows_pairs = None
     source = crows_file.name if crows_file is not None else EXAMPLE_PATH.name
     crows_bytes = crows_file.getvalue() if crows_file is not None else EXAMPLE_PATH.read_bytes()

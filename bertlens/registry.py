@@ -62,6 +62,7 @@ class Param:
     choices: tuple[str, ...] = ()
     max_length: int = 200
     help: str = ""
+    slider: bool = False
 
     def allowed(self) -> str:
         if self.type == "int":

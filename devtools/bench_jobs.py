@@ -101,6 +101,6 @@ def measure(lm: LoadedModel, repeats: int) -> list[dict[str, Any]]:
         peak = max(peak, store.bytes)
     rows.append(dict(what=f"{STORE_JOBS:,} distinct jobs of about {RESULT_BYTES / 2**20:g} MiB each through a "
                           f"store bounded at {STORE_BYTES / 2**20:g} MiB: peak bytes held, {len(store)} entries at "
-                          "the end", median_ms=None, value=f"{peak / 2**20:.1f} MiB",
-                     target=f"<= {STORE_BYTES / 2**20:g} MiB", met=peak <= STORE_BYTES))
+                          "the end", median_ms=None, value=f"{peak / 2**20:.1f} MiB", ratio=peak / STORE_BYTES,
+                     target="<= 1.0x the byte bound", met=peak <= STORE_BYTES))
     return rows

@@ -41,7 +41,7 @@ def test_default_page_shows_all_four_views(app_env, lm):
     assert not at.error
     assert len(at.get("plotly_chart")) == 7  # grid, log-prob, rank, entropy/KL, rollout, side by side, matrix
     run = at.button(key="ex_run")
-    assert run.label.startswith("Run integrated gradients, occlusion, gradient × input (")
+    assert run.label.replace("\\", "").startswith("Run integrated gradients, occlusion, gradient × input (")
     press_and_finish(at, "ex_run")
     assert len(at.get("plotly_chart")) == 8  # and the word strip of the slow methods
     assert "ex-ig-words" in [c.key for c in at.get("plotly_chart")]

@@ -26,7 +26,7 @@ from bertlens.bias.statistics import Correlation, bootstrap_ci, correlation
 from bertlens.errors import InputError
 from bertlens.model import LoadedModel
 from bertlens.scoring import MaskedRow, masked_log_probs
-from bertlens.text import MASK, check_one_mask, clean, excerpt
+from bertlens.text import MASK, clean, excerpt
 
 PRONOUN_TEMPLATES_PATH = DATA / "pronoun_templates.txt"
 OCCUPATION = "{occupation}"
@@ -89,8 +89,7 @@ def parse_pronoun_templates(text: str) -> list[str]:
     for template in templates:
         clean(template, "template")
         shown = excerpt(template)
-        check_one_mask(template, f"pronoun template '{shown}'", "use exactly one, where the pronoun goes")
-        if template.count(OCCUPATION) != 1:
+        if template.count(MASK) != 1 or template.count(OCCUPATION) != 1:
             raise InputError(f"The pronoun template '{shown}' needs exactly one {OCCUPATION} and one {MASK} "
                              "(where the pronoun goes).")
     return list(dict.fromkeys(templates))

@@ -29,7 +29,7 @@ class IntegratedGradients(Method):
             top = max_steps()
         except BertLensError:
             top = MAX_STEPS
-        return ConfigSpec((replace(STEPS, high=top), BASELINE))
+        return ConfigSpec((replace(STEPS, high=top, default=min(STEPS.default, top)), BASELINE))
 
     def estimate(self, lm: LoadedModel, inputs: ExplainInput, config: Mapping[str, Any]) -> Cost:
         return Cost(3.0 * (config["steps"] + 1), len(inputs.target.text.split()) + 4)
