@@ -146,11 +146,11 @@ def _chosen_heads(lm: LoadedModel, text: str, prefix: str, mode: str) -> list[tu
                     icon=":material/touch_app:")
         return chosen
     c1, c2, c3 = st.columns([2, 2, 1])
-    swap = c1.text_input("Swap (WORD=OTHER)", key=f"{prefix}_hs_swap",
-                         help="A word of the text and its replacement, e.g. nurse=man. The heads whose output "
-                              "carries the swap's effect most are switched off.")
-    pair = c2.text_input("Targets (T1,T2)", key=f"{prefix}_hs_targets",
-                         help="The ratio P(T1) / P(T2) at the mask whose change the heads carry.")
+    swap = c1.text_input("Swap", key=f"{prefix}_hs_swap", placeholder="nurse=man",
+                         help="WORD=OTHER: a word of the text and its replacement. The heads whose output carries "
+                              "the swap's effect most are switched off.")
+    pair = c2.text_input("Targets", key=f"{prefix}_hs_targets", placeholder="she,he",
+                         help="T1,T2: the ratio P(T1) / P(T2) at the mask whose change the heads carry.")
     k = c3.number_input("k", 1, min(TOP_K_MAX, layers * heads), key=f"{prefix}_hs_k")
     try:
         inputs = PairInput(text, str(parse_swap(swap)), parse_targets(pair))
@@ -168,7 +168,7 @@ def _chosen_heads(lm: LoadedModel, text: str, prefix: str, mode: str) -> list[tu
     if not results:
         return []
     ranked = results[0].ranked(int(k))
-    st.caption("Switched off: " + ", ".join(f"{h.layer}.{h.head} (NIE {h.nie:+.3f})" for h in ranked) +
+    st.caption("Switched off: " + ", ".join(f"{h.layer}.{h.head} (NIE {h.nie:+.2%})" for h in ranked) +
                ". Open the Which heads? page for the whole map.")
     return [(h.layer, h.head) for h in ranked]
 

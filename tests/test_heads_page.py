@@ -151,7 +151,7 @@ def test_top_k_heads_by_nie_switches_the_mediations_top_heads_off(app_env, lm):
     at = press_and_finish(at, "fm_hs_run")
     top = mediate(lm, TEXT, "nurse=man", "she,he").ranked(3)
     caption = next(c.value for c in at.caption if c.value.startswith("Switched off:"))
-    assert caption.startswith("Switched off: " + ", ".join(f"{h.layer}.{h.head} (NIE {h.nie:+.3f})" for h in top))
+    assert caption.startswith("Switched off: " + ", ".join(f"{h.layer}.{h.head} (NIE {h.nie:+.2%})" for h in top))
     assert any("heads off" in d.value.columns for d in at.dataframe)
 
 
