@@ -210,7 +210,7 @@ def max_steps() -> int:
 
 
 STEPS = Param("steps", "int", DEFAULT_STEPS, 1, MAX_STEPS, help="points on the path from baseline to input")
-BASELINE = Param("baseline", "choice", BASELINES[0], choices=BASELINES,
+BASELINE = Param("baseline", "choice", BASELINES[0], choices=BASELINES, labels=("[MASK]", "[PAD]"),
                  help="context tokens replaced by [MASK] or by [PAD]")
 
 
