@@ -407,7 +407,6 @@ def integrated_gradients(lm: LoadedModel, target: Target, steps: int = DEFAULT_S
     forward and each backward pass. Raises InputError for bad steps or baseline, over 512 tokens, or an int8 model.
     """
     check_steps(steps)
-    check_baseline(baseline)
     _check_differentiable(lm)
     input_ids = _ids(lm, target)
     embedding = lm.model.bert.embeddings.word_embeddings
