@@ -14,6 +14,7 @@ from bertlens.explanation import compare_results
 from bertlens.text import MASK, MAX_CHARS, count_masks, mask_word, words, wrong_mask_spelling
 from components import explain_charts as charts
 from components import method_options as options
+from components.head_switches import fields as head_switch_fields, head_switches
 from components.presentation import is_on, style
 from components.query_state import Field, PageState, bounded_text
 from components.safe import md_escape, show_error
@@ -31,6 +32,7 @@ STATE = PageState("explain", [
     Field("ex_target", "target", "he", parse=bounded_text(100), label="the target word", limit=100),
     Field("ex_contrast", "contrast", "she", parse=bounded_text(100), label="the contrast word", limit=100),
     *options.fields("ex", EXPLAINERS),
+    *head_switch_fields("ex"),
 ])
 
 st.title("Explain")
@@ -220,3 +222,4 @@ with side_tab:
         st.caption("Agreement does not make a method right, and disagreement does not make one wrong: they measure "
                    "different things (a path integral, a removal, a local slope, attention flow). None of them is "
                    "the model's reason.")
+head_switches(lm, text, "ex", (word, contrast))

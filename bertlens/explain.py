@@ -210,7 +210,7 @@ def max_steps() -> int:
 
 
 STEPS = Param("steps", "int", DEFAULT_STEPS, 1, MAX_STEPS, help="points on the path from baseline to input")
-BASELINE = Param("baseline", "choice", BASELINES[0], choices=BASELINES,
+BASELINE = Param("baseline", "choice", BASELINES[0], choices=BASELINES, labels=("[MASK]", "[PAD]"),
                  help="context tokens replaced by [MASK] or by [PAD]")
 
 
@@ -407,7 +407,6 @@ def integrated_gradients(lm: LoadedModel, target: Target, steps: int = DEFAULT_S
     forward and each backward pass. Raises InputError for bad steps or baseline, over 512 tokens, or an int8 model.
     """
     check_steps(steps)
-    check_baseline(baseline)
     _check_differentiable(lm)
     input_ids = _ids(lm, target)
     embedding = lm.model.bert.embeddings.word_embeddings

@@ -63,6 +63,7 @@ class Param:
     max_length: int = 200
     help: str = ""
     slider: bool = False
+    labels: tuple[str, ...] = ()
 
     def allowed(self) -> str:
         if self.type == "int":
@@ -115,6 +116,10 @@ class Param:
         if not isinstance(value, str) or len(value) > self.max_length:
             raise fail
         return value
+
+    def label_of(self, choice: str) -> str:
+        """How a page shows one of the choices (`labels`, in the order of `choices`; the choice itself by default)."""
+        return dict(zip(self.choices, self.labels)).get(choice, choice)
 
     def _in_range(self, value: float) -> bool:
         return (self.low is None or value >= self.low) and (self.high is None or value <= self.high)

@@ -73,7 +73,7 @@ def _widget(where: Any, p: Param, key: str) -> None:
     if p.type == "bool":
         where.toggle(label, key=key)
     elif p.type == "choice":
-        where.radio(label, p.choices, key=key, horizontal=True)
+        where.radio(label, p.choices, key=key, horizontal=True, format_func=p.label_of)
     elif p.type == "int" and p.slider and p.high is not None and p.low is not None:
         where.slider(label, int(p.low), int(p.high), key=key)
     elif p.type == "int":

@@ -33,10 +33,10 @@ from bertlens.settings import AGREEMENT_JSON, Settings
 log = logging.getLogger(__name__)
 
 SECTIONS = ("load", "fill-mask", "bf16", "fp16", "int8", "graphs", "profile", "probe", "attention", "cache",
-            "concurrency", "explain", "audit", "aul", "stereoset", "second-model", "jobs")
+            "concurrency", "explain", "mediation", "audit", "aul", "stereoset", "second-model", "jobs")
 CONCURRENT_REQUESTS = 16
 ROW_ORDER = ("load", "fill-mask", "bfloat16", "float16", "int8", "graphs", "profile", "probe", "attention", "cache",
-             "concurrency", "explain", "audit", "aul", "stereoset", "second-model", "jobs")
+             "concurrency", "explain", "mediation", "audit", "aul", "stereoset", "second-model", "jobs")
 COUNTERFACTUAL_TEXT = "She told her brother that the [MASK] would be late."
 AUL_PAIRS = 1508
 AUL_PLL_STRIDE = 32
@@ -547,6 +547,13 @@ class Bench:
         for row in measure(self.model, self.cuda, self.repeats, self.probe_stride):
             self.report.add(Row("stereoset", **row))
 
+    def section_mediation(self) -> None:
+        from devtools.bench_mediation import measure
+
+        timed = lambda contenders: compare(contenders, self.repeats, self.device)  # noqa: E731
+        for row in measure(self.model("float32"), timed, self.cuda):
+            self.report.add(Row("mediation", **row))
+
     def section_jobs(self) -> None:
         from devtools.bench_jobs import measure
 
@@ -881,6 +888,11 @@ FAST_PATHS = """## What makes it fast
 - **CPU threads**: on a CPU shared with other busy processes, torch's two OpenMP threads wait for each other
   at every operation; `--threads 1` is steadier there (`torch.set_num_threads`). The CPU table states the
   threads it used.
+- **Mediation** (`bertlens/interventions.py`): the 432 patched runs of one sentence pair are variants of one
+  call, each computed only from its patched layer up (the layers below are the recorded run's), in batches of
+  rows that join the batch at their layer, the last layer at the mask only, and the MLM head on the two targets'
+  decoder rows. On a CPU the whole map costs about 50 forward passes instead of 434 (mediation rows; one torch
+  thread on a loaded machine, where two threads make a single pass wait at every operation).
 - **Cache**: a repeated identical request is served by `services/cache.py` (bounded: 256 entries, 1 hour)
   without a forward pass.
 

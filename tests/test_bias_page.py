@@ -182,6 +182,7 @@ def test_scatter_points_have_hover_labels(browser_page):
 def test_downloads_after_crows_arrive_even_in_quick_succession(browser_page):
     """The probe report after a CrowS-Pairs run, and several downloads one after another."""
     page, server, log_dir = browser_page
+    page.get_by_role("tab", name="Benchmarks").click()
     page.get_by_role("tab", name="CrowS-Pairs").click()
     page.get_by_role("button", name="Score pairs").click()
     page.locator("[data-testid=stMetricLabel]", has_text="Wilson 95% interval").wait_for(timeout=120_000)

@@ -17,7 +17,7 @@ from devtools.random_model import build_random_model
 
 pytestmark = [pytest.mark.browser, pytest.mark.skipif(not chromium_available(), reason="chromium is not installed")]
 TIMEOUT_MS = 240_000
-LONG_PAIRS = 48
+LONG_PAIRS = 160
 SHOTS = ARTIFACTS / "jobs"
 
 
