@@ -13,6 +13,7 @@ import json
 import logging
 import os
 import platform
+import re
 import statistics
 import subprocess
 import sys
@@ -765,19 +766,35 @@ def report_from_dict(data: dict[str, Any]) -> BenchReport:
     return BenchReport(**{**data, "rows": rows})
 
 
+PROVENANCE = re.compile(r"^Rows of section\(s\) (?P<sections>.+?) come from an earlier run (?P<rest>.*)$")
+
+
 def merge_reports(earlier: BenchReport, later: BenchReport) -> BenchReport:
-    """`later`, plus the sections only `earlier` measured (kept with a note naming the run they came from)."""
+    """`later`, plus the sections only `earlier` measured, each kept with a note naming the run it came from: the
+    sections `earlier` itself measured are credited to its run, and those it had kept from older runs keep their
+    own notes (so merging run after run never credits old rows to the latest run)."""
     fresh = {row.section for row in later.rows}
     kept = [row for row in earlier.rows if row.section not in fresh]
     if not kept:
         return later
-    sections = ", ".join(dict.fromkeys(row.section for row in kept))
-    note = (f"Rows of section(s) {sections} come from an earlier run on the same kind of machine "
-            f"({earlier.started}, {earlier.machine.get('gpu') or earlier.machine.get('processor')}, medians of "
-            f"{earlier.repeats} rounds, command `{earlier.command}`).")
+    kept_sections = list(dict.fromkeys(row.section for row in kept))
+    notes, older = [], set()
+    for text in earlier.notes:
+        match = PROVENANCE.match(text)
+        if match is None:
+            continue
+        named = [name for name in match.group("sections").split(", ") if name in kept_sections]
+        older.update(named)
+        if named:
+            notes.append(f"Rows of section(s) {', '.join(named)} come from an earlier run {match.group('rest')}")
+    own = [name for name in kept_sections if name not in older]
+    if own:
+        notes.insert(0, f"Rows of section(s) {', '.join(own)} come from an earlier run on the same kind of machine "
+                        f"({earlier.started}, {earlier.machine.get('gpu') or earlier.machine.get('processor')}, "
+                        f"medians of {earlier.repeats} rounds, command `{earlier.command}`).")
     order = {name: i for i, name in enumerate(ROW_ORDER)}
     rows = sorted(later.rows + kept, key=lambda r: order.get(r.section, len(order)))
-    return dataclasses.replace(later, rows=rows, notes=later.notes + [note])
+    return dataclasses.replace(later, rows=rows, notes=later.notes + notes)
 
 
 def device_kind(report: BenchReport) -> str:

@@ -39,3 +39,18 @@ def test_the_section_reports(tiny_model_dir):
     agreed, total = same.value.split("/")
     assert agreed == total
     assert "extrapolated" in rows[-1].what
+
+
+def test_merging_run_after_run_keeps_each_rows_own_run():
+    def report(started: str, sections: tuple[str, ...]) -> bench.BenchReport:
+        rows = [bench.Row(s, f"{s} figure", 1.0, "1 ms") for s in sections]
+        return bench.BenchReport("cpu", {}, {"processor": "cpu"}, {}, 1, f"run {started}", started, rows)
+
+    first = report("day 1", ("load", "probe"))
+    second = bench.merge_reports(first, report("day 2", ("mediation",)))
+    third = bench.merge_reports(second, report("day 3", ("stereoset",)))
+    assert [r.section for r in third.rows] == ["load", "probe", "mediation", "stereoset"]
+    notes = " | ".join(third.notes)
+    assert "mediation come from an earlier run on the same kind of machine (day 2" in notes
+    assert "load, probe come from an earlier run on the same kind of machine (day 1" in notes
+    assert "day 3" not in notes
