@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from bertlens import registry
+from bertlens.registry import Context
 from bertlens.bias import stereoset as ss
 from bertlens.errors import InputError
 from bertlens.results import MetricResult
@@ -158,7 +159,7 @@ def test_bootstrap_intervals_over_terms(data, result):
 def test_the_registered_metric(lm, data, result):
     method = registry.get("metric", "stereoset")
     assert method.data == "stereoset" and "stereoset" in registry.names("metric", "stereoset")
-    out = registry.prepare("metric", "stereoset", {"bootstrap": 500}).run(lm, data)
+    out = method.run(lm, data, method.spec.validate({"bootstrap": 500}), Context())
     assert isinstance(out, MetricResult)
     assert out.value == pytest.approx(result.overall.ss) and out.neutral == 50.0 and out.unit == "%"
     assert (out.ci_low, out.ci_high) == pytest.approx(result.overall.ss_ci)
