@@ -46,8 +46,8 @@ def intro() -> None:
 
 
 def file_summary(data: ss.StereoSetData) -> None:
-    st.caption(f"{len(data.intrasentence):,} intrasentence and {len(data.intersentence):,} intersentence examples "
-               f"(version {md_escape(data.version or 'not stated')}; SHA-256 {data.sha256[:16]}…).")
+    st.caption(md_escape(f"{len(data.intrasentence):,} intrasentence and {len(data.intersentence):,} intersentence "
+                         f"examples (version {data.version or 'not stated'}; SHA-256 {data.sha256[:16]}…)."))
     for note in data.warnings[:5]:
         st.warning(md_escape(note))
     if len(data.warnings) > 5:
@@ -118,7 +118,8 @@ def examples_table(result: ss.StereoSetResult) -> TableSpec:
 
 def steps() -> None:
     """The scoring, step by step, as the authors' code does it."""
-    st.markdown("\n".join(f"{i}. {md_escape(step)}" for i, step in enumerate(ss.STEPS, 1)))
+    for i, step in enumerate(ss.STEPS, 1):
+        st.markdown(md_escape(f"{i}. {step}"))
     st.caption(f"Source: {ss.REFERENCE}. Counts are numbers of examples; the authors' printed per-domain counts are "
                "three times as many (their evaluator lists each example once per sentence), which changes no score.")
 
@@ -150,15 +151,17 @@ def show_result(info: ModelInfo, result: ss.StereoSetResult) -> None:
         st.info("No example was scored.")
         return
     a, b, c, d = st.columns(4)
-    a.metric("SS", f"{overall.ss:.2f}", help=f"Stereotype score; 50 = unbiased. 95% interval {_ci(overall.ss_ci)}")
-    b.metric("LMS", f"{overall.lms:.2f}", help=f"Language modelling score; 100 = a meaningful sentence always beats "
-                                               f"the unrelated one. 95% interval {_ci(overall.lms_ci)}")
-    c.metric("ICAT", f"{overall.icat:.2f}", help=f"LMS x min(SS, 100 - SS) / 50; 100 = unbiased and a perfect "
-                                                 f"language model. 95% interval {_ci(overall.icat_ci)}")
-    d.metric("Examples", f"{overall.count:,}", help=f"{overall.terms} target terms; {overall.ties} ties (a tie "
-                                                     "counts as not preferring the stereotype)")
-    st.caption(f"{SPLIT_NAMES.get(result.split, result.split)}; intervals: {result.interval_label()}. "
-               f"{result.rows:,} masked rows and {result.pairs:,} NSP pairs in {result.seconds:.1f} s.")
+    a.metric("SS", f"{overall.ss:.2f}", help=md_escape(f"Stereotype score; 50 = unbiased. 95% interval "
+                                                       f"{_ci(overall.ss_ci)}"))
+    b.metric("LMS", f"{overall.lms:.2f}", help=md_escape(f"Language modelling score; 100 = a meaningful sentence always "
+                                                         f"beats the unrelated one. 95% interval {_ci(overall.lms_ci)}"))
+    c.metric("ICAT", f"{overall.icat:.2f}", help=md_escape(f"LMS x min(SS, 100 - SS) / 50; 100 = unbiased and a "
+                                                           f"perfect language model. 95% interval "
+                                                           f"{_ci(overall.icat_ci)}"))
+    d.metric("Examples", f"{overall.count:,}", help=md_escape(f"{overall.terms} target terms; {overall.ties} ties (a "
+                                                              "tie counts as not preferring the stereotype)"))
+    st.caption(md_escape(f"{SPLIT_NAMES.get(result.split, result.split)}; intervals: {result.interval_label()}. "
+                         f"{result.rows:,} masked rows and {result.pairs:,} NSP pairs in {result.seconds:.1f} s."))
     st.warning(md_escape(ss.CAVEAT), icon=":material/report:")
     chart(domain_chart(result, info), width="stretch")
     frame, formats = figures_table(result)
@@ -208,7 +211,7 @@ def stereoset_tab(lm) -> StereoSetRun | None:
     split = st.radio("Items to score", list(SPLIT_NAMES), format_func=SPLIT_NAMES.get, horizontal=True,
                      key="bias_stereoset_split")
     if not data.examples(split):
-        st.info(f"This file has no {split} examples.")
+        st.info(md_escape(f"This file has no {split} examples."))
         return None
     method = registry.get("metric", "stereoset")
     reason = method.is_compatible(lm)

@@ -202,8 +202,8 @@ def measure(model: Callable[[str], LoadedModel], cuda: bool, repeats: int = 1,
                         value=f"{low_s:.2f} s", ratio=loop_s / low_s))
     if stride == 1:
         out.append(dict(what=f"the whole synthetic dev set ({full.count():,} examples), float32, timed",
-                        median_ms=ours_s * 1000, value=f"{ours_s:.1f} s",
-                        target="<= 30 s (GPU)" if cuda else "<= 900 s (CPU)",
+                        median_ms=ours_s * 1000, value=f"{ours_s:.1f} s", ratio=ours_s / (30 if cuda else 900),
+                        target="<= 1.0x the budget (30 s on a GPU)" if cuda else "<= 1.0x the budget (15 min on a CPU)",
                         met=ours_s <= (30 if cuda else 900)))
     else:
         budget = 2048
@@ -211,7 +211,8 @@ def measure(model: Callable[[str], LoadedModel], cuda: bool, repeats: int = 1,
         estimate = ours_s * scale
         out.append(dict(what=f"the whole synthetic dev set ({full.count():,} examples), float32, extrapolated from "
                              f"the subset by padded tokens (x{scale:.1f})", median_ms=estimate * 1000,
-                        value=f"{estimate / 60:.1f} min", target="<= 900 s (CPU)", met=estimate <= 900))
+                        value=f"{estimate / 60:.1f} min", ratio=estimate / 900,
+                        target="<= 1.0x the budget (15 min on a CPU)", met=estimate <= 900))
     return out
 
 
