@@ -69,9 +69,13 @@ def open_crows(tab, app) -> None:
 
 
 def upload(tab, name: str, data: bytes) -> None:
+    """Upload `data` as `name` and wait until the page reads it (the name and the pair count are shown)."""
     tab.locator(".st-key-bias_crows_file input[type=file]").set_input_files(
         files=[{"name": name, "mimeType": "text/csv", "buffer": data}])
-    tab.wait_for_timeout(500)
+    n = data.decode().count("\n") - 1
+    tab.wait_for_function("([name, n]) => { const t = document.body.innerText; "
+                          "return t.includes(name) && t.includes(n + ' pairs in this file'); }",
+                          arg=[name, n], timeout=TIMEOUT_MS)
     wait_idle(tab)
 
 
@@ -164,6 +168,9 @@ def test_only_stop_cancels_a_run_clicks_and_page_changes_do_not(app, browser):
     assert wait_for_metric(tab, "Pairs") == str(LONG_PAIRS), "the run must finish with every pair"
     assert "Stopped after" not in crows_panel(tab)
     shot(tab, "after-clicks")
+    tab.get_by_role("tab", name="Pair metrics").click()
+    tab.get_by_role("tabpanel", name="Pair metrics").get_by_text("Metrics disagree").wait_for(timeout=TIMEOUT_MS)
+    tab.get_by_role("tab", name="CrowS-Pairs").click()
 
     upload(tab, "stop.csv", pairs_csv(LONG_PAIRS, offset=300))
     tab.get_by_role("button", name=re.compile("Score pairs")).click()
