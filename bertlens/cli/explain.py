@@ -7,6 +7,7 @@ from typing import Any
 
 from bertlens.cli.common import load, print_json
 from bertlens.explain import DEFAULT_STEPS, LENS_TOP_K, Explanation, explain
+from bertlens.numbers import probability
 
 
 def register(sub, common) -> None:
@@ -63,7 +64,7 @@ def run(args: argparse.Namespace) -> int:
           "layers before the last):")
     print(f"{'layer':>5} {'target log p':>12} {'rank':>7} {'entropy':>8} {'KL(final||layer)':>17}  top")
     for layer in result.lens.layers:
-        top = " ".join(f"{c.token}({c.probability:.2f})" for c in layer.top[:LENS_TOP_K])
+        top = " ".join(f"{c.token}({probability(c.probability)})" for c in layer.top[:LENS_TOP_K])
         print(f"{layer.layer:>5} {layer.target_log_prob:>12.3f} {layer.target_rank:>7} {layer.entropy:>8.3f} "
               f"{layer.kl_to_final:>17.3f}  {top}")
     print(f"\nintegrated gradients ({ig.steps} steps, baseline {ig.baseline}): f(input) = {ig.f_input:.4f}, "

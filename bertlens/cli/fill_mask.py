@@ -4,6 +4,7 @@ import argparse
 
 from bertlens.cli.common import load, print_json
 from bertlens.fill_mask import Filters, analyse_masked, check_top_k, postprocess, score_words
+from bertlens.numbers import probability
 
 
 def register(sub, common) -> None:
@@ -28,11 +29,11 @@ def run(args: argparse.Namespace) -> int:
     for mask in result.masks:
         print(f"\n[MASK] #{mask.mask_index + 1} (token position {mask.position})")
         for rank, c in enumerate(mask.candidates, 1):
-            print(f"  {rank:>2}. {c.token:<20} p={c.probability:.5f}  log p={c.log_probability:8.3f}  id={c.token_id}")
+            print(f"  {rank:>2}. {c.token:<20} p={probability(c.probability)}  log p={c.log_probability:8.3f}  id={c.token_id}")
     if targets:
         print("\ntargets (pieces chained left to right):")
         for t in targets:
             rank = t.rank if t.rank is not None else "n/a (several pieces)"
-            print(f"  {t.word:<20} {' '.join(t.pieces):<24} p={t.probability:.3e}  log p={t.log_probability:8.3f}"
+            print(f"  {t.word:<20} {' '.join(t.pieces):<24} p={probability(t.probability)}  log p={t.log_probability:8.3f}"
                   f"  rank={rank}")
     return 0
