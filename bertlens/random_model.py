@@ -1,4 +1,5 @@
-"""Random-weight BERT models on the real vocabulary, for tests and benchmarks.
+"""Random-weight BERT models on the real vocabulary: for trying the app without the weights
+(`python -m bertlens random-model OUT`), for the tests and for the benchmark.
 
 A folder written here is marked `bertlens_random_weights` in its config, so the app labels every output from it
 as meaningless rather than presenting it as bert-large-cased's.
@@ -13,18 +14,18 @@ import torch
 
 from bertlens.model import RANDOM_WEIGHTS_FLAG
 
-VOCAB_PATH = Path(__file__).resolve().parent / "vocab" / "bert-large-cased-vocab.txt"
+VOCAB_PATH = Path(__file__).resolve().parent / "data" / "vocab" / "bert-large-cased-vocab.txt"
 REAL_VOCAB_SIZE = 28996
 
 
 def vocabulary(path: Path = VOCAB_PATH) -> list[str]:
-    """bert-large-cased's own WordPiece vocabulary, shipped in `devtools/vocab/` (Apache-2.0).
+    """bert-large-cased's own WordPiece vocabulary, shipped in `bertlens/data/vocab/` (Apache-2.0).
 
     Raises RuntimeError when the file is missing or is not the 28,996-token vocabulary: a random model on any other
     vocabulary would tokenise, and cost, differently from the real one.
     """
     if not path.is_file():
-        raise RuntimeError(f"The vocabulary file {path} is missing; it ships with the project (devtools/vocab/).")
+        raise RuntimeError(f"The vocabulary file {path} is missing; it ships with the project (bertlens/data/vocab/).")
     tokens = path.read_text(encoding="utf-8").split("\n")
     tokens = tokens[:-1] if tokens[-1] == "" else tokens
     if len(tokens) != REAL_VOCAB_SIZE:
@@ -43,8 +44,12 @@ def build_tokenizer(tokens: list[str]):
     return tokenizer
 
 
+SIZES = ("tiny", "heads", "large")
+
+
 def config_for(size: str, vocab_size: int, **overrides):
-    """'tiny' for tests; 'large' is bert-large-cased's exact architecture (336M parameters)."""
+    """'tiny' for tests; 'heads' has bert-large-cased's 24 layers of 16 heads on a hidden size of 64 (2.5M
+    parameters: quick on any CPU); 'large' is bert-large-cased's exact architecture (336M parameters)."""
     from transformers import BertConfig
 
     shapes = {
@@ -59,8 +64,10 @@ def config_for(size: str, vocab_size: int, **overrides):
 
 
 def build_random_model(folder: str | os.PathLike, size: str = "tiny", seed: int = 0, head: str = "pretraining",
-                       vocab_path: Path = VOCAB_PATH, **overrides) -> Path:
-    """Write a random BERT (`head`: 'pretraining' or 'base') with its tokenizer to `folder`; return the path."""
+                       vocab_path: Path = VOCAB_PATH, sharpen: bool | None = None, **overrides) -> Path:
+    """Write a random BERT (`head`: 'pretraining' or 'base') with its tokenizer to `folder`; return the path.
+
+    `sharpen` (default: only for 'tiny') scales the weights up so that the distributions are not flat."""
     from transformers import BertForPreTraining, BertModel
 
     folder = Path(folder)
@@ -71,7 +78,7 @@ def build_random_model(folder: str | os.PathLike, size: str = "tiny", seed: int 
     model_class = {"pretraining": BertForPreTraining, "base": BertModel}[head]
     config.architectures = [model_class.__name__]
     model = model_class(config).eval()
-    if size == "tiny":
+    if size == "tiny" if sharpen is None else sharpen:
         _sharpen(model)
     model.save_pretrained(folder)
     tokenizer.save_pretrained(folder)
@@ -79,7 +86,7 @@ def build_random_model(folder: str | os.PathLike, size: str = "tiny", seed: int 
 
 
 def _sharpen(model) -> None:
-    """A tiny random model's distributions are nearly flat; larger weights make rankings and ties meaningful."""
+    """A small random model's distributions are nearly flat; larger weights make rankings and ties meaningful."""
     with torch.no_grad():
         for name, param in model.named_parameters():
             if name.endswith("weight") and param.dim() == 2:

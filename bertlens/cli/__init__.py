@@ -8,11 +8,11 @@ import argparse
 import sys
 
 from bertlens.cli import (attention, audit, bench, bias, counterfactual, download, explain, fill_mask, info, nsp,
-                          pronouns)
+                          pronouns, random_model)
 from bertlens.cli.common import common_options
 from bertlens.errors import BertLensError, InputError, WeightsUnavailable
 
-VERBS = (fill_mask, nsp, download, info, attention, explain, bias, counterfactual, pronouns, audit, bench)
+VERBS = (fill_mask, nsp, download, info, attention, explain, bias, counterfactual, pronouns, audit, bench, random_model)
 
 
 def build_parser() -> argparse.ArgumentParser:
