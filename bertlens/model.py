@@ -126,6 +126,17 @@ def hub_reachable(timeout: float = HUB_CHECK_SECONDS) -> bool:
     return verdict
 
 
+def _config_cached(model_id: str) -> bool:
+    """Whether the hub model's config.json is in the local cache. Checked before any loading: even a
+    local-files-only load makes the hub client fetch a registry over the network first (3 s behind a black hole)."""
+    from huggingface_hub import try_to_load_from_cache
+
+    try:
+        return isinstance(try_to_load_from_cache(model_id, "config.json"), str)
+    except Exception:  # an id the hub client refuses (bad characters): the load reports it
+        return True
+
+
 def _answers(url: str, timeout: float) -> bool:
     """Whether `url` answers a HEAD request within `timeout` seconds in all. The request runs in a daemon thread,
     because urllib's timeout bounds each socket operation but not the name lookup."""
@@ -169,6 +180,9 @@ def load_model(settings: Settings | None = None) -> LoadedModel:
         model, loading_info, tokenizer = _load(source, dtype, local_files_only=True, label=settings.model)
     else:
         source = settings.model
+        if not _config_cached(source) and not hub_reachable():
+            raise WeightsUnavailable(settings.model, "not in the Hugging Face cache, and the hub is not reachable "
+                                                     "from this machine")
         try:
             model, loading_info, tokenizer = _load(source, dtype, local_files_only=True, label=settings.model)
         except WeightsUnavailable:

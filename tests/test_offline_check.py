@@ -122,3 +122,18 @@ def test_needs_download_says_no_quickly_behind_a_black_hole(monkeypatch, tmp_pat
         start = time.monotonic()
         assert needs_download("bert-large-cased") is False
         assert time.monotonic() - start < model_module.HUB_CHECK_SECONDS + SLACK
+
+
+def test_loading_an_uncached_hub_model_behind_a_black_hole_fails_fast_without_a_load(monkeypatch):
+    """The weights panel's path: no from_pretrained at all (even a local-files-only load makes the hub client
+    fetch a registry first, 3 s behind a black hole), one bounded check, then WeightsUnavailable."""
+    from bertlens import Settings, load_model
+    from bertlens.errors import WeightsUnavailable
+
+    monkeypatch.setattr(model_module, "_load", lambda *a, **k: pytest.fail("no load without the weights"))
+    with black_hole() as port:
+        monkeypatch.setenv("HF_ENDPOINT", f"http://127.0.0.1:{port}")
+        start = time.monotonic()
+        with pytest.raises(WeightsUnavailable, match="python -m bertlens download"):
+            load_model(Settings(model="bertlens-tests/never-cached", device="cpu", dtype="float32"))
+        assert time.monotonic() - start < model_module.HUB_CHECK_SECONDS + SLACK
