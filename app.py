@@ -2,6 +2,7 @@
 import streamlit as st
 
 from services.model import get_model, random_weights_banner
+from components import figure_export
 from components.presentation import sidebar_controls
 from components.query_state import GLOBAL_FIELDS, PageState, publish_globals
 from components.sidebar import model_facts
@@ -21,6 +22,7 @@ PAGES = [
 page = st.navigation(PAGES)
 PageState("app", GLOBAL_FIELDS).restore()
 sidebar_controls()
+figure_export.install()
 publish_globals()
 lm = get_model()
 model_facts(lm)

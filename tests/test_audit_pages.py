@@ -10,6 +10,7 @@ from streamlit.testing.v1 import AppTest
 
 from bertlens.bias.counterfactual import counterfactual
 from bertlens.bias.pronouns import run_pronoun_probe
+from bertlens.numbers import significant
 
 ROOT = Path(__file__).resolve().parent.parent
 COUNTERFACTUAL = "app_pages/counterfactual.py"
@@ -39,8 +40,8 @@ def test_counterfactual_page_shows_both_versions_swaps_and_divergences(app_env, 
     swaps = at.dataframe[0].value
     assert list(swaps["word"]) == ["Her", "brother", "she"] and list(swaps["became"]) == ["His", "sister", "he"]
     values = {m.label: m.value for m in at.metric}
-    assert values["KL(original ‖ counterfactual)"] == f"{want.kl_original_counterfactual:.4f} nats"
-    assert values["Jensen-Shannon divergence"] == f"{want.js_divergence:.4f} nats"
+    assert values["KL(original ‖ counterfactual)"] == f"{significant(want.kl_original_counterfactual)} nats"
+    assert values["Jensen-Shannon divergence"] == f"{significant(want.js_divergence)} nats"
     assert len(at.dataframe) >= 3
 
 
