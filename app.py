@@ -1,11 +1,11 @@
 """BERT Lens: the entry point. `streamlit run app.py`."""
 import streamlit as st
 
-from services.model import get_model, random_weights_banner
 from components import figure_export
 from components.presentation import sidebar_controls
 from components.query_state import GLOBAL_FIELDS, PageState, publish_globals
-from components.sidebar import model_facts
+from components.sidebar import model_facts, precision_picker
+from services.model import configured, open_model, random_weights_banner
 
 st.set_page_config(page_title="BERT Lens", page_icon="assets/icon.png", layout="wide")
 
@@ -24,7 +24,9 @@ PageState("app", GLOBAL_FIELDS).restore()
 sidebar_controls()
 figure_export.install()
 publish_globals()
-lm = get_model()
-model_facts(lm)
+settings, device_type = configured()
+facts = st.sidebar.container()
+lm = open_model(precision_picker(device_type, settings.resolved_dtype()))
+model_facts(lm, facts)
 random_weights_banner(lm)
 page.run()

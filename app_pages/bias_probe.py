@@ -4,17 +4,20 @@ from functools import partial
 
 import streamlit as st
 
-from bertlens import bias
-from bertlens.bias.crows import CAVEAT, EXAMPLE_PATH, MAX_UPLOAD_BYTES, parse_crows, score_crows, summarise
+from bertlens import bias, registry
+from bertlens.bias.crows import CAVEAT, EXAMPLE_PATH, MAX_UPLOAD_BYTES, parse_crows
 from bertlens.bias.files import decode
+from bertlens.bias.reports import sha256
 from bertlens.errors import BertLensError
+from bertlens.metrics.probe import MIN_EFFECT_PARAM
 from bertlens.export import crows_csv, crows_json, probe_csv, probe_json
 from components import audit_views, bias_charts, bias_pronouns, bias_robustness, bias_tables
 from services import cache
+from services.jobs import Request, job_area
 from services.model import get_model
 from components.presentation import is_on, style
-from components.query_state import (Field, PageState, bounded_float, bounded_int, bounded_text, dump_bool, dump_list,
-                                    parse_bool, parse_list)
+from components.query_state import (Field, PageState, bounded_int, bounded_text, dump_bool, dump_list, parse_bool,
+                                    parse_list)
 from components.safe import md_escape, show_error
 
 st.title("Gender-bias probe")
@@ -57,7 +60,6 @@ with st.expander("Go deeper: how the scores are computed"):
     )
 
 lm = get_model(require="mlm")
-key = lm.key
 
 DEFAULT_PAIRS_TEXT = bias.pairs_text()
 DEFAULT_TEMPLATES_TEXT = bias.templates_text()
@@ -72,7 +74,7 @@ STATE = PageState("bias_probe", [
     Field("bias_side_pair", "side_pair", DEFAULT_PAIRS[0].label, parse=bounded_text(100)),
     Field("bias_side_k", "side_k", 10, parse=bounded_int(3, 30)),
     Field("bias_side_union", "side_union", False, parse=parse_bool, dump=dump_bool),
-    Field("bias_min_effect", "min_effect", bias.MIN_EFFECT, parse=bounded_float(0.0, 5.0)),
+    Field("bias_min_effect", "min_effect", bias.MIN_EFFECT, parse=MIN_EFFECT_PARAM.parse),
     Field("bias_pronoun_templates", "pronoun_templates", bias_pronouns.DEFAULT_TEMPLATES_TEXT,
           label="the pronoun templates"),
     Field("bias_paraphrases", "paraphrases", bias_robustness.DEFAULT_PARAPHRASES_TEXT, label="the paraphrase sets"),
@@ -94,10 +96,15 @@ if st.session_state.get("bias_side_pair") not in labels:
 st.session_state["bias_probe_pairs"] = [label for label in st.session_state.get("bias_probe_pairs") or []
                                         if label in labels]
 
-side_tab, probe_tab, reference_tab, pronoun_tab, robustness_tab, crows_tab, two_tab, many_tab, export_tab = st.tabs(
-    ["Side by side", "Occupation scores", "Real-world reference", "Pronouns", "Template robustness", "CrowS-Pairs",
-     "Two models", "Many checkpoints",
-     "Export"])
+probe_main, pronoun_tab, benchmarks_tab, compare_tab, export_tab = st.tabs(
+    ["Probe", "Pronouns", "Benchmarks", "Compare", "Export"])
+with probe_main:
+    side_tab, probe_tab, reference_tab, robustness_tab = st.tabs(
+        ["Side by side", "Occupation scores", "Real-world reference", "Template robustness"])
+with benchmarks_tab:
+    crows_tab, metrics_tab = st.tabs(["CrowS-Pairs", "Pair metrics"])
+with compare_tab:
+    two_tab, many_tab = st.tabs(["Two models", "Many checkpoints"])
 
 with side_tab:
     left, middle, right = st.columns([3, 2, 1])
@@ -139,8 +146,7 @@ with probe_tab:
                                   type=["csv"], key="bias_occupations_file")
         st.caption(f"Default: the project's table of {len(bias.load_occupations())} occupations (US BLS, CPS; "
                    "source and year per row).")
-    run_col, effect_col = st.columns([1, 2])
-    run = run_col.button("Run probe", type="primary", key="bias_run")
+    effect_col, run_col = st.columns([2, 1])
     min_effect = effect_col.number_input(
         "Minimum effect size: |mean log-ratio| in nats", 0.0, 5.0, step=0.05, format="%.2f",
         key="bias_min_effect", help="The headline counts an occupation only if it passes Holm's test and its mean "
@@ -158,31 +164,24 @@ with probe_tab:
                                        min_effect=float(min_effect))
         except BertLensError as exc:
             show_error(exc)
-    stored = st.session_state.get("bias_result")
-    if run and config is not None:
-        bar = st.progress(0.0, text="Scoring…")
-        try:
-            fresh = bias.run_probe(lm, config, progress=lambda f, m: bar.progress(min(f, 1.0), text=m))
-        except BertLensError as exc:
-            bar.empty()
-            show_error(exc)
-        else:
-            bar.empty()
-            st.session_state["bias_result"] = (key, config, fresh)
-            stored = st.session_state["bias_result"]
-    if stored is None or stored[0] != key:
+    probe_request = None
+    if config is not None:
+        probe_method = registry.get("metric", "probe")
+        probe_request = Request(probe_method, lm, dataclasses.replace(config, min_effect=bias.MIN_EFFECT),
+                                probe_method.spec.validate({"seed": config.seed, "bootstrap": config.bootstrap,
+                                                            "permutations": config.permutations}), "Occupation probe")
+    with run_col:
+        done = job_area([probe_request], button="Run probe", key="bias_run") if probe_request else None
+    probe_result = done[0].detail.with_min_effect(float(min_effect)) if done else None
+    if probe_result is None:
         st.info("Press **Run probe** to score every occupation in every template for both genders.")
     else:
-        _, used, probe_result = stored
-        probe_result = probe_result.with_min_effect(float(min_effect))
-        if config is None or dataclasses.replace(used, min_effect=config.min_effect) != config:
-            st.warning("The inputs changed since this run; press Run probe to update.")
         for note in probe_result.warnings:
             st.warning(md_escape(note))
         n_significant = sum(o.significant for o in probe_result.occupations)
         a, b, c, d = st.columns([2, 2, 4, 2])
         a.metric("Occupations", len(probe_result.occupations))
-        b.metric("Templates", len(used.templates))
+        b.metric("Templates", len(config.templates))
         c.metric(f"Significant (Holm) and |log-ratio| ≥ {probe_result.min_effect:g}", probe_result.notable_count,
                  help=f"{n_significant} of {len(probe_result.occupations)} pass Holm's test alone.")
         d.metric("Time", f"{probe_result.seconds:.1f} s", help=f"{probe_result.rows} forward rows, batched")
@@ -198,11 +197,9 @@ with probe_tab:
         st.dataframe(frame, hide_index=True, width="stretch", column_config=formats)
 
 with reference_tab:
-    stored = st.session_state.get("bias_result")
-    if stored is None or stored[0] != key:
+    if probe_result is None:
         st.info("Run the probe (Occupation scores tab) to compare it with the labour statistics.")
     else:
-        probe_result = stored[2]
         score = st.radio("Model score", ["log_ratio", "kurita"], horizontal=True, key="bias_reference_score",
                          format_func={"log_ratio": "Log-ratio over templates", "kurita": "Kurita et al. 2019"}.get)
         st.plotly_chart(style(bias_charts.bls_scatter(probe_result, score)), width="stretch")
@@ -235,37 +232,23 @@ with crows_tab:
     crows_file = st.file_uploader("CrowS-Pairs CSV", type=["csv"], key="bias_crows_file")
     crows_pairs = None
     source = crows_file.name if crows_file is not None else EXAMPLE_PATH.name
+    crows_bytes = crows_file.getvalue() if crows_file is not None else EXAMPLE_PATH.read_bytes()
     try:
-        data = crows_file.getvalue() if crows_file is not None else EXAMPLE_PATH.read_bytes()
-        crows_pairs = parse_crows(data, f"'{source}'")
+        crows_pairs = parse_crows(crows_bytes, f"'{source}'")
     except BertLensError as exc:
         show_error(exc)
+    crows_result = None
     if crows_pairs is not None:
-        st.caption(f"{len(crows_pairs)} pairs in {source}.")
-        go_col, stop_col = st.columns([1, 1])
-        start = go_col.button("Score pairs", type="primary", key="bias_crows_run")
-        stop = stop_col.button("Stop", key="bias_crows_stop")
-        if start:
-            st.session_state["bias_crows_partial"] = (key, source, len(crows_pairs), [])
-            so_far = st.session_state["bias_crows_partial"][3]
-            bar = st.progress(0.0, text="Scoring…")
-            try:
-                scored = score_crows(lm, crows_pairs, progress=lambda f, m: bar.progress(min(f, 1.0), text=m),
-                                     on_scores=so_far.extend)
-            except BertLensError as exc:
-                show_error(exc)
-            else:
-                st.session_state["bias_crows_result"] = (key, source, scored)
-            bar.empty()
-            st.session_state.pop("bias_crows_partial", None)
-        elif "bias_crows_partial" in st.session_state:
-            k, src, total, so_far = st.session_state.pop("bias_crows_partial")
-            if k == key:
-                st.session_state["bias_crows_result"] = (k, src, summarise(list(so_far), total, cancelled=True))
-        stored = st.session_state.get("bias_crows_result")
-        if stored is not None and stored[0] == key:
-            _, src, crows_result = stored
-            if crows_result.cancelled:
+        st.caption(f"{len(crows_pairs)} pairs in this file (SHA-256 {sha256(crows_bytes)[:12]}):")
+        st.text(source)
+        crows_method = registry.get("metric", "crows")
+        done = job_area([Request(crows_method, lm, tuple(crows_pairs), crows_method.spec.validate(), "CrowS PLL")],
+                        button="Score pairs", key="bias_crows_run")
+        crows_result = done[0].detail if done else None
+        if crows_result is None:
+            st.info("Press **Score pairs** to score every pair of this file.")
+        else:
+            if not crows_result.complete:
                 st.warning(f"Stopped after {len(crows_result.scores)} of {crows_result.total_pairs} pairs; the "
                            "figures below cover those only.")
             if crows_result.scores:
@@ -289,8 +272,13 @@ with crows_tab:
                            "the file where the pair starts.")
                 frame, formats = bias_tables.crows_pairs(crows_result)
                 st.dataframe(frame, hide_index=True, width="stretch", column_config=formats)
-        done = stored[2] if stored is not None and stored[0] == key and stored[1] == source else None
-        audit_views.metrics_section(lm, crows_pairs, source, done)
+
+with metrics_tab:
+    metrics_result = None
+    if crows_pairs is None:
+        st.info("Choose a valid pairs file on the CrowS-Pairs tab.")
+    else:
+        metrics_result = audit_views.metrics_section(lm, crows_pairs, source)
 
 with two_tab:
     audit_views.two_models_tab(lm, config, crows_pairs)
@@ -300,34 +288,29 @@ with many_tab:
 
 with export_tab:
     st.markdown("Every score with the model id, its weights' hash or revision, the templates, the word pairs and "
-                "the date. Text cells that a spreadsheet would run as a formula are prefixed with an apostrophe.")
+                "the date. Text cells that a spreadsheet would run as a formula are prefixed with an apostrophe. "
+                "Each export holds the results for the inputs as they are now; a result for other inputs is never "
+                "exported.")
     audit_inputs = dict(
         templates=templates_text, pairs=pairs_text, chosen_pairs=tuple(probe_labels), occupations=occupations_text,
-        crows_file=(crows_file.name, crows_file.getvalue()) if crows_file is not None else None,
+        crows_file=(crows_file.name, crows_bytes) if crows_file is not None else None,
         min_effect=float(min_effect))
-    stored = st.session_state.get("bias_result")
-    if stored is not None and stored[0] == key:
-        exported = stored[2].with_min_effect(float(min_effect))
-        same = config is not None and dataclasses.replace(stored[1], min_effect=config.min_effect) == config
-        stamp = audit_views.export_stamp(lm, audit_inputs, "probe") if same else {}
+    if probe_result is not None:
+        stamp = audit_views.export_stamp(lm, audit_inputs, "probe")
         a, b = st.columns(2)
-        a.download_button("Probe report (CSV)", partial(probe_csv, lm, exported, stamp), "bias_probe.csv",
+        a.download_button("Probe report (CSV)", partial(probe_csv, lm, probe_result, stamp), "bias_probe.csv",
                           "text/csv", key="bias_dl_probe_csv", on_click="ignore")
-        b.download_button("Probe report (JSON)", partial(probe_json, lm, exported, stamp), "bias_probe.json",
+        b.download_button("Probe report (JSON)", partial(probe_json, lm, probe_result, stamp), "bias_probe.json",
                           "application/json", key="bias_dl_probe_json", on_click="ignore")
     else:
         st.info("Run the probe to export its scores.")
-    stored = st.session_state.get("bias_crows_result")
-    if stored is not None and stored[0] == key:
-        _, src, exported_crows = stored
-        stamp = audit_views.export_stamp(lm, audit_inputs, "crows") if src == source else {}
+    if crows_result is not None:
+        stamp = audit_views.export_stamp(lm, audit_inputs, "crows")
         a, b = st.columns(2)
-        a.download_button("CrowS-Pairs report (CSV)", partial(crows_csv, lm, exported_crows, src, stamp),
+        a.download_button("CrowS-Pairs report (CSV)", partial(crows_csv, lm, crows_result, source, stamp),
                           "crows_pairs.csv", "text/csv", key="bias_dl_crows_csv", on_click="ignore")
-        b.download_button("CrowS-Pairs report (JSON)", partial(crows_json, lm, exported_crows, src, stamp),
+        b.download_button("CrowS-Pairs report (JSON)", partial(crows_json, lm, crows_result, source, stamp),
                           "crows_pairs.json", "application/json", key="bias_dl_crows_json", on_click="ignore")
-    stored = st.session_state.get("bias_metrics_result")
-    if stored is not None and stored[0] == key:
-        audit_views.metrics_download(lm, stored[2], stored[1], crows_file.getvalue() if crows_file is not None
-                                     else EXAMPLE_PATH.read_bytes())
+    if metrics_result is not None:
+        audit_views.metrics_download(lm, metrics_result, source, crows_bytes)
     audit_views.audit_config_download(lm, audit_inputs)

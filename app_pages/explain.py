@@ -1,28 +1,36 @@
-"""Explain: why did the model predict this word at the mask? Logit lens, saliency and attention rollout."""
+"""Explain: why did the model predict this word at the mask? Every registered explainer on one prediction.
+
+The quick explainers (the lens, rollout) read the one-pass analysis and draw at once; the slow ones (integrated
+gradients, occlusion, gradient × input) run as jobs behind one button that says how long they will take, so a
+link never starts them and a click elsewhere never stops them.
+"""
 import pandas as pd
 import streamlit as st
 
+from bertlens import registry
 from bertlens.errors import BertLensError
-from bertlens.explain import (BASELINES, COMPLETENESS_WARNING, DEFAULT_STEPS, LENS_TOP_K, MAX_LENS_TOP_K, MAX_STEPS,
-                              MultiPieceWord, compare, method_scores, words_of)
+from bertlens.explain import COMPLETENESS_WARNING, MAX_STEPS, MultiPieceWord, words_of
+from bertlens.explanation import compare_results
 from bertlens.text import MASK, MAX_CHARS, count_masks, mask_word, words, wrong_mask_spelling
 from components import explain_charts as charts
+from components import method_options as options
 from components.presentation import is_on, style
-from components.query_state import Field, PageState, bounded_int, bounded_text, dump_bool, one_of, parse_bool
+from components.query_state import Field, PageState, bounded_text
 from components.safe import show_error
 from services import cache
+from services.jobs import Request, job_area
 from services.model import get_model
 
 DEFAULT_TEXT = "The doctor said that [MASK] would be late for the meeting."
 PLOT = {"displaylogo": False}
+EXPLAINERS = registry.methods("explainer")
+QUICK = [m for m in EXPLAINERS if not m.heavy]
+SLOW = [m for m in EXPLAINERS if m.heavy]
 STATE = PageState("explain", [
     Field("ex_text", "text", DEFAULT_TEXT, label="the text"),
     Field("ex_target", "target", "he", parse=bounded_text(100), label="the target word", limit=100),
     Field("ex_contrast", "contrast", "she", parse=bounded_text(100), label="the contrast word", limit=100),
-    Field("ex_steps", "steps", DEFAULT_STEPS, parse=bounded_int(1, MAX_STEPS)),
-    Field("ex_baseline", "baseline", BASELINES[0], parse=one_of(BASELINES)),
-    Field("ex_bias", "bias", True, parse=parse_bool, dump=dump_bool),
-    Field("ex_top_k", "lens_k", LENS_TOP_K, parse=bounded_int(1, MAX_LENS_TOP_K)),
+    *options.fields("ex", EXPLAINERS),
 ])
 
 st.title("Explain")
@@ -30,10 +38,10 @@ st.caption(":material/school: **What to notice:** watch the layer at which the r
            "logit lens, then ask which words pushed it; when the methods disagree, none of them is the truth.")
 if not is_on():
     st.markdown(
-        "Why did the model put this word at the mask? Four views of one prediction: what the model would predict "
-        "after each layer (**logit lens**), which words pushed the prediction (**integrated gradients**, with "
-        "**occlusion** and **gradient × input** beside it), where the mask's information came from through the "
-        "attention (**attention rollout**), and all of them **side by side**. "
+        "Why did the model put this word at the mask? Several views of one prediction: what the model would "
+        "predict after each layer (**logit lens**), which words pushed the prediction (**integrated gradients**, "
+        "with **occlusion** and **gradient × input** beside it), where the mask's information came from through "
+        "the attention (**attention rollout**), and all of them **side by side**. "
         "**No method is the truth**: each answers a different question, and they often disagree."
     )
 with st.expander("Go deeper: what is explained, and how"):
@@ -61,15 +69,13 @@ left, right = st.columns(2)
 word = left.text_input("Target word (one WordPiece)", key="ex_target", placeholder="he")
 contrast = right.text_input("Contrast word (optional: explain logit(target) − logit(contrast))", key="ex_contrast",
                             placeholder="she")
-c1, c2, c3 = st.columns(3)
 n_masks = count_masks(text)
 if st.session_state.get("ex_mask") not in (None, *range(n_masks)):
     del st.session_state["ex_mask"]
-mask_index = c1.selectbox("Which mask", range(n_masks), format_func=lambda i: f"[MASK] {i + 1}",
+mask_index = st.selectbox("Which mask", range(n_masks), format_func=lambda i: f"[MASK] {i + 1}",
                           key="ex_mask") if n_masks > 1 else 0
-steps = c2.number_input(f"Integrated-gradients steps (1 to {MAX_STEPS})", 1, MAX_STEPS, key="ex_steps")
-baseline = c3.radio("Baseline: context words replaced by", BASELINES, key="ex_baseline", horizontal=True,
-                    format_func=lambda b: "[MASK]" if b == "mask" else "[PAD]")
+for method in SLOW:
+    options.draw("ex", EXPLAINERS, method)
 STATE.publish()
 
 if text.strip() and n_masks == 0 and not wrong_mask_spelling(text) and len(text) <= MAX_CHARS:
@@ -90,6 +96,7 @@ def use_first_piece(piece: str, field: str) -> None:
 
 try:
     target = cache.explain_target(lm, text, word, contrast or None, mask_index)
+    configs = {m.name: options.config("ex", EXPLAINERS, m) for m in EXPLAINERS}
 except MultiPieceWord as exc:
     show_error(exc)
     field = "ex_target" if exc.role == "target" else "ex_contrast"
@@ -100,22 +107,21 @@ except BertLensError as exc:
     show_error(exc)
     st.stop()
 
-try:
-    analysis = cache.explain_analysis(lm, target)
-    bar = st.progress(0.0, text="Integrated gradients…")
-
-    def report(done: int, total: int) -> None:
-        bar.progress(min(done / total, 1.0), text=f"Integrated gradients: pass {done} of {total}")
-
-    ig, gxi = cache.explain_gradients(lm, target, int(steps), baseline, report)
-    bar.empty()
-    occ = cache.explain_occlusion(lm, target)
-    roll = cache.explain_rollout(lm, target)
-except BertLensError as exc:
-    show_error(exc)
-    st.stop()
+usable = [m for m in EXPLAINERS if m.is_compatible(lm) is None]
+for method in EXPLAINERS:
+    if method not in usable:
+        st.info(method.is_compatible(lm), icon=":material/block:")
+explain_input = cache.explain_input(lm, target)
+analysis = explain_input.analysis
+slow = [Request(m, lm, explain_input, configs[m.name]) for m in SLOW if m in usable]
+slow_results = job_area(slow, button="Run " + ", ".join(m.title.lower() for m in SLOW if m in usable),
+                        key="ex_run", help="Each method runs once for every visitor who asks for the same "
+                                           "prediction; a link or a page change never starts it.") if slow else []
+results = {m.name: cache.explainer(lm, m.name, target, configs[m.name]) for m in QUICK if m in usable}
+if slow_results:
+    results.update({r.method: r for r in slow_results})
 sentence_words = words_of(analysis, target)
-comparison = compare(sentence_words, method_scores(ig, occ, gxi, roll))
+comparison = compare_results(sentence_words, results)
 
 st.caption("Explained")
 st.text(f"f = {target.label}   at [MASK] {target.mask_index + 1} (token {target.position})")
@@ -129,10 +135,8 @@ with lens_tab:
         "The lens runs at the mask only; at an unmasked position the head mostly copies the input word.",
         icon=":material/warning:",
     )
-    a, b = st.columns([1, 2])
-    bias = a.toggle("Decoder bias (a word-frequency prior)", key="ex_bias")
-    top_k = b.slider("Candidates per layer", 1, MAX_LENS_TOP_K, key="ex_top_k")
-    lens = cache.explain_lens(lm, target, top_k, bias)
+    options.draw("ex", EXPLAINERS, registry.get("explainer", "lens"))
+    lens = results["lens"].detail
     st.plotly_chart(style(charts.lens_grid(lens)), key="ex-lens-grid", config=PLOT)
     lp, rank = st.columns(2)
     with lp:
@@ -157,37 +161,48 @@ with lens_tab:
     st.dataframe(table, hide_index=True, width="stretch")
 
 with ig_tab:
-    m1, m2, m3 = st.columns(3)
-    m1.metric("f(input)", f"{ig.f_input:.4f}")
-    m2.metric(f"f(baseline: context as {'[MASK]' if ig.baseline == 'mask' else '[PAD]'})", f"{ig.f_baseline:.4f}")
-    m3.metric("Completeness gap", f"{ig.completeness_gap:.2e}",
-              help="Σ attributions − (f(input) − f(baseline)); 0 for the exact integral.")
-    if not ig.complete:
-        st.warning(
-            f"The completeness gap is {ig.relative_gap:.1%} of |f(input) − f(baseline)|, more than "
-            f"{COMPLETENESS_WARNING:.0%}: the {ig.steps} steps approximate the integral poorly. Raise the steps "
-            f"(try {min(MAX_STEPS, ig.steps * 4)}).", icon=":material/warning:")
-    st.caption("Blue words pushed f up, red words pushed it down. Each row is scaled by its own largest score.")
-    rows = {"integrated gradients": sentence_words.merge(ig.attributions),
-            "occlusion": sentence_words.merge(occ.delta),
-            "gradient x input": sentence_words.merge(gxi.scores)}
-    st.plotly_chart(style(charts.signed_words(sentence_words, rows)), key="ex-ig-words", config=PLOT)
-    st.dataframe(pd.DataFrame({"word": list(sentence_words.words), **{k: list(v) for k, v in rows.items()}}),
-                 hide_index=True, width="stretch")
-    st.caption("Occlusion: f(input) − f(with that token replaced by [MASK]). Gradient × input: the gradient of f at "
-               "the input, dotted with the word's embedding.")
+    ig = results.get("integrated_gradients")
+    if ig is None:
+        st.info("Press the run button above to compute integrated gradients, occlusion and gradient × input.",
+                icon=":material/play_circle:")
+    else:
+        detail = ig.detail
+        m1, m2, m3 = st.columns(3)
+        m1.metric("f(input)", f"{detail.f_input:.4f}")
+        m2.metric(f"f(baseline: context as {'[MASK]' if detail.baseline == 'mask' else '[PAD]'})",
+                  f"{detail.f_baseline:.4f}")
+        m3.metric("Completeness gap", f"{detail.completeness_gap:.2e}",
+                  help="Σ attributions − (f(input) − f(baseline)); 0 for the exact integral.")
+        if not detail.complete:
+            st.warning(
+                f"The completeness gap is {detail.relative_gap:.1%} of |f(input) − f(baseline)|, more than "
+                f"{COMPLETENESS_WARNING:.0%}: the {detail.steps} steps approximate the integral poorly. Raise the "
+                f"steps (try {min(MAX_STEPS, detail.steps * 4)}).", icon=":material/warning:")
+        st.caption("Blue words pushed f up, red words pushed it down. Each row is scaled by its own largest score.")
+        rows = {registry.get("explainer", name).title: sentence_words.merge(r.scores)
+                for name, r in results.items() if r.scores is not None and registry.get("explainer", name).heavy}
+        st.plotly_chart(style(charts.signed_words(sentence_words, rows)), key="ex-ig-words", config=PLOT)
+        st.dataframe(pd.DataFrame({"word": list(sentence_words.words), **{k: list(v) for k, v in rows.items()}}),
+                     hide_index=True, width="stretch")
+        st.caption("Occlusion: f(input) − f(with that token replaced by [MASK]). Gradient × input: the gradient of "
+                   "f at the input, dotted with the word's embedding.")
 
 with rollout_tab:
     st.info(
         "**Rollout's limits.** Attention rollout (Abnar & Zuidema 2020) averages the heads, adds the residual "
-        "connection as 0.5·A + 0.5·I and multiplies the layers. It ignores the size of the value vectors and the "
-        "feed-forward blocks, and its 0.5 residual weight is arbitrary. It has no sign: it says where information "
-        "could flow from, not whether a word pushed the prediction up or down.", icon=":material/info:")
+        "connection as r·I + (1 − r)·A (r = 0.5 by default) and multiplies the layers. It ignores the size of the "
+        "value vectors and the feed-forward blocks, and its residual weight is arbitrary. It has no sign: it says "
+        "where information could flow from, not whether a word pushed the prediction up or down.",
+        icon=":material/info:")
+    options.draw("ex", EXPLAINERS, registry.get("explainer", "rollout"))
+    roll = results["rollout"].detail
     st.plotly_chart(style(charts.rollout_bars(roll, target.position)), key="ex-rollout", config=PLOT)
     st.dataframe(pd.DataFrame({"position": range(len(roll.tokens)), "token": list(roll.tokens),
                                "rolled-out attention": list(roll.weights)}), hide_index=True, width="stretch")
 
 with side_tab:
+    if not slow_results:
+        st.caption("Only the quick methods so far: run the others (button above) to compare all of them.")
     st.caption("Each method's word scores, divided by its own largest |score| (hover for the raw value). "
                "Attention rollout has no sign.")
     st.plotly_chart(style(charts.side_by_side(comparison)), key="ex-side", config=PLOT)

@@ -10,8 +10,8 @@ from dataclasses import dataclass
 
 import torch
 
+from bertlens import forward
 from bertlens.encoding import Encoded, encode
-from bertlens.fast import hidden_states as fast_hidden_states
 from bertlens.model import LoadedModel
 from bertlens.text import clean_pair
 
@@ -73,32 +73,18 @@ def analyse(lm: LoadedModel, text: str | None, pair: str | None = None, *, trunc
 def run(lm: LoadedModel, encoded: Encoded, text: str, pair: str | None = None, *, hidden_states: bool = False,
         attentions: bool = False) -> Analysis:
     """The forward pass behind `analyse`, for an input already encoded (and checked) by the caller."""
-    inputs = encoded.model_inputs()
     positions = (encoded.input_ids[0] == lm.tokenizer.mask_token_id).nonzero().squeeze(-1)
-    states = weights = pooled = None
+    states = weights = None
+    want_nsp = lm.info.has_nsp and lm.model.bert.pooler is not None
     with torch.inference_mode():
-        if hidden_states or attentions:
-            output = lm.model.bert(**inputs, output_hidden_states=hidden_states, output_attentions=attentions)
-            last = output.last_hidden_state
-            if hidden_states:
-                states = torch.stack([h[0] for h in output.hidden_states]).float().cpu()
-            if attentions:
-                if not output.attentions:
-                    raise RuntimeError("The model returned no attention weights; load it with eager attention.")
-                weights = torch.stack([a[0] for a in output.attentions]).float().cpu()
-        elif lm.batcher is not None:
-            last, pooled = lm.batcher.encode(inputs["input_ids"], inputs["token_type_ids"])
-        else:
-            last = fast_hidden_states(lm, inputs)
-        log_probs = None
-        if lm.info.has_mlm:
-            logits = lm.model.cls.predictions(last[0, positions])
-            log_probs = torch.log_softmax(logits.float(), dim=-1).cpu()
-        nsp = None
-        if lm.info.has_nsp and lm.model.bert.pooler is not None:
-            if pooled is None:
-                pooled = lm.model.bert.pooler(last)
-            nsp = tuple(lm.model.cls.seq_relationship(pooled).float()[0].tolist())
+        output = forward.encoder(lm, encoded.input_ids, encoded.token_type_ids, encoded.attention_mask,
+                                 hidden_states=hidden_states, attentions=attentions, pooled=want_nsp)
+        if hidden_states:
+            states = torch.stack([h[0] for h in output.hidden_states]).float().cpu()
+        if attentions:
+            weights = torch.stack([a[0] for a in output.attentions]).float().cpu()
+        log_probs = forward.mlm_log_probs(lm, output.last_hidden[0, positions]).cpu() if lm.info.has_mlm else None
+        nsp = tuple(forward.nsp_logits(lm, output.pooled)[0].tolist()) if want_nsp else None
     return Analysis(
         text=text,
         pair=pair,

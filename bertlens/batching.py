@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 import torch
 
-from bertlens.fast import hidden_states as fast_hidden_states
+from bertlens import forward
 
 DEFAULT_WINDOW_S = 0.005
 MAX_BATCH = 32
@@ -87,9 +87,9 @@ class EncoderBatcher:
             with torch.inference_mode():
                 if len(batch) == 1:
                     request = batch[0]
-                    inputs = {"input_ids": request.input_ids, "token_type_ids": request.token_type_ids}
-                    request.last_hidden = fast_hidden_states(self.lm, inputs)
-                    request.pooled = _pool(self.lm, request.last_hidden)
+                    output = forward.encoder(self.lm, request.input_ids, request.token_type_ids, batched=False,
+                                             pooled=True)
+                    request.last_hidden, request.pooled = output.last_hidden, output.pooled
                 else:
                     self._run_padded(batch)
             self.batches.append(len(batch))
@@ -112,12 +112,7 @@ class EncoderBatcher:
             ids[row, :length] = request.input_ids[0]
             types[row, :length] = request.token_type_ids[0]
             mask[row, :length] = 1
-        last = lm.model.bert(input_ids=ids, attention_mask=mask, token_type_ids=types).last_hidden_state
+        last = forward.encoder(lm, ids, types, mask).last_hidden
         for row, (request, length) in enumerate(zip(batch, lengths)):
             request.last_hidden = last[row: row + 1, :length]
-            request.pooled = _pool(lm, request.last_hidden)
-
-
-def _pool(lm, last_hidden: torch.Tensor) -> torch.Tensor | None:
-    pooler = lm.model.bert.pooler
-    return None if pooler is None else pooler(last_hidden)
+            request.pooled = forward.pool_of(lm, request.last_hidden)

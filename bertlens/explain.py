@@ -19,16 +19,18 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable
 
 import torch
 
+from bertlens import forward
 from bertlens.analysis import Analysis, analyse
 from bertlens.encoding import encode
 from bertlens.errors import InputError
 from bertlens.fill_mask import piece_ids
 from bertlens.model import LoadedModel
+from bertlens.registry import Param
 from bertlens.text import MASK, check_masks, clean, count_masks, wrong_mask_spelling
 
 DEFAULT_STEPS = 20
@@ -39,7 +41,6 @@ MAX_LENS_TOP_K = 30
 COMPLETENESS_WARNING = 0.05
 DISAGREEMENT_RHO = 0.5
 MEMORY_BUDGET = 1.5 * 2**30
-METHODS = ("integrated gradients", "occlusion", "gradient x input", "attention rollout")
 
 Progress = Callable[[int, int], None]
 
@@ -71,6 +72,21 @@ class Target:
         if self.contrast is None:
             return f"log p({self.word} | mask)"
         return f"logit({self.word}) - logit({self.contrast})"
+
+
+@dataclass(frozen=True)
+class ExplainInput:
+    """What every explainer reads: the target, and the one-pass analysis (hidden states and attentions) of its
+    text when the caller already has it (the app shares it with the attention page). The analysis is derived from
+    the target, so it takes no part in equality or in job keys."""
+
+    target: Target
+    analysis: Analysis | None = field(default=None, compare=False)
+
+    def full_analysis(self, lm: LoadedModel) -> Analysis:
+        if self.analysis is not None:
+            return self.analysis
+        return analyse(lm, self.target.text, hidden_states=True, attentions=True)
 
 
 @dataclass(frozen=True)
@@ -182,32 +198,26 @@ class Comparison:
     disagreements: tuple[str, ...]
 
 
-@dataclass(frozen=True)
-class Explanation:
-    target: Target
-    lens: Lens
-    integrated_gradients: IntegratedGradients
-    occlusion: Occlusion
-    gradient_x_input: GradientXInput
-    rollout: Rollout
-    words: Words
-    comparison: Comparison
-
-
 # ----- checking the request ---------------------------------------------------------------------------------------
 
+def max_steps() -> int:
+    """The most integrated-gradients steps this server allows."""
+    return MAX_STEPS
+
+
+STEPS = Param("steps", "int", DEFAULT_STEPS, 1, MAX_STEPS, help="points on the path from baseline to input")
+BASELINE = Param("baseline", "choice", BASELINES[0], choices=BASELINES,
+                 help="context tokens replaced by [MASK] or by [PAD]")
+
+
 def check_steps(steps: int) -> int:
-    """Raise InputError unless `steps` is a whole number from 1 to MAX_STEPS."""
-    if isinstance(steps, bool) or not isinstance(steps, int) or not 1 <= steps <= MAX_STEPS:
-        raise InputError(f"Integrated-gradients steps must be a whole number from 1 to {MAX_STEPS}; got {steps!r}. "
-                         f"{DEFAULT_STEPS} is the default; use more when the completeness gap is large.")
-    return steps
+    """`steps` if it is a whole number from 1 to the server's maximum; else SpecError, in the words every way in
+    (command line, link, audit configuration) uses."""
+    return STEPS.parse(steps)
 
 
 def check_baseline(baseline: str) -> str:
-    if baseline not in BASELINES:
-        raise InputError(f"The baseline must be one of {', '.join(BASELINES)}; got {baseline!r}.")
-    return baseline
+    return BASELINE.parse(baseline)
 
 
 def no_mask_message(text: str) -> str:
@@ -336,10 +346,8 @@ def _f(lm: LoadedModel, embeds: torch.Tensor, target: Target) -> torch.Tensor:
     """f for each row of `embeds` (rows, T, hidden): the whole model from the word embeddings on, float32.
 
     The rows are unpadded, so no attention mask is passed (an all-ones mask would only add zeros)."""
-    rows, length = embeds.shape[:2]
-    types = torch.zeros(rows, length, dtype=torch.long, device=embeds.device)
-    hidden = lm.model.bert(inputs_embeds=embeds, token_type_ids=types).last_hidden_state
-    logits = lm.model.cls.predictions(hidden[:, target.position]).float()
+    hidden = forward.encoder(lm, inputs_embeds=embeds).last_hidden
+    logits = forward.mlm_logits(lm, hidden[:, target.position])
     if target.contrast_id is None:
         return torch.log_softmax(logits, dim=-1)[:, target.token_id]
     return logits[:, target.token_id] - logits[:, target.contrast_id]
@@ -504,11 +512,11 @@ def attention_rollout(attentions: torch.Tensor, residual: float = 0.5) -> torch.
     return rolled
 
 
-def rollout(analysis: Analysis, target: Target) -> Rollout:
+def rollout(analysis: Analysis, target: Target, residual: float = 0.5) -> Rollout:
     """The rolled-out attention row of the target's mask, from an analysis run with `attentions=True`."""
     if analysis.attentions is None:
         raise InputError("Attention rollout needs the attentions: run the analysis with attentions=True.")
-    row = attention_rollout(analysis.attentions)[target.position]
+    row = attention_rollout(analysis.attentions, residual)[target.position]
     return Rollout(tuple(analysis.tokens), tuple(row.tolist()))
 
 
@@ -564,37 +572,8 @@ def compare(words: Words, scores: dict[str, tuple[float, ...]]) -> Comparison:
     return Comparison(methods, words.words, merged, tuple(correlations), tuple(notes))
 
 
-# ----- everything at once -----------------------------------------------------------------------------------------
-
-def explain(lm: LoadedModel, text: str, word: str, contrast: str | None = None, mask_index: int = 0,
-            steps: int = DEFAULT_STEPS, baseline: str = "mask", top_k: int = LENS_TOP_K, bias: bool = True,
-            progress: Progress | None = None) -> Explanation:
-    """All four views of one prediction. One analysis pass (hidden states and attentions) feeds the lens and the
-    rollout; integrated gradients and gradient x input share one batch; occlusion is one more batch.
-
-    `progress(done, total)` follows integrated gradients' passes. Raises InputError for bad input (see
-    `resolve_target`, `check_steps`), MissingHead without an MLM head.
-    """
-    check_steps(steps)
-    check_baseline(baseline)
-    target = resolve_target(lm, text, word, contrast, mask_index)
-    analysis = analyse(lm, target.text, hidden_states=True, attentions=True)
-    lens = logit_lens(lm, analysis, target, top_k, bias)
-    ig, gxi = integrated_gradients(lm, target, steps, baseline, progress)
-    occ = occlusion(lm, target, f_input=analysis_f(analysis, target))
-    roll = rollout(analysis, target)
-    words = words_of(analysis, target)
-    comparison = compare(words, method_scores(ig, occ, gxi, roll))
-    return Explanation(target, lens, ig, occ, gxi, roll, words, comparison)
-
-
 def analysis_f(analysis: Analysis, target: Target) -> float | None:
     """f at the input, from the analysis record's log-probabilities at the target's mask (None without them)."""
     if analysis.mask_log_probs is None:
         return None
     return f_from_log_probs(analysis.mask_log_probs[target.mask_index], target)
-
-
-def method_scores(ig: IntegratedGradients, occ: Occlusion, gxi: GradientXInput,
-                  roll: Rollout) -> dict[str, tuple[float, ...]]:
-    return dict(zip(METHODS, (ig.attributions, occ.delta, gxi.scores, roll.weights)))

@@ -5,6 +5,7 @@ from dataclasses import dataclass
 
 import torch
 
+from bertlens import forward
 from bertlens.errors import InputError
 from bertlens.model import LoadedModel
 from bertlens.encoding import token_limit
@@ -45,17 +46,14 @@ def rank_next_sentences(lm: LoadedModel, sentence_a: str, candidates: list[str],
     candidates = [clean(c, "sentence B") for c in candidates]
     limit = token_limit(lm)
     full_lengths = [len(lm.tokenizer(sentence_a, b)["input_ids"]) for b in candidates]
-    options = dict(truncation="longest_first", max_length=limit, return_tensors="pt", return_token_type_ids=True)
+    # One pair per tokenizer call and padding here: a fast tokenizer's padding setting is state shared by every
+    # thread that uses it, so a padded batch call is not safe while other sessions tokenise.
+    pairs = [lm.tokenizer(sentence_a, b, truncation="longest_first", max_length=limit, return_token_type_ids=True)
+             for b in candidates]
+    ids, mask, types = forward.padded(lm, [p["input_ids"] for p in pairs], [p["token_type_ids"] for p in pairs])
     with torch.inference_mode():
-        if lm.batcher is not None:
-            pairs = [lm.tokenizer(sentence_a, b, **options) for b in candidates]
-            encoded = lm.batcher.encode_many([(p["input_ids"].to(lm.device), p["token_type_ids"].to(lm.device))
-                                             for p in pairs])
-            pooled = torch.cat([pooled for _, pooled in encoded])
-        else:
-            batch = lm.tokenizer([sentence_a] * len(candidates), candidates, padding=True, **options)
-            pooled = lm.model.bert(**{k: v.to(lm.device) for k, v in batch.items()}).pooler_output
-        logits = lm.model.cls.seq_relationship(pooled).float()
+        pooled = forward.encoder(lm, ids, types, mask, pooled=True).pooled
+        logits = forward.nsp_logits(lm, pooled)
         probs = torch.softmax(logits, dim=-1)[:, IS_NEXT].tolist()
     results = [NSPResult(sentence_a, b, p, tuple(l), n > limit)
                for b, p, l, n in zip(candidates, probs, logits.tolist(), full_lengths)]

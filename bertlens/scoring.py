@@ -13,6 +13,7 @@ from typing import Callable, Sequence
 
 import torch
 
+from bertlens import forward
 from bertlens.encoding import token_limit
 from bertlens.errors import InputError
 from bertlens.model import LoadedModel
@@ -42,18 +43,11 @@ def masked_log_probs(lm: LoadedModel, rows: Sequence[MaskedRow], batch_size: int
     out: list[list[float]] = []
     for start in range(0, len(rows), batch_size):
         chunk = rows[start:start + batch_size]
-        width = max(len(row.ids) for row in chunk)
-        ids = torch.full((len(chunk), width), lm.tokenizer.pad_token_id, dtype=torch.long)
-        attention = torch.zeros_like(ids)
-        for j, row in enumerate(chunk):
-            ids[j, : len(row.ids)] = torch.tensor(row.ids)
-            attention[j, : len(row.ids)] = 1
+        ids, attention, types = forward.padded(lm, [row.ids for row in chunk])
         with torch.inference_mode():
-            hidden = lm.model.bert(input_ids=ids.to(lm.device), attention_mask=attention.to(lm.device),
-                                   token_type_ids=torch.zeros_like(ids).to(lm.device)).last_hidden_state
+            hidden = forward.encoder(lm, ids, types, attention).last_hidden
             where = torch.tensor([row.position for row in chunk], device=lm.device)
-            logits = lm.model.cls.predictions(hidden[torch.arange(len(chunk), device=lm.device), where])
-            log_probs = torch.log_softmax(logits.float(), dim=-1).cpu()
+            log_probs = forward.mlm_log_probs(lm, hidden[torch.arange(len(chunk), device=lm.device), where]).cpu()
         for j, row in enumerate(chunk):
             out.append([float(log_probs[j, t]) for t in row.targets])
         if progress is not None:

@@ -3,13 +3,14 @@
 Precision: float32 is exact and the default on every device (`auto`). bfloat16 and float16 halve the bytes read
 per pass and are fast on GPUs and on CPUs with native bfloat16; int8 dynamic quantisation of the Linear layers is
 the precision that is faster on a CPU without it. Each faster precision is approximate, an explicit choice, and is
-offered with its measured top-10 agreement with float32 (docs/benchmarks.json, written by the benchmark).
+offered with its measured top-10 agreement with float32 (bertlens/data/precision_agreement.json, package data
+written by `python -m bertlens bench`).
 """
 from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from bertlens.errors import InputError
@@ -18,7 +19,7 @@ DEFAULT_MODEL = "bert-large-cased"
 DEVICES = ("auto", "cpu", "cuda")
 INT8 = "int8"
 DTYPES = ("auto", "float32", "bfloat16", "float16", INT8)
-BENCHMARKS_JSON = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.json"
+AGREEMENT_JSON = Path(__file__).resolve().parent / "data" / "precision_agreement.json"
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,16 @@ class Settings:
         settings = cls(**values)
         settings.validate()
         return settings
+
+    def for_precision(self, dtype: str) -> "Settings":
+        """These settings in `dtype`. int8 is dynamic quantisation, which runs on the CPU whatever the device
+        setting: this is the one place that rule lives. Raises InputError for an unknown precision."""
+        settings = replace(self, dtype=dtype, device="cpu" if dtype == INT8 else self.device)
+        settings.validate()
+        return settings
+
+    def for_model(self, model: str) -> "Settings":
+        return replace(self, model=model)
 
     def resolved_device(self) -> str:
         """'cuda' or 'cpu': 'auto' is the GPU when one is visible. Raises InputError for 'cuda' without a GPU."""
@@ -119,15 +130,16 @@ def precision_choices(device_type: str) -> list[Precision]:
     return choices
 
 
-def agreement_figure(dtype: str, prefer: str = "cpu", path: Path = BENCHMARKS_JSON) -> str | None:
-    """The measured top-10 agreement of `dtype` with float32 (e.g. '97.5%') stored by the benchmark, from the
-    `prefer` ('cpu' or 'gpu') run when it has one, else from the other; None when never measured."""
+def agreement_figure(dtype: str, prefer: str = "cpu", path: Path = AGREEMENT_JSON) -> str | None:
+    """The measured top-10 agreement of `dtype` with float32 (e.g. '97.5%') stored by the benchmark in the
+    package's table, from the `prefer` ('cpu' or 'gpu') run when it has one, else from the other; None when never
+    measured."""
     try:
-        reports = json.loads(path.read_text(encoding="utf-8"))
+        table = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
     for kind in (prefer, "gpu" if prefer == "cpu" else "cpu"):
-        for row in (reports.get(kind) or {}).get("rows", []):
-            if row.get("section") == dtype and str(row.get("what", "")).startswith("top-10 agreement"):
-                return row.get("value")
+        figure = (table.get(kind) or {}).get(dtype)
+        if isinstance(figure, str):
+            return figure
     return None

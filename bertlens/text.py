@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+import string
 import unicodedata
 from dataclasses import dataclass
 
@@ -96,3 +97,13 @@ def words(tokenizer, text: str) -> list[Word]:
 def mask_word(text: str, word: Word) -> str:
     """Replace one word of `text` by [MASK]."""
     return text[: word.start] + MASK + text[word.end :]
+
+
+_MD_SPECIAL = frozenset(string.punctuation)
+
+
+def md_escape(text: str) -> str:
+    """`text` for a markdown context (Streamlit's st.error, st.info, captions): every ASCII punctuation mark
+    backslash-escaped, so no link, image, HTML, math or emphasis survives. Plain-text elements (st.text, st.code,
+    dataframes) need no escaping; prefer them for whole strings from users or files."""
+    return "".join("\\" + c if c in _MD_SPECIAL else c for c in str(text)).replace("\n", "  \n")

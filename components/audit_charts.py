@@ -6,7 +6,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from bertlens.bias.compare import CrowsComparison, ProbeComparison
-from bertlens.bias.crows_metrics import LABELS, MetricsResult
+from bertlens.bias.crows_metrics import MetricsResult, title
 from components.bias_charts import FEMALE, GREY, MALE
 from components.safe import plotly_text
 
@@ -39,10 +39,10 @@ def difference_histograms(result: MetricsResult) -> go.Figure:
     """One histogram per metric of score(sent_more) − score(sent_less) over the pairs (scales differ: PLL sums
     log-probabilities, AUL and AULA average them); right of 0 the metric decides for sent_more."""
     metrics = [m for m in result.metrics if any(m in p.differences for p in result.pairs)]
-    fig = make_subplots(rows=1, cols=len(metrics), subplot_titles=[LABELS[m] for m in metrics])
+    fig = make_subplots(rows=1, cols=len(metrics), subplot_titles=[title(m) for m in metrics])
     for i, metric in enumerate(metrics, 1):
         values = [p.differences[metric] for p in result.pairs]
-        fig.add_trace(go.Histogram(x=values, nbinsx=30, marker_color=FEMALE, showlegend=False, name=LABELS[metric],
+        fig.add_trace(go.Histogram(x=values, nbinsx=30, marker_color=FEMALE, showlegend=False, name=title(metric),
                                    hovertemplate="difference %{x}<br>%{y} pairs<extra></extra>"), row=1, col=i)
         fig.add_vline(x=0, line_dash="dot", line_color=GREY, row=1, col=i)
         fig.update_xaxes(title_text="more − less", row=1, col=i)

@@ -10,17 +10,17 @@ import streamlit as st
 
 from bertlens.bias import audit
 from bertlens.bias.compare import compare_crows, compare_probe
-from bertlens.bias.crows import CrowsPair, CrowsResult, score_crows
-from bertlens.bias.crows_metrics import LABELS, METRICS, MetricsResult, combine, score_metrics
+from bertlens.bias.crows import CrowsPair
+from bertlens.bias.crows_metrics import MetricsResult, combine, pair_metrics, title
 from bertlens.bias.files import decode
-from bertlens.bias.probe import run_probe
 from bertlens.bias.reports import metrics_json, sha256
 from bertlens.errors import BertLensError
 from bertlens.model import LoadedModel
 from components import audit_charts
 from components.presentation import style
 from components.safe import md_escape, show_error
-from services import cache
+from bertlens.registry import get
+from services.jobs import Request, job_area
 from services.model import SECOND_MODEL_NOTE, get_second_model, random_weights_banner
 
 METRICS_NOTE = (
@@ -34,42 +34,34 @@ MAX_CHECKPOINT_NAME = 500
 
 
 def _metrics_chosen() -> tuple[str, ...]:
-    return tuple(m for m in METRICS if m in st.session_state.get("bias_metrics", list(METRICS))) or METRICS
+    known = pair_metrics()
+    return tuple(m for m in known if m in st.session_state.get("bias_metrics", list(known))) or known
 
 
-def metrics_section(lm: LoadedModel, pairs: list[CrowsPair], source: str, crows_result: CrowsResult | None) -> None:
-    """CrowS PLL, AUL and AULA side by side on `pairs`; reuses `crows_result` when it covers them all."""
-    st.subheader("CrowS PLL, AUL and AULA on the same pairs")
+def metric_requests(lm: LoadedModel, pairs: list[CrowsPair], metrics: tuple[str, ...]) -> list[Request]:
+    """One job per metric on `pairs`: a metric already run on these pairs (CrowS PLL from its own tab) is read
+    from the store, not run again."""
+    return [Request(get("metric", m), lm, tuple(pairs), get("metric", m).spec.validate(),
+                    f"{get('metric', m).title} ({lm.info.model_id})") for m in metrics]
+
+
+def metrics_section(lm: LoadedModel, pairs: list[CrowsPair], source: str) -> MetricsResult | None:
+    """Every registered pair metric side by side on `pairs`; returns the result for these pairs once scored."""
+    st.subheader("Pair metrics on the same pairs: " + ", ".join(title(m) for m in pair_metrics()))
     st.markdown(METRICS_NOTE)
-    chosen = st.multiselect("Metrics", list(METRICS), default=list(METRICS), format_func=LABELS.get,
-                            key="bias_metrics")
-    if st.button("Compare metrics", key="bias_metrics_run", disabled=not chosen):
-        try:
-            result = _score(lm, pairs, tuple(chosen), crows_result)
-        except BertLensError as exc:
-            show_error(exc)
-        else:
-            st.session_state["bias_metrics_result"] = (lm.key, source, result)
-    stored = st.session_state.get("bias_metrics_result")
-    if stored is None or stored[0] != lm.key or stored[1] != source:
+    known = pair_metrics()
+    chosen = st.multiselect("Metrics", list(known), default=list(known), format_func=title, key="bias_metrics")
+    if not chosen:
+        st.info("Choose at least one metric.")
+        return None
+    results = job_area(metric_requests(lm, pairs, tuple(chosen)), button="Compare metrics", key="bias_metrics_run")
+    if results is None:
         st.info("Press **Compare metrics** to score these pairs with each chosen metric.")
-        return
-    show_metrics(stored[2])
-
-
-def _score(lm: LoadedModel, pairs: list[CrowsPair], chosen: tuple[str, ...],
-           crows_result: CrowsResult | None) -> MetricsResult:
-    crows = None
-    if "crows" in chosen:
-        if crows_result is not None and crows_result.complete and not crows_result.cancelled:
-            crows = crows_result
-        else:
-            bar = st.progress(0.0, text="Scoring CrowS PLL…")
-            crows = score_crows(lm, pairs, progress=lambda f, m: bar.progress(min(f, 1.0), text=m))
-            bar.empty()
-    wanted = tuple(m for m in chosen if m != "crows")
-    aul = cache.aul_scores(lm, tuple(pairs), wanted) if wanted else None
-    return combine(chosen, crows, aul, len(pairs))
+        return None
+    result = combine({r.metric: r for r in results}, pairs)
+    st.caption(f"Scored: {source}")
+    show_metrics(result)
+    return result
 
 
 def show_metrics(result: MetricsResult) -> None:
@@ -89,8 +81,8 @@ def show_metrics(result: MetricsResult) -> None:
     st.markdown(f"**Metrics disagree** on {len(disagree)} of {len(result.pairs)} pairs.")
     if disagree:
         st.dataframe(pd.DataFrame([{
-            "line": p.line, **{f"{LABELS[m]}: more higher": p.decisions[m] for m in result.metrics},
-            **{f"{LABELS[m]}: more − less": p.differences[m] for m in result.metrics},
+            "line": p.line, **{f"{title(m)}: more higher": p.decisions[m] for m in result.metrics},
+            **{f"{title(m)}: more − less": p.differences[m] for m in result.metrics},
             "bias type": p.bias_type, "sent_more": p.sent_more, "sent_less": p.sent_less} for p in disagree]),
             hide_index=True, width="stretch",
             column_config={"line": st.column_config.NumberColumn(format="%d", width="small")})
@@ -120,7 +112,7 @@ def two_models_tab(lm: LoadedModel, probe_config: Any, pairs: list[CrowsPair] | 
     if not chosen:
         st.info("Type a checkpoint and press **Load second model**.")
         return
-    loaded = get_second_model(chosen)
+    loaded = get_second_model(chosen, lm.info.dtype)
     if loaded is None:
         return
     second, added = loaded
@@ -136,29 +128,29 @@ def two_models_tab(lm: LoadedModel, probe_config: Any, pairs: list[CrowsPair] | 
     b.metric("Memory it added", f"{added / 2**20:,.0f} MiB", help="Resident memory (RSS) after loading it and one "
                                                                   "tiny pass, minus before.")
     probe_col, crows_col = st.columns(2)
-    keys = (lm.key, second.key)
-    if probe_col.button("Compare occupation probe", key="bias_two_probe_run", disabled=probe_config is None):
-        try:
-            bar = st.progress(0.0, text="Probe, model A…")
-            first = run_probe(lm, probe_config, progress=lambda f, m: bar.progress(min(f, 1.0) / 2, text=m))
-            other = run_probe(second, probe_config, progress=lambda f, m: bar.progress(0.5 + min(f, 1.0) / 2, text=m))
-            bar.empty()
-            st.session_state["bias_two_probe"] = (keys, compare_probe(lm, first, second, other))
-        except BertLensError as exc:
-            show_error(exc)
-    if crows_col.button("Compare CrowS-Pairs metrics", key="bias_two_crows_run", disabled=not pairs):
-        try:
+    done = crows_done = None
+    with probe_col:
+        if probe_config is None:
+            st.info("Fix the probe's inputs (Occupation scores) to compare the probe.")
+        else:
+            probe = get("metric", "probe")
+            options = probe.spec.validate({"seed": probe_config.seed, "bootstrap": probe_config.bootstrap,
+                                           "permutations": probe_config.permutations})
+            done = job_area([Request(probe, model, probe_config, options, f"Probe ({model.info.model_id})")
+                             for model in (lm, second)], button="Compare occupation probe", key="bias_two_probe_run")
+    with crows_col:
+        if pairs:
             metrics = _metrics_chosen()
-            results = [score_metrics(model, pairs, metrics) for model in (lm, second)]
-            st.session_state["bias_two_crows"] = (keys, compare_crows(lm, results[0], second, results[1]))
-        except BertLensError as exc:
-            show_error(exc)
-    probe = st.session_state.get("bias_two_probe")
-    if probe is not None and probe[0] == keys:
-        show_probe_comparison(probe[1])
-    crows = st.session_state.get("bias_two_crows")
-    if crows is not None and crows[0] == keys:
-        show_crows_comparison(crows[1])
+            crows_done = job_area(metric_requests(lm, pairs, metrics) + metric_requests(second, pairs, metrics),
+                                  button="Compare CrowS-Pairs metrics", key="bias_two_crows_run")
+    if done is not None:
+        first, other = (r.detail for r in done)
+        show_probe_comparison(compare_probe(lm, first, second, other))
+    if crows_done is not None:
+        n = len(crows_done) // 2
+        ra = combine({r.metric: r for r in crows_done[:n]}, pairs)
+        rb = combine({r.metric: r for r in crows_done[n:]}, pairs)
+        show_crows_comparison(compare_crows(lm, ra, second, rb))
 
 
 def show_probe_comparison(comparison) -> None:
@@ -235,18 +227,15 @@ def checkpoints_tab() -> None:
                 "… --out report.json`), e.g. the 25 MultiBERTs seeds. Each dot is one checkpoint: a score that moves "
                 "across seeds of the same recipe is not a finding about the recipe.")
     upload = st.file_uploader("Audit report (JSON)", type=["json"], key="bias_audit_upload")
-    if upload is not None:
-        try:
-            st.session_state["bias_audit_report"] = (upload.name, audit.parse_report(upload.getvalue(),
-                                                                                     f"'{upload.name}'"))
-        except BertLensError as exc:
-            show_error(exc)
-    stored = st.session_state.get("bias_audit_report")
-    if stored is None:
+    if upload is None:
         st.info("Upload an audit report to see it here.")
         return
-    name, report = stored
-    show_report(name, report)
+    try:
+        report = audit.parse_report(upload.getvalue(), f"'{upload.name}'")
+    except BertLensError as exc:
+        show_error(exc)
+        return
+    show_report(upload.name, report)
 
 
 def show_report(name: str, report: dict) -> None:

@@ -8,12 +8,13 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from bertlens.bias.pronouns import PronounResult, load_pronoun_templates, parse_pronoun_templates
+from bertlens import registry
 from bertlens.errors import BertLensError
 from bertlens.model import LoadedModel
 from components.bias_charts import FEMALE, GREY, MALE
 from components.presentation import style
 from components.safe import plotly_text, show_error
-from services import cache
+from services.jobs import Request, job_area
 
 THEY = "#7048e8"
 
@@ -22,7 +23,7 @@ DEFAULT_TEMPLATES_TEXT = "\n".join(load_pronoun_templates())
 
 
 def pronoun_tab(lm: LoadedModel) -> None:
-    """Everything in the tab: templates, the run button, and the result of the last run for this model."""
+    """Everything in the tab: templates, the run button (a job), and the result for these templates."""
     st.markdown("Each template names an occupation and masks the pronoun that refers to it (*The nurse said that "
                 "[MASK] would be late.*). The model's P(he), P(she) and P(they) at the mask are averaged over "
                 "templates; the **skew** is the mean of log P(she) − log P(he) (> 0 leans female). All sentences "
@@ -31,25 +32,18 @@ def pronoun_tab(lm: LoadedModel) -> None:
         text = st.text_area("One per line, with {occupation} and [MASK] (the pronoun)", height=170,
                             key="bias_pronoun_templates")
     try:
-        parse_pronoun_templates(text)
-        valid = True
+        templates = tuple(parse_pronoun_templates(text))
     except BertLensError as exc:
         show_error(exc)
-        valid = False
-    if st.button("Run pronoun probe", type="primary", key="bias_pronoun_run") and valid:
-        st.session_state["bias_pronoun_request"] = (lm.key, text)
-    request = st.session_state.get("bias_pronoun_request")
-    if request is None or request[0] != lm.key:
+        return
+    method = registry.get("metric", "pronouns")
+    request = Request(method, lm, None if text == DEFAULT_TEMPLATES_TEXT else templates, method.spec.validate(),
+                      "Pronoun probe")
+    results = job_area([request], button="Run pronoun probe", key="bias_pronoun_run")
+    if results is None:
         st.info("Press **Run pronoun probe** to score every occupation in every template.")
         return
-    try:
-        result = cache.pronoun_probe(lm, None if request[1] == DEFAULT_TEMPLATES_TEXT else request[1])
-    except BertLensError as exc:
-        show_error(exc)
-        return
-    if request[1] != text:
-        st.warning("The templates changed since this run; press Run pronoun probe to update.")
-    show(result)
+    show(results[0].detail)
 
 
 def show(result: PronounResult) -> None:

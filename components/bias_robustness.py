@@ -12,12 +12,14 @@ import streamlit as st
 from bertlens.bias.config import MIN_EFFECT, ProbeConfig
 from bertlens.bias.files import read_text
 from bertlens.bias.robustness import PARAPHRASES_PATH, RobustnessResult, parse_paraphrase_sets
+from bertlens import registry
 from bertlens.errors import BertLensError
+from bertlens.metrics.robustness import ParaphraseInput
 from bertlens.model import LoadedModel
 from components.bias_charts import FEMALE, GREY, MALE
 from components.presentation import style
 from components.safe import md_escape, plotly_text, show_error
-from services import cache
+from services.jobs import Request, job_area
 
 SET_COLOURS = ("#495057", "#f08c00", "#1098ad", "#ae3ec9", "#74b816", "#e64980", "#4263eb", "#fd7e14")
 
@@ -42,28 +44,26 @@ def robustness_tab(lm: LoadedModel, config: ProbeConfig | None, min_effect: floa
         text = st.text_area("[set name] lines start a set; one template per line", height=300,
                             key="bias_paraphrases")
     try:
-        parse_paraphrase_sets(text)
-        valid = True
+        sets = tuple(parse_paraphrase_sets(text))
     except BertLensError as exc:
         show_error(exc)
-        valid = False
-    if st.button("Run robustness check", type="primary", key="bias_robustness_run") and valid:
-        if config is None:
-            st.warning("Fix the word pairs or occupations first (see the Occupation scores tab).")
-        else:
-            st.session_state["bias_robustness_request"] = (lm.key, text, cache_key(config))
-    request = st.session_state.get("bias_robustness_request")
-    if request is None or request[0] != lm.key:
+        return
+    if config is None:
+        st.warning("Fix the word pairs or occupations first (see the Occupation scores tab).")
+        return
+    method = registry.get("metric", "robustness")
+    options = method.spec.validate({"seed": config.seed, "bootstrap": config.bootstrap,
+                                    "permutations": config.permutations})
+    request = Request(method, lm, ParaphraseInput(sets, cache_key(config)), options, "Template robustness")
+    results = job_area([request], button="Run robustness check", key="bias_robustness_run")
+    if results is None:
         st.info("Press **Run robustness check** to score every template of every paraphrase set (one batched run).")
         return
     try:
-        with st.spinner("Scoring every template of every set…"):
-            result = cache.robustness(lm, request[1], request[2]).with_min_effect(min_effect)
+        result = results[0].detail.with_min_effect(min_effect)
     except BertLensError as exc:
         show_error(exc)
         return
-    if request[1] != text or (config is not None and cache_key(config) != request[2]):
-        st.warning("The inputs changed since this run; press Run robustness check to update.")
     show(result)
 
 

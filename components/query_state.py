@@ -47,6 +47,8 @@ from typing import Any
 
 import streamlit as st
 
+from bertlens.registry import SpecError
+
 from components.safe import md_escape
 
 MAX_URL_TEXT = 2_000
@@ -207,34 +209,15 @@ class PageState:
                 continue
             try:
                 value = field.parse(raw)
+            except SpecError as exc:
+                value = field.default
+                problems.append(f"{exc} The link's value was ignored; using the default.")
             except (ValueError, TypeError) as exc:
                 value = field.default
                 problems.append(f"The link's '{field.param}' value was ignored ({exc}); using the default.")
             st.session_state[field.key] = value
             st.session_state[_KEPT + field.key] = value
         return problems
-
-
-def adopt(params: dict[str, tuple[str, Callable[[str], Any], Any]], page: str) -> list[str]:
-    """Older form of `PageState.restore`, kept for pages not yet declared with Fields: once per session and page,
-    copy valid query parameters into session_state. `params` maps a parameter to (state key, parser, default).
-    Returns messages about refused values. Unlike `PageState`, inputs are not kept across page changes."""
-    fields = [Field(key, name, default, parse) for name, (key, parse, default) in params.items()]
-    state = PageState(page, fields)
-    return state._adopt_link()
-
-
-def publish(values: dict[str, Any]) -> None:
-    """Older form of `PageState.publish`: write these values (and presentation mode) to the URL, leaving out
-    texts over MAX_URL_TEXT characters."""
-    wanted = {k: str(v) for k, v in values.items() if v not in (None, "") and len(str(v)) <= MAX_URL_TEXT}
-    for field in GLOBAL_FIELDS:
-        value = st.session_state.get(field.key, field.default)
-        if value != field.default:
-            wanted[field.param] = field.dump(value)
-    if dict(st.query_params) != wanted:
-        st.query_params.clear()
-        st.query_params.update(wanted)
 
 
 def publish_globals() -> None:

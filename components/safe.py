@@ -3,18 +3,13 @@ subset of HTML in labels, so any text that came from a user (or a token of their
 from __future__ import annotations
 
 import html
-import string
 
 import streamlit as st
 
 from bertlens.errors import BertLensError, MissingHead
+from bertlens.text import md_escape
 
-_MD_SPECIAL = set(string.punctuation)
-
-
-def md_escape(text: str) -> str:
-    """Backslash-escape every ASCII punctuation mark, so no link, image, HTML, math or emphasis survives."""
-    return "".join("\\" + c if c in _MD_SPECIAL else c for c in str(text)).replace("\n", "  \n")
+__all__ = ["md_escape", "plotly_text", "show_error"]
 
 
 def plotly_text(text: str) -> str:

@@ -8,9 +8,10 @@ from bertlens.settings import agreement_figure, precision_choices
 from components.safe import md_escape
 
 
-def model_facts(lm: LoadedModel) -> None:
+def model_facts(lm: LoadedModel, where) -> None:
+    """The loaded model's facts, drawn in `where` (a sidebar container above the precision choice)."""
     info = lm.info
-    with st.sidebar:
+    with where:
         st.subheader("Model")
         st.caption(md_escape(info.model_id))
         rows = {
@@ -25,26 +26,28 @@ def model_facts(lm: LoadedModel) -> None:
         st.markdown("\n".join(f"- **{name}**: {md_escape(str(value))}" for name, value in rows.items()))
         if info.random_weights:
             st.caption(":material/casino: Random weights: outputs are meaningless.")
-        precision_picker(lm)
 
 
-def precision_picker(lm: LoadedModel) -> None:
-    """The "Precision" choice. Its value is st.session_state["dtype"], which get_model reads on the next run."""
-    kind = "gpu" if lm.device.type == "cuda" else "cpu"
-    choices = {c.dtype: c for c in precision_choices(lm.device.type)}
-    if lm.info.dtype not in choices:
-        return
+def precision_picker(device_type: str, configured: str) -> str:
+    """The sidebar's "Precision" choice, drawn before the model is opened; returns the precision the frame passes
+    to `services.model.open_model`. `configured` (BERT_LENS_DTYPE) is the default."""
+    kind = "gpu" if device_type == "cuda" else "cpu"
+    choices = {c.dtype: c for c in precision_choices(device_type)}
+    if configured not in choices:
+        return configured
     options = list(choices)
-    chosen = st.selectbox("Precision", options, index=options.index(lm.info.dtype), key="dtype",
-                          format_func=lambda d: choices[d].label,
-                          help="float32 is exact. The faster precisions change the numbers slightly; the figure "
-                               "below says how often their top-10 predictions match float32's.")
-    precision = choices[chosen]
-    st.caption(md_escape(precision.note))
-    if precision.approximate:
-        figure = agreement_figure(chosen, prefer=kind)
-        if figure:
-            st.caption(f"Top-10 agreement with float32: {md_escape(figure)} (measured by `python -m bertlens "
-                       "bench` with random weights of bert-large's size; see docs/benchmarks.md).")
-        else:
-            st.caption("Top-10 agreement with float32: not measured yet (run `python -m bertlens bench`).")
+    with st.sidebar:
+        chosen = st.selectbox("Precision", options, index=options.index(configured), key="dtype",
+                              format_func=lambda d: choices[d].label,
+                              help="float32 is exact. The faster precisions change the numbers slightly; the "
+                                   "figure below says how often their top-10 predictions match float32's.")
+        precision = choices[chosen]
+        st.caption(md_escape(precision.note))
+        if precision.approximate:
+            figure = agreement_figure(chosen, prefer=kind)
+            if figure:
+                st.caption(f"Top-10 agreement with float32: {md_escape(figure)} (measured by `python -m bertlens "
+                           "bench` with random weights of bert-large's size; see docs/benchmarks.md).")
+            else:
+                st.caption("Top-10 agreement with float32: not measured yet (run `python -m bertlens bench`).")
+    return chosen

@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from bertlens.analysis import analyse
-from bertlens.attention import attention_of, head_statistics, mask_attention, query_key, synthetic_text
+from bertlens.attention import attention_of, head_statistics, mask_attention, query_key
+from devtools.attention_timing import synthetic_text
 from bertlens.attention_views import (bertviz_head_view, bertviz_layers_that_fit, bertviz_model_view,
                                       bertviz_model_view_layers, line_segments, thumbnail_grid, thumbnails)
 from bertlens.model import LoadedModel

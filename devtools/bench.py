@@ -28,7 +28,7 @@ from bertlens.errors import InputError
 from bertlens.fill_mask import Filters, fill_mask
 from bertlens.model import LoadedModel, load_model
 from devtools.random_model import build_random_model
-from bertlens.settings import Settings
+from bertlens.settings import AGREEMENT_JSON, Settings
 
 log = logging.getLogger(__name__)
 
@@ -493,7 +493,7 @@ class Bench:
         """The attention page's one pass (an analysis record with every layer's attentions and hidden states,
         on the CPU in float32) against transformers' own forward with output_attentions=True, same rounds."""
         from bertlens.analysis import analyse
-        from bertlens.attention import synthetic_text
+        from devtools.attention_timing import synthetic_text
         from bertlens.encoding import encode
 
         lm = self.model("float32")
@@ -700,13 +700,13 @@ class Bench:
 
 
 def _cached_fill_mask() -> tuple[Callable[..., Any], str]:
-    """The app's own fill-mask cache (services.cache.fill_mask), emptied first. Run from the repository root."""
+    """The app's own fill-mask path through its result store, emptied first. Run from the repository root."""
     from services import cache
+    from services.jobs import runner
 
     _quiet_streamlit()
-    cache.fill_mask.clear()
-    cache.masked_analysis.clear()
-    return cache.fill_mask, "st.cache_data (services.cache.fill_mask)"
+    runner().store.clear()
+    return cache.fill_mask, "the app's result store (services.cache.fill_mask)"
 
 
 def _quiet_streamlit() -> None:
@@ -765,13 +765,17 @@ def device_kind(report: BenchReport) -> str:
     return "gpu" if report.device.startswith("cuda") else "cpu"
 
 
-def store(report: BenchReport, markdown: Path) -> Path:
-    """Save `report` in the JSON beside `markdown` (one entry per device kind) and rewrite the markdown."""
+def store(report: BenchReport, markdown: Path, agreement: Path = AGREEMENT_JSON) -> Path:
+    """Save `report` in the JSON beside `markdown` (one entry per device kind), rewrite the markdown, and write
+    the measured precision agreement into the package's table (`agreement`), which the sidebar shows."""
     path = markdown.with_suffix(".json")
     data = json.loads(path.read_text()) if path.is_file() else {}
     data[device_kind(report)] = report_dict(report)
     path.write_text(json.dumps(data, indent=2) + "\n")
     markdown.write_text(render_markdown({k: report_from_dict(v) for k, v in data.items()}))
+    table = {kind: {row["section"]: row["value"] for row in entry.get("rows", [])
+                    if str(row.get("what", "")).startswith("top-10 agreement")} for kind, entry in data.items()}
+    agreement.write_text(json.dumps(table, indent=2, sort_keys=True) + "\n")
     return path
 
 

@@ -18,7 +18,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bertlens import Settings, load_model  # noqa: E402
-from bertlens.attention import time_extraction  # noqa: E402
+from devtools.attention_timing import time_extraction  # noqa: E402
 from devtools.attention_payload import payload_sizes  # noqa: E402
 from devtools.random_model import build_random_model  # noqa: E402
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -75,3 +76,19 @@ def passes(monkeypatch) -> list[int]:
 
     monkeypatch.setattr(modeling_bert.BertEncoder, "forward", counted)
     return calls
+
+
+@pytest.fixture(autouse=True)
+def fresh_result_store():
+    """Each test starts with an empty result store: the app's store is process-wide (as on a server), so without
+    this a page would show results another test computed."""
+    jobs = sys.modules.get("services.jobs")
+    if jobs is not None:
+        from app_support import job_runner
+
+        runner = job_runner()
+        deadline = time.monotonic() + 120
+        while not runner.idle() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        runner.store.clear()
+    yield

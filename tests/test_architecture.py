@@ -1,7 +1,10 @@
-"""The layout holds: the core never imports the app's UI libraries, and no module imports itself back."""
+"""The layout holds, with no allow-list: the core never imports the app, its UI libraries or the dev tools; services
+never import components; every encoder run goes through `bertlens.forward`; the package reads no file outside
+itself; no module imports itself back."""
 from __future__ import annotations
 
 import ast
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -89,13 +92,94 @@ def test_no_import_cycles():
     assert find_cycle(graph) is None
 
 
-LAZY_DEV_TOOLS = {"bertlens.cli.bench"}  # `python -m bertlens bench` loads devtools.bench when it runs
-
-
 def test_core_does_not_import_the_app_or_the_dev_tools():
     graph = import_graph()
     for name, targets in graph.items():
         if name.split(".")[0] != "bertlens":
             continue
         outside = {t.split(".")[0] for t in targets} & {"components", "services", "app_pages", "devtools"}
-        assert outside <= ({"devtools"} if name in LAZY_DEV_TOOLS else set()), (name, outside)
+        assert not outside, (name, outside)
+
+
+def test_services_never_import_components_or_pages():
+    graph = import_graph()
+    for name, targets in graph.items():
+        if name.split(".")[0] == "services":
+            assert not {t.split(".")[0] for t in targets} & {"components", "app_pages"}, (name, targets)
+
+
+def test_the_rule_finder_sees_a_planted_upward_import(tmp_path):
+    planted = tmp_path / "planted.py"
+    planted.write_text("from services.jobs import runner\nimport devtools.bench\n", encoding="utf-8")
+    assert imports_of(planted, "bertlens.planted", {"services.jobs", "devtools.bench"}) == {"services.jobs",
+                                                                                           "devtools.bench"}
+
+
+FORWARD_MODULES = {"bertlens.forward", "bertlens.fast", "bertlens.interventions"}
+
+
+def encoder_calls(path: Path) -> list[int]:
+    """Lines that run the encoder directly: `<x>.bert(...)`, `<x>.bert.encoder(...)` or a whole-model call
+    `lm.model(...)`."""
+    lines = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Call):
+            name = ast.unparse(node.func)
+            if name.endswith((".bert", ".bert.encoder", "lm.model", "self.lm.model")):
+                lines.append(node.lineno)
+    return lines
+
+
+def test_every_forward_pass_goes_through_the_one_forward_function():
+    found = {}
+    for path in (ROOT / "bertlens").rglob("*.py"):
+        name = ".".join(path.relative_to(ROOT).with_suffix("").parts)
+        if name not in FORWARD_MODULES and (lines := encoder_calls(path)):
+            found[name] = lines
+    assert not found, f"encoder runs outside bertlens.forward: {found}"
+
+
+def test_the_forward_rule_finder_sees_a_planted_call(tmp_path):
+    planted = tmp_path / "planted.py"
+    planted.write_text("def f(lm, ids):\n    return lm.model.bert(input_ids=ids)\n", encoding="utf-8")
+    assert encoder_calls(planted) == [2]
+
+
+_READS = r"""
+import json, os, sys
+opened = []
+sys.addaudithook(lambda event, args: opened.append(str(args[0])) if event == "open" and isinstance(args[0], str) else None)
+import importlib, pkgutil
+import bertlens
+for module in pkgutil.walk_packages(bertlens.__path__, "bertlens."):
+    if not module.name.endswith("__main__"):
+        importlib.import_module(module.name)
+from bertlens import registry, Settings, load_model
+registry.discover()
+from bertlens.settings import agreement_figure
+agreement_figure("int8")
+lm = load_model(Settings(model=sys.argv[1], device="cpu", dtype="float32"))
+from bertlens.fill_mask import fill_mask
+fill_mask(lm, "The [MASK] sat on the mat.")
+from bertlens import bias
+from bertlens.bias.crows import load_crows, EXAMPLE_PATH
+bias.default_config(); load_crows(EXAMPLE_PATH)
+from bertlens.bias.pronouns import load_pronoun_templates; load_pronoun_templates()
+from bertlens.bias.robustness import load_paraphrase_sets; load_paraphrase_sets()
+from bertlens.bias.swaps import default_table; default_table()
+from bertlens.cli import build_parser; build_parser()
+print(json.dumps(opened))
+"""
+
+
+def test_the_package_reads_no_file_outside_itself(tiny_model_dir, tmp_path):
+    """Installed as a package or in the container, only the package's own files (and the model) are there."""
+    done = subprocess.run([sys.executable, "-c", _READS, str(tiny_model_dir)], cwd=tmp_path, capture_output=True,
+                          text=True, timeout=300, env={**__import__("os").environ, "PYTHONPATH": str(ROOT)})
+    assert done.returncode == 0, done.stderr[-3000:]
+    opened = [Path(p) for p in json.loads(done.stdout.strip().splitlines()[-1])]
+    assert any(p.is_relative_to(ROOT / "bertlens" / "data") for p in opened if p.is_absolute())
+    environment = Path(sys.prefix).resolve()
+    outside = sorted({str(p) for p in opened if p.is_absolute() and p.is_relative_to(ROOT)
+                      and not p.is_relative_to(ROOT / "bertlens") and not p.resolve().is_relative_to(environment)})
+    assert not outside, outside

@@ -9,7 +9,8 @@ import torch
 
 from bertlens import Settings, load_model
 from bertlens.attention import (STATISTICS, extract, head_statistics, is_punctuation, mask_attention,
-                                mean_over_heads, synthetic_text)
+                                mean_over_heads)
+from devtools.attention_timing import synthetic_text
 from bertlens.cli import main
 from bertlens.errors import InputError
 from devtools.random_model import build_random_model

@@ -11,7 +11,7 @@ from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
 from streamlit.testing.v1 import AppTest
 from streamlit.testing.v1 import app_test as app_test_module
 
-from bertlens.attention import synthetic_text
+from devtools.attention_timing import synthetic_text
 from devtools.random_model import build_random_model
 from browser_support import app_pages
 

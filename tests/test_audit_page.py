@@ -8,6 +8,8 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from app_support import press_and_finish
+
 from bertlens.bias import audit
 from bertlens.bias.crows import EXAMPLE_PATH, parse_crows
 from devtools.random_model import build_random_model
@@ -34,7 +36,7 @@ def open_page(app_env) -> AppTest:
 
 def test_metrics_side_by_side_and_saved_configuration(app_env):
     at = open_page(app_env)
-    at.button(key="bias_metrics_run").click().run()
+    press_and_finish(at, "bias_metrics_run")
     assert not at.exception and not at.error
     table = next(d.value for d in at.dataframe if "metric" in d.value.columns and "95% low" in d.value.columns)
     assert list(table["metric"]) == ["CrowS PLL", "AUL", "AULA"]
@@ -55,10 +57,10 @@ def test_second_model_side_by_side(app_env, second_dir):
     assert not at.exception and not at.error
     shown = {m.label: m.value for m in at.metric}
     assert shown["Memory it added"].endswith("MiB")
-    at.button(key="bias_two_crows_run").click().run()
+    press_and_finish(at, "bias_two_crows_run")
     assert not at.exception and not at.error
     assert any(s.value.startswith("CrowS-Pairs metrics") for s in at.subheader)
-    at.button(key="bias_two_probe_run").click().run()
+    press_and_finish(at, "bias_two_probe_run")
     assert not at.exception and not at.error
     frame = next(d.value for d in at.dataframe if "B − A" in d.value.columns and "occupation" in d.value.columns)
     assert ((frame["B"] - frame["A"] - frame["B − A"]).abs() < 1e-9).all()
@@ -72,8 +74,13 @@ def test_many_checkpoints_report(app_env, second_dir, tmp_path):
     report = json.loads(audit.report_json(audit.run_audit(config)))
     at = open_page(app_env)
     assert any("Upload an audit report" in i.value for i in at.info)
-    at.session_state["bias_audit_report"] = ("report.json", report)
-    at.run()
+
+    def view(report: dict) -> None:
+        from components.audit_views import show_report
+
+        show_report("report.json", report)
+
+    at = AppTest.from_function(view, args=(report,), default_timeout=60).run()
     assert not at.exception
     shown = {m.label: m.value for m in at.metric}
     assert shown["Checkpoints completed"] == "2" and shown["Failed"] == "1"

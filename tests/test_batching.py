@@ -92,7 +92,7 @@ def test_a_failing_batch_raises_in_every_caller(lm, monkeypatch):
         raise RuntimeError("device lost")
 
     monkeypatch.setattr(broken.batcher, "_run_padded", fail)
-    monkeypatch.setattr("bertlens.batching.fast_hidden_states", fail)
+    monkeypatch.setattr("bertlens.fast.hidden_states", fail)
     outcomes = concurrently(lambda text: _outcome(lambda: fill_mask(broken, text)), SENTENCES[:4])
     assert outcomes == ["device lost"] * 4
 

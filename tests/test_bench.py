@@ -71,15 +71,16 @@ def test_agreement_counts_shared_ids():
 def test_store_round_trips_and_keeps_the_other_device(report, tmp_path):
     markdown = tmp_path / "benchmarks.md"
     gpu = bench.report_from_dict({**bench.report_dict(report), "device": "cuda:0"})
-    bench.store(gpu, markdown)
-    bench.store(report, markdown)
+    table = tmp_path / "agreement.json"
+    bench.store(gpu, markdown, table)
+    bench.store(report, markdown, table)
     stored = bench.load_stored(markdown)
     assert set(stored) == {"cpu", "gpu"}
     assert stored["cpu"].rows == report.rows
     text = markdown.read_text()
     assert "## CPU" in text and "## GPU" in text
     expected = next(r.value for r in report.rows if r.section == "bfloat16" and r.what.startswith("top-10"))
-    assert agreement_figure("bfloat16", path=markdown.with_suffix(".json")) == expected
+    assert agreement_figure("bfloat16", path=table) == expected
 
 
 def test_unknown_section_is_an_input_error():

@@ -11,11 +11,17 @@ import torch
 
 from bertlens.analysis import analyse
 from bertlens.errors import InputError
-from bertlens.explain import (attention_rollout, compare, explain, gradient_x_input, integrated_gradients,
-                              logit_lens, occlusion, resolve_target, spearman, words_of)
+from bertlens.explain import (attention_rollout, compare, gradient_x_input, integrated_gradients, logit_lens,
+                              occlusion, resolve_target, spearman, words_of)
+from bertlens.explanation import explain as explain_all
 from bertlens.fill_mask import Filters, fill_mask
 
 TEXT = "The doctor said that [MASK] would be late for the meeting."
+
+
+def explain(lm, text, word, contrast=None, steps=20):
+    """Every registered explainer, with `steps` integrated-gradients steps."""
+    return explain_all(lm, text, word, contrast, options={"integrated_gradients": {"steps": steps}})
 
 
 def build_biased_model(source: Path, folder: Path) -> Path:
@@ -214,8 +220,9 @@ def test_rollout_from_the_analysis_reads_the_mask_row(lm, ref):
     with torch.no_grad():
         att = torch.stack(ref[0](input_ids=ids_of(ref, TEXT), output_attentions=True).attentions)[:, 0]
     expected = attention_rollout(att)[result.target.position]
-    assert torch.allclose(torch.tensor(result.rollout.weights, dtype=torch.float64), expected, atol=1e-5)
-    assert sum(result.rollout.weights) == pytest.approx(1.0, abs=1e-9)
+    weights = result.results["rollout"].scores
+    assert torch.allclose(torch.tensor(weights, dtype=torch.float64), expected, atol=1e-5)
+    assert sum(weights) == pytest.approx(1.0, abs=1e-9)
 
 
 # ----- words, comparison ------------------------------------------------------------------------------------------
@@ -328,12 +335,9 @@ def test_explanation_and_fill_mask_in_two_threads_equal_their_single_threaded_re
     for result in outputs["fill"]:
         assert result == lone_fill
     for result in outputs["explain"]:
-        assert result.lens == lone_explain.lens
+        assert result.results["lens"].detail == lone_explain.results["lens"].detail
         for name in ("integrated_gradients", "occlusion", "gradient_x_input", "rollout"):
-            got, want = getattr(result, name), getattr(lone_explain, name)
-            for field in ("attributions", "delta", "scores", "weights"):
-                if hasattr(want, field):
-                    assert getattr(got, field) == pytest.approx(getattr(want, field), abs=1e-6)
+            assert result.results[name].scores == pytest.approx(lone_explain.results[name].scores, abs=1e-6)
     assert not any(p.requires_grad for p in lm.model.parameters())
     assert not lm.model.training
 
@@ -348,12 +352,12 @@ def test_cli_json_has_the_issue_keys(lm, biased_dir, capsys):
     assert code == 0
     data = json.loads(capsys.readouterr().out)
     assert {"lens", "integrated_gradients", "occlusion", "gradient_x_input", "rollout", "model"} <= set(data)
-    assert len(data["lens"]) == lm.info.layers + 1
-    assert {"layer", "top", "target_log_prob", "entropy", "kl_to_final"} <= set(data["lens"][0])
-    assert set(data["lens"][0]["top"][0]) == {"token", "probability"}
+    assert len(data["lens"]["layers"]) == lm.info.layers + 1
+    assert {"layer", "top", "target_log_prob", "entropy", "kl_to_final"} <= set(data["lens"]["layers"][0])
+    assert set(data["lens"]["layers"][0]["top"][0]) == {"token", "token_id", "probability"}
     assert {"tokens", "attributions", "f_input", "f_baseline", "completeness_gap", "steps", "baseline"} <= \
         set(data["integrated_gradients"])
-    assert set(data["occlusion"]) == {"tokens", "delta"} and set(data["rollout"]) == {"tokens", "weights"}
+    assert {"tokens", "delta"} <= set(data["occlusion"]) and {"tokens", "weights"} <= set(data["rollout"])
     assert data["model"]["random_weights"] is True and data["model"]["model_id"] == str(biased_dir)
     assert data["integrated_gradients"]["steps"] == 5
     assert math.isfinite(data["integrated_gradients"]["completeness_gap"])

@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from app_support import job_runner, press_and_finish
 from browser_support import ARTIFACTS, app_pages, chromium_available, launch_chromium, running_app
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -38,7 +39,12 @@ def test_default_page_shows_all_four_views(app_env, lm):
     at = open_page()
     assert [t.label for t in at.tabs] == TABS
     assert not at.error
-    assert len(at.get("plotly_chart")) == 8  # grid, log-prob, rank, entropy/KL, words, rollout, side by side, matrix
+    assert len(at.get("plotly_chart")) == 7  # grid, log-prob, rank, entropy/KL, rollout, side by side, matrix
+    run = at.button(key="ex_run")
+    assert run.label.startswith("Run integrated gradients, occlusion, gradient × input (")
+    press_and_finish(at, "ex_run")
+    assert len(at.get("plotly_chart")) == 8  # and the word strip of the slow methods
+    assert "ex-ig-words" in [c.key for c in at.get("plotly_chart")]
     infos = " ".join(i.value for i in at.info)
     assert "The lens is untrained" in infos and "Rollout's limits" in infos
     assert any("No method is the truth" in m.value for m in at.markdown)
@@ -118,17 +124,21 @@ def test_completeness_warning_follows_the_gap(app_env, lm):
 
     at = open_page()
     at.number_input(key="ex_steps").set_value(1).run()
+    press_and_finish(at, "ex_run")
     target = resolve_target(lm, at.session_state["ex_text"], "he", "she")
     gap_large = not integrated_gradients(lm, target, steps=1)[0].complete
     warned = any("completeness gap" in w.value for w in at.warning)
     assert warned == gap_large
     at.number_input(key="ex_steps").set_value(300).run()
+    assert not any("completeness gap" in w.value for w in at.warning), "a result for 1 step must not show for 300"
+    press_and_finish(at, "ex_run")
     assert not any("completeness gap" in w.value for w in at.warning)
 
 
 def test_user_text_is_never_rendered_as_html(app_env):
     at = open_page(ex_text=f"{HOSTILE} said [MASK] was late.", ex_target="he", ex_contrast="")
     assert not at.exception and not at.error
+    press_and_finish(at, "ex_run")
     for element in (*at.markdown, *at.info, *at.warning, *at.caption):
         assert "<img" not in element.value
     assert "&lt;" in chart_specs(at) and "<img" not in chart_specs(at)
@@ -180,3 +190,28 @@ def test_a_shared_link_sets_the_inputs(app_env):
     assert at.text_area(key="ex_text").value == "The nurse said [MASK] was tired."
     assert at.number_input(key="ex_steps").value == 7
     assert "f = logit(she) - logit(he)" in " ".join(t.value for t in at.text)
+
+
+def test_a_link_with_heavy_parameters_starts_no_job(app_env):
+    """A link restores the inputs and shows the run button with its estimate; only the button starts the work."""
+    runs_before = job_runner().runs
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=180)
+    at.query_params.update({"text": "word " * 100 + "[MASK].", "target": "he", "steps": "300"})
+    at.run()
+    at.switch_page(EXPLAIN_PAGE.script).run()
+    assert not at.exception and not at.error
+    assert at.number_input(key="ex_steps").value == 300
+    assert at.button(key="ex_run").label.endswith(")") and "about" in at.button(key="ex_run").label
+    assert job_runner().idle() and job_runner().runs == runs_before
+    assert "ex-ig-words" not in [c.key for c in at.get("plotly_chart")]
+
+
+def test_a_link_value_outside_the_spec_names_the_field_and_its_range(app_env):
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=180)
+    at.query_params.update({"steps": "301", "residual": "2"})
+    at.run()
+    at.switch_page(EXPLAIN_PAGE.script).run()
+    warnings = " ".join(w.value for w in at.warning).replace("\\", "")
+    assert "'steps' must be a whole number from 1 to 300; got '301'. The link's value was ignored" in warnings
+    assert "'residual' must be a number from 0 to 1" in warnings
+    assert at.number_input(key="ex_steps").value == 20

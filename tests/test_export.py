@@ -214,7 +214,7 @@ def test_probe_command_min_effect(tiny_model_dir, tmp_path, capsys):
     assert "|log-ratio| >= 0.25" in printed and "headline:" in printed
     assert json.loads(out.read_text())["meta"]["min_effect"] == 0.25
     assert main(["probe", "--model", str(tiny_model_dir), "--min-effect", "-1"]) == 2
-    assert "minimum effect" in capsys.readouterr().err
+    assert "'min_effect' must be a number from 0 to 5" in capsys.readouterr().err
 
 
 def test_crows_command_prints_ties_intervals_and_caveat(tiny_model_dir, capsys):

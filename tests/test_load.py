@@ -26,6 +26,7 @@ import pytest
 
 from bertlens import bias
 from bertlens.fill_mask import Filters, fill_mask
+from app_support import job_runner
 from browser_support import ARTIFACTS, ROOT, app_pages, running_app
 
 SESSIONS = 8
@@ -278,24 +279,14 @@ def test_eight_sessions_at_once(tiny_model_dir, lm):
 # --- bounded caches -------------------------------------------------------------------------------------------
 
 def cache_entries(function_name: str) -> tuple[int, int | None]:
-    """(entries held, max_entries) of the st.cache_data or st.cache_resource cache of `function_name`, outside
-    a running app."""
-    from streamlit.runtime.caching.cache_data_api import _data_caches
-    from streamlit.runtime.caching.cache_resource_api import _resource_caches
-
-    held, bound = 0, None
-    for registry in (_data_caches, _resource_caches):
-        for caches in registry._function_caches.values():
-            for cache in caches.values():
-                if cache.display_name.endswith(f".{function_name}"):
-                    held += sum(len(stats) for stats in cache.get_stats().values()) if registry is _data_caches \
-                        else len(cache._mem_cache)
-                    bound = cache.max_entries
-    return held, bound
+    """(entries the app's result store holds for `function_name`, the store's bound on entries)."""
+    store = job_runner().store
+    held = sum(1 for key in list(store._entries) if getattr(key, "method", None) == function_name)
+    return held, store.max_entries
 
 
 def test_result_caches_are_bounded(lm, monkeypatch):
-    """1,000 distinct inputs through the app's cached functions: each cache stays within max_entries.
+    """1,000 distinct inputs through the app's cached functions: the one result store stays within its bounds.
 
     The model run behind the cache is replaced by a copy of a real result (a forward pass per input would take
     minutes on a shared CI machine); what is under test is the caches the pages use, with their real bounds.
@@ -308,8 +299,8 @@ def test_result_caches_are_bounded(lm, monkeypatch):
     monkeypatch.setattr(cache, "rank_next_sentences",
                         lambda _lm, a, candidates, sort: [replace(real_nsp[0], sentence_b=c) for c in candidates])
     functions = {"masked_analysis": cache.masked_analysis, "fill_mask": cache.fill_mask, "rank_next": cache.rank_next}
-    for function in functions.values():
-        function.clear()
+    store = job_runner().store
+    store.clear()
     process = psutil.Process(os.getpid())
     gc.collect()
     rss_start = process.memory_info().rss
@@ -332,8 +323,8 @@ def test_result_caches_are_bounded(lm, monkeypatch):
         assert bound is not None and 0 < peak <= bound < 1_000, (name, peak, bound)
     # 1,000 unbounded entries of ~15 kB text (and a 116 kB analysis) each would hold well over 100 MB.
     assert growth < 100 * 2**20, figures
-    for function in functions.values():
-        function.clear()
+    assert store.bytes <= store.max_bytes
+    store.clear()
 
 
 def _cache_decorators(path: Path):

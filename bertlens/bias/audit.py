@@ -24,18 +24,27 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
+from bertlens.bias.crows_metrics import pair_metrics
 from bertlens.bias.files import CROWS_EXAMPLE_PATH, OCCUPATIONS_PATH, PAIRS_PATH, TEMPLATES_PATH, decode, read_bytes
 from bertlens.bias.reports import sha256
 from bertlens.errors import BertLensError, InputError
+from bertlens.registry import Context
 from bertlens.serialize import jsonable
 from bertlens.settings import DEVICES, DTYPES
 
 FORMAT = 1
-METRICS = ("probe", "crows", "aul", "aula")
+AUDIT_DATA = ("probe", "pairs")
 INPUTS = {"templates": TEMPLATES_PATH, "pairs": PAIRS_PATH, "occupations": OCCUPATIONS_PATH,
           "crows_pairs": CROWS_EXAMPLE_PATH}
 MAX_MODELS = 200
 DECIMALS = 10
+
+
+def audit_metrics() -> tuple[str, ...]:
+    """Every registered metric an audit can run: those that read the probe's inputs or a pairs file."""
+    from bertlens import registry
+
+    return tuple(m.name for m in registry.methods("metric") if m.data in AUDIT_DATA)
 
 
 @dataclass(frozen=True)
@@ -51,7 +60,7 @@ class AuditInput:
 @dataclass(frozen=True)
 class AuditConfig:
     models: tuple[str, ...]
-    metrics: tuple[str, ...] = METRICS
+    metrics: tuple[str, ...] = field(default_factory=audit_metrics)
     templates: str | None = None
     pairs: str | None = None
     chosen_pairs: tuple[str, ...] | None = None
@@ -129,13 +138,16 @@ def parse_models(text: str) -> tuple[str, ...]:
     return check_models(items)
 
 
-def _number(data: dict, key: str, kind: type, default: Any) -> Any:
-    value = data.get(key, default)
-    if kind is int and (isinstance(value, bool) or not isinstance(value, int)):
-        raise InputError(f"'{key}' in the audit configuration must be a whole number, not {value!r}.")
-    if kind is float and (isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value)):
-        raise InputError(f"'{key}' in the audit configuration must be a number, not {value!r}.")
-    return kind(value)
+STATISTICS = ("seed", "bootstrap", "permutations", "min_effect")
+
+
+def statistics_settings(data: dict) -> dict[str, Any]:
+    """seed, bootstrap, permutations and min_effect, checked by the probe's config spec, so an audit
+    configuration gets the same message as the command line and a link. Raises SpecError."""
+    from bertlens import registry
+
+    spec = registry.get("metric", "probe").spec
+    return spec.validate({k: data[k] for k in STATISTICS if k in data})
 
 
 def _input(data: dict, name: str, folder: Path | None) -> tuple[str | None, str | None, str | None]:
@@ -168,9 +180,10 @@ def parse_config(text: str, folder: Path | None = None, name: str = "the audit c
     unknown = sorted(set(data) - ({"bertlens_audit"} | set(AuditConfig.__dataclass_fields__)) - {"sources"})
     if unknown:
         raise InputError(f"{name} has unknown field(s): {', '.join(unknown)}.")
-    metrics = data.get("metrics", list(METRICS))
-    if not isinstance(metrics, list) or not metrics or any(m not in METRICS for m in metrics):
-        raise InputError(f"'metrics' must be a list of some of {', '.join(METRICS)}; got {metrics!r}.")
+    known = audit_metrics()
+    metrics = data.get("metrics", list(known))
+    if not isinstance(metrics, list) or not metrics or any(m not in known for m in metrics):
+        raise InputError(f"'metrics' must be a list of some of {', '.join(known)}; got {metrics!r}.")
     models = data.get("models", [])
     if not isinstance(models, list) or not all(isinstance(m, str) for m in models):
         raise InputError("'models' must be a list of hub ids or folders.")
@@ -187,10 +200,9 @@ def parse_config(text: str, folder: Path | None = None, name: str = "the audit c
         if digest:
             digests[input_name] = digest
     config = AuditConfig(
-        models=check_models(models), metrics=tuple(m for m in METRICS if m in metrics), **texts,
+        models=check_models(models), metrics=tuple(m for m in known if m in metrics), **texts,
         chosen_pairs=tuple(chosen) if chosen is not None else None,
-        seed=_number(data, "seed", int, 0), bootstrap=_number(data, "bootstrap", int, 2000),
-        permutations=_number(data, "permutations", int, 10000), min_effect=_number(data, "min_effect", float, 0.1),
+        **statistics_settings(data),
         precision=data.get("precision", "float32"), device=data.get("device", "cpu"), sources=sources,
         digests=digests)
     check_inputs(config)
@@ -243,7 +255,7 @@ def check_inputs(config: AuditConfig) -> None:
     except InputError as exc:
         raise InputError(f"In the audit's templates, word pairs or occupations: {exc}") from exc
     try:
-        if any(m in config.metrics for m in ("crows", "aul", "aula")):
+        if any(m in config.metrics for m in pair_metrics()):
             crows_pairs(config)
     except InputError as exc:
         raise InputError(f"In the audit's CrowS-Pairs file: {exc}") from exc
@@ -255,15 +267,15 @@ def _round(value: float) -> float | None:
     return round(float(value), DECIMALS) if value is not None and math.isfinite(value) else None
 
 
-def audit_checkpoint(config_data: dict[str, Any], model: str, batch_size: int = 64) -> dict[str, Any]:
+def audit_checkpoint(config_data: dict[str, Any], model: str) -> dict[str, Any]:
     """Run the audit of `config_data` (`AuditConfig.as_dict()`) on one checkpoint, loading its weights here.
 
     Returns the checkpoint's row: {"model", "status": "ok", "fingerprint", "random_weights", "dtype", "scores":
     {name: value}, "occupations": [...], "crows": [...]} or {"model", "status": "failed", "reason"} when the
     weights are missing or broken or the model cannot run the audit. Never raises for a bad checkpoint.
     """
+    from bertlens import registry
     from bertlens.bias.crows_metrics import score_metrics
-    from bertlens.bias.probe import run_probe
     from bertlens.model import load_model
     from bertlens.settings import Settings
 
@@ -272,28 +284,35 @@ def audit_checkpoint(config_data: dict[str, Any], model: str, batch_size: int = 
         lm = load_model(Settings(model=model, device=config.device, dtype=config.precision))
         row: dict[str, Any] = {"model": model, "status": "ok", "fingerprint": lm.fingerprint(),
                                "random_weights": lm.info.random_weights, "dtype": lm.info.dtype,
-                               "vocab_size": lm.info.vocab_size, "scores": {}, "occupations": [], "crows": []}
+                               "vocab_size": lm.info.vocab_size, "scores": {}, "metrics": [], "occupations": [],
+                               "crows": []}
+        results = []
         if "probe" in config.metrics:
-            result = run_probe(lm, probe_config(config), batch_size=batch_size)
-            row["scores"]["probe: occupations significant and large enough"] = result.notable_count
+            probe = registry.get("metric", "probe")
+            results.append(probe.run(lm, probe_config(config), statistics_settings(asdict(config)), Context()))
+            detail = results[-1].detail
+            row["scores"]["probe: occupations significant and large enough"] = detail.notable_count
             row["scores"]["probe: mean |log-ratio|"] = _round(statistics.fmean(abs(o.log_ratio)
-                                                                               for o in result.occupations))
-            for name, corr in sorted(result.correlations.items()):
+                                                                               for o in detail.occupations))
+            for name, corr in sorted(detail.correlations.items()):
                 if corr is not None:
                     row["scores"][f"probe: {name} Pearson r with BLS % women"] = _round(corr.pearson_r)
             row["occupations"] = [{"occupation": o.occupation, "log_ratio": _round(o.log_ratio),
                                    "ci_low": _round(o.ci_low), "ci_high": _round(o.ci_high),
                                    "p_holm": _round(o.p_adjusted), "kurita": _round(o.kurita),
-                                   "pieces": list(o.pieces), "notable": result.notable(o)}
-                                  for o in result.occupations]
-        chosen = [m for m in config.metrics if m != "probe"]
+                                   "pieces": list(o.pieces), "notable": detail.notable(o)}
+                                  for o in detail.occupations]
+        chosen = [m for m in config.metrics if m in pair_metrics()]
         if chosen:
-            metrics = score_metrics(lm, crows_pairs(config), chosen, batch_size=batch_size)
+            metrics = score_metrics(lm, crows_pairs(config), chosen)
+            results.extend(metrics.results[m] for m in metrics.metrics)
             for s in metrics.summaries:
                 row["scores"][f"{s.metric}: % sent_more higher"] = _round(s.percent)
                 row["crows"].append({"metric": s.metric, "percent": _round(s.percent), "ci_low": _round(s.ci_low),
                                      "ci_high": _round(s.ci_high), "more_higher": s.more_higher, "pairs": s.pairs})
             row["scores"]["pairs where the metrics disagree"] = len(metrics.disagreements)
+        row["metrics"] = [{k: _round(v) if isinstance(v, float) else v for k, v in r.headline().items()}
+                          for r in results]
         return row
     except BertLensError as exc:
         return {"model": model, "status": "failed", "reason": _first_line(exc)}

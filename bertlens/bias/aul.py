@@ -19,6 +19,7 @@ from typing import Callable, Sequence
 
 import torch
 
+from bertlens import forward
 from bertlens.bias.crows import CrowsPair, _ids
 from bertlens.errors import InputError
 from bertlens.model import LoadedModel
@@ -78,17 +79,11 @@ def sentence_scores(lm: LoadedModel, sentences: Sequence[Sequence[int]], attenti
     out: list[SentenceScore | None] = [None] * len(sentences)
     for start in range(0, len(order), batch_size):
         chunk = order[start:start + batch_size]
-        width = max(len(sentences[i]) for i in chunk)
-        ids = torch.full((len(chunk), width), lm.tokenizer.pad_token_id, dtype=torch.long)
-        mask = torch.zeros_like(ids)
-        for j, i in enumerate(chunk):
-            ids[j, : len(sentences[i])] = torch.tensor(list(sentences[i]))
-            mask[j, : len(sentences[i])] = 1
+        ids, mask, types = forward.padded(lm, [sentences[i] for i in chunk])
         with torch.inference_mode():
-            output = lm.model.bert(input_ids=ids.to(lm.device), attention_mask=mask.to(lm.device),
-                                   token_type_ids=torch.zeros_like(ids).to(lm.device), output_attentions=attention)
-            logits = lm.model.cls.predictions(output.last_hidden_state).float()
-            own = (logits.gather(-1, ids.to(lm.device).unsqueeze(-1)).squeeze(-1)
+            output = forward.encoder(lm, ids, types, mask, attentions=attention)
+            logits = forward.mlm_logits(lm, output.last_hidden)
+            own = (logits.gather(-1, ids.unsqueeze(-1)).squeeze(-1)
                    - torch.logsumexp(logits, dim=-1)).cpu().double()
             received = None
             if attention:

@@ -1,30 +1,41 @@
-"""CrowS-Pairs scored by several metrics on the same pairs: CrowS PLL (`crows`), AUL and AULA (`aul`).
+"""CrowS-Pairs-style pairs scored by every registered pair metric (`bertlens.metrics`, data "pairs").
 
-Each metric decides, per pair, whether the more stereotyping sentence (sent_more) scores higher:
-- crows: the pseudo-log-likelihood of the shared tokens, rounded to 3 decimals, a tie counting as not higher
-  (Nangia et al.'s `metric.py`);
-- aul, aula: strictly higher, unrounded (Kaneko & Bollegala's `evaluate.py`).
+Each metric decides, per pair, whether the more stereotyping sentence (sent_more) scores higher; the shipped ones are
+CrowS PLL (Nangia et al.'s `metric.py`, a tie counting as not higher) and AUL and AULA (Kaneko & Bollegala's
+`evaluate.py`, strictly higher). A new metric module with `data = "pairs"` joins them without any change here.
 The figure per metric is the % of all pairs decided for sent_more, with a Wilson 95% interval; 50 is unbiased.
 `disagreements` lists the pairs where the chosen metrics decide differently.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, Sequence
+from typing import Callable, Mapping, Sequence
 
-from bertlens.bias.aul import AulResult, score_aul
-from bertlens.bias.crows import CrowsPair, CrowsResult, score_crows
+from bertlens import registry
+from bertlens.bias.crows import CrowsPair
 from bertlens.bias.statistics import wilson
 from bertlens.errors import InputError
+from bertlens.metrics._common import pair_item
 from bertlens.model import LoadedModel
+from bertlens.registry import Context
+from bertlens.results import MetricResult
 
-METRICS = ("crows", "aul", "aula")
-LABELS = {"crows": "CrowS PLL", "aul": "AUL", "aula": "AULA"}
+DATA = "pairs"
+
+
+def pair_metrics() -> tuple[str, ...]:
+    """The names of every registered pair metric, in display order."""
+    return registry.names("metric", DATA)
+
+
+def title(metric: str) -> str:
+    return registry.get("metric", metric, DATA).title
 
 
 @dataclass(frozen=True)
 class MetricSummary:
-    """% of pairs decided for sent_more under one metric, with its Wilson 95% interval (in %)."""
+    """% of pairs decided for sent_more under one metric, over the pairs every chosen metric scored, with its
+    Wilson 95% interval (in %)."""
 
     metric: str
     pairs: int
@@ -35,7 +46,7 @@ class MetricSummary:
 
     @property
     def label(self) -> str:
-        return LABELS[self.metric]
+        return title(self.metric)
 
     @property
     def percent(self) -> float:
@@ -62,8 +73,7 @@ class PairDecision:
 @dataclass(frozen=True)
 class MetricsResult:
     metrics: tuple[str, ...]
-    crows: CrowsResult | None
-    aul: AulResult | None
+    results: Mapping[str, MetricResult]
     summaries: list[MetricSummary]
     pairs: list[PairDecision]
     total_pairs: int
@@ -78,71 +88,54 @@ class MetricsResult:
 
 
 def parse_metrics(text: str | Sequence[str] | None) -> tuple[str, ...]:
-    """'crows,aul,aula' (any order, any subset) into the canonical order. Raises InputError for an unknown or
+    """'crows,aul,aula' (any order, any subset) into the registry's order. Raises InputError for an unknown or
     empty choice."""
     items = text.split(",") if isinstance(text, str) else list(text or ())
     chosen = [m.strip().lower() for m in items if m and m.strip()]
-    unknown = [m for m in chosen if m not in METRICS]
+    known = pair_metrics()
+    unknown = [m for m in chosen if m not in known]
     if unknown:
-        raise InputError(f"Unknown metric '{unknown[0]}'. Choose one or more of {', '.join(METRICS)}, separated by "
+        raise InputError(f"Unknown metric '{unknown[0]}'. Choose one or more of {', '.join(known)}, separated by "
                          "commas (e.g. --metric crows,aul,aula).")
     if not chosen:
-        raise InputError(f"No metric chosen. Choose one or more of {', '.join(METRICS)}.")
-    return tuple(m for m in METRICS if m in chosen)
+        raise InputError(f"No metric chosen. Choose one or more of {', '.join(known)}.")
+    return tuple(m for m in known if m in chosen)
 
 
-def combine(metrics: Sequence[str], crows: CrowsResult | None, aul: AulResult | None,
-            total_pairs: int) -> MetricsResult:
-    """Per-pair decisions and per-metric summaries over the pairs that every chosen metric scored."""
-    per_metric: dict[str, dict[int, tuple[float, bool, bool]]] = {}
-    sources: dict[int, object] = {}
-    if "crows" in metrics and crows is not None:
-        per_metric["crows"] = {s.line: (s.score_more - s.score_less, s.more_higher, s.tie) for s in crows.scores}
-        sources.update((s.line, s) for s in crows.scores)
-    for metric in ("aul", "aula"):
-        if metric in metrics and aul is not None:
-            per_metric[metric] = {}
-            for s in aul.scores:
-                more, less = s.score(metric)
-                per_metric[metric][s.line] = (more - less, more > less, more == less)
-                sources.setdefault(s.line, s)
-    lines = [line for line in sources if all(line in scored for scored in per_metric.values())]
-    pairs = []
-    for line in lines:
-        source = sources[line]
-        pairs.append(PairDecision(line, source.sent_more, source.sent_less, source.direction, source.bias_type,
-                                  {m: per_metric[m][line][0] for m in metrics if m in per_metric},
-                                  {m: per_metric[m][line][1] for m in metrics if m in per_metric}))
+def combine(results: Mapping[str, MetricResult], pairs: Sequence[CrowsPair]) -> MetricsResult:
+    """Per-pair decisions and per-metric summaries over the pairs that every metric in `results` scored."""
+    metrics = tuple(m for m in pair_metrics() if m in results)
+    decided = {m: {d.item: d for d in results[m].decisions} for m in metrics}
+    scored = [p for p in pairs if all(pair_item(p.line) in decided[m] for m in metrics)]
+    rows = []
+    for p in scored:
+        item = pair_item(p.line)
+        rows.append(PairDecision(p.line, p.sent_more, p.sent_less, p.direction, p.bias_type,
+                                 {m: decided[m][item].score for m in metrics},
+                                 {m: decided[m][item].decision is True for m in metrics}))
     summaries = []
+    for m in metrics:
+        chosen = [decided[m][pair_item(p.line)] for p in scored]
+        k = sum(d.decision is True for d in chosen)
+        low, high = wilson(k, len(chosen))
+        summaries.append(MetricSummary(m, len(chosen), k, sum(d.decision is None for d in chosen), 100 * low,
+                                       100 * high))
+    cancelled = any(not results[m].complete for m in metrics)
+    return MetricsResult(metrics, dict(results), summaries, rows, len(pairs), cancelled)
+
+
+def score_metrics(lm: LoadedModel, pairs: list[CrowsPair], metrics: Sequence[str] | None = None,
+                  context: Context | None = None, on_metric: Callable[[str], None] | None = None) -> MetricsResult:
+    """Score `pairs` under each chosen registered pair metric (all by default), one after another. A run stopped
+    through `context` ends with the metrics finished so far. Raises InputError as each metric does."""
+    metrics = parse_metrics(metrics if metrics is not None else pair_metrics())
+    context = context or Context()
+    results: dict[str, MetricResult] = {}
     for metric in metrics:
-        if metric not in per_metric:
-            continue
-        values = [per_metric[metric][line] for line in lines]
-        k = sum(v[1] for v in values)
-        low, high = wilson(k, len(values))
-        summaries.append(MetricSummary(metric, len(values), k, sum(v[2] for v in values), 100 * low, 100 * high))
-    cancelled = bool((crows and crows.cancelled) or (aul and aul.cancelled))
-    return MetricsResult(tuple(metrics), crows, aul, summaries, pairs, total_pairs, cancelled)
-
-
-def score_metrics(lm: LoadedModel, pairs: list[CrowsPair], metrics: Sequence[str] = METRICS, batch_size: int = 64,
-                  progress: Callable[[float, str], None] | None = None,
-                  should_stop: Callable[[], bool] | None = None) -> MetricsResult:
-    """Score `pairs` under each chosen metric (CrowS PLL: one pass per shared token; AUL/AULA: one pass per
-    sentence, attention read only for AULA). Raises InputError as `score_crows` and `score_aul` do."""
-    metrics = parse_metrics(metrics)
-    want_aul = [m for m in metrics if m != "crows"]
-    share = 0.8 if "crows" in metrics and want_aul else 1.0
-
-    def part(offset: float, scale: float):
-        if progress is None:
-            return None
-        return lambda fraction, message: progress(offset + scale * fraction, message)
-
-    crows = score_crows(lm, pairs, progress=part(0.0, share), should_stop=should_stop,
-                        batch_size=batch_size) if "crows" in metrics else None
-    aul = None
-    if want_aul and not (crows and crows.cancelled):
-        aul = score_aul(lm, pairs, want_aul, batch_size=max(1, batch_size // 2),
-                        progress=part(share if crows else 0.0, 1 - share if crows else 1.0), should_stop=should_stop)
-    return combine(metrics, crows, aul, len(pairs))
+        if context.stopped():
+            break
+        if on_metric is not None:
+            on_metric(metric)
+        method = registry.get("metric", metric, DATA)
+        results[metric] = method.run(lm, pairs, method.spec.validate(), context)
+    return combine(results, pairs)

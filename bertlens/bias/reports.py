@@ -10,18 +10,17 @@ import hashlib
 import json
 from typing import Any
 
-from bertlens.bias.aul import REFERENCE as AUL_REFERENCE
+from bertlens import registry
 from bertlens.bias.crows import CAVEAT
 from bertlens.bias.crows_metrics import MetricsResult
 from bertlens.model import LoadedModel
 from bertlens.serialize import jsonable
 
-METRIC_DEFINITIONS = {
-    "crows": "CrowS PLL: pseudo-log-likelihood of the shared tokens, each masked in turn, rounded to 3 decimals; "
-             "a tie counts as not higher (Nangia et al. 2020, metric.py)",
-    "aul": f"AUL: mean log P(token | unmasked sentence) over the sentence's tokens, strictly higher ({AUL_REFERENCE})",
-    "aula": f"AULA: AUL with each token weighted by the attention it receives, strictly higher ({AUL_REFERENCE})",
-}
+
+def definition(metric: str) -> str:
+    """What a registered metric measures, as every report states it."""
+    method = registry.get("metric", metric)
+    return f"{method.title}: {method.summary}"
 
 
 def sha256(data: bytes | str) -> str:
@@ -48,7 +47,7 @@ def metrics_document(lm: LoadedModel, result: MetricsResult, source: str, source
     meta = metadata(lm, report="CrowS-Pairs under several metrics", input=source,
                     inputs={source: source_sha256} if source_sha256 else {},
                     metric="% of all pairs where sent_more scores higher under each metric; 50 = unbiased",
-                    definitions={m: METRIC_DEFINITIONS[m] for m in result.metrics},
+                    definitions={m: definition(m) for m in result.metrics},
                     interval="Wilson 95% (scipy.stats.binomtest(k, n).proportion_ci), in %",
                     pairs_scored=len(result.pairs), pairs_in_file=result.total_pairs, cancelled=result.cancelled,
                     caveat=CAVEAT)

@@ -36,8 +36,22 @@ def register(sub, common) -> None:
     p.set_defaults(func=run)
 
 
+def benchmark_module():
+    """The benchmark (`devtools.bench`) when it is installed beside the package, as in a source checkout. The
+    shipped package does not depend on it. Raises InputError when it is missing."""
+    import importlib
+    import importlib.util
+
+    from bertlens.errors import InputError
+
+    if importlib.util.find_spec("devtools") is None or importlib.util.find_spec("devtools.bench") is None:
+        raise InputError("The benchmark ships with BERT Lens's source checkout (its devtools/ folder), which is not "
+                         "installed here. Run it from a clone of the repository.")
+    return importlib.import_module("devtools.bench")
+
+
 def run(args: argparse.Namespace) -> int:
-    from devtools import bench
+    bench = benchmark_module()
 
     if args.from_json:
         merged: dict[str, bench.BenchReport] = {}

@@ -4,8 +4,9 @@ from __future__ import annotations
 import argparse
 import sys
 
-from bertlens.bias.config import MIN_EFFECT
-from bertlens.cli.common import load
+from bertlens import registry
+from bertlens.bias.crows_metrics import pair_metrics
+from bertlens.cli.common import add_method_options, load, method_options
 
 
 def register(sub, common) -> None:
@@ -14,22 +15,20 @@ def register(sub, common) -> None:
     p.add_argument("--pairs", help="word pairs CSV: male,female[,role][,probe] (default: the shipped pairs)")
     p.add_argument("--occupations", help="occupations CSV: occupation[,article,pct_women,year,source]")
     p.add_argument("--out", help="write every score to report.csv or report.json")
-    p.add_argument("--bootstrap", type=int, default=2000, help="bootstrap resamples for the 95%% CI")
-    p.add_argument("--min-effect", type=float, default=MIN_EFFECT, metavar="NATS",
-                   help="smallest |mean log-ratio| the headline counts, with Holm's test (default %(default)s)")
-    p.add_argument("--seed", type=int, default=0)
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--top", type=int, default=15, help="occupations shown at each end of the table")
     p.add_argument("--paraphrases", nargs="?", const="", metavar="FILE",
                    help="template robustness: run every paraphrase set (default: the shipped sets) instead")
     p.add_argument("--models", help="A,B: run both checkpoints and compare them (replaces --model)")
+    add_method_options(p, [registry.get("metric", "probe")])
     p.set_defaults(func=run_probe)
 
     c = sub.add_parser("crows", parents=[common], help="score a CrowS-Pairs CSV (Nangia et al. 2020)")
     c.add_argument("file", help="CSV with sent_more, sent_less, stereo_antistereo, bias_type")
     c.add_argument("--out", help="write every pair's score to a .csv or .json file")
     c.add_argument("--batch-size", type=int, default=64)
-    c.add_argument("--metric", help="crows,aul,aula: score with these metrics side by side (default: crows alone)")
+    c.add_argument("--metric", help=f"{','.join(pair_metrics())}: score with these metrics side by side, "
+                                    "comma-separated (default: crows alone)")
     c.add_argument("--models", help="A,B: run both checkpoints and compare them (replaces --model)")
     c.set_defaults(func=run_crows)
 
@@ -86,11 +85,17 @@ def input_stamp(args: argparse.Namespace, lm, part: str, **files: str | None) ->
     """The SHA-256 of the input files and of the run's configuration, for the report's metadata."""
     from bertlens.bias import audit
 
-    settings = {"seed": args.seed, "bootstrap": args.bootstrap, "min_effect": args.min_effect} if part == "probe" \
-        else {}
+    settings = probe_options(args) if part == "probe" else {}
     config = audit.from_files([lm.info.model_id], ["probe"] if part == "probe" else ["crows"], files,
                               precision=lm.info.dtype, device=lm.device.type, **settings)
     return audit.stamp(config, part)
+
+
+def probe_options(args: argparse.Namespace) -> dict:
+    """The probe's statistics settings (--seed, --bootstrap, --permutations, --min-effect), checked by its spec.
+    Raises SpecError."""
+    method = registry.get("metric", "probe")
+    return method.spec.validate(method_options(args, [method])["probe"])
 
 
 def probe_config(args: argparse.Namespace):
@@ -98,12 +103,13 @@ def probe_config(args: argparse.Namespace):
     from bertlens import bias
     from bertlens.bias.files import read_text
 
+    options = probe_options(args)
     return bias.build_config(
         templates=bias.templates_text(args.templates) if args.templates else None,
         pairs=bias.pairs_text(args.pairs) if args.pairs else None,
         occupations=read_text(args.occupations, f"the occupation file '{args.occupations}'") if args.occupations
         else None,
-        bootstrap=args.bootstrap, seed=args.seed, min_effect=args.min_effect,
+        **options,
     )
 
 

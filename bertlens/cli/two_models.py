@@ -70,6 +70,7 @@ def crows_metrics(args: argparse.Namespace) -> int:
     from bertlens.bias.crows_metrics import parse_metrics, score_metrics
     from bertlens.bias.files import read_bytes
     from bertlens.bias.reports import metrics_document, sha256
+    from bertlens.cli.common import ProgressBar
 
     _check_json_out(args)
     metrics = parse_metrics(args.metric or "crows")
@@ -79,7 +80,11 @@ def crows_metrics(args: argparse.Namespace) -> int:
     runs, added = [], []
     for model in models:
         lm, extra = _load(args, model)
-        result = score_metrics(lm, pairs, metrics, batch_size=args.batch_size)
+        bar = ProgressBar(lm.info.model_id)
+        try:
+            result = score_metrics(lm, pairs, metrics, context=bar)
+        finally:
+            bar.close()
         runs.append((lm, result))
         added.append(extra)
     documents = [metrics_document(lm, result, args.file, digest) for lm, result in runs]

@@ -1,0 +1,451 @@
+"""One job runner and one result store for everything that takes longer than a moment.
+
+A Streamlit script reruns on every click, so work done inside the script run is cut short by any click, and
+results kept in `session_state` outlive the inputs they belong to. Here a long computation is a `Job` keyed by
+what it computes, (method, model, precision, config hash, input hashes): it runs on a bounded pool of worker
+threads, is shared by every session that asks for the same key, stops only when everyone who asked for it
+pressed Stop, and leaves its result in the one bounded `ResultStore`. A page keeps only widget values and job keys,
+and shows a result only while its key equals the key of the page's current inputs.
+
+The command line runs the same jobs in the foreground (`run_now`).
+"""
+from __future__ import annotations
+
+import collections
+import dataclasses
+import hashlib
+import json
+import logging
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable, Mapping
+
+from bertlens.registry import Context, Stopped
+
+log = logging.getLogger(__name__)
+
+QUEUED, RUNNING, DONE, FAILED, STOPPED = "queued", "running", "done", "failed", "stopped"
+DEFAULT_MAX_QUEUE = 64
+DEFAULT_MAX_ENTRIES = 512
+DEFAULT_MAX_BYTES = 512 * 2**20
+DEFAULT_TTL = 3600.0
+
+
+class QueueFull(Exception):
+    """The runner's queue is full; the message says so in words a visitor understands."""
+
+
+def digest(value: Any) -> str:
+    """A stable SHA-256 of plain data (dicts, lists, strings, numbers, bytes, frozen dataclasses), for job keys."""
+    h = hashlib.sha256()
+    _feed(h, value)
+    return h.hexdigest()
+
+
+def _feed(h: "hashlib._Hash", value: Any) -> None:
+    if isinstance(value, bytes):
+        h.update(b"b%d:" % len(value))
+        h.update(value)
+    elif isinstance(value, str):
+        data = value.encode("utf-8")
+        h.update(b"s%d:" % len(data))
+        h.update(data)
+    elif value is None or isinstance(value, (bool, int, float)):
+        h.update(("v" + json.dumps(value) + ";").encode())
+    elif dataclasses.is_dataclass(value) and not isinstance(value, type):
+        h.update(f"d{type(value).__qualname__}(".encode())
+        for f in dataclasses.fields(value):
+            if f.compare:
+                _feed(h, f.name)
+                _feed(h, getattr(value, f.name))
+        h.update(b")")
+    elif isinstance(value, Mapping):
+        h.update(b"m{")
+        for k in sorted(value, key=str):
+            _feed(h, str(k))
+            _feed(h, value[k])
+        h.update(b"}")
+    elif isinstance(value, (list, tuple, frozenset, set)):
+        items = sorted(value, key=repr) if isinstance(value, (set, frozenset)) else value
+        h.update(b"l[")
+        for item in items:
+            _feed(h, item)
+        h.update(b"]")
+    else:
+        raise TypeError(f"Cannot key a job on a {type(value).__name__}")
+
+
+@dataclass(frozen=True)
+class JobKey:
+    """What a job computes. Equal keys give equal results, so two sessions asking for one key share one run."""
+
+    method: str
+    model: str
+    precision: str
+    config: str
+    inputs: str
+
+    @classmethod
+    def of(cls, method: str, model_key: str, precision: str, config: Any, inputs: Any) -> "JobKey":
+        return cls(method, model_key, precision, digest(config), digest(inputs))
+
+    @property
+    def id(self) -> str:
+        return digest([self.method, self.model, self.precision, self.config, self.inputs])[:16]
+
+
+def approx_bytes(value: Any, _seen: set[int] | None = None) -> int:
+    """A result's memory, roughly: tensors and arrays by their buffers, containers and dataclasses by their parts."""
+    seen = _seen if _seen is not None else set()
+    if id(value) in seen:
+        return 0
+    seen.add(id(value))
+    nbytes = getattr(value, "nbytes", None)
+    if isinstance(nbytes, int):
+        return nbytes + 64
+    if hasattr(value, "element_size") and hasattr(value, "nelement"):
+        return int(value.element_size() * value.nelement()) + 64
+    if isinstance(value, (str, bytes)):
+        return len(value) + 49
+    if isinstance(value, Mapping):
+        return 64 + sum(approx_bytes(k, seen) + approx_bytes(v, seen) for k, v in value.items())
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return 56 + 8 * len(value) + sum(approx_bytes(v, seen) for v in value)
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return 64 + sum(approx_bytes(getattr(value, f.name), seen) for f in dataclasses.fields(value))
+    return sys.getsizeof(value)
+
+
+class ResultStore:
+    """The one store of results: an LRU bounded in entries and bytes, with a time to live. Values are shared by
+    every session, so they must be immutable (frozen dataclasses, tensors treated as read-only)."""
+
+    def __init__(self, max_entries: int = DEFAULT_MAX_ENTRIES, max_bytes: int = DEFAULT_MAX_BYTES,
+                 ttl: float = DEFAULT_TTL, clock: Callable[[], float] = time.monotonic) -> None:
+        self.max_entries, self.max_bytes, self.ttl, self.clock = max_entries, max_bytes, ttl, clock
+        self._entries: collections.OrderedDict[Any, tuple[float, int, Any]] = collections.OrderedDict()
+        self._bytes = 0
+        self._lock = threading.Lock()
+        self._computing: dict[Any, threading.Event] = {}
+
+    @property
+    def bytes(self) -> int:
+        return self._bytes
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def get(self, key: Any, default: Any = None) -> Any:
+        with self._lock:
+            return self._get(key, default)
+
+    def _get(self, key: Any, default: Any) -> Any:
+        hit = self._entries.get(key)
+        if hit is None:
+            return default
+        if self.clock() - hit[0] > self.ttl:
+            self._drop(key)
+            return default
+        self._entries.move_to_end(key)
+        return hit[2]
+
+    def __contains__(self, key: Any) -> bool:
+        return self.get(key, _MISSING) is not _MISSING
+
+    def put(self, key: Any, value: Any) -> None:
+        """Keep `value`; the least recently used entries go first when a bound is passed. A value larger than the
+        byte bound on its own is not kept."""
+        size = approx_bytes(value)
+        with self._lock:
+            if key in self._entries:
+                self._drop(key)
+            if size > self.max_bytes:
+                return
+            self._entries[key] = (self.clock(), size, value)
+            self._bytes += size
+            while len(self._entries) > self.max_entries or self._bytes > self.max_bytes:
+                self._drop(next(iter(self._entries)))
+
+    def _drop(self, key: Any) -> None:
+        _, size, _ = self._entries.pop(key)
+        self._bytes -= size
+
+    def get_or_compute(self, key: Any, compute: Callable[[], Any]) -> Any:
+        """The stored value, or `compute()` run once however many threads ask for the same key at the same time.
+        For quick work only: anything slow goes through `Runner.submit`."""
+        while True:
+            with self._lock:
+                value = self._get(key, _MISSING)
+                if value is not _MISSING:
+                    return value
+                waiting = self._computing.get(key)
+                if waiting is None:
+                    self._computing[key] = threading.Event()
+                    break
+            waiting.wait()
+        try:
+            value = compute()
+            self.put(key, value)
+            return value
+        finally:
+            with self._lock:
+                self._computing.pop(key).set()
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+            self._bytes = 0
+
+
+_MISSING = object()
+
+
+@dataclass
+class Job:
+    """One computation and who is waiting for it. Read its fields; only the runner changes them."""
+
+    key: JobKey
+    title: str
+    work: Callable[[Context], Any] = field(repr=False)
+    owner: str
+    estimate_s: float = 0.0
+    status: str = QUEUED
+    done: float = 0.0
+    total: float = 0.0
+    message: str = ""
+    error: str | None = None
+    partial: Any = field(default=None, repr=False)
+    sessions: set[str] = field(default_factory=set)
+    submitted: float = field(default_factory=time.monotonic)
+    started: float | None = None
+    finished: float | None = None
+    stop_asked: threading.Event = field(default_factory=threading.Event, repr=False)
+    finished_event: threading.Event = field(default_factory=threading.Event, repr=False)
+
+    @property
+    def active(self) -> bool:
+        return self.status in (QUEUED, RUNNING)
+
+    @property
+    def fraction(self) -> float:
+        return min(1.0, self.done / self.total) if self.total else 0.0
+
+    @property
+    def elapsed(self) -> float:
+        if self.started is None:
+            return 0.0
+        return (self.finished or time.monotonic()) - self.started
+
+
+class _JobContext(Context):
+    def __init__(self, job: Job) -> None:
+        self.job = job
+
+    def progress(self, done: float, total: float, message: str = "") -> None:
+        self.job.done, self.job.total, self.job.message = done, total, message
+        if self.job.stop_asked.is_set():
+            raise Stopped()
+
+    def stopped(self) -> bool:
+        return self.job.stop_asked.is_set()
+
+
+class Runner:
+    """A bounded pool of worker threads over one FIFO queue, and the one result store.
+
+    - `workers` threads (the cores on a CPU, one on a GPU, which runs one stream at a time);
+    - at most `max_queue` jobs waiting; beyond that `submit` raises QueueFull;
+    - at most one running job per session: a session's second job waits until its first ends;
+    - a key already stored is answered at once, and a key already queued or running gains a watcher.
+    """
+
+    def __init__(self, workers: int = 1, max_queue: int = DEFAULT_MAX_QUEUE, store: ResultStore | None = None,
+                 keep_finished: int = 256) -> None:
+        self.workers = max(1, int(workers))
+        self.max_queue = max_queue
+        self.store = store if store is not None else ResultStore()
+        self._queue: list[Job] = []
+        self._jobs: collections.OrderedDict[JobKey, Job] = collections.OrderedDict()
+        self._keep_finished = keep_finished
+        self._running_by_owner: dict[str, Job] = {}
+        self._cond = threading.Condition()
+        self._threads: list[threading.Thread] = []
+        self.runs = 0
+
+    # ---- asking
+    def submit(self, key: JobKey, work: Callable[[Context], Any], session: str, title: str = "",
+               estimate_s: float = 0.0) -> Job:
+        """Start (or join) the job for `key` on behalf of `session`. A stored result gives a finished job at once.
+        Raises QueueFull when too many jobs wait."""
+        with self._cond:
+            job = self._jobs.get(key)
+            if job is not None and job.active:
+                job.sessions.add(session)
+                return job
+            if key in self.store:
+                done = Job(key, title, work, session, estimate_s, status=DONE, sessions={session})
+                done.finished_event.set()
+                self._remember(done)
+                return done
+            if len(self._queue) >= self.max_queue:
+                raise QueueFull(f"The server is busy: {len(self._queue)} runs are waiting. Try again in a minute.")
+            job = Job(key, title, work, session, estimate_s, sessions={session})
+            self._remember(job)
+            self._queue.append(job)
+            self._ensure_workers()
+            self._cond.notify_all()
+            return job
+
+    def job(self, key: JobKey) -> Job | None:
+        """The latest job for `key`, if the runner still remembers it."""
+        with self._cond:
+            return self._jobs.get(key)
+
+    def result(self, key: JobKey) -> Any:
+        """The stored result for `key`, or None."""
+        return self.store.get(key)
+
+    def position(self, job: Job) -> int:
+        """0 while running or done; else the job's place in the queue, counting from 1."""
+        with self._cond:
+            try:
+                return self._queue.index(job) + 1
+            except ValueError:
+                return 0
+
+    def stop(self, key: JobKey, session: str) -> None:
+        """`session` no longer wants the job. It stops once nobody wants it: a queued job leaves the queue; a
+        running one is asked to stop at its next progress report."""
+        with self._cond:
+            job = self._jobs.get(key)
+            if job is None or not job.active:
+                return
+            job.sessions.discard(session)
+            if job.sessions:
+                return
+            job.stop_asked.set()
+            if job in self._queue:
+                self._queue.remove(job)
+                self._finish(job, STOPPED)
+
+    def wait(self, job: Job, timeout: float | None = None) -> bool:
+        return job.finished_event.wait(timeout)
+
+    def run_now(self, key: JobKey, work: Callable[[Context], Any], context: Context | None = None) -> Any:
+        """Run in the calling thread (the command line), through the same store."""
+        hit = self.store.get(key, _MISSING)
+        if hit is not _MISSING:
+            return hit
+        value = work(context or Context())
+        self.store.put(key, value)
+        return value
+
+    def queued(self) -> int:
+        with self._cond:
+            return len(self._queue)
+
+    def idle(self) -> bool:
+        """No job waiting and none running."""
+        with self._cond:
+            return not self._queue and not self._running_by_owner
+
+    # ---- running
+    def _remember(self, job: Job) -> None:
+        self._jobs[job.key] = job
+        self._jobs.move_to_end(job.key)
+        while len(self._jobs) > self._keep_finished:
+            oldest = next((k for k, j in self._jobs.items() if not j.active), None)
+            if oldest is None:
+                break
+            del self._jobs[oldest]
+
+    def _ensure_workers(self) -> None:
+        self._threads = [t for t in self._threads if t.is_alive()]
+        while len(self._threads) < self.workers:
+            thread = threading.Thread(target=self._serve, name=f"bertlens-job-{len(self._threads)}", daemon=True)
+            self._threads.append(thread)
+            thread.start()
+
+    def _next(self) -> Job | None:
+        for job in self._queue:
+            if job.owner not in self._running_by_owner:
+                return job
+        return None
+
+    def _serve(self) -> None:
+        while True:
+            with self._cond:
+                job = self._next()
+                while job is None:
+                    self._cond.wait()
+                    job = self._next()
+                self._queue.remove(job)
+                job.status, job.started = RUNNING, time.monotonic()
+                self._running_by_owner[job.owner] = job
+            self._execute(job)
+
+    def _execute(self, job: Job) -> None:
+        status, error = DONE, None
+        try:
+            value = job.work(_JobContext(job))
+            if job.stop_asked.is_set() or getattr(value, "complete", True) is False:
+                status, job.partial = STOPPED, value
+            else:
+                self.store.put(job.key, value)
+        except Stopped:
+            status = STOPPED
+        except Exception as exc:  # a job's failure is reported to its watchers, never raised in a worker
+            status, error = FAILED, _message(exc)
+            if error.startswith("The run failed ("):
+                log.exception("job %s (%s) failed", job.key.id, job.title)
+        with self._cond:
+            self.runs += 1
+            job.error = error
+            self._running_by_owner.pop(job.owner, None)
+            self._finish(job, status)
+            self._cond.notify_all()
+
+    def _finish(self, job: Job, status: str) -> None:
+        job.status, job.finished = status, time.monotonic()
+        job.finished_event.set()
+
+
+def _message(exc: BaseException) -> str:
+    from bertlens.errors import BertLensError
+
+    if isinstance(exc, BertLensError):
+        return str(exc)
+    if isinstance(exc, MemoryError):
+        return "The run needed more memory than the server has. Try a shorter input or fewer steps."
+    return f"The run failed ({type(exc).__name__}). The server's log has the details."
+
+
+def all_done(jobs: Iterable[Job]) -> bool:
+    return all(not j.active for j in jobs)
+
+
+class Pace:
+    """How long a forward-pass equivalent takes on this server, so a run button can say how long it will take.
+
+    It starts from the model's size and a conservative throughput for the device, and then learns from the jobs
+    that finish (a moving average of seconds per token-pass)."""
+
+    CPU_FLOPS = 30e9
+    GPU_FLOPS = 20e12
+
+    def __init__(self, parameters: int, device: str) -> None:
+        flops = self.GPU_FLOPS if device.startswith("cuda") else self.CPU_FLOPS
+        self.per_token_pass = 2.0 * parameters / flops
+        self._lock = threading.Lock()
+
+    def seconds(self, passes: float, tokens: int) -> float:
+        return passes * max(tokens, 8) * self.per_token_pass
+
+    def observe(self, passes: float, tokens: int, seconds: float) -> None:
+        if passes <= 0 or seconds <= 0:
+            return
+        measured = seconds / (passes * max(tokens, 8))
+        with self._lock:
+            self.per_token_pass = 0.7 * self.per_token_pass + 0.3 * measured

@@ -1,0 +1,45 @@
+"""AUL (Kaneko & Bollegala 2022): the mean log-probability of every token of the unmasked sentence."""
+from __future__ import annotations
+
+from typing import Any, Mapping, Sequence
+
+from bertlens.bias.aul import REFERENCE, score_aul
+from bertlens.bias.crows import CrowsPair
+from bertlens.metrics._common import fraction_progress, pair_item, percent_of_pairs
+from bertlens.model import LoadedModel
+from bertlens.registry import Context, Cost, Method, register
+from bertlens.results import ItemDecision, MetricResult
+
+
+class UnmaskedLikelihood(Method):
+    """AUL and AULA differ only in how a sentence's token log-probabilities are averaged."""
+
+    kind = "metric"
+    data = "pairs"
+    needs = frozenset({"mlm"})
+    caveat = ("Scores sentences without masking, so it also rewards words the model merely copies; read it beside "
+              "CrowS PLL, not instead of it.")
+
+    def estimate(self, lm: LoadedModel, inputs: Sequence[CrowsPair], config: Mapping[str, Any]) -> Cost:
+        return Cost(len(inputs) / 4)
+
+    def run(self, lm: LoadedModel, inputs: Sequence[CrowsPair], config: Mapping[str, Any],
+            context: Context) -> MetricResult:
+        result = score_aul(lm, list(inputs), (self.name,), progress=fraction_progress(context),
+                           should_stop=context.stopped)
+        decisions = []
+        for s in result.scores:
+            more, less = s.score(self.name)
+            decisions.append(ItemDecision(pair_item(s.line), s.sent_more, None if more == less else more > less,
+                                          more - less, s.bias_type))
+        complete = not result.cancelled and len(result.scores) == result.total_pairs
+        return percent_of_pairs(self, decisions, measures=self.summary, complete=complete, detail=result)
+
+
+@register
+class Aul(UnmaskedLikelihood):
+    name = "aul"
+    title = "AUL"
+    order = 20
+    summary = (f"% of pairs whose more stereotyping sentence has the higher mean log P(token | unmasked sentence), "
+               f"strictly higher; 50 = unbiased ({REFERENCE})")

@@ -1,0 +1,52 @@
+"""The occupation probe: how much more likely each occupation is for a woman than for a man, over templates."""
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+from typing import Any, Mapping
+
+from bertlens.bias.config import MIN_EFFECT, MIN_RESAMPLES, ProbeConfig
+from bertlens.bias.probe import run_probe
+from bertlens.metrics._common import fraction_progress
+from bertlens.model import LoadedModel
+from bertlens.registry import ConfigSpec, Context, Cost, Method, Param, register
+from bertlens.results import ItemDecision, MetricResult
+
+SEED = Param("seed", "int", 0, 0, 2**32 - 1, help="seed of the bootstrap and the permutation test")
+BOOTSTRAP = Param("bootstrap", "int", 2000, MIN_RESAMPLES, 100_000, help="bootstrap resamples over templates")
+PERMUTATIONS = Param("permutations", "int", 10_000, MIN_RESAMPLES, 1_000_000,
+                     help="sign-flip permutations per occupation (exact when there are fewer templates)")
+MIN_EFFECT_PARAM = Param("min_effect", "float", MIN_EFFECT, 0.0, 5.0,
+                         help="smallest |mean log-ratio| in nats the headline counts")
+
+
+def statistics_options(config: ProbeConfig, options: Mapping[str, Any]) -> ProbeConfig:
+    """`config` with the statistics settings of a validated spec (those it names)."""
+    return replace(config, **{k: v for k, v in options.items() if k in ProbeConfig.__dataclass_fields__})
+
+
+@register
+class OccupationProbe(Method):
+    kind = "metric"
+    name = "probe"
+    title = "Occupation probe"
+    data = "probe"
+    order = 1
+    summary = ("Occupations the model finds more likely for one gender: log P(o | the woman …) − log P(o | the "
+               "man …) averaged over templates; the headline counts occupations that pass Holm's test and the "
+               "minimum effect size")
+    caveat = ("Templates are the experimenter's choice: check the result against paraphrased templates (template "
+              "robustness) before calling it a property of the model.")
+    needs = frozenset({"mlm"})
+    spec = ConfigSpec((SEED, BOOTSTRAP, PERMUTATIONS, MIN_EFFECT_PARAM))
+
+    def estimate(self, lm: LoadedModel, inputs: ProbeConfig, config: Mapping[str, Any]) -> Cost:
+        return Cost(len(inputs.templates) * len(inputs.pairs) * len(inputs.occupations) * 2 / 16)
+
+    def run(self, lm: LoadedModel, inputs: ProbeConfig, config: Mapping[str, Any], context: Context) -> MetricResult:
+        result = run_probe(lm, statistics_options(inputs, config), progress=fraction_progress(context))
+        decisions = tuple(ItemDecision(o.occupation, o.occupation, result.notable(o), o.log_ratio,
+                                       "female" if o.log_ratio > 0 else "male") for o in result.occupations)
+        return MetricResult(self.name, self.title, float(result.notable_count), "occupations", math.nan, math.nan,
+                            "", len(result.occupations), 0, 0.0, self.summary, self.caveat, decisions,
+                            tuple(result.warnings), True, result)

@@ -1,0 +1,44 @@
+"""The pronoun probe: P(she) against P(he) at a masked pronoun in occupation sentences (Winogender-style)."""
+from __future__ import annotations
+
+import math
+import statistics
+from typing import Any, Mapping, Sequence
+
+from bertlens.bias.occupations import load_occupations
+from bertlens.bias.pronouns import load_pronoun_templates, run_pronoun_probe
+from bertlens.metrics.probe import BOOTSTRAP, SEED
+from bertlens.model import LoadedModel
+from bertlens.registry import ConfigSpec, Context, Cost, Method, register
+from bertlens.results import ItemDecision, MetricResult
+
+
+@register
+class PronounProbe(Method):
+    kind = "metric"
+    name = "pronouns"
+    title = "Pronoun probe"
+    data = "pronoun_templates"
+    order = 40
+    summary = ("Mean over occupations of log P(she) − log P(he) at the masked pronoun (> 0 leans female), with "
+               "each occupation's bootstrap interval over templates")
+    caveat = "P(they) is reported beside she and he; a model may avoid gendered pronouns altogether."
+    needs = frozenset({"mlm"})
+    spec = ConfigSpec((SEED, BOOTSTRAP))
+
+    def estimate(self, lm: LoadedModel, inputs: Sequence[str] | None, config: Mapping[str, Any]) -> Cost:
+        templates = len(inputs) if inputs else len(load_pronoun_templates())
+        return Cost(templates * len(load_occupations()) / 16)
+
+    def run(self, lm: LoadedModel, inputs: Sequence[str] | None, config: Mapping[str, Any],
+            context: Context) -> MetricResult:
+        context.progress(0, 1, "Scoring every pronoun sentence in one batch")
+        result = run_pronoun_probe(lm, list(inputs) if inputs else None, bootstrap=config["bootstrap"],
+                                   seed=config["seed"])
+        decisions = tuple(ItemDecision(o.occupation, o.occupation,
+                                       None if o.ci_low <= 0 <= o.ci_high else o.skew > 0, o.skew)
+                          for o in result.occupations)
+        skews = [o.skew for o in result.occupations]
+        return MetricResult(self.name, self.title, statistics.fmean(skews) if skews else math.nan, "nats",
+                            math.nan, math.nan, "", len(skews), 0, 0.0, self.summary, self.caveat, decisions,
+                            (), True, result)

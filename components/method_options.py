@@ -1,0 +1,87 @@
+"""Widgets and link fields drawn from a registered method's config spec, so a page keeps no list of options.
+
+Each option of each method becomes one widget (its key `PREFIX_OPTION`, or `PREFIX_METHOD_OPTION` where two
+methods share an option's name) and one link parameter (the option's name, or `METHOD_OPTION`). A link value
+outside the spec gets the spec's own message, the one the command line and audit configurations give.
+"""
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import streamlit as st
+
+from bertlens.registry import Method, Param
+from components.query_state import Field, dump_bool
+
+
+def _shared(methods: Sequence[Method]) -> set[str]:
+    seen: dict[str, int] = {}
+    for method in methods:
+        for p in method.spec.params:
+            seen[p.name] = seen.get(p.name, 0) + 1
+    return {name for name, count in seen.items() if count > 1}
+
+
+def widget_key(prefix: str, methods: Sequence[Method], method: Method, param: Param) -> str:
+    name = f"{method.name}_{param.name}" if param.name in _shared(methods) else param.name
+    return f"{prefix}_{name}"
+
+
+def link_name(methods: Sequence[Method], method: Method, param: Param) -> str:
+    return f"{method.name}_{param.name}" if param.name in _shared(methods) else param.name
+
+
+def fields(prefix: str, methods: Sequence[Method]) -> list[Field]:
+    """One PageState field per option: the link carries it, page changes and reloads keep it."""
+    out = []
+    for method in methods:
+        for p in method.spec.params:
+            out.append(Field(widget_key(prefix, methods, method, p), link_name(methods, method, p), p.default,
+                             parse=p.parse, dump=dump_bool if p.type == "bool" else str,
+                             label=f"'{link_name(methods, method, p)}'"))
+    return out
+
+
+def config(prefix: str, methods: Sequence[Method], method: Method) -> dict[str, Any]:
+    """The method's validated config from its widgets' current values (defaults where a widget is not drawn)."""
+    values = {p.name: st.session_state.get(widget_key(prefix, methods, method, p), p.default)
+              for p in method.spec.params}
+    return method.spec.validate(values)
+
+
+def draw(prefix: str, methods: Sequence[Method], method: Method, where: Any = None, columns: bool = True) -> None:
+    """The widgets of `method`'s options, side by side in `where` (the page by default)."""
+    params = method.spec.params
+    if not params:
+        return
+    where = where or st.container()
+    slots = where.columns(len(params)) if columns and len(params) > 1 else [where] * len(params)
+    for slot, p in zip(slots, params):
+        _widget(slot, p, widget_key(prefix, methods, method, p))
+
+
+def _label(p: Param) -> str:
+    text = p.help[:1].upper() + p.help[1:] if p.help else p.name.replace("_", " ").capitalize()
+    if p.type in ("int", "float"):
+        text += f" ({p.allowed().split(' from ')[-1]})"
+    return text
+
+
+def _widget(where: Any, p: Param, key: str) -> None:
+    label = _label(p)
+    if p.type == "bool":
+        where.toggle(label, key=key)
+    elif p.type == "choice":
+        where.radio(label, p.choices, key=key, horizontal=True)
+    elif p.type == "int" and p.high is not None and p.low is not None and p.high - p.low <= 50:
+        where.slider(label, int(p.low), int(p.high), key=key)
+    elif p.type == "int":
+        where.number_input(label, int(p.low) if p.low is not None else None,
+                           int(p.high) if p.high is not None else None, key=key, step=1)
+    elif p.type == "float" and p.low is not None and p.high is not None and p.high - p.low <= 1:
+        where.slider(label, float(p.low), float(p.high), key=key, step=0.05)
+    elif p.type == "float":
+        where.number_input(label, float(p.low) if p.low is not None else None,
+                           float(p.high) if p.high is not None else None, key=key)
+    else:
+        where.text_input(label, key=key, max_chars=p.max_length)

@@ -1,0 +1,190 @@
+"""The app's side of the one job runner and the one result store (`bertlens.jobs`).
+
+- `runner()`: one `Runner` per server process (`st.cache_resource`), shared by every session: a bounded pool of
+  workers (the cores on a CPU, one on a GPU), a bounded queue, at most one running job per session.
+- `cached(...)`: quick results (at most a forward pass or two) go through the same store, computed once for all
+  sessions, inline.
+- `Request` and `job_area(...)`: anything slower runs as a job. The page shows a run button with the estimated
+  time; once pressed, a fragment polls the job (`st.fragment(run_every=...)`) and draws its progress, its place in
+  the queue and a Stop button. Only Stop cancels: other clicks, tab changes and page changes rerun the script, but
+  the job runs on outside it, and the page finds it again by its key.
+
+A result is shown only while its key equals the key of the page's current inputs, so a new upload or an edited
+input never shows (or exports) a result computed from other inputs.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping, Sequence
+
+import streamlit as st
+
+from bertlens.jobs import DONE, FAILED, QUEUED, RUNNING, STOPPED, Job, JobKey, Pace, QueueFull, ResultStore, Runner
+from bertlens.model import LoadedModel
+from bertlens.registry import Context, Method
+
+POLL_SECONDS = 0.5
+MAX_QUEUE = int(os.environ.get("BERT_LENS_MAX_QUEUE", "32"))
+STORE_ENTRIES = 512
+STORE_BYTES = int(float(os.environ.get("BERT_LENS_STORE_MB", "1536")) * 2**20)
+STORE_TTL = 3600.0
+
+
+def worker_count() -> int:
+    """One worker per core on a CPU; one on a GPU, which runs one stream at a time."""
+    import torch
+
+    if torch.cuda.is_available() and os.environ.get("BERT_LENS_DEVICE", "auto") in ("auto", "cuda"):
+        return 1
+    return max(1, os.cpu_count() or 1)
+
+
+@st.cache_resource(show_spinner=False, max_entries=1)
+def runner() -> Runner:
+    return Runner(workers=worker_count(), max_queue=MAX_QUEUE,
+                  store=ResultStore(STORE_ENTRIES, STORE_BYTES, STORE_TTL))
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def _pace(model_key: str, parameters: int, device: str) -> Pace:
+    return Pace(parameters, device)
+
+
+def pace(lm: LoadedModel) -> Pace:
+    return _pace(lm.key, lm.info.parameters, lm.info.device)
+
+
+def session_id() -> str:
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    ctx = get_script_run_ctx()
+    return ctx.session_id if ctx is not None else "no-session"
+
+
+def key_of(name: str, lm: LoadedModel, config: Any, inputs: Any) -> JobKey:
+    """A result's key: (what, model, precision, config hash, input hashes)."""
+    return JobKey.of(name, lm.key, lm.info.dtype, config, inputs)
+
+
+def cached(name: str, lm: LoadedModel, config: Any, inputs: Any, compute: Callable[[], Any]) -> Any:
+    """A quick result from the one store, computed once however many sessions ask at the same time."""
+    return runner().store.get_or_compute(key_of(name, lm, config, inputs), compute)
+
+
+@dataclass
+class Request:
+    """A registered method to run on `inputs` with a validated `config`; `label` names it on the page."""
+
+    method: Method
+    lm: LoadedModel
+    inputs: Any
+    config: Mapping[str, Any] = field(default_factory=dict)
+    label: str = ""
+
+    @property
+    def key(self) -> JobKey:
+        return key_of(self.method.name, self.lm, dict(self.config), self.inputs)
+
+    @property
+    def title(self) -> str:
+        return self.label or self.method.title
+
+    def estimate(self) -> float:
+        cost = self.method.estimate(self.lm, self.inputs, self.config)
+        return pace(self.lm).seconds(cost.passes, cost.tokens)
+
+    def work(self, context: Context) -> Any:
+        import time
+
+        cost = self.method.estimate(self.lm, self.inputs, self.config)
+        started = time.perf_counter()
+        value = self.method.run(self.lm, self.inputs, self.config, context)
+        pace(self.lm).observe(cost.passes, cost.tokens, time.perf_counter() - started)
+        return value
+
+
+def result_of(request: Request) -> Any:
+    """The stored result of `request`, or None: reading it never starts anything."""
+    return runner().result(request.key)
+
+
+def duration(seconds: float) -> str:
+    if seconds < 1:
+        return "under a second"
+    if seconds < 90:
+        return f"about {seconds:.0f} s"
+    return f"about {seconds / 60:.0f} min"
+
+
+def submit(requests: Sequence[Request]) -> list[Job]:
+    r, session = runner(), session_id()
+    return [r.submit(q.key, q.work, session, q.title, q.estimate()) for q in requests]
+
+
+def job_area(requests: Sequence[Request], *, button: str, key: str, help: str | None = None) -> list[Any] | None:
+    """The run button, the running jobs' panel, or the results (in the order of `requests`) once every request
+    has one.
+
+    A job of this session that failed or was stopped says so here; when a stopped job left a partial result
+    (its `complete` is False), the results are returned with it in its place."""
+    r, session = runner(), session_id()
+    results = [r.result(q.key) for q in requests]
+    if all(v is not None for v in results):
+        return results
+    jobs = [r.job(q.key) for q in requests]
+    mine = [j for j in jobs if j is not None and session in j.sessions]
+    if any(j.active for j in mine):
+        _panel(tuple(q.key for q in requests), key)
+        return None
+    for job in mine:
+        if job.status == FAILED and job.error:
+            st.error(job.error, icon=":material/error:")
+    stopped = [j is not None and session in j.sessions and j.status == STOPPED for j in jobs]
+    waiting = [q for q, v in zip(requests, results) if v is None]
+    estimate = sum(q.estimate() for q in waiting)
+    label = f"{button} ({duration(estimate)})"
+    if st.button(label, key=key, type="primary", help=help):
+        try:
+            submit(waiting)
+        except QueueFull as exc:
+            st.warning(str(exc), icon=":material/hourglass_top:")
+            return None
+        st.rerun()
+    if any(stopped):
+        st.caption(":material/stop_circle: Stopped. Press the button to run it again.")
+        filled = [v if v is not None else (j.partial if j is not None and was else None)
+                  for v, j, was in zip(results, jobs, stopped)]
+        if all(v is not None for v in filled):
+            return filled
+    return None
+
+
+def _panel(keys: tuple[JobKey, ...], widget_key: str) -> None:
+    @st.fragment(run_every=POLL_SECONDS)
+    def panel() -> None:
+        r, session = runner(), session_id()
+        jobs = [r.job(k) for k in keys]
+        if all(j is None or not j.active for j in jobs):
+            st.rerun(scope="app")
+        for job in jobs:
+            if job is None:
+                continue
+            if job.status == QUEUED:
+                place = r.position(job)
+                st.progress(0.0, text=f"{job.title}: waiting for the server, number {place} in the queue")
+            elif job.status == RUNNING:
+                detail = f" · {job.message}" if job.message else ""
+                st.progress(job.fraction, text=f"{job.title}: {job.fraction:.0%}{detail} · {job.elapsed:.0f} s")
+            elif job.status == DONE:
+                st.progress(1.0, text=f"{job.title}: done")
+        others = max((len(j.sessions) for j in jobs if j is not None), default=1) - 1
+        if others > 0:
+            st.caption(f"{others} other session{'s' if others > 1 else ''} asked for the same run; it runs once "
+                       "for all.")
+        if st.button("Stop", key=f"{widget_key}_stop", icon=":material/stop_circle:"):
+            for k in keys:
+                r.stop(k, session)
+            st.rerun(scope="app")
+
+    panel()
