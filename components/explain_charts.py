@@ -12,7 +12,7 @@ import plotly.graph_objects as go
 
 from bertlens import svg
 from bertlens.explain import Comparison, Lens, Rollout, Words
-from bertlens.numbers import probability, significant
+from bertlens.numbers import log_ticks, probability, significant, tick
 from components.presentation import chart_font, content_width
 from components.safe import plotly_text
 
@@ -94,7 +94,10 @@ def lens_target_lines(lens: Lens, what: str = "log_prob") -> go.Figure:
     title = "log-probability (natural log)" if what == "log_prob" else "rank in the vocabulary (1 = top)"
     fig.update_xaxes(title_text="layer (0 = embeddings)", dtick=2 if len(x) > 12 else 1)
     if what == "rank":
-        fig.update_yaxes(type="log", autorange="reversed", title_text=title)
+        ranks = [v for _, _, values in series for v in values if v]
+        ticks = log_ticks(min(ranks, default=1), max(ranks, default=10))
+        fig.update_yaxes(type="log", autorange="reversed", title_text=title, tickvals=ticks,
+                         ticktext=[tick(t) for t in ticks])
     else:
         fig.update_yaxes(title_text=title)
     fig.update_layout(height=300, margin=dict(l=10, r=10, t=30, b=40), plot_bgcolor="white",

@@ -29,11 +29,15 @@ html {{ font-size: 20px; }}
 [data-testid="stMain"] [data-testid="stAlert"] > div {{ padding: 0.45rem 0.8rem; }}
 textarea, input {{ font-size: 1rem !important; }}
 </style>"""
-# Both modes: a metric's label and value wrap instead of being cut ("Jensen-Shannon diverg…"), and a tab bar wraps
-# instead of hiding tabs behind a scroll arrow.
+# Both modes: a metric's label and value, a widget's label and a button's text wrap instead of being cut
+# ("Jensen-Shannon diverg…", "Include the decoder's output bias (a word-freque…", "Run the slower methods (under a s").
 _FRAME_CSS = """<style>
-[data-testid="stMetricLabel"] p, [data-testid="stMetricLabel"] div { white-space: normal !important;
+[data-testid="stMetricLabel"] p, [data-testid="stMetricLabel"] div,
+[data-testid="stMain"] .stMarkdownEllipsis, [data-testid="stMain"] [data-testid="stWidgetLabel"] p,
+[data-testid="stMain"] [data-testid^="stBaseButton"] p,
+[data-testid="stMain"] [data-testid^="stPageLink"] span { white-space: normal !important;
   overflow: visible !important; text-overflow: clip !important; }
+[data-testid="stMain"] [data-testid^="stBaseButton"] { max-width: 100%; height: auto; }
 [data-testid="stMetricValue"] > div { white-space: normal !important; overflow: visible !important;
   text-overflow: clip !important; overflow-wrap: anywhere; }
 </style>"""
