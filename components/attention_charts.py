@@ -8,7 +8,7 @@ import torch
 from bertlens.attention import STATISTIC_LABELS, Attention, HeadStatistics, QueryKey
 from bertlens.attention_views import GAP, Lines
 from bertlens.numbers import significant
-from components.presentation import chart_font, content_width
+from components.presentation import category_ticks, chart_font, content_width
 from components.safe import plotly_text
 
 ATTENTION_SCALE = "Blues"
@@ -129,7 +129,7 @@ def layer_figure(grid: np.ndarray, layer: int, heads: int, columns: int, selecte
                      constrain="domain")
     label_room = rows * (font_px * 1.6)
     height = (width - 20) * (grid.shape[0] + cell * 0.2) / grid.shape[1] + label_room + 20
-    fig.update_layout(height=int(min(1100, max(300, height))), margin=dict(l=10, r=10, t=10, b=10),
+    fig.update_layout(height=int(min(1100, max(160, height))), margin=dict(l=10, r=10, t=10, b=10),
                       plot_bgcolor="#ffffff")
     return fig
 
@@ -183,8 +183,8 @@ def head_heatmap(matrix: torch.Tensor, tokens: list[str], title: str, stretch: b
         hovertemplate=f"from %{{y}}<br>to %{{x}}<br>weight {number}<extra></extra>",
     ))
     side = min(900, max(360, 18 * t + 160))
-    fig.update_xaxes(title_text="attended token (key)", tickangle=-60, showgrid=False, type="category",
-                     tickfont_size=10)
+    fig.update_xaxes(title_text="attended token (key)", showgrid=False, type="category", tickfont_size=10,
+                     **category_ticks(labels, content_width() - 260))
     fig.update_yaxes(title_text="attending token (query)", autorange="reversed", showgrid=False, type="category",
                      tickfont_size=10)
     fig.update_layout(height=side, margin=dict(l=10, r=10, t=50, b=10), title=dict(text=plotly_text(title),
@@ -204,6 +204,7 @@ def token_in_context(tokens: list[str], position: int, width: int = 2) -> str:
 def line_view(lines: Lines, tokens: list[str], title: str, bins: int = 8) -> go.Figure:
     """bertviz-style lines from each token (left) to the tokens it attends to (right); darker means more."""
     t = len(tokens)
+    font = max(12, chart_font())
     labels = [plotly_text(tok) for tok in tokens]
     y = -np.arange(t, dtype=float)
     fig = go.Figure()
@@ -222,13 +223,13 @@ def line_view(lines: Lines, tokens: list[str], title: str, bins: int = 8) -> go.
         fig.add_trace(go.Scatter(x=np.full(t, x), y=y, mode="text", text=labels,
                                  textposition="middle left" if x < 0 else "middle right",
                                  customdata=np.arange(t), hovertemplate="%{customdata} %{text}<extra></extra>",
-                                 showlegend=False, textfont=dict(size=12)))
+                                 showlegend=False, textfont=dict(size=font)))
     fig.update_xaxes(visible=False, range=[-0.45, 1.45], fixedrange=True)
     fig.update_yaxes(visible=False, range=[-t + 0.5, 0.5], fixedrange=True)
     note = f" ({lines.dropped:,} weaker lines not drawn)" if lines.dropped else ""
     if not len(lines.weight):
         note = " (no weight reaches the threshold: lower it to see lines)"
-    fig.update_layout(height=max(220, 17 * t + 70), margin=dict(l=0, r=0, t=40, b=0),
+    fig.update_layout(height=max(220, int(font * 1.45 * t) + 70), margin=dict(l=0, r=0, t=40, b=0),
                       title=dict(text=plotly_text(title) + note, font_size=14), plot_bgcolor="#ffffff")
     return fig
 
@@ -246,7 +247,8 @@ def mask_figure(matrix: torch.Tensor, tokens: list[str], position: int, stretch:
         customdata=custom, colorbar=dict(title=dict(text=f"weight<br>({note})")),
         hovertemplate=f"layer %{{y}}<br>to %{{x}}<br>weight {number}<extra></extra>",
     ))
-    fig.update_xaxes(title_text="attended token", tickangle=-60, type="category", tickfont_size=10)
+    fig.update_xaxes(title_text="attended token", type="category", tickfont_size=10,
+                     **category_ticks(labels, content_width(0.75) - 160))
     fig.update_yaxes(title_text="layer", autorange="reversed", dtick=1 if layers <= 24 else None)
     fig.update_layout(height=max(260, 18 * layers + 160), margin=dict(l=10, r=10, t=50, b=10),
                       title=dict(text=f"What position {position} ({plotly_text(tokens[position])}) attends to, "

@@ -9,6 +9,7 @@ from bertlens.bias.compare import CrowsComparison, ProbeComparison
 from bertlens.bias.crows_metrics import MetricsResult, title
 from bertlens.numbers import interval, percent, significant
 from components.bias_charts import FEMALE, GREY, MALE
+from components.presentation import legend_in_margin
 from components.safe import plotly_text
 
 MODEL_COLOURS = ("#495057", "#ae3ec9")
@@ -84,10 +85,10 @@ def crows_two_models(comparison: CrowsComparison) -> go.Figure:
             hovertemplate="%{y}: %{customdata}<extra>" + name + "</extra>"))
     fig.add_vline(x=50, line_dash="dot", line_color=GREY)
     fig.update_layout(height=140 + 50 * len(comparison.metrics), margin=dict(l=10, r=20, t=20, b=45),
-                      plot_bgcolor="white", scattermode="group", legend=dict(orientation="h", y=-0.35),
+                      plot_bgcolor="white", scattermode="group",
                       xaxis=dict(title="% of pairs decided for the more stereotyping sentence", range=[0, 100]),
                       yaxis=dict(autorange="reversed"))
-    return fig
+    return legend_in_margin(fig, rows=2)
 
 
 def checkpoint_strip(report: dict, limit: int = 60) -> go.Figure:
@@ -123,5 +124,5 @@ def checkpoint_strip(report: dict, limit: int = 60) -> go.Figure:
                       plot_bgcolor="white", yaxis=dict(automargin=True, categoryorder="array",
                                                        categoryarray=[plotly_text(o) for o in order]),
                       xaxis=dict(title="log-ratio: > 0 leans female, < 0 male; one dot per checkpoint"),
-                      legend=dict(orientation="h", yanchor="top", y=-0.28))
-    return fig
+                      )
+    return legend_in_margin(fig, rows=3)

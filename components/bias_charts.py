@@ -11,6 +11,7 @@ import plotly.graph_objects as go
 from bertlens.bias import ProbeResult, SharedCandidate
 from bertlens.bias.crows import CrowsResult
 from bertlens.numbers import interval, percent, probability, significant
+from components.presentation import legend_in_margin
 from components.safe import plotly_text
 
 FEMALE = "#e8590c"
@@ -84,11 +85,10 @@ def occupation_ratios(result: ProbeResult) -> go.Figure:
         xaxis=dict(title="mean log P(occupation | female) − log P(occupation | male), 95% CI over templates",
                    zeroline=False, gridcolor="#f1f3f5"),
         yaxis=dict(automargin=True, tickfont=dict(size=11)),
-        legend=dict(orientation="h", yanchor="bottom", y=1.04, xanchor="left", x=0),
     )
     _centre_line(fig)
     _side_labels(fig, "female", "male")
-    return fig
+    return legend_in_margin(fig, "top", rows=4, room=30)
 
 
 def bls_scatter(result: ProbeResult, score: str = "log_ratio") -> go.Figure:
@@ -125,12 +125,11 @@ def bls_scatter(result: ProbeResult, score: str = "log_ratio") -> go.Figure:
     note = f"{BLS_NOTE}, {', '.join(years) or 'year not stated'};<br>some rows year not stated (see table)"
     fig.update_layout(
         title=dict(text=title, font=dict(size=14), x=0, xanchor="left", y=0.98, yanchor="top"), height=560,
-        margin=dict(l=10, r=10, t=70, b=150), plot_bgcolor="white", showlegend=True, hovermode="closest",
-        legend=dict(orientation="h", yanchor="top", y=-0.2, xanchor="left", x=0),
+        margin=dict(l=10, r=10, t=70), plot_bgcolor="white", showlegend=True, hovermode="closest",
         xaxis=dict(title=note, range=[-2, 102], gridcolor="#f1f3f5"),
         yaxis=dict(title=f"{label} (> 0: female)", gridcolor="#f1f3f5", zeroline=False),
     )
-    return fig
+    return legend_in_margin(fig, rows=3, room=80)
 
 
 def crows_metrics(result: CrowsResult) -> go.Figure:
@@ -165,10 +164,9 @@ def crows_metrics(result: CrowsResult) -> go.Figure:
     ])
     fig.update_layout(height=max(260, 32 * len(groups) + 190), margin=dict(l=10, r=20, t=20, b=150),
                       plot_bgcolor="white", yaxis=dict(autorange="reversed", automargin=True),
-                      legend=dict(orientation="h", yanchor="top", y=-0.22, xanchor="left", x=0),
                       xaxis=dict(title="% pairs where the more stereotyping sentence scores higher<br>(a tie counts "
                                        "as not higher)", range=[0, 140], tickvals=[0, 25, 50, 75, 100]))
-    return fig
+    return legend_in_margin(fig, rows=3, room=80)
 
 
 def _crows_colour(metric: float) -> str:

@@ -8,6 +8,7 @@ import plotly.graph_objects as go
 from bertlens.fill_mask import Candidate, WordScore
 from bertlens.nsp import NSPResult
 from bertlens.numbers import linear_ticks, log_ticks, probability, significant, spans_orders, tick
+from components.presentation import content_width, legend_in_margin
 from components.safe import plotly_text
 
 BLUE = "#3b5bdb"
@@ -15,7 +16,8 @@ GREY = "#adb5bd"
 ORANGE = "#e8590c"
 
 
-def probability_axis(values: list[float], title: str = "probability", room: float = 1.22) -> dict:
+def probability_axis(values: list[float], title: str = "probability", room: float = 1.22,
+                     width_px: float | None = None) -> dict:
     """A probability axis in the one number format: linear from 0 with round ticks, or logarithmic when the values
     span two orders of magnitude or more (a target word at 1e-7 beside a candidate at 0.4). `room` leaves space
     after the largest value for the bars' labels."""
@@ -23,6 +25,8 @@ def probability_axis(values: list[float], title: str = "probability", room: floa
     if spans_orders(positive):
         low, high = min(positive), max(positive)
         ticks = log_ticks(low / 2, high)
+        fits = max(2, int((width_px or content_width(0.6)) // 70))  # a label such as "1e-10" and a gap
+        ticks = ticks[::max(1, -(-len(ticks) // fits))]
         return dict(title=title, type="log", tickvals=ticks, ticktext=[tick(t) for t in ticks],
                     range=[math.log10(ticks[0]), math.log10(high) + math.log10(room) * 3])
     top = max(positive, default=1.0)
@@ -59,14 +63,14 @@ def probability_bars(candidates: list[Candidate], title: str = "", targets: tupl
     ))
     rows = len(candidates) + len(targets)
     fig.update_layout(
-        showlegend=bool(targets), legend=dict(orientation="h", yanchor="top", y=-0.16, x=0, traceorder="reversed"),
+        showlegend=bool(targets), legend=dict(traceorder="reversed"),
         yaxis_categoryorder="array", yaxis_categoryarray=[*target_labels[::-1], *labels[::-1]],
-        title=plotly_text(title), height=max(220, 26 * rows + 90 + (40 if targets else 0)),
-        margin=dict(l=10, r=30, t=40, b=40 + (40 if targets else 0)),
+        title=plotly_text(title), height=max(220, 26 * rows + 90 + (50 if targets else 0)),
+        margin=dict(l=10, r=30, t=40, b=50),
         xaxis=probability_axis([*probs, *(t.probability for t in targets)]),
         yaxis=dict(automargin=True), plot_bgcolor="white",
     )
-    return fig
+    return legend_in_margin(fig, rows=2) if targets else fig
 
 
 def nsp_bar(result: NSPResult) -> go.Figure:
@@ -80,11 +84,11 @@ def nsp_bar(result: NSPResult) -> go.Figure:
                hovertemplate=f"P(NotNext) = {probability(result.p_not_next)}<extra></extra>"),
     ])
     ticks = linear_ticks(1.0)
-    fig.update_layout(barmode="stack", height=160, margin=dict(l=10, r=10, t=10, b=30), showlegend=True,
+    fig.update_layout(barmode="stack", height=170, margin=dict(l=10, r=10, t=10, b=30), showlegend=True,
                       uniformtext=dict(mode="hide", minsize=10),
                       xaxis=dict(range=[0, 1], tickvals=ticks, ticktext=[tick(t) for t in ticks]),
-                      legend=dict(orientation="h", yanchor="top", y=-0.35), plot_bgcolor="white")
-    return fig
+                      plot_bgcolor="white")
+    return legend_in_margin(fig, room=30)
 
 
 def nsp_ranking(results: list[NSPResult], max_label: int = 60) -> go.Figure:

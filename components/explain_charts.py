@@ -13,7 +13,7 @@ import plotly.graph_objects as go
 from bertlens import svg
 from bertlens.explain import Comparison, Lens, Rollout, Words
 from bertlens.numbers import log_ticks, probability, significant, tick
-from components.presentation import chart_font, content_width
+from components.presentation import category_ticks, chart_font, content_width
 from components.safe import plotly_text
 
 BLUE = "#3b5bdb"
@@ -145,10 +145,11 @@ def signed_words(words: Words, rows: dict[str, tuple[float, ...]], font_px: floa
     fig = go.Figure(go.Heatmap(
         z=z, x=labels, y=row_names, text=text, customdata=custom,
         texttemplate="%{text}", textfont=dict(size=font_px), colorscale=DIVERGING, zmin=-1, zmax=1,
-        colorbar=dict(title=dict(text="score / max |score|"), thickness=12),
+        colorbar=dict(title=dict(text="score / max |score|", side="right"), thickness=12),
         hovertemplate="%{y}<br>%{customdata}<extra></extra>", xgap=2, ygap=4,
     ))
-    fig.update_xaxes(showticklabels=not inside, side="top", type="category")
+    fig.update_xaxes(showticklabels=not inside, side="top", type="category",
+                     **category_ticks(labels, width_px - max(svg.text_width(n, font_px) for n in rows) - 110, font_px))
     fig.update_yaxes(autorange="reversed", automargin=True)
     words_room = 0 if inside else min(140, max(svg.text_width(w, font_px) for w in words.words) + 20)
     fig.update_layout(height=90 + int(font_px * 3.5) * len(rows) + words_room, plot_bgcolor="white",
@@ -171,22 +172,24 @@ def attributions_svg(words: Words, rows: dict[str, tuple[float, ...]], explained
                                                  "scaled by its own largest |score|."), min_cell=34)
 
 
-def rollout_bars(rollout: Rollout, position: int) -> go.Figure:
+def rollout_bars(rollout: Rollout, position: int, width_px: float | None = None) -> go.Figure:
     """The mask's rolled-out attention over every token, the mask itself marked grey."""
     labels = [_label(t, i) for i, t in enumerate(rollout.tokens)]
+    width_px = width_px or content_width()
     colours = [GREY if i == position else BLUE for i in range(len(labels))]
     fig = go.Figure(go.Bar(x=labels, y=list(rollout.weights), marker_color=colours,
                            customdata=[significant(w) for w in rollout.weights],
                            hovertemplate="%{x}: %{customdata}<extra></extra>"))
     fig.update_yaxes(title_text="rolled-out attention", rangemode="tozero")
-    fig.update_xaxes(type="category")
-    fig.update_layout(height=320, margin=dict(l=10, r=10, t=20, b=40), plot_bgcolor="white")
+    fig.update_xaxes(type="category", **category_ticks(labels, width_px - 80))
+    fig.update_layout(height=380, margin=dict(l=10, r=10, t=20, b=40), plot_bgcolor="white")
     return fig
 
 
-def side_by_side(comparison: Comparison) -> go.Figure:
+def side_by_side(comparison: Comparison, width_px: float | None = None) -> go.Figure:
     """Grouped bars: each method's word scores divided by its own largest |score| (raw values on hover)."""
     labels = [_label(w, i) for i, w in enumerate(comparison.words)]
+    width_px = width_px or content_width()
     fig = go.Figure()
     for method, scores, colour in zip(comparison.methods, comparison.scores, METHOD_COLOURS):
         top = max((abs(s) for s in scores), default=0.0) or 1.0
@@ -195,8 +198,9 @@ def side_by_side(comparison: Comparison) -> go.Figure:
                              hovertemplate="%{x}: %{customdata[0]} (scaled %{customdata[1]})"
                                            "<extra>%{fullData.name}</extra>"))
     fig.update_yaxes(title_text="score / max |score| of the method", range=[-1.08, 1.08], zeroline=True)
-    fig.update_layout(barmode="group", height=380, margin=dict(l=10, r=10, t=30, b=40), plot_bgcolor="white",
-                      legend=dict(orientation="h", y=1.12))
+    fig.update_xaxes(type="category", **category_ticks(labels, width_px - 80))
+    fig.update_layout(barmode="group", height=420, margin=dict(l=10, r=10, t=30, b=40), plot_bgcolor="white",
+                      legend=dict(orientation="h", yanchor="bottom", y=1.02))
     return fig
 
 
@@ -225,9 +229,11 @@ def correlation_matrix(comparison: Comparison, font_px: float | None = None, wid
     names = [plotly_text(m) for m in methods]
     fig = go.Figure(go.Heatmap(z=z, x=names, y=names, text=text, texttemplate="%{text}", customdata=hover,
                                textfont=dict(size=font_px), colorscale=DIVERGING, zmin=-1, zmax=1, xgap=2, ygap=2,
-                               colorbar=dict(title=dict(text="Spearman ρ"), thickness=12),
+                               colorbar=dict(title=dict(text="Spearman ρ", side="right"), thickness=12),
                                hovertemplate="%{customdata}<extra></extra>"))
     fig.update_yaxes(autorange="reversed", automargin=True)
-    fig.update_xaxes(automargin=True)
-    fig.update_layout(height=max(330, int(font_px * 2.6) * len(methods) + 160), margin=dict(l=10, r=10, t=20, b=10))
+    label_w = max(svg.text_width(m, font_px) for m in methods)
+    fig.update_xaxes(automargin=True, **category_ticks(names, width_px - label_w - 110, font_px))
+    fig.update_layout(height=max(330, int(font_px * 2.6) * len(methods) + 160 + int(label_w)),
+                      margin=dict(l=10, r=10, t=20, b=10))
     return fig

@@ -3,6 +3,8 @@ away and each result beside its input. The mode is `st.session_state["present"]`
 carried in every page's link (`?present=1`, see components.query_state)."""
 from __future__ import annotations
 
+import math
+import re
 from dataclasses import dataclass
 
 import plotly.graph_objects as go
@@ -140,7 +142,43 @@ def style(fig: go.Figure) -> go.Figure:
     for trace in fig.data:
         if getattr(trace, "type", "") == "bar" and trace.textposition == "outside":
             trace.constraintext = "none"  # plotly would shrink a label that meets the edge below the mode's size
+        if "colorbar" in trace and trace.colorbar.orientation != "h" and not trace.colorbar.title.side:
+            trace.colorbar.title.side = "right"  # a title on top runs into the top tick label
     return fit_rows(fig, font)
+
+
+MAX_FIT_HEIGHT = 2400
+_MARKUP = re.compile(r"<[^>]*>|&[a-z]+;|&#\d+;|\u200b")
+
+
+def category_ticks(labels: list[str], width_px: float, font_px: float | None = None) -> dict:
+    """Tick settings for a category x axis whose labels never touch: level when every label fits its slot, else
+    turned 90°, and then only every n-th label where a slot is narrower than a line of text (the hover names every
+    category). `width_px` is the plot area's width; labels may hold plotly markup (it is not measured)."""
+    font_px = font_px or chart_font()
+    if not labels:
+        return {}
+    slot = width_px / len(labels)
+    widest = max(text_width(_MARKUP.sub("", str(label)), font_px) for label in labels)
+    if widest + 6 <= slot:
+        return dict(tickangle=0)
+    step = max(1, math.ceil(font_px * 1.35 / slot))
+    if step == 1:
+        return dict(tickangle=-90)
+    return dict(tickangle=-90, tickmode="array", tickvals=labels[::step], ticktext=labels[::step])
+
+
+def legend_in_margin(fig: go.Figure, where: str = "bottom", rows: int = 1, room: float = 50.0) -> go.Figure:
+    """A horizontal legend pinned to the figure's bottom (or top) edge, in a margin grown to hold `rows` rows of it
+    beside `room` px for the axis' ticks and title, so it never lands on the axis title or the plot, however tall
+    the plot grows (a legend placed in plot coordinates moves with the plot's height)."""
+    font = chart_font()
+    height = rows * font * 1.9 + room
+    bottom = where == "bottom"
+    fig.update_layout(legend=dict(orientation="h", yref="container", y=0.0 if bottom else 1.0, x=0, xanchor="left",
+                                  yanchor="bottom" if bottom else "top"))
+    fig.update_layout(margin={"b" if bottom else "t": height})
+    return fig
 
 
 def fit_rows(fig: go.Figure, font: float) -> go.Figure:
@@ -161,7 +199,7 @@ def fit_rows(fig: go.Figure, font: float) -> go.Figure:
     needed = int(len(rows) * font * 1.5 + (margin.t if margin.t is not None else 100)
                  + (margin.b if margin.b is not None else 80) + 20)
     if (fig.layout.height or 450) < needed:
-        fig.update_layout(height=needed)
+        fig.update_layout(height=min(needed, MAX_FIT_HEIGHT))  # beyond it plotly labels every n-th row, untouched
     return fig
 
 
