@@ -15,7 +15,7 @@ from components.number_format import table
 from components.presentation import chart, content_width, is_on, side_by_side
 from components.query_state import (Field, PageState, bounded_float, bounded_int, dump_bool, dump_list, one_of,
                                     parse_bool, parse_list)
-from components.safe import show_error
+from components.safe import md_escape, show_error
 from services import cache
 from services.model import get_model
 
@@ -147,11 +147,11 @@ provenance = {"model": lm.info.model_id, "revision": lm.fingerprint(),
 with output:
     if grid_mode == GRIDS[1]:
         layer_now = st.session_state.att_layer
-        st.subheader(f"Layer {layer_now}: its {heads} heads")
+        st.subheader(f"Layer {layer_now:d}: its {heads} heads")
         back, middle, forward = st.columns([1, 2, 1], vertical_alignment="center")
         back.button("◀ Layer", key="att_layer_back", on_click=_step_layer, args=(-1,), disabled=layer_now <= 1,
                     width="stretch")
-        middle.caption(f"Layer {layer_now} of {layers}: rows attend to columns. Click a head to open it below.")
+        middle.caption(f"Layer {layer_now:d} of {layers}: rows attend to columns. Click a head to open it below.")
         forward.button("Layer ▶", key="att_layer_forward", on_click=_step_layer, args=(1,),
                        disabled=layer_now >= layers, width="stretch")
         columns = 4 if heads % 4 == 0 else min(heads, 5)
@@ -283,7 +283,7 @@ if masks:
             result = postprocess(lm, view.analysis, top_k=5)
             prediction = next((m for m in result.masks if m.position == position), None)
         except BertLensError as exc:
-            st.info(str(exc))
+            st.info(md_escape(str(exc)))
         else:
             if prediction is None:
                 st.info("No prediction for this mask.")

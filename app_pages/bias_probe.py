@@ -20,6 +20,7 @@ from components.presentation import Metric, chart, is_on, metrics, side_by_side
 from components.query_state import (Field, PageState, bounded_int, bounded_text, dump_bool, dump_list, parse_bool,
                                     parse_list)
 from components.safe import md_escape, show_error
+from components.uploads import kept_upload
 
 st.title("Gender-bias probe")
 st.caption(":material/school: **What to notice:** the same sentence with *the man* and with *the woman* gets "
@@ -155,8 +156,8 @@ with probe_tab:
     with probe_inputs.expander("Templates and occupations", expanded=False):
         templates_text = st.text_area("Templates, one per line", height=260, key="bias_templates")
         probe_labels = st.multiselect("Word pairs used by the probe", labels, key="bias_probe_pairs")
-        upload = st.file_uploader("Your own occupation table (CSV: occupation, article, pct_women, year, source)",
-                                  type=["csv"], key="bias_occupations_file")
+        upload = kept_upload("Your own occupation table (CSV: occupation, article, pct_women, year, source)",
+                             "bias_occupations_file", ["csv"])
         st.caption(f"Default: the project's table of {len(bias.load_occupations())} occupations (US BLS, CPS; "
                    "source and year per row).")
     effect_col, run_col = (probe_inputs, probe_inputs) if is_on() else st.columns([2, 1])
@@ -207,7 +208,7 @@ with probe_tab:
             chart(bias_charts.occupation_ratios(probe_result), key="bias-occupations", name="bias-occupations")
         st.caption("● significant after Holm correction and at least the minimum effect size, ○ not both; † "
                    "several WordPieces (chained). Grey lines: bootstrap 95% CI over templates; dotted lines: ± the "
-                   f"minimum effect size. Orange leans female, blue male. Test: {probe_result.permutation}.")
+                   f"minimum effect size. Orange leans female, blue male. Test: {md_escape(probe_result.permutation)}.")
         frame, formats = bias_tables.occupations(probe_result)
         st.dataframe(frame, hide_index=True, width="stretch", column_config=formats)
 
@@ -243,7 +244,7 @@ with crows_tab:
     st.markdown("Upload a file in the CrowS-Pairs format (columns `sent_more`, `sent_less`, `stereo_antistereo`, "
                 f"`bias_type`; at most {MAX_UPLOAD_BYTES // 1024 // 1024} MB), or use the project's hand-written "
                 "example rows (not the dataset).")
-    crows_file = st.file_uploader("CrowS-Pairs CSV", type=["csv"], key="bias_crows_file")
+    crows_file = kept_upload("CrowS-Pairs CSV", "bias_crows_file", ["csv"])
     crows_pairs = None
     source = crows_file.name if crows_file is not None else EXAMPLE_PATH.name
     crows_bytes = crows_file.getvalue() if crows_file is not None else EXAMPLE_PATH.read_bytes()

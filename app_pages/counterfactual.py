@@ -8,7 +8,7 @@ from bertlens.text import MASK
 from components import counterfactual_view as view
 from components.presentation import Metric, chart, is_on, metrics, side_by_side
 from components.query_state import Field, PageState, bounded_int, dump_bool, parse_bool
-from components.safe import show_error
+from components.safe import md_escape, show_error
 from services import cache
 from services.model import get_model
 
@@ -65,7 +65,7 @@ with st.sidebar:
     else:
         table = default_table()
         st.caption(f"{len(table.words) // 2} word pairs and {len(table.names) // 2} first-name pairs from "
-                   f"{table.source}. Files: {GN_FEMALE.parent.name}/ ({GN_FEMALE.name}, {DEFINITIONAL.name}, "
+                   f"{md_escape(table.source)}. Files: {GN_FEMALE.parent.name}/ ({GN_FEMALE.name}, {DEFINITIONAL.name}, "
                    f"{FIRST_NAMES.name}).")
 
 inputs, output = side_by_side()
@@ -110,7 +110,7 @@ with output:
 left, right = st.columns(2)
 for col, side, heading in ((left, result.original, "Original: top-k"),
                            (right, result.counterfactual, "Counterfactual: top-k")):
-    col.markdown(f"**{heading}**")
+    col.markdown(f"**{md_escape(heading)}**")
     frame, formats = view.top_k(side)
     col.dataframe(frame, hide_index=True, width="stretch", column_config=formats)
 if shown:

@@ -9,7 +9,7 @@ import streamlit as st
 
 from bertlens import registry
 from bertlens.errors import BertLensError
-from bertlens.explain import COMPLETENESS_WARNING, MAX_STEPS, MultiPieceWord, words_of
+from bertlens.explain import COMPLETENESS_WARNING, MultiPieceWord, max_steps, words_of
 from bertlens.explanation import compare_results
 from bertlens.text import MASK, MAX_CHARS, count_masks, mask_word, words, wrong_mask_spelling
 from bertlens.numbers import significant
@@ -19,7 +19,7 @@ from components.figure_export import svg_download
 from components.number_format import table
 from components.presentation import Metric, chart, content_width, is_on, metrics
 from components.query_state import Field, PageState, bounded_text
-from components.safe import show_error
+from components.safe import md_escape, show_error
 from services import cache
 from services.jobs import Request, job_area
 from services.model import get_model
@@ -114,7 +114,7 @@ try:
 except MultiPieceWord as exc:
     show_error(exc)
     field = "ex_target" if exc.role == "target" else "ex_contrast"
-    st.button(f"Use its first piece: {exc.first_piece}", key=f"{field}_first", on_click=use_first_piece,
+    st.button(f"Use its first piece: {md_escape(exc.first_piece)}", key=f"{field}_first", on_click=use_first_piece,
               args=(exc.first_piece, field))
     st.stop()
 except BertLensError as exc:
@@ -124,7 +124,7 @@ except BertLensError as exc:
 usable = [m for m in EXPLAINERS if m.is_compatible(lm) is None]
 for method in EXPLAINERS:
     if method not in usable:
-        st.info(method.is_compatible(lm), icon=":material/block:")
+        st.info(md_escape(method.is_compatible(lm)), icon=":material/block:")
 explain_input = cache.explain_input(lm, target)
 analysis = explain_input.analysis
 slow = [Request(m, lm, explain_input, configs[m.name]) for m in SLOW if m in usable]
@@ -201,7 +201,7 @@ with ig_tab:
             st.warning(
                 f"The completeness gap is {detail.relative_gap:.1%} of |f(input) − f(baseline)|, more than "
                 f"{COMPLETENESS_WARNING:.0%}: the {detail.steps} steps approximate the integral poorly. Raise the "
-                f"steps (try {min(MAX_STEPS, detail.steps * 4)}).", icon=":material/warning:")
+                f"steps (try {min(max_steps(), detail.steps * 4)}).", icon=":material/warning:")
         st.caption("Blue words pushed f up, red words pushed it down. Each row is scaled by its own largest score.")
         rows = {registry.get("explainer", name).title: sentence_words.merge(r.scores)
                 for name, r in results.items() if r.scores is not None and registry.get("explainer", name).heavy}

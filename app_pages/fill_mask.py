@@ -126,8 +126,8 @@ with output:
             original, scores = scores[0], scores[1:]
             rank = f"rank {original.rank:,} of {lm.info.vocab_size:,}" if original.rank else \
                 f"{len(original.pieces)} WordPieces, chained"
-            st.metric("The original word's probability", probability(original.probability), help=rank)
-            st.caption(f"“{md_escape(word.text)}”: {rank}.")
+            st.metric("The original word's probability", probability(original.probability), help=md_escape(rank))
+            st.caption(f"“{md_escape(word.text)}”: {md_escape(rank)}.")
         show_result(result, key="fm-masked", targets=scores if len(result.masks) == 1 else None)
     else:
         try:

@@ -9,7 +9,7 @@ from components.number_format import table
 from components.presentation import chart, is_on, side_by_side
 from components.presets import preset_picker
 from components.query_state import Field, PageState
-from components.safe import show_error
+from components.safe import md_escape, show_error
 from services import cache
 from services.model import get_model
 
@@ -79,8 +79,8 @@ with pair:
             st.caption("Blue: P(IsNext), B follows A. Grey: P(NotNext), B is a random sentence. They add up to 1.")
             if result.truncated:
                 st.warning("The pair is longer than 512 tokens; it was truncated, longest sentence first.")
-            st.caption(f"Raw scores (logits): IsNext {significant(result.logits[0])}, "
-                       f"NotNext {significant(result.logits[1])}")
+            st.caption(md_escape(f"Raw scores (logits): IsNext {significant(result.logits[0])}, "
+                                 f"NotNext {significant(result.logits[1])}"))
 
 with ranking:
     inputs, output = side_by_side()
@@ -93,7 +93,7 @@ with ranking:
     candidates = tuple(line for line in lines.splitlines() if line.strip())
     with output:
         source = "typed above" if st.session_state.get("ns_rank_a") else "from the first tab"
-        st.caption(f"Ranking every candidate as the sentence after this sentence A ({source}):")
+        st.caption(f"Ranking every candidate as the sentence after this sentence A ({md_escape(source)}):")
         st.text(first if len(first) <= 300 else first[:299] + "…")
         try:
             results = cache.rank_next(lm, first, candidates, True)

@@ -29,8 +29,11 @@ class Encoded:
 
 
 def token_limit(lm: LoadedModel) -> int:
-    """The most tokens one input may have: 512, or fewer when the checkpoint has fewer positions."""
-    return min(MAX_TOKENS, lm.info.max_positions)
+    """The most tokens one input may have: 512, or fewer when the checkpoint has fewer positions or the operator
+    set BERT_LENS_MAX_TOKENS (`bertlens.settings.limits`)."""
+    from bertlens.settings import limits
+
+    return min(MAX_TOKENS, lm.info.max_positions, limits().max_tokens)
 
 
 def encode(lm: LoadedModel, text: str, pair: str | None = None, truncate: bool = False) -> Encoded:

@@ -42,3 +42,10 @@ def weights_help(model_id: str, detail: str = "") -> str:
     if detail:
         lines += ["", f"Details: {detail}"]
     return "\n".join(lines)
+
+
+def first_line(exc: BaseException) -> str:
+    """The first line of an exception's message (its type's name when it has none): what a message quotes of a
+    library's error, without its traceback-like detail."""
+    lines = str(exc).strip().splitlines()
+    return lines[0] if lines else type(exc).__name__

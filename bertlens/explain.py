@@ -26,11 +26,12 @@ import torch
 
 from bertlens import forward
 from bertlens.analysis import Analysis, analyse
+from bertlens.divergence import kl_divergence
 from bertlens.encoding import encode
 from bertlens.errors import InputError
 from bertlens.fill_mask import piece_ids
 from bertlens.model import LoadedModel
-from bertlens.registry import Param
+from bertlens.registry import Param, SpecError
 from bertlens.text import MASK, check_masks, clean, count_masks, wrong_mask_spelling
 
 DEFAULT_STEPS = 20
@@ -201,19 +202,26 @@ class Comparison:
 # ----- checking the request ---------------------------------------------------------------------------------------
 
 def max_steps() -> int:
-    """The most integrated-gradients steps this server allows."""
-    return MAX_STEPS
+    """The most integrated-gradients steps this server allows: MAX_STEPS, or fewer where the operator set
+    BERT_LENS_MAX_IG_STEPS (`bertlens.settings.limits`)."""
+    from bertlens.settings import limits
+
+    return min(MAX_STEPS, limits().max_ig_steps)
 
 
 STEPS = Param("steps", "int", DEFAULT_STEPS, 1, MAX_STEPS, help="points on the path from baseline to input")
-BASELINE = Param("baseline", "choice", BASELINES[0], choices=BASELINES,
+BASELINE = Param("baseline", "choice", BASELINES[0], choices=BASELINES, labels=("[MASK]", "[PAD]"),
                  help="context tokens replaced by [MASK] or by [PAD]")
 
 
 def check_steps(steps: int) -> int:
-    """`steps` if it is a whole number from 1 to the server's maximum; else SpecError, in the words every way in
-    (command line, link, audit configuration) uses."""
-    return STEPS.parse(steps)
+    """`steps` if it is a whole number from 1 to the server's maximum (`max_steps`); else SpecError, in the words
+    every way in (command line, link, audit configuration) uses."""
+    value = STEPS.parse(steps)
+    top = max_steps()
+    if value > top:
+        raise SpecError(STEPS.name, f"a whole number from 1 to {top} on this server", steps)
+    return value
 
 
 def check_baseline(baseline: str) -> str:
@@ -304,7 +312,7 @@ def logit_lens(lm: LoadedModel, analysis: Analysis, target: Target, top_k: int =
     log_probs = torch.log_softmax(head_logits(lm, analysis.hidden_states[:, target.position], bias), dim=-1)
     log_probs = log_probs.double()
     probs = log_probs.exp()
-    final_lp, final_p = log_probs[-1], probs[-1]
+    final_lp = log_probs[-1]
     values, indices = probs.topk(top_k, dim=-1)
     layers = []
     for layer in range(log_probs.shape[0]):
@@ -318,7 +326,7 @@ def logit_lens(lm: LoadedModel, analysis: Analysis, target: Target, top_k: int =
             contrast_log_prob=contrast_lp,
             contrast_rank=None if target.contrast_id is None else _rank(row, target.contrast_id),
             entropy=float(-(probs[layer] * row).sum()),
-            kl_to_final=max(0.0, float((final_p * (final_lp - row)).sum())),
+            kl_to_final=kl_divergence(final_lp, row),
         ))
     return Lens(target, tuple(layers), bias)
 
@@ -399,7 +407,6 @@ def integrated_gradients(lm: LoadedModel, target: Target, steps: int = DEFAULT_S
     forward and each backward pass. Raises InputError for bad steps or baseline, over 512 tokens, or an int8 model.
     """
     check_steps(steps)
-    check_baseline(baseline)
     _check_differentiable(lm)
     input_ids = _ids(lm, target)
     embedding = lm.model.bert.embeddings.word_embeddings

@@ -15,7 +15,7 @@ from bertlens.encoding import Encoded, encode
 from bertlens.errors import InputError
 from bertlens.model import LoadedModel
 from bertlens.scoring import chained_log_probs
-from bertlens.text import MASK, check_masks, clean, is_punctuation
+from bertlens.text import MASK, check_masks, check_one_mask, clean, is_punctuation
 
 MAX_TOP_K = 50
 MAX_TARGETS = 30
@@ -184,9 +184,7 @@ def score_words(lm: LoadedModel, text: str, words: list[str], analysis: Analysis
     spell (it becomes [UNK]), or text without exactly one [MASK].
     """
     lm.require("mlm")
-    text = clean(text)
-    if check_masks(text) != 1:
-        raise InputError(f"Target words need a text with exactly one {MASK}.")
+    text = check_one_mask(clean(text), "text", "target words are scored at one mask, so keep exactly one")
     words = [w.strip() for w in words if w and w.strip()]
     if not words:
         raise InputError("The list of target words is empty. Type one or more words, separated by commas.")

@@ -20,7 +20,7 @@ import sys
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any, Callable, Mapping
 
 from bertlens.registry import Context, Stopped
 
@@ -421,9 +421,6 @@ def _message(exc: BaseException) -> str:
         return "The run needed more memory than the server has. Try a shorter input or fewer steps."
     return f"The run failed ({type(exc).__name__}). The server's log has the details."
 
-
-def all_done(jobs: Iterable[Job]) -> bool:
-    return all(not j.active for j in jobs)
 
 
 class Pace:

@@ -19,7 +19,7 @@ from typing import Any
 
 import torch
 
-from bertlens.errors import MissingHead, ModelFolderError, WeightsUnavailable
+from bertlens.errors import MissingHead, ModelFolderError, WeightsUnavailable, first_line
 from bertlens.settings import INT8, Settings
 
 log = logging.getLogger(__name__)
@@ -235,16 +235,16 @@ def _load(source: str, dtype: torch.dtype, local_files_only: bool, label: str):
         tokenizer = AutoTokenizer.from_pretrained(source, local_files_only=local_files_only)
     except OSError as exc:
         if os.path.isdir(source):
-            raise ModelFolderError(f"The model folder '{label}' is incomplete or corrupt: {_first_line(exc)}") from exc
-        raise WeightsUnavailable(label, _first_line(exc)) from exc
+            raise ModelFolderError(f"The model folder '{label}' is incomplete or corrupt: {first_line(exc)}") from exc
+        raise WeightsUnavailable(label, first_line(exc)) from exc
     except (ValueError, KeyError, TypeError, RuntimeError) as exc:
-        raise ModelFolderError(f"The model '{label}' could not be loaded: {_first_line(exc)}") from exc
+        raise ModelFolderError(f"The model '{label}' could not be loaded: {first_line(exc)}") from exc
     except Exception as exc:
         if type(exc).__name__ != "SafetensorError":
             raise
         raise ModelFolderError(
             f"The weights file of '{label}' is truncated or corrupt (model.safetensors could not be read: "
-            f"{_first_line(exc)}). Copy or download it again."
+            f"{first_line(exc)}). Copy or download it again."
         ) from exc
     finally:
         hf_logging.set_verbosity(previous)
@@ -332,7 +332,3 @@ def _fingerprint(info: ModelInfo) -> str:
                 digest.update(block)
     return f"sha256 {digest.hexdigest()}"
 
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return text[0] if text else type(exc).__name__

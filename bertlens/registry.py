@@ -24,8 +24,8 @@ import math
 import pkgutil
 import threading
 from abc import ABC, abstractmethod
-from dataclasses import dataclass, field
-from typing import Any, Callable, ClassVar, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar, Mapping, Sequence
 
 from bertlens.errors import InputError
 from bertlens.model import LoadedModel
@@ -62,6 +62,8 @@ class Param:
     choices: tuple[str, ...] = ()
     max_length: int = 200
     help: str = ""
+    slider: bool = False
+    labels: tuple[str, ...] = ()
 
     def allowed(self) -> str:
         if self.type == "int":
@@ -114,6 +116,10 @@ class Param:
         if not isinstance(value, str) or len(value) > self.max_length:
             raise fail
         return value
+
+    def label_of(self, choice: str) -> str:
+        """How a page shows one of the choices (`labels`, in the order of `choices`; the choice itself by default)."""
+        return dict(zip(self.choices, self.labels)).get(choice, choice)
 
     def _in_range(self, value: float) -> bool:
         return (self.low is None or value >= self.low) and (self.high is None or value <= self.high)
@@ -327,22 +333,3 @@ def parse_names(kind: str, value: str | Sequence[str] | None, data: str | None =
     for name in chosen:
         get(kind, name, data)
     return tuple(n for n in names(kind, data) if n in chosen)
-
-
-@dataclass
-class Registered:
-    """A method with its validated config, ready to run or to key a job."""
-
-    method: Method
-    config: dict[str, Any] = field(default_factory=dict)
-
-    def run(self, lm: LoadedModel, inputs: Any, context: Context | None = None) -> Any:
-        return self.method.run(lm, inputs, self.config, context or Context())
-
-
-def prepare(kind: str, name: str, config: Mapping[str, Any] | None = None, data: str | None = None) -> Registered:
-    method = get(kind, name, data)
-    return Registered(method, method.spec.validate(config, where=f"'{name}'"))
-
-
-ProgressFn = Callable[[float, float, str], None]

@@ -12,6 +12,7 @@ import json
 import os
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Sequence
 
 from bertlens.errors import InputError
 
@@ -20,6 +21,9 @@ DEVICES = ("auto", "cpu", "cuda")
 INT8 = "int8"
 DTYPES = ("auto", "float32", "bfloat16", "float16", INT8)
 AGREEMENT_JSON = Path(__file__).resolve().parent / "data" / "precision_agreement.json"
+ANY_MODEL = "any"
+HARD_MAX_IG_STEPS = 300
+HARD_MAX_TOKENS = 512
 
 
 @dataclass(frozen=True)
@@ -47,6 +51,7 @@ class Settings:
         values.update({k: v for k, v in overrides.items() if v is not None})
         settings = cls(**values)
         settings.validate()
+        limits()  # a bad BERT_LENS_MAX_* stops the app at its start, with its message
         return settings
 
     def for_precision(self, dtype: str) -> "Settings":
@@ -143,3 +148,60 @@ def agreement_figure(dtype: str, prefer: str = "cpu", path: Path = AGREEMENT_JSO
         if isinstance(figure, str):
             return figure
     return None
+
+
+# ---------------------------------------------------------------- a public server: what a visitor may ask for
+
+@dataclass(frozen=True)
+class Limits:
+    """The heaviest work one request may ask for. An operator of a public server lowers them with
+    BERT_LENS_MAX_IG_STEPS and BERT_LENS_MAX_TOKENS; they can never go above the hard limits (300 steps, 512
+    tokens). Read by `bertlens.explain.check_steps` and `bertlens.encoding.token_limit`."""
+
+    max_ig_steps: int = HARD_MAX_IG_STEPS
+    max_tokens: int = HARD_MAX_TOKENS
+
+
+def _bounded_env(name: str, default: int, low: int, high: int) -> int:
+    raw = (os.environ.get(name) or "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise InputError(f"{name} must be a whole number from {low} to {high}; got '{raw[:40]}'.") from None
+    if not low <= value <= high:
+        raise InputError(f"{name} must be a whole number from {low} to {high}; got {value}.")
+    return value
+
+
+def limits() -> Limits:
+    """The operator's limits from the environment (the one accessor). Raises InputError for a bad value."""
+    return Limits(max_ig_steps=_bounded_env("BERT_LENS_MAX_IG_STEPS", HARD_MAX_IG_STEPS, 1, HARD_MAX_IG_STEPS),
+                  max_tokens=_bounded_env("BERT_LENS_MAX_TOKENS", HARD_MAX_TOKENS, 8, HARD_MAX_TOKENS))
+
+
+def allowed_models() -> tuple[str, ...] | None:
+    """The checkpoints a page may load: the configured model (BERT_LENS_MODEL, else bert-large-cased) and those
+    BERT_LENS_ALLOWED_MODELS names (comma-separated hub ids or folders, matched exactly as written); `any` allows
+    every name (None). The local command line does not read it."""
+    raw = (os.environ.get("BERT_LENS_ALLOWED_MODELS") or "").strip()
+    if raw.lower() == ANY_MODEL:
+        return None
+    names = [n.strip() for n in raw.split(",") if n.strip()] if raw else []
+    configured = os.environ.get("BERT_LENS_MODEL") or DEFAULT_MODEL
+    return tuple(dict.fromkeys([configured, *names]))
+
+
+def check_allowed(models: Sequence[str]) -> None:
+    """Raise InputError for the first name that is not allowed. The message is the same whether or not such a model
+    exists, so a visitor learns nothing about the server's files."""
+    allowed = allowed_models()
+    if allowed is None:
+        return
+    for name in models:
+        if name.strip() not in allowed:
+            shown = name.strip()
+            shown = shown if len(shown) <= 80 else shown[:77] + "..."
+            raise InputError(f"'{shown}' is not one of the models this server offers. Choose one of the allowed "
+                             "models (the operator sets them in BERT_LENS_ALLOWED_MODELS).")

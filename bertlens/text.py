@@ -78,6 +78,21 @@ def check_masks(text: str, minimum: int = 1, maximum: int = MAX_MASKS) -> int:
     return found
 
 
+def excerpt(text: str, limit: int = 60) -> str:
+    """`text` cut to `limit` characters with an ellipsis, for quoting user input inside a message."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def check_one_mask(text: str, what: str = "text", why: str = "keep exactly one") -> str:
+    """`text` if it holds exactly one [MASK]: the one check behind every feature that reads a single mask (target
+    words, templates, counterfactuals, mediation). A missing or misspelt mask gets `check_masks`'s message; several
+    get "The {what} has N [MASK] tokens; {why}." Raises InputError."""
+    found = check_masks(text, minimum=1, maximum=max(MAX_MASKS, count_masks(text)))
+    if found != 1:
+        raise InputError(f"The {what} has {found} {MASK} tokens; {why}.")
+    return text
+
+
 @dataclass(frozen=True)
 class Word:
     """A word of the input as the tokenizer's pre-tokenizer splits it, with its character span."""

@@ -16,6 +16,7 @@ from bertlens.bias.files import decode
 from bertlens.bias.reports import metrics_json, sha256
 from bertlens.errors import BertLensError
 from bertlens.model import LoadedModel
+from bertlens.settings import allowed_models, check_allowed
 from components import audit_charts
 from components.presentation import style
 from components.safe import md_escape, show_error
@@ -47,7 +48,7 @@ def metric_requests(lm: LoadedModel, pairs: list[CrowsPair], metrics: tuple[str,
 
 def metrics_section(lm: LoadedModel, pairs: list[CrowsPair], source: str) -> MetricsResult | None:
     """Every registered pair metric side by side on `pairs`; returns the result for these pairs once scored."""
-    st.subheader("Pair metrics on the same pairs: " + ", ".join(title(m) for m in pair_metrics()))
+    st.subheader("Pair metrics on the same pairs: " + ", ".join(md_escape(title(m)) for m in pair_metrics()))
     st.markdown(METRICS_NOTE)
     known = pair_metrics()
     chosen = st.multiselect("Metrics", list(known), default=list(known), format_func=title, key="bias_metrics")
@@ -59,7 +60,7 @@ def metrics_section(lm: LoadedModel, pairs: list[CrowsPair], source: str) -> Met
         st.info("Press **Compare metrics** to score these pairs with each chosen metric.")
         return None
     result = combine({r.metric: r for r in results}, pairs)
-    st.caption(f"Scored: {source}")
+    st.caption(f"Scored: {md_escape(source)}")
     show_metrics(result)
     return result
 
@@ -97,11 +98,12 @@ def metrics_download(lm: LoadedModel, result: MetricsResult, source: str, data: 
 # ---------------------------------------------------------------- two models
 
 def two_models_tab(lm: LoadedModel, probe_config: Any, pairs: list[CrowsPair] | None) -> None:
-    st.markdown("Compare this model with a second checkpoint (a hub id such as `bert-base-cased`, or a local folder). "
-                "Both are compared on words: each model scores every occupation and sentence with its own "
-                "vocabulary. The second model is loaded only when you press the button. " + SECOND_MODEL_NOTE)
-    name = st.text_input("Second checkpoint: hub id or folder", key="bias_second_model",
-                         placeholder="bert-base-cased")
+    st.markdown("Compare this model with a second checkpoint. Both are compared on words: each model scores every "
+                "occupation and sentence with its own vocabulary. The second model is loaded only when you press the "
+                "button. " + SECOND_MODEL_NOTE)
+    name = second_model_box(lm)
+    if name is None:
+        return
     if len(name) > MAX_CHECKPOINT_NAME:
         st.error(f"A hub id or folder path is at most {MAX_CHECKPOINT_NAME} characters; this one has "
                  f"{len(name):,}. Type the model's id (e.g. bert-base-cased) or its folder.", icon=":material/warning:")
@@ -153,6 +155,23 @@ def two_models_tab(lm: LoadedModel, probe_config: Any, pairs: list[CrowsPair] | 
         show_crows_comparison(compare_crows(lm, ra, second, rb))
 
 
+def second_model_box(lm: LoadedModel) -> str | None:
+    """The second checkpoint's name: a choice among the models the operator allows (BERT_LENS_ALLOWED_MODELS), or a
+    free hub id or folder when the operator allows any. None when no other model is allowed."""
+    allowed = allowed_models()
+    if allowed is None:
+        return st.text_input("Second checkpoint: hub id or folder", key="bias_second_model",
+                             placeholder="bert-base-cased")
+    options = [m for m in allowed if m not in (lm.info.model_id, lm.key)]
+    if not options:
+        st.info("This server offers no second model. Its operator can list some in BERT_LENS_ALLOWED_MODELS.",
+                icon=":material/lock:")
+        return None
+    if st.session_state.get("bias_second_model") not in options:
+        st.session_state.pop("bias_second_model", None)
+    return st.selectbox("Second checkpoint", options, key="bias_second_model") or ""
+
+
 def show_probe_comparison(comparison) -> None:
     st.subheader("Occupation probe: B − A")
     a, b = st.columns(2)
@@ -185,6 +204,8 @@ def page_config(lm: LoadedModel, inputs: dict[str, Any]) -> audit.AuditConfig:
     """The page's whole audit: `inputs` holds templates, pairs, chosen_pairs, occupations (None: shipped), crows_file
     ((name, bytes) of the upload; None: the shipped example), min_effect. Raises InputError for a bad input."""
     second = st.session_state.get("bias_second_name")
+    if second:
+        check_allowed([second])
     upload = inputs["crows_file"]
     config = audit.AuditConfig(
         models=audit.check_models([lm.info.model_id] + ([second] if second else [])),
@@ -244,7 +265,7 @@ def show_report(name: str, report: dict) -> None:
     b.metric("Failed", report.get("failed", 0))
     c.metric("Configuration", str(report.get("configuration_sha256", ""))[:12],
              help="SHA-256 of the configuration")
-    st.caption(f"{name}: ran on {report.get('ran_on', 'unknown')}, {report.get('date', 'undated')}")
+    st.caption(f"{md_escape(name)}: ran on {md_escape(report['ran_on'])}, {md_escape(report['date'])}")
     if report.get("random_weights"):
         st.warning("At least one checkpoint in this report has **random weights**: its scores mean nothing.",
                    icon=":material/casino:")

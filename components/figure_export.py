@@ -16,6 +16,8 @@ import re
 
 import streamlit as st
 
+from components.safe import md_escape
+
 PNG_SCALE = 2
 _NAME = re.compile(r"[^A-Za-z0-9_-]+")
 
@@ -34,9 +36,10 @@ def chart_config(name: str, **extra) -> dict:
 
 def svg_download(svg: str, name: str, key: str, label: str = "Download SVG", help: str | None = None) -> None:
     """A button that downloads `svg` (a standalone SVG document) as `file_name(name).svg`."""
-    st.download_button(label, svg.encode("utf-8"), file_name=f"{file_name(name)}.svg", mime="image/svg+xml",
-                       key=key, icon=":material/download:", on_click="ignore",
-                       help=help or "A standalone vector figure (SVG) of what is shown, for a paper or slides.")
+    st.download_button(md_escape(label), svg.encode("utf-8"), file_name=f"{file_name(name)}.svg",
+                       mime="image/svg+xml", key=key, icon=":material/download:", on_click="ignore",
+                       help=md_escape(help or "A standalone vector figure (SVG) of what is shown, for a paper or "
+                                               "slides."))
 
 
 def install() -> None:

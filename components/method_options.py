@@ -11,6 +11,7 @@ from typing import Any, Sequence
 import streamlit as st
 
 from bertlens.registry import Method, Param
+from bertlens.text import md_escape
 from components.query_state import Field, dump_bool
 
 
@@ -68,17 +69,17 @@ def _label(p: Param) -> str:
 
 
 def _widget(where: Any, p: Param, key: str) -> None:
-    label = _label(p)
+    label = md_escape(_label(p))
     if p.type == "bool":
         where.toggle(label, key=key)
     elif p.type == "choice":
-        where.radio(label, p.choices, key=key, horizontal=True)
-    elif p.type == "int" and p.high is not None and p.low is not None and p.high - p.low <= 50:
+        where.radio(label, p.choices, key=key, horizontal=True, format_func=p.label_of)
+    elif p.type == "int" and p.slider and p.high is not None and p.low is not None:
         where.slider(label, int(p.low), int(p.high), key=key)
     elif p.type == "int":
         where.number_input(label, int(p.low) if p.low is not None else None,
                            int(p.high) if p.high is not None else None, key=key, step=1)
-    elif p.type == "float" and p.low is not None and p.high is not None and p.high - p.low <= 1:
+    elif p.type == "float" and p.slider and p.low is not None and p.high is not None:
         where.slider(label, float(p.low), float(p.high), key=key, step=0.05)
     elif p.type == "float":
         where.number_input(label, float(p.low) if p.low is not None else None,

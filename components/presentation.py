@@ -13,6 +13,7 @@ import streamlit as st
 from bertlens.svg import text_width
 
 from components.figure_export import chart_config
+from components.safe import md_escape
 from components.query_state import PRESENT, copy_link_button
 
 CHART_FONT = 16
@@ -112,7 +113,8 @@ def metrics(items: list[Metric], fraction: float = 1.0, gap: float = 16.0) -> No
     per_row = max(len(r) for r in rows) if rows else 1
     for indices in rows:
         for column, i in zip(st.columns(per_row), indices):
-            column.metric(items[i].label, items[i].value, help=items[i].help)
+            column.metric(md_escape(items[i].label), items[i].value,
+                          help=md_escape(items[i].help) if items[i].help else None)
 
 
 def side_by_side(ratio: tuple[int, int] = (2, 3)):

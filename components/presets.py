@@ -5,6 +5,8 @@ from typing import Any
 
 import streamlit as st
 
+from components.safe import md_escape
+
 
 def preset_picker(label: str, presets: dict[str, dict[str, Any]], key: str) -> None:
     """A selectbox of named examples. `presets` maps a name to the session_state values it sets (widget keys).
@@ -23,4 +25,4 @@ def preset_picker(label: str, presets: dict[str, dict[str, Any]], key: str) -> N
         if choice in presets:
             st.session_state.update(presets[choice])
 
-    st.selectbox(label, list(presets), index=None, key=key, on_change=apply, placeholder="Pick an example…")
+    st.selectbox(md_escape(label), list(presets), index=None, key=key, on_change=apply, placeholder="Pick an example…")

@@ -23,7 +23,7 @@ def model_facts(lm: LoadedModel, where) -> None:
             "Device": info.device,
             "Dtype": info.dtype,
         }
-        st.markdown("\n".join(f"- **{name}**: {md_escape(str(value))}" for name, value in rows.items()))
+        st.markdown("\n".join(f"- **{md_escape(name)}**: {md_escape(str(value))}" for name, value in rows.items()))
         if info.random_weights:
             st.caption(":material/casino: Random weights: outputs are meaningless.")
 

@@ -33,10 +33,10 @@ from bertlens.settings import AGREEMENT_JSON, Settings
 log = logging.getLogger(__name__)
 
 SECTIONS = ("load", "fill-mask", "bf16", "fp16", "int8", "graphs", "profile", "probe", "attention", "cache",
-            "concurrency", "explain", "audit", "aul", "second-model")
+            "concurrency", "explain", "audit", "aul", "second-model", "jobs")
 CONCURRENT_REQUESTS = 16
 ROW_ORDER = ("load", "fill-mask", "bfloat16", "float16", "int8", "graphs", "profile", "probe", "attention", "cache",
-             "concurrency", "explain", "audit", "aul", "second-model")
+             "concurrency", "explain", "audit", "aul", "second-model", "jobs")
 COUNTERFACTUAL_TEXT = "She told her brother that the [MASK] would be late."
 AUL_PAIRS = 1508
 AUL_PLL_STRIDE = 32
@@ -540,6 +540,12 @@ class Bench:
         timed = lambda contenders: compare(contenders, self.repeats, self.device)  # noqa: E731
         for row in measure(self.model("float32"), timed, self.cuda):
             self.report.add(Row("explain", **row))
+
+    def section_jobs(self) -> None:
+        from devtools.bench_jobs import measure
+
+        for row in measure(self.model("float32"), self.repeats):
+            self.report.add(Row("jobs", **row))
 
     def section_cache(self) -> None:
         lm = self.model("float32")

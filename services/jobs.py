@@ -23,6 +23,7 @@ import streamlit as st
 from bertlens.jobs import DONE, FAILED, QUEUED, RUNNING, STOPPED, Job, JobKey, Pace, QueueFull, ResultStore, Runner
 from bertlens.model import LoadedModel
 from bertlens.registry import Context, Method
+from bertlens.text import md_escape
 
 POLL_SECONDS = 0.5
 MAX_QUEUE = int(os.environ.get("BERT_LENS_MAX_QUEUE", "32"))
@@ -104,10 +105,6 @@ class Request:
         return value
 
 
-def result_of(request: Request) -> Any:
-    """The stored result of `request`, or None: reading it never starts anything."""
-    return runner().result(request.key)
-
 
 def duration(seconds: float) -> str:
     if seconds < 1:
@@ -123,8 +120,8 @@ def submit(requests: Sequence[Request]) -> list[Job]:
 
 
 def job_area(requests: Sequence[Request], *, button: str, key: str, help: str | None = None) -> list[Any] | None:
-    """The run button, the running jobs' panel, or the results (in the order of `requests`) once every request
-    has one.
+    """The run button (for what is neither stored nor running for this session), the running jobs' panel, or the
+    results (in the order of `requests`) once every request has one.
 
     A job of this session that failed or was stopped says so here; when a stopped job left a partial result
     (its `complete` is False), the results are returned with it in its place."""
@@ -133,28 +130,28 @@ def job_area(requests: Sequence[Request], *, button: str, key: str, help: str | 
     if all(v is not None for v in results):
         return results
     jobs = [r.job(q.key) for q in requests]
-    mine = [j for j in jobs if j is not None and session in j.sessions]
-    if any(j.active for j in mine):
-        _panel(tuple(q.key for q in requests), key)
+    mine = [j is not None and session in j.sessions for j in jobs]
+    running = [q for q, v, j, m in zip(requests, results, jobs, mine) if v is None and m and j.active]
+    for job, m in zip(jobs, mine):
+        if m and job.status == FAILED and job.error:
+            st.error(md_escape(job.error), icon=":material/error:")
+    stopped = [m and j.status == STOPPED for j, m in zip(jobs, mine)]
+    waiting = [q for q, v in zip(requests, results) if v is None and q not in running]
+    if waiting:
+        label = f"{button} ({duration(sum(q.estimate() for q in waiting))})"
+        if st.button(md_escape(label), key=key, type="primary", help=md_escape(help) if help else None):
+            try:
+                submit(waiting)
+            except QueueFull as exc:
+                st.warning(md_escape(str(exc)), icon=":material/hourglass_top:")
+                return None
+            st.rerun()
+    if running:
+        _panel(tuple(q.key for q in running), key)
         return None
-    for job in mine:
-        if job.status == FAILED and job.error:
-            st.error(job.error, icon=":material/error:")
-    stopped = [j is not None and session in j.sessions and j.status == STOPPED for j in jobs]
-    waiting = [q for q, v in zip(requests, results) if v is None]
-    estimate = sum(q.estimate() for q in waiting)
-    label = f"{button} ({duration(estimate)})"
-    if st.button(label, key=key, type="primary", help=help):
-        try:
-            submit(waiting)
-        except QueueFull as exc:
-            st.warning(str(exc), icon=":material/hourglass_top:")
-            return None
-        st.rerun()
     if any(stopped):
         st.caption(":material/stop_circle: Stopped. Press the button to run it again.")
-        filled = [v if v is not None else (j.partial if j is not None and was else None)
-                  for v, j, was in zip(results, jobs, stopped)]
+        filled = [v if v is not None else (j.partial if was else None) for v, j, was in zip(results, jobs, stopped)]
         if all(v is not None for v in filled):
             return filled
     return None
@@ -172,12 +169,12 @@ def _panel(keys: tuple[JobKey, ...], widget_key: str) -> None:
                 continue
             if job.status == QUEUED:
                 place = r.position(job)
-                st.progress(0.0, text=f"{job.title}: waiting for the server, number {place} in the queue")
+                st.progress(0.0, text=f"{md_escape(job.title)}: waiting for the server, number {place} in the queue")
             elif job.status == RUNNING:
                 detail = f" · {job.message}" if job.message else ""
-                st.progress(job.fraction, text=f"{job.title}: {job.fraction:.0%}{detail} · {job.elapsed:.0f} s")
+                st.progress(job.fraction, text=f"{md_escape(job.title)}: {job.fraction:.0%}{md_escape(detail)} · {job.elapsed:.0f} s")
             elif job.status == DONE:
-                st.progress(1.0, text=f"{job.title}: done")
+                st.progress(1.0, text=f"{md_escape(job.title)}: done")
         others = max((len(j.sessions) for j in jobs if j is not None), default=1) - 1
         if others > 0:
             st.caption(f"{others} other session{'s' if others > 1 else ''} asked for the same run; it runs once "

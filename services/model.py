@@ -15,7 +15,8 @@ import streamlit as st
 from bertlens import LoadedModel, Settings, load_model
 from bertlens.batching import EncoderBatcher
 from bertlens.download import download, needs_download
-from bertlens.errors import BertLensError, MissingHead, WeightsUnavailable
+from bertlens.errors import BertLensError, InputError, MissingHead, WeightsUnavailable
+from bertlens.settings import check_allowed
 from bertlens.text import md_escape
 
 _CURRENT = threading.local()
@@ -139,7 +140,10 @@ def get_second_model(model: str, precision: str):
     """The second checkpoint (hub id or folder) in `precision` (the first model's), with the RSS it added; loaded
     only when this is called. None and a clear message when it cannot be loaded."""
     try:
+        check_allowed([model])
         return _second(settings().for_model(model.strip()).for_precision(precision))
+    except InputError as exc:
+        st.error(md_escape(str(exc)), icon=":material/lock:")
     except WeightsUnavailable as exc:
         st.error(f"The weights of **{md_escape(exc.model_id)}** are not available on this machine. Pre-fetch them "
                  "with `python -m bertlens download --model ID`, or give a local folder.", icon=":material/cloud_off:")

@@ -49,10 +49,11 @@ def test_metrics_side_by_side_and_saved_configuration(app_env):
     assert len(sha.split(": ")[1]) == 64
 
 
-def test_second_model_side_by_side(app_env, second_dir):
+def test_second_model_side_by_side(app_env, second_dir, monkeypatch):
+    monkeypatch.setenv("BERT_LENS_ALLOWED_MODELS", str(second_dir))
     at = open_page(app_env)
     assert any("Load second model" in i.value for i in at.info)
-    at.text_input(key="bias_second_model").set_value(str(second_dir)).run()
+    at.selectbox(key="bias_second_model").set_value(str(second_dir)).run()
     at.button(key="bias_second_load").click().run()
     assert not at.exception and not at.error
     shown = {m.label: m.value for m in at.metric}
@@ -64,6 +65,11 @@ def test_second_model_side_by_side(app_env, second_dir):
     assert not at.exception and not at.error
     frame = next(d.value for d in at.dataframe if "B − A" in d.value.columns and "occupation" in d.value.columns)
     assert ((frame["B"] - frame["A"] - frame["B − A"]).abs() < 1e-9).all()
+
+
+def test_an_operator_who_allows_any_model_gets_a_free_box(app_env, monkeypatch):
+    monkeypatch.setenv("BERT_LENS_ALLOWED_MODELS", "any")
+    at = open_page(app_env)
     at.text_input(key="bias_second_model").set_value("/no/such/folder").run()
     at.button(key="bias_second_load").click().run()
     assert not at.exception and any("could not be loaded" in e.value for e in at.error)

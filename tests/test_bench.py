@@ -34,7 +34,7 @@ def report(tiny_model_dir):
 def test_every_cpu_section_reports(report):
     assert not [n for n in report.notes if "failed" in n], report.notes
     sections = {row.section for row in report.rows}
-    assert {"load", "fill-mask", "bfloat16", "int8", "profile", "probe", "attention", "cache"} <= sections
+    assert {"load", "fill-mask", "bfloat16", "int8", "profile", "probe", "attention", "cache", "jobs"} <= sections
     for row in report.rows:
         if row.median_ms is not None:
             assert row.median_ms > 0

@@ -181,6 +181,37 @@ def side_by_side_rerun(tab, lm, template: str) -> None:
                           ".includes(t))", arg=expected, timeout=TIMEOUT_MS)
 
 
+# Every Content-Security-Policy violation of a page and of its frames (srcdoc frames share the origin).
+CSP_LISTENER = """
+document.addEventListener('securitypolicyviolation', e => {
+  const top = (() => { try { return window.top; } catch (_) { return window; } })();
+  (top.__csp = top.__csp || []).push(e.violatedDirective + ' ' + (e.blockedURI || '') + ' ' + (e.sourceFile || ''));
+});
+"""
+
+
+def csp_violations(tab) -> list[str]:
+    return tab.evaluate("() => window.__csp || []")
+
+
+def csp_console(tab) -> list[str]:
+    """Console lines in which the browser says it refused something under the policy."""
+    refused: list[str] = []
+    tab.on("console", lambda m: refused.append(m.text) if "Content Security Policy" in m.text else None)
+    return refused
+
+
+def bertviz_under_csp(tab, proxy: Proxy) -> None:
+    open_page(tab, proxy, "attention")
+    tab.get_by_role("tab", name="bertviz").click()
+    tab.get_by_text("Show bertviz's own views").click()
+    tab.wait_for_function("[...document.querySelectorAll('iframe')].some(f => (f.srcdoc || '').includes('bertviz'))",
+                          timeout=TIMEOUT_MS)
+    tab.wait_for_timeout(500)
+    frame = next(f for f in tab.frames if f != tab.main_frame and "bertviz" in (f.content() or ""))
+    frame.locator("svg text").first.wait_for(timeout=TIMEOUT_MS)
+
+
 class Sockets:
     """The WebSockets a tab opens and whether any of them closed."""
 
@@ -214,7 +245,9 @@ def test_two_replicas_behind_the_shipped_nginx(tiny_model_dir, lm, tmp_path):
 
         # Browser 1: whatever replica nginx picks, every request of its session goes there.
         first = browser.new_context(viewport={"width": 1400, "height": 1000})
+        first.add_init_script(CSP_LISTENER)
         tab1 = first.new_page()
+        refused1 = csp_console(tab1)
         run_fill_mask(tab1, proxy, lm, "The [MASK] sat on the mat.")
         (key1,) = [c["value"] for c in first.cookies() if c["name"] == COOKIE]
         pinned = proxy.upstreams_of(key1)
@@ -227,13 +260,20 @@ def test_two_replicas_behind_the_shipped_nginx(tiny_model_dir, lm, tmp_path):
 
         # Browser 2, with a cookie nginx issued to a new browser and that routes to the other replica.
         second = browser.new_context(viewport={"width": 1400, "height": 1000})
+        second.add_init_script(CSP_LISTENER)
         second.add_cookies([{"name": COOKIE, "value": issued_key(proxy, other), "url": proxy.url}])
         tab2 = second.new_page()
+        refused2 = csp_console(tab2)
         run_fill_mask(tab2, proxy, lm, "She bought a [MASK] at the market.")
         run_probe(tab2, proxy, expected_probe)
         tab2.screenshot(path=str(SHOTS / "browser-2-probe.png"))
         key2 = next(c["value"] for c in second.cookies() if c["name"] == COOKIE)
         assert proxy.upstreams_of(key2) == {other}
+        # Under the shipped Content-Security-Policy the charts and bertviz's own views (srcdoc frames running
+        # the vendored require.js, d3 and jquery) still work, and nothing was refused on any page.
+        bertviz_under_csp(tab2, proxy)
+        tab2.screenshot(path=str(SHOTS / "browser-2-bertviz-under-csp.png"))
+        assert csp_violations(tab2) == [] and refused2 == [], (csp_violations(tab2), refused2)
         assert proxy.upstreams_of(key1) == {home}, "browser 1 left its replica while browser 2 worked"
 
         # The other replica stops; browser 1's session goes on over the same WebSocket, on the same replica.
@@ -246,6 +286,7 @@ def test_two_replicas_behind_the_shipped_nginx(tiny_model_dir, lm, tmp_path):
         assert "Connection error" not in tab1.locator("body").inner_text()
         assert proxy.upstreams_of(key1) == {home}
         assert get(f"{proxy.url}/_stcore/health", cookie=f"{COOKIE}={key1}")[1] == b"ok"
+        assert csp_violations(tab1) == [] and refused1 == [], (csp_violations(tab1), refused1)
         first.close()
         second.close()
 
@@ -303,6 +344,7 @@ class _Stub:
 
     def __init__(self) -> None:
         self.requests: list[tuple[int, dict[str, str], str]] = []
+        self.hold_sockets = 0.0
 
     def headers_of(self, path: str) -> dict[str, str]:
         return next(h for _, h, p in reversed(self.requests) if p == path)
@@ -316,8 +358,27 @@ def running_upstub(ports: list[int]) -> Iterator[_Stub]:
     stub = _Stub()
 
     class Handler(http.server.BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
         def do_GET(self) -> None:  # noqa: N802
             stub.requests.append((self.server.server_port, dict(self.headers), self.path))
+            if self.path == "/_stcore/stream" and self.headers.get("Upgrade") == "websocket" and stub.hold_sockets:
+                self.send_response(101)  # a WebSocket that stays open a while, as a browser tab's does
+                self.send_header("Upgrade", "websocket")
+                self.send_header("Connection", "Upgrade")
+                self.end_headers()
+                self.wfile.flush()
+                time.sleep(stub.hold_sockets)
+                self.close_connection = True
+                return
+            self._ok()
+
+        def do_POST(self) -> None:  # noqa: N802
+            stub.requests.append((self.server.server_port, dict(self.headers), self.path))
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            self._ok()
+
+        def _ok(self) -> None:
             self.send_response(200)
             self.send_header("Content-Length", "2")
             self.end_headers()
@@ -408,3 +469,241 @@ def test_image_builds_and_its_healthcheck_passes():
     finally:
         subprocess.run([*tool, "rm", "-f", name], capture_output=True, timeout=120)
         subprocess.run([*tool, "rmi", "-f", tag], capture_output=True, timeout=120)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# A public server: headers, limits, the image's contents
+
+CONFIG_TOML = ROOT / ".streamlit" / "config.toml"
+DOCKERIGNORE = ROOT / ".dockerignore"
+SECURITY_HEADERS = {"X-Content-Type-Options": "nosniff", "Referrer-Policy": "same-origin",
+                    "X-Frame-Options": "SAMEORIGIN"}
+
+
+def upload_limit_bytes() -> int:
+    import tomllib
+
+    return int(tomllib.loads(CONFIG_TOML.read_text(encoding="utf-8"))["server"]["maxUploadSize"]) * 1024 * 1024
+
+
+def nginx_size(value: str) -> int:
+    number, unit = re.fullmatch(r"(\d+)([kKmMgG]?)", value).groups()
+    return int(number) * {"": 1, "k": 1024, "m": 1024**2, "g": 1024**3}[unit.lower()]
+
+
+def raw_request(port: int, request: bytes, timeout: float = 10.0) -> tuple[int, dict[str, str], bytes]:
+    """Send raw bytes to nginx on 127.0.0.1:port; (status, headers, body) of the answer (0 when none)."""
+    import http.client
+    import socket
+
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as connection:
+        connection.sendall(request)
+        response = http.client.HTTPResponse(connection)
+        try:
+            response.begin()
+        except (OSError, http.client.HTTPException):
+            return 0, {}, b""
+        body = b"" if response.status == 101 else response.read()
+        return response.status, {k: v for k, v in response.getheaders()}, body
+
+
+def csp_of(headers: dict[str, str]) -> dict[str, list[str]]:
+    policy = headers.get("Content-Security-Policy", "")
+    return {part.split()[0]: part.split()[1:] for part in policy.split(";") if part.strip()}
+
+
+@pytest.mark.deploy
+def test_the_site_file_is_written_for_a_public_server():
+    """Static: the directives are there, and the body limit equals the app's own upload limit."""
+    site = TEMPLATE.read_text(encoding="utf-8")
+    assert re.search(r"^\s*server_tokens off;", site, re.M)
+    (body,) = re.findall(r"^\s*client_max_body_size (\S+);", site, re.M)
+    assert nginx_size(body) == upload_limit_bytes(), "nginx and Streamlit disagree on the upload limit"
+    server = site[site.index("server {"):]
+    stream = server[server.index("location /_stcore/stream"):]
+    stream = stream[:stream.index("}")]
+    outside = server.replace(stream, "")
+    for where in (outside, stream):  # a location with its own limit_* does not inherit the server's
+        assert re.search(r"^\s*limit_req zone=\w+", where, re.M) and re.search(r"^\s*limit_conn \w+ \d+;", where, re.M)
+    assert "add_header" not in stream, "a location's add_header would drop every header set for the server"
+    for name in (*SECURITY_HEADERS, "Content-Security-Policy"):
+        assert re.search(rf"^\s*add_header {name} .* always;", site, re.M), name
+
+
+@pytest.mark.deploy
+@needs_nginx
+def test_nginx_sends_the_headers_and_hides_its_version(tmp_path):
+    ports = [free_port(), free_port()]
+    with running_upstub(ports), running_nginx([f"127.0.0.1:{p}" for p in ports], tmp_path / "nginx") as proxy:
+        for request in (b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+                        b"GET /nothing/../../etc/passwd HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+                        b"BREW / HTTP/1.1\r\n\r\n"):
+            status, headers, body = raw_request(proxy.port, request)
+            assert status, request
+            assert headers.get("Server") == "nginx", f"the version shows: {headers.get('Server')}"
+            assert not re.search(rb"nginx/\d", body), "an error page shows the version"
+            if status < 500:
+                for name, value in SECURITY_HEADERS.items():
+                    assert headers.get(name) == value, (request, name, headers)
+                policy = csp_of(headers)
+                assert policy["frame-ancestors"] == ["'self'"] and policy["object-src"] == ["'none'"]
+                assert policy["default-src"] == ["'self'"] and policy["connect-src"] == ["'self'"]
+                assert not any(src.startswith(("http", "*")) for sources in policy.values() for src in sources), \
+                    "the policy lets the page fetch from another site"
+
+
+@pytest.mark.deploy
+@needs_nginx
+def test_request_bodies_stop_at_the_upload_limit(tmp_path):
+    ports = [free_port(), free_port()]
+    limit = upload_limit_bytes()
+    with running_upstub(ports) as stub, running_nginx([f"127.0.0.1:{p}" for p in ports], tmp_path / "nginx") as proxy:
+        head = "POST /_stcore/upload_file/x HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: {}\r\n\r\n"
+        status, _, _ = raw_request(proxy.port, head.format(limit).encode() + b"a" * limit, timeout=30)
+        assert status == 200 and stub.requests[-1][2] == "/_stcore/upload_file/x"
+        before = len(stub.requests)
+        status, _, _ = raw_request(proxy.port, head.format(limit + 1).encode() + b"a" * (limit + 1), timeout=30)
+        assert status == 413 and len(stub.requests) == before, "a body over the limit reached the app"
+
+
+@pytest.mark.deploy
+@needs_nginx
+def test_one_client_cannot_flood_requests(tmp_path):
+    import concurrent.futures
+
+    ports = [free_port(), free_port()]
+    with running_upstub(ports), running_nginx([f"127.0.0.1:{p}" for p in ports], tmp_path / "nginx") as proxy:
+        request = b"GET /static/x.js HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+        with concurrent.futures.ThreadPoolExecutor(16) as pool:
+            statuses = list(pool.map(lambda _: raw_request(proxy.port, request)[0], range(800)))
+        assert statuses.count(200) >= 300, "the burst a class needs was refused"
+        assert statuses.count(429) > 0, "800 requests at once were all served: no limit_req"
+
+
+@pytest.mark.deploy
+@needs_nginx
+def test_one_client_cannot_open_websockets_without_end(tmp_path):
+    """WebSocket upgrades count against per-client limits too (connections held open, new sockets per second)."""
+    import concurrent.futures
+
+    ports = [free_port(), free_port()]
+    with running_upstub(ports) as stub, running_nginx([f"127.0.0.1:{p}" for p in ports], tmp_path / "nginx") as proxy:
+        stub.hold_sockets = 4.0
+        upgrade = (b"GET /_stcore/stream HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                   b"Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n")
+        with concurrent.futures.ThreadPoolExecutor(60) as pool:
+            statuses = list(pool.map(lambda _: raw_request(proxy.port, upgrade, timeout=20)[0], range(60)))
+        assert statuses.count(101) >= 1, statuses
+        assert statuses.count(429) >= 20, f"60 WebSockets at once from one client: {sorted(statuses)}"
+
+
+@pytest.mark.deploy
+def test_compose_serves_loopback_only_unless_told():
+    import yaml
+
+    compose = yaml.safe_load((DEPLOY / "compose.yaml").read_text(encoding="utf-8"))
+    for service in compose["services"].values():
+        for mapping in service.get("ports", []):
+            host = re.sub(r"\$\{\w+:-([^}]*)\}", r"\1", str(mapping))
+            assert host.startswith("127.0.0.1:"), f"compose publishes {mapping} beyond loopback by default"
+    readme = (DEPLOY / "README.md").read_text(encoding="utf-8")
+    assert "TLS" in readme and "BERT_LENS_BIND" in readme
+
+
+@pytest.mark.deploy
+def test_the_image_uses_one_index_per_install_and_a_base_pinned_by_digest():
+    from devtools.runtime_lock import LOCK, lock_text, top_level
+
+    dockerfile = DOCKERFILE.read_text(encoding="utf-8")
+    base = re.search(r"^ARG BASE_IMAGE=(\S+)", dockerfile, re.M).group(1)
+    assert re.fullmatch(r"[\w./:-]+@sha256:[0-9a-f]{64}", base), f"the base is not pinned by digest: {base}"
+    assert re.search(r"^FROM \$\{BASE_IMAGE\}\s*$", dockerfile, re.M)
+    compose = (DEPLOY / "compose.yaml").read_text(encoding="utf-8")
+    assert f"BERT_LENS_BASE_IMAGE:-{base}}}" in compose, "compose.yaml builds from another base by default"
+    code = "\n".join(line for line in dockerfile.splitlines() if not line.lstrip().startswith("#"))
+    installs = re.findall(r"pip install[^&\n]*(?:\\\n[^&\n]*)*", code)
+    assert installs and "extra-index-url" not in code
+    for command in installs:
+        assert len(re.findall(r"--index-url", command)) == 1, f"not exactly one index: {command}"
+        assert re.search(r"requirements\.lock|torch==", command), command
+    locked = dict(line.split("==") for line in LOCK.read_text(encoding="utf-8").splitlines()
+                  if line and not line.startswith("#"))
+    for requirement in top_level():
+        pinned = str(requirement.specifier).removeprefix("==")
+        assert locked.get(requirement.name.lower().replace("_", "-")) == pinned, requirement
+    assert LOCK.read_text(encoding="utf-8") == lock_text(), "deploy/requirements.lock is stale: " \
+                                                           "python -m devtools.runtime_lock"
+
+
+def dockerignore_rules() -> list[tuple[re.Pattern, bool]]:
+    """(pattern, is an exception) per line of .dockerignore, as Docker reads them (Go filepath.Match with **)."""
+    rules = []
+    for line in DOCKERIGNORE.read_text(encoding="utf-8").splitlines():
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        negate = line.startswith("!")
+        pattern = line[1:] if negate else line
+        regex = ""
+        for part in re.split(r"(\*\*/?|\*|\?)", pattern.strip("/")):
+            regex += {"**/": "(?:.*/)?", "**": ".*", "*": "[^/]*", "?": "[^/]"}.get(part, re.escape(part))
+        rules.append((re.compile(regex + r"(?:/.*)?\Z"), negate))
+    return rules
+
+
+def in_image(relative: str, rules=None) -> bool:
+    """Whether `COPY . /app` copies the file at `relative` (the last matching rule decides)."""
+    keep = True
+    for pattern, negate in rules or dockerignore_rules():
+        if pattern.match(relative):
+            keep = negate
+    return keep
+
+
+@pytest.mark.deploy
+def test_dockerignore_keeps_secrets_out():
+    for secret in (".env", ".env.production", "deploy/.env", ".streamlit/secrets.toml", "certs/server.key",
+                   "tls/fullchain.pem", ".git/config", ".venv/bin/python", "tests/conftest.py"):
+        assert not in_image(secret), f"{secret} would be copied into the image"
+    for needed in ("app.py", "bertlens/data/precision_agreement.json", ".streamlit/config.toml", "deploy/requirements.lock",
+                   "bertlens/data/occupations.csv", "static/vendor/require-2.3.6.js"):
+        assert in_image(needed), f"{needed} would be left out of the image"
+
+
+@pytest.mark.deploy
+def test_the_image_holds_every_file_the_app_reads(app_env, tmp_path):
+    """Trace every file under the project that the app opens while every page runs and the command line works,
+    then check each against .dockerignore: the image (COPY . /app) must hold them all."""
+    import sys
+
+    from streamlit.testing.v1 import AppTest
+
+    from bertlens.cli import main
+    from bertlens.settings import agreement_figure
+    from browser_support import app_pages
+
+    opened: set[str] = set()
+    root = str(ROOT) + os.sep
+
+    def hook(event: str, args: tuple) -> None:
+        if event == "open" and isinstance(args[0], (str, bytes, os.PathLike)):
+            path = os.path.abspath(os.fsdecode(args[0]))
+            if path.startswith(root):
+                opened.add(path[len(root):])
+
+    sys.addaudithook(hook)  # stays for the process, but only records into this test's set
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=300).run()
+    for page in app_pages():
+        at.switch_page(page.script).run()
+        assert not at.exception, page.script
+    assert main(["info"]) == 0
+    assert main(["fill-mask", "The [MASK] sat.", "--json"]) == 0
+    assert main(["probe", "--json", "--bootstrap", "100"]) == 0
+    agreement_figure("int8")  # what the sidebar reads when an approximate precision is chosen
+    hook_done = set(opened)
+    opened.clear()
+    read = {p for p in hook_done if not p.startswith(("tests/", ".venv/", ".git/")) and "__pycache__" not in p}
+    assert "bertlens/data/precision_agreement.json" in read and "bertlens/data/occupations.csv" in read, sorted(read)
+    rules = dockerignore_rules()
+    missing = sorted(p for p in read if not in_image(p, rules))
+    assert not missing, f"the app reads files that .dockerignore leaves out of the image: {missing}"

@@ -219,10 +219,6 @@ def assert_clean(tab) -> None:
     assert not watch.dialogs, f"a dialog opened: {watch.dialogs}"
 
 
-def placeholder(tab) -> bool:
-    return "Coming soon" in tab.locator("[data-testid=stMain]").inner_text()
-
-
 def test_every_page_of_the_app_has_an_entry():
     assert set(APP_PAGES) == set(PAGES), "add the new page to PAGES"
 
@@ -230,9 +226,6 @@ def test_every_page_of_the_app_has_an_entry():
 @pytest.mark.parametrize("name", list(PAGES))
 def test_page_runs_its_main_action(page, app, lm, name):
     spec = open_page(page, app, name)
-    if placeholder(page):
-        page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
-        pytest.skip(f"{name} is still a placeholder")
     for key, text in spec.inputs.items():
         type_into(page, key, text)
     for label in spec.click:
@@ -260,8 +253,6 @@ def test_page_runs_its_main_action(page, app, lm, name):
 @pytest.mark.parametrize("name", [n for n, spec in PAGES.items() if spec.payload_key])
 def test_typed_script_does_not_run(page, app, name):
     spec = open_page(page, app, name)
-    if placeholder(page):
-        pytest.skip(f"{name} is still a placeholder")
     type_into(page, spec.payload_key, PAYLOAD + spec.payload_suffix)
     page.wait_for_timeout(1000)
     SHOTS.mkdir(parents=True, exist_ok=True)

@@ -1,4 +1,4 @@
-"""Explain (issue 11): each method against an independent computation with a separately loaded transformers model."""
+"""Explain: each method against an independent computation with a separately loaded transformers model."""
 from __future__ import annotations
 
 import json

@@ -65,11 +65,6 @@ WIDGET_KINDS = ("text_area", "text_input", "slider", "select_slider", "selectbox
                 "toggle", "radio", "number_input")
 
 
-def skip_placeholder(page: str) -> None:
-    if "Coming soon" in (ROOT / page).read_text(encoding="utf-8"):
-        pytest.skip(f"{page} is still a placeholder")
-
-
 def open_page(page: str, query: dict[str, str] | None = None) -> AppTest:
     at = AppTest.from_file(APP, default_timeout=120)
     if query:
@@ -141,13 +136,12 @@ def problems_after_typing(at: AppTest, page: str, key: str, text: str, case: str
 
 @pytest.mark.parametrize("page", PAGES)
 def test_every_text_input_survives_hostile_text(app_env, page):
-    skip_placeholder(page)
     at = open_page(page)
     keys = [w.key for w in text_inputs(at)]
     if page == HOME:
         assert not keys, "home has text inputs now: it needs hostile-input cases"
         return
-    assert keys, f"{page} has no keyed text input (is it still a placeholder?)"
+    assert keys, f"{page} has no keyed text input"
     found: list[str] = []
     for key in keys:
         at = open_page(page)
@@ -173,7 +167,6 @@ HOSTILE_TEXT = st.lists(st.one_of(_UNICODE, _PIECES), max_size=12).map("".join)
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(data=st.data())
 def test_random_unicode_in_every_text_input(app_env, page, data):
-    skip_placeholder(page)
     at = _page_once(page)
     keys = sorted(w.key for w in text_inputs(at))
     assert keys, f"{page} has no keyed text input"
@@ -217,7 +210,6 @@ BAD_PARAM_VALUES = {
 
 @pytest.mark.parametrize("page", [p for p in PAGES if p != HOME])
 def test_query_params_are_untrusted(app_env, page):
-    skip_placeholder(page)
     clean = open_page(page)
     declared = {field.param for field in DECLARED.get(Path(page).stem, ())}
     names = sorted(set(clean.query_params) | declared)

@@ -1,4 +1,4 @@
-"""Issue 12 in a real browser: inputs that survive a page change and a reload, links that restore every input,
+"""A lesson in a real browser: inputs that survive a page change and a reload, links that restore every input,
 presentation mode at 1024x768, click-to-mask, a head click that brings its panel into view, and the copy-link
 button. `streamlit run app.py` with the tiny model, driven by headless chromium; screenshots land in
 test-artifacts/lesson/."""
@@ -304,7 +304,7 @@ LINKS = {
                         "cf_own_pairs": ("check", True), "cf_pairs": ("text", "king,queen"),
                         "cf_union": ("check", True)}),
     "explain": ({"text": "The nurse said that [MASK] was tired.", "target": "she", "contrast": "he", "steps": "30",
-                 "baseline": "pad", "bias": "0", "lens_k": "5"},
+                 "baseline": "pad", "bias": "0", "top_k": "5"},
                 {"ex_text": ("text", "The nurse said that [MASK] was tired."), "ex_target": ("text", "she"),
                  "ex_contrast": ("text", "he"), "ex_steps": ("text", "30"), "ex_baseline": ("radio", "[PAD]"),
                  "ex_bias": ("check", False), "ex_top_k": ("slider", "5")}),

@@ -42,10 +42,6 @@ HEAD_NEEDED = {
 TRACEBACK = re.compile(r"Traceback|File \"|Error\(|^\w+Error:", re.MULTILINE)
 
 
-def is_placeholder(page: str) -> bool:
-    return "Coming soon" in (ROOT / page).read_text(encoding="utf-8")
-
-
 def offline_env(tmp_path: Path) -> dict[str, str]:
     home = tmp_path / "empty-hf-home"
     home.mkdir(exist_ok=True)
@@ -170,8 +166,6 @@ def base_model_dir(tmp_path_factory) -> Path:
 
 @pytest.mark.parametrize("page", PAGES)
 def test_headless_checkpoint_pages(base_model_dir, app_env, monkeypatch, page):
-    if is_placeholder(page):
-        pytest.skip(f"{page} is still a placeholder")
     monkeypatch.setenv("BERT_LENS_MODEL", str(base_model_dir))
     at = AppTest.from_file(APP, default_timeout=120).run()
     if page != HOME:

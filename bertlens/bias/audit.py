@@ -4,8 +4,10 @@ Configuration (`AuditConfig`, JSON written by `config_json`, read by `parse_conf
   {"bertlens_audit": 1, "models": [...], "metrics": ["probe", "crows", "aul", "aula"], "precision": "float32",
    "device": "cpu", "seed": 0, "bootstrap": 2000, "permutations": 10000, "min_effect": 0.1,
    "templates": INPUT, "pairs": INPUT, "chosen_pairs": [labels] | null, "occupations": INPUT, "crows_pairs": INPUT}
-where INPUT is null (the shipped file), {"text": "..."} (inline, as the page saves it) or {"path": "file"} (relative
-to the configuration's folder). Every input's bytes are hashed (SHA-256) into the report, and so is the
+where INPUT is null (the shipped file), {"text": "..."} (inline, as the page saves it) or {"path": "file"}: a path
+relative to the configuration's folder that stays inside it (no absolute path, no `~`, no `..` or symbolic link
+leading out; `bertlens.bias.files.inside`); a configuration read from text without a file (an upload) takes inline
+texts only. The shape of the JSON is `bertlens.schemas.AuditConfigSchema`. Every input's bytes are hashed (SHA-256) into the report, and so is the
 configuration (its canonical JSON: sorted keys, inline texts, paths resolved to their texts' hashes).
 
 The report (`run_audit`) has a row per checkpoint (`status` "ok" with its scores, or "failed" with its reason) and
@@ -24,10 +26,12 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
+from bertlens import schemas
 from bertlens.bias.crows_metrics import pair_metrics
-from bertlens.bias.files import CROWS_EXAMPLE_PATH, OCCUPATIONS_PATH, PAIRS_PATH, TEMPLATES_PATH, decode, read_bytes
+from bertlens.bias.files import (CROWS_EXAMPLE_PATH, OCCUPATIONS_PATH, PAIRS_PATH, TEMPLATES_PATH, check_size, decode,
+                                inside, read_bytes)
 from bertlens.bias.reports import sha256
-from bertlens.errors import BertLensError, InputError
+from bertlens.errors import BertLensError, InputError, first_line
 from bertlens.registry import Context
 from bertlens.serialize import jsonable
 from bertlens.settings import DEVICES, DTYPES
@@ -158,11 +162,12 @@ def _input(data: dict, name: str, folder: Path | None) -> tuple[str | None, str 
     if isinstance(value, dict) and isinstance(value.get("text"), str):
         return value["text"], "inline", None
     if isinstance(value, dict) and isinstance(value.get("path"), str):
-        path = Path(value["path"]).expanduser()
-        if not path.is_absolute() and folder is not None:
-            path = folder / path
+        if folder is None:
+            raise InputError(f"'{name}' in the audit configuration names a file, but this configuration has no folder "
+                             "to read it from: give the text inline, {\"text\": ...}.")
+        path = inside(folder, value["path"], f"'{name}' in the audit configuration")
         raw = read_bytes(path)
-        return decode(raw, f"'{path.name}'"), str(path), sha256(raw)
+        return decode(raw, f"'{path.name}'"), value["path"], sha256(raw)
     raise InputError(f"'{name}' in the audit configuration must be null (the shipped file), {{\"text\": ...}} or "
                      f"{{\"path\": ...}}.")
 
@@ -170,13 +175,11 @@ def _input(data: dict, name: str, folder: Path | None) -> tuple[str | None, str 
 def parse_config(text: str, folder: Path | None = None, name: str = "the audit configuration") -> AuditConfig:
     """Read an audit configuration's JSON text; {"path": ...} inputs are read relative to `folder`. Checks every
     field and every input (as the probe and CrowS-Pairs readers do) before any model runs. Raises InputError."""
-    try:
-        data = json.loads(text)
-    except ValueError as exc:
-        raise InputError(f"{name} is not valid JSON: {exc}.") from exc
+    data = schemas.parse_json(text, name)
     if not isinstance(data, dict) or data.get("bertlens_audit") != FORMAT:
         raise InputError(f"{name} is not a BERT Lens audit configuration (it needs \"bertlens_audit\": {FORMAT}). "
                          "Save one from the bias page's Export tab.")
+    schemas.validate(schemas.AuditConfigSchema, data, name)
     unknown = sorted(set(data) - ({"bertlens_audit"} | set(AuditConfig.__dataclass_fields__)) - {"sources"})
     if unknown:
         raise InputError(f"{name} has unknown field(s): {', '.join(unknown)}.")
@@ -315,14 +318,9 @@ def audit_checkpoint(config_data: dict[str, Any], model: str) -> dict[str, Any]:
                           for r in results]
         return row
     except BertLensError as exc:
-        return {"model": model, "status": "failed", "reason": _first_line(exc)}
+        return {"model": model, "status": "failed", "reason": first_line(exc)}
     except Exception as exc:  # a checkpoint that breaks the code must cost one row, not the audit
-        return {"model": model, "status": "failed", "reason": f"{type(exc).__name__}: {_first_line(exc)}"}
-
-
-def _first_line(exc: BaseException) -> str:
-    lines = str(exc).strip().splitlines()
-    return lines[0] if lines else type(exc).__name__
+        return {"model": model, "status": "failed", "reason": f"{type(exc).__name__}: {first_line(exc)}"}
 
 
 # ---------------------------------------------------------------- the report
@@ -387,12 +385,9 @@ def report_json(report: dict[str, Any]) -> str:
 
 def parse_report(data: bytes, name: str = "the report") -> dict[str, Any]:
     """An audit report's JSON (as `report_json` writes it). Raises InputError for anything else."""
-    try:
-        report = json.loads(decode(data, name))
-    except ValueError as exc:
-        raise InputError(f"{name} is not valid JSON: {exc}.") from exc
-    if not isinstance(report, dict) or report.get("report") != "BERT Lens bias audit" or \
-            not isinstance(report.get("checkpoints"), list):
+    check_size(len(data), name)
+    report = schemas.parse_json(decode(data, name), name)
+    if not isinstance(report, dict) or report.get("report") != "BERT Lens bias audit":
         raise InputError(f"{name} is not a BERT Lens audit report; make one with `python -m bertlens audit "
                          "CONFIG.json --out report.json`.")
-    return report
+    return schemas.validate(schemas.AuditReportSchema, report, name).model_dump()

@@ -5,18 +5,16 @@ or the shipped files when a part is not given); `default_config` is `build_confi
 """
 from __future__ import annotations
 
-import csv
-import io
 import math
 import re
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Sequence
 
-from bertlens.bias.files import PAIRS_PATH, TEMPLATES_PATH, read_text
+from bertlens.bias.files import PAIRS_PATH, TEMPLATES_PATH, csv_rows, read_text
 from bertlens.bias.occupations import Occupation, load_occupations, parse_occupations
 from bertlens.errors import InputError
-from bertlens.text import MASK, check_masks, clean
+from bertlens.text import MASK, check_one_mask, clean, excerpt
 
 ROLES = ("person", "possessive")
 SLOTS = {role: "{" + role + "}" for role in ROLES}
@@ -65,19 +63,15 @@ class ProbeConfig:
 def template_role(template: str) -> str:
     """Check an occupation template: exactly one [MASK] and exactly one {person} or {possessive} slot. Returns the
     slot's role. Raises InputError."""
-    template = clean(template, "template")
-    count = template.count(MASK)
-    if count != 1:
-        check_masks(template, minimum=1)
-        raise InputError(f"The template '{template}' has {count} {MASK} tokens; use exactly one, where the "
-                         "occupation goes.")
+    template = check_one_mask(clean(template, "template"), f"template '{excerpt(template)}'",
+                              "use exactly one, where the occupation goes")
     roles = [role for role in ROLES if SLOTS[role] in template]
     if len(roles) != 1 or template.count(SLOTS[roles[0]]) != 1:
-        raise InputError(f"The template '{template}' needs exactly one slot for the gendered word: "
+        raise InputError(f"The template '{excerpt(template)}' needs exactly one slot for the gendered word: "
                          "{person} (the man / the woman, he / she) or {possessive} (his / her).")
     leftover = re.sub(r"\{(person|possessive)\}", "", template)
     if "{" in leftover or "}" in leftover:
-        raise InputError(f"The template '{template}' has a slot other than {{person}} or {{possessive}}.")
+        raise InputError(f"The template '{excerpt(template)}' has a slot other than {{person}} or {{possessive}}.")
     return roles[0]
 
 
@@ -110,7 +104,7 @@ def parse_pairs(text: str) -> list[WordPair]:
     lines = [line for line in (text or "").splitlines() if line.strip() and not line.lstrip().startswith("#")]
     if not lines:
         raise InputError("The list of word pairs is empty. Give at least one pair such as 'the man,the woman'.")
-    rows = list(csv.reader(io.StringIO("\n".join(lines))))
+    rows = csv_rows("\n".join(lines), "the word-pair list")
     header = [h.strip().lower() for h in rows[0]]
     if "male" in header and "female" in header:
         records = [dict(zip(header, (cell.strip() for cell in row))) for row in rows[1:]]
@@ -170,11 +164,12 @@ def probe_pairs(pairs: Sequence[WordPair], chosen: Sequence[str] | None = None) 
 # ---------------------------------------------------------------- the configuration
 
 def check_kurita_template(template: str) -> None:
-    if template.count(MASK) != 1 or template.count(OCCUPATION_SLOT) != 1:
-        raise InputError(f"The Kurita template '{template}' needs one {MASK} (the gendered word) and one "
+    check_one_mask(template, f"Kurita template '{excerpt(template)}'", "it needs one, for the gendered word")
+    if template.count(OCCUPATION_SLOT) != 1:
+        raise InputError(f"The Kurita template '{excerpt(template)}' needs one {MASK} (the gendered word) and one "
                          f"{OCCUPATION_SLOT}.")
     if template.index(MASK) > template.index(OCCUPATION_SLOT):
-        raise InputError(f"In the Kurita template '{template}' the {MASK} must come before {OCCUPATION_SLOT}.")
+        raise InputError(f"In the Kurita template '{excerpt(template)}' the {MASK} must come before {OCCUPATION_SLOT}.")
 
 
 def check_config(config: ProbeConfig) -> ProbeConfig:
@@ -188,7 +183,7 @@ def check_config(config: ProbeConfig) -> ProbeConfig:
     for template in config.templates:
         role = template_role(template)
         if not any(p.role == role for p in config.pairs):
-            raise InputError(f"The template '{template}' has a {{{role}}} slot, but no {role} word pair is chosen.")
+            raise InputError(f"The template '{excerpt(template)}' has a {{{role}}} slot, but no {role} word pair is chosen.")
     for template in config.kurita_templates:
         check_kurita_template(template)
     if config.bootstrap < MIN_RESAMPLES or config.permutations < MIN_RESAMPLES:

@@ -15,14 +15,14 @@ import math
 from dataclasses import dataclass
 from typing import Callable
 
-import torch
 
 from bertlens.analysis import Analysis
 from bertlens.bias.swaps import Swap, SwapTable, default_table, swap_gender
+from bertlens.divergence import js_divergence, kl_divergence
 from bertlens.errors import InputError
 from bertlens.fill_mask import Filters, FillMaskResult, analyse_masked, check_top_k, postprocess
 from bertlens.model import LoadedModel
-from bertlens.text import MASK, check_masks, clean, wrong_mask_spelling
+from bertlens.text import MASK, check_one_mask, clean, wrong_mask_spelling
 
 
 @dataclass(frozen=True)
@@ -61,32 +61,14 @@ class Counterfactual:
         return [c for c in self.candidates if c.in_both]
 
 
-def kl_divergence(log_p: torch.Tensor, log_q: torch.Tensor) -> float:
-    """KL(P || Q) = sum p (log p - log q) in nats, in float64, from two log-probability vectors."""
-    log_p, log_q = log_p.double(), log_q.double()
-    p = log_p.exp()
-    terms = torch.where(p > 0, p * (log_p - log_q), torch.zeros_like(p))
-    return float(terms.sum())
-
-
-def js_divergence(log_p: torch.Tensor, log_q: torch.Tensor) -> float:
-    """Jensen-Shannon divergence in nats: the mean KL of P and Q to their average M."""
-    log_p, log_q = log_p.double(), log_q.double()
-    log_m = torch.logsumexp(torch.stack([log_p, log_q]), dim=0) - math.log(2)
-    return 0.5 * kl_divergence(log_p, log_m) + 0.5 * kl_divergence(log_q, log_m)
-
-
 def check_sentence(text: str) -> str:
     """A sentence with exactly one [MASK]. Raises InputError."""
     text = clean(text, "sentence")
     if text.count(MASK) == 0 and wrong_mask_spelling(text) is None:
         raise InputError(f"There is no {MASK} in the sentence. Put {MASK} where the model should guess a word, for "
                          f"example 'She said that her {MASK} was late.'")
-    check_masks(text, minimum=1)
-    if text.count(MASK) != 1:
-        raise InputError(f"The sentence has {text.count(MASK)} {MASK} tokens; the counterfactual view compares "
-                         f"one mask, so keep exactly one {MASK}.")
-    return text
+    return check_one_mask(text, "sentence", f"the counterfactual view compares one mask, so keep exactly one "
+                                            f"{MASK}")
 
 
 def counterfactual(lm: LoadedModel, text: str, table: SwapTable | None = None, top_k: int = 10,

@@ -14,9 +14,7 @@ Each figure carries a Wilson 95% interval (`scipy.stats.binomtest`) and the numb
 """
 from __future__ import annotations
 
-import csv
 import difflib
-import io
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,7 +22,7 @@ from typing import Callable
 
 from bertlens.bias.files import CROWS_EXAMPLE_PATH as EXAMPLE_PATH
 from bertlens.bias.files import MAX_FILE_BYTES as MAX_UPLOAD_BYTES
-from bertlens.bias.files import check_size, decode, read_bytes
+from bertlens.bias.files import check_size, csv_rows, decode, read_bytes
 from bertlens.bias.statistics import wilson
 from bertlens.errors import InputError
 from bertlens.model import LoadedModel
@@ -140,27 +138,21 @@ def parse_crows(data: bytes, name: str = "the file") -> list[CrowsPair]:
     text = decode(data, name)
     if not text.strip():
         raise InputError(f"{name} is empty.")
-    reader = csv.reader(io.StringIO(text, newline=""))
     header: list[str] | None = None
     records: list[tuple[int, dict[str, str]]] = []
-    last = 0
-    try:
-        for row in reader:
-            start, last = last + 1, reader.line_num
-            if not row:
-                continue
-            if header is None:
-                header = [h.strip() for h in row]
-                missing = [c for c in REQUIRED_COLUMNS if c not in header]
-                if missing:
-                    raise InputError(f"{name} lacks the column(s) {', '.join(missing)}. A CrowS-Pairs CSV has a "
-                                     f"header row with at least: {', '.join(REQUIRED_COLUMNS)}.")
-                continue
-            records.append((start, dict(zip(header, row))))
-            if len(records) > MAX_PAIRS:
-                raise InputError(f"{name} has more than {MAX_PAIRS:,} pairs; the limit is {MAX_PAIRS:,}.")
-    except csv.Error as exc:
-        raise InputError(f"{name} is not a well-formed CSV: {exc}.") from exc
+    for start, row in csv_rows(text, name, keep_lines=True):
+        if not row:
+            continue
+        if header is None:
+            header = [h.strip() for h in row]
+            missing = [c for c in REQUIRED_COLUMNS if c not in header]
+            if missing:
+                raise InputError(f"{name} lacks the column(s) {', '.join(missing)}. A CrowS-Pairs CSV has a "
+                                 f"header row with at least: {', '.join(REQUIRED_COLUMNS)}.")
+            continue
+        records.append((start, dict(zip(header, row))))
+        if len(records) > MAX_PAIRS:
+            raise InputError(f"{name} has more than {MAX_PAIRS:,} pairs; the limit is {MAX_PAIRS:,}.")
     if not records:
         raise InputError(f"{name} has a header but no pairs.")
     pairs = []

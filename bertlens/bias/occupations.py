@@ -9,14 +9,12 @@ keeps its own source and year, and every view that shows a share shows them.
 """
 from __future__ import annotations
 
-import csv
-import io
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
 from bertlens.bias.files import OCCUPATIONS_PATH as DEFAULT_PATH
-from bertlens.bias.files import read_text
+from bertlens.bias.files import csv_rows, read_text
 from bertlens.errors import InputError
 
 MAX_OCCUPATIONS = 500
@@ -71,11 +69,12 @@ def parse_occupations(text: str) -> list[Occupation]:
     lines = [line for line in (text or "").splitlines() if line.strip() and not line.lstrip().startswith("#")]
     if not lines:
         raise InputError("The occupation list is empty. Give at least one occupation.")
-    header = [h.strip().lower() for h in next(csv.reader([lines[0]]))]
+    table = csv_rows("\n".join(lines), "the occupation table")
+    header = [h.strip().lower() for h in table[0]] if table else []
     if "occupation" not in header:
         rows = [{"occupation": line.strip()} for line in lines]
     else:
-        rows = list(csv.DictReader(io.StringIO("\n".join(lines[1:])), fieldnames=header))
+        rows = [dict(zip(header, row)) for row in table[1:] if row]
     if not rows:
         raise InputError("The occupation table has a header but no rows.")
     if len(rows) > MAX_OCCUPATIONS:

@@ -26,7 +26,7 @@ from bertlens.bias.statistics import Correlation, bootstrap_ci, correlation
 from bertlens.errors import InputError
 from bertlens.model import LoadedModel
 from bertlens.scoring import MaskedRow, masked_log_probs
-from bertlens.text import MASK, clean
+from bertlens.text import MASK, clean, excerpt
 
 PRONOUN_TEMPLATES_PATH = DATA / "pronoun_templates.txt"
 OCCUPATION = "{occupation}"
@@ -88,8 +88,8 @@ def parse_pronoun_templates(text: str) -> list[str]:
         raise InputError(f"{len(templates)} pronoun templates given; the limit is {MAX_TEMPLATES}.")
     for template in templates:
         clean(template, "template")
+        shown = excerpt(template)
         if template.count(MASK) != 1 or template.count(OCCUPATION) != 1:
-            shown = template if len(template) <= 60 else template[:57] + "…"
             raise InputError(f"The pronoun template '{shown}' needs exactly one {OCCUPATION} and one {MASK} "
                              "(where the pronoun goes).")
     return list(dict.fromkeys(templates))

@@ -38,7 +38,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-from bertlens.bias.files import DATA, read_text
+from bertlens.bias.files import DATA, csv_rows, read_text
 from bertlens.errors import InputError
 from bertlens.text import MASK
 
@@ -160,7 +160,7 @@ def parse_swap_pairs(text: str, source: str = "your pairs") -> SwapTable:
     """A table from CSV lines `male,female` (an optional header `male,female`). A capitalised entry (a name) swaps
     only when written with a capital; others match any capitalisation. Pronouns keep their rules. Raises
     InputError for an empty list, a line without two words or too many lines."""
-    rows = [row for row in csv.reader(io.StringIO(text or "")) if row and not row[0].lstrip().startswith("#")]
+    rows = [row for row in csv_rows(text or "", "the swap list") if row and not row[0].lstrip().startswith("#")]
     rows = [[cell.strip() for cell in row] for row in rows if any(cell.strip() for cell in row)]
     if rows and [c.lower() for c in rows[0][:2]] == ["male", "female"]:
         rows = rows[1:]

@@ -94,12 +94,3 @@ class ProgressBar(Context):
     def close(self) -> None:
         if self.bar is not None:
             self.bar.close()
-
-
-def run_in_foreground(method: Method, lm: Any, inputs: Any, config: dict[str, Any]) -> Any:
-    """`method.run` with a progress bar: what the app runs as a job, the command line runs here."""
-    bar = ProgressBar(method.title)
-    try:
-        return method.run(lm, inputs, config, bar)
-    finally:
-        bar.close()

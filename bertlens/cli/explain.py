@@ -10,7 +10,7 @@ import sys
 from typing import Any
 
 from bertlens import registry
-from bertlens.cli.common import add_method_options, load, method_options, print_json
+from bertlens.cli.common import ProgressBar, add_method_options, load, method_options, print_json
 from bertlens.explanation import Explanations, explain
 from bertlens.numbers import probability
 from bertlens.serialize import jsonable
@@ -58,8 +58,12 @@ def run(args: argparse.Namespace) -> int:
     if args.no_bias:
         options.setdefault("lens", {})["bias"] = False
     lm = load(args)
-    result = explain(lm, args.text, args.target, args.contrast, mask_index=args.mask - 1, methods=args.methods,
-                     options=options)
+    bar = ProgressBar("explain")
+    try:
+        result = explain(lm, args.text, args.target, args.contrast, mask_index=args.mask - 1, methods=args.methods,
+                         options=options, context=bar)
+    finally:
+        bar.close()
     if args.json:
         print_json(as_json(result, lm.info.as_dict()))
         return 0

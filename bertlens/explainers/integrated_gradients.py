@@ -1,9 +1,11 @@
 """Integrated gradients (Sundararajan et al. 2017) at the word embeddings."""
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any, Mapping
 
-from bertlens.explain import BASELINE, STEPS, ExplainInput, integrated_gradients
+from bertlens.errors import BertLensError
+from bertlens.explain import BASELINE, MAX_STEPS, STEPS, ExplainInput, integrated_gradients, max_steps
 from bertlens.model import LoadedModel
 from bertlens.registry import ConfigSpec, Context, Cost, Method, register
 from bertlens.results import ExplainerResult
@@ -19,7 +21,15 @@ class IntegratedGradients(Method):
                "input; the scores add up to f(input) − f(baseline).")
     caveat = "The completeness gap says how well the steps approximate the integral; raise the steps when it is large."
     needs = frozenset({"mlm", "gradients"})
-    spec = ConfigSpec((STEPS, BASELINE))
+    @property
+    def spec(self) -> ConfigSpec:
+        """The steps' upper bound is this server's (BERT_LENS_MAX_IG_STEPS can lower it), so the widget, the link
+        and the command line all refuse what the run would refuse."""
+        try:
+            top = max_steps()
+        except BertLensError:
+            top = MAX_STEPS
+        return ConfigSpec((replace(STEPS, high=top, default=min(STEPS.default, top)), BASELINE))
 
     def estimate(self, lm: LoadedModel, inputs: ExplainInput, config: Mapping[str, Any]) -> Cost:
         return Cost(3.0 * (config["steps"] + 1), len(inputs.target.text.split()) + 4)

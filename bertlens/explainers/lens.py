@@ -21,7 +21,7 @@ class LogitLens(Method):
               "predictions as a rough probe.")
     needs = frozenset({"mlm", "hidden_states"})
     spec = ConfigSpec((
-        Param("top_k", "int", LENS_TOP_K, 1, MAX_LENS_TOP_K, help="candidates shown per layer"),
+        Param("top_k", "int", LENS_TOP_K, 1, MAX_LENS_TOP_K, help="candidates shown per layer", slider=True),
         Param("bias", "bool", True, help="include the decoder's output bias (a word-frequency prior)"),
     ))
 

@@ -21,7 +21,7 @@ class AttentionRollout(Method):
               "flow from, not whether a word pushed the prediction up or down.")
     needs = frozenset({"attentions"})
     spec = ConfigSpec((Param("residual", "float", 0.5, 0.0, 1.0,
-                             help="weight of the residual connection: residual·I + (1 − residual)·A"),))
+                             help="weight of the residual connection: residual·I + (1 − residual)·A", slider=True),))
 
     def run(self, lm: LoadedModel, inputs: ExplainInput, config: Mapping[str, Any],
             context: Context) -> ExplainerResult:
