@@ -86,8 +86,9 @@ if st.session_state.get("ex_mask") not in (None, *range(n_masks)):
     del st.session_state["ex_mask"]
 mask_index = st.selectbox("Which mask", range(n_masks), format_func=lambda i: f"[MASK] {i + 1}",
                           key="ex_mask") if n_masks > 1 else 0
-settings_col, run_col, explained_col = st.columns([2, 2, 3]) if is_on() else (st.container(),) * 3
-settings = settings_col.expander("Slower methods' settings") if is_on() else st.container()
+settings_col, run_col, explained_col = st.columns([2, 2, 3]) if is_on() else (st.container(), st.container(),
+                                                                                st.container())
+settings = settings_col.expander("Slower methods' settings") if is_on() else settings_col
 for method in SLOW:
     options.draw("ex", EXPLAINERS, method, where=settings)
 STATE.publish()
