@@ -2,7 +2,7 @@
 import streamlit as st
 
 from components import figure_export
-from components.presentation import sidebar_controls
+from components.presentation import navigation_position, sidebar_controls
 from components.query_state import GLOBAL_FIELDS, PageState, publish_globals
 from components.sidebar import model_facts, precision_picker
 from services.model import configured, open_model, random_weights_banner
@@ -19,8 +19,8 @@ PAGES = [
     st.Page("app_pages/counterfactual.py", title="Counterfactual", icon=":material/swap_horiz:", url_path="counterfactual"),
 ]
 
-page = st.navigation(PAGES)
 PageState("app", GLOBAL_FIELDS).restore()
+page = st.navigation(PAGES, position=navigation_position())
 sidebar_controls()
 figure_export.install()
 publish_globals()

@@ -93,7 +93,7 @@ with output:
         Metric("Jensen-Shannon divergence", f"{significant(result.js_divergence)} nats",
                help="Symmetric; 0 = the same distribution, at most ln 2 ≈ 0.693."),
     ], fraction=0.6 if is_on() else 1.0)
-with inputs if is_on() else st.container():
+with inputs if is_on() else output:
     frame, formats = view.swaps(result)
     st.caption("Every swap, and the rule that made it: check them")
     st.dataframe(frame, hide_index=True, width="stretch", column_config=formats)

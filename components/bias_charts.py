@@ -88,7 +88,7 @@ def occupation_ratios(result: ProbeResult) -> go.Figure:
     )
     _centre_line(fig)
     _side_labels(fig, "female", "male")
-    return legend_in_margin(fig, "top", rows=4, room=30)
+    return legend_in_margin(fig, "top", rows=2, room=40)
 
 
 def bls_scatter(result: ProbeResult, score: str = "log_ratio") -> go.Figure:

@@ -67,6 +67,12 @@ def content_width(fraction: float = 1.0) -> float:
     return (PRESENT_WIDTH if is_on() else NORMAL_WIDTH) * fraction
 
 
+def navigation_position() -> str:
+    """Where the page links go: the top bar in presentation mode (the sidebar is folded away there, and a teacher
+    changes page often), the sidebar otherwise."""
+    return "top" if is_on() else "sidebar"
+
+
 def sidebar_controls() -> None:
     """The presentation toggle and the copy-link button, at the top of the sidebar; the mode's CSS.
 
@@ -170,15 +176,27 @@ def category_ticks(labels: list[str], width_px: float, font_px: float | None = N
     return dict(tickangle=-90, tickmode="array", tickvals=labels[::step], ticktext=labels[::step])
 
 
-def legend_in_margin(fig: go.Figure, where: str = "bottom", rows: int = 1, room: float = 50.0) -> go.Figure:
-    """A horizontal legend pinned to the figure's bottom (or top) edge, in a margin grown to hold `rows` rows of it
-    beside `room` px for the axis' ticks and title, so it never lands on the axis title or the plot, however tall
-    the plot grows (a legend placed in plot coordinates moves with the plot's height)."""
+def legend_in_margin(fig: go.Figure, where: str = "bottom", rows: int = 1, room: float = 50.0,
+                     width_px: float | None = None) -> go.Figure:
+    """A horizontal legend pinned to the figure's bottom (or top) edge, in a margin grown to hold its rows (at least
+    `rows`; more when its entries, measured, need them in `width_px`, by default the narrowest column a chart gets)
+    beside `room` px for the axis' ticks and title, so it never lands on the axis title, the annotations or the
+    plot, however tall the plot grows (a legend placed in plot coordinates moves with the plot's height)."""
     font = chart_font()
-    height = rows * font * 1.9 + room
+    labels = [v for t in fig.data if getattr(t, "y", None) is not None for v in t.y if isinstance(v, str)]
+    label_w = max((text_width(_MARKUP.sub("", v), font) for v in labels), default=40.0)
+    width = (width_px or content_width(0.6 if is_on() else 1.0)) - label_w - 50  # plotly wraps at the plot's width
+    names = [_MARKUP.sub("", t.name or "") for t in fig.data if t.showlegend is not False and t.name]
+    used, needed = 0.0, 1
+    for name in names:
+        entry = text_width(name, font) + 60  # the symbol and the gap to the next entry
+        if used and used + entry > width:
+            needed, used = needed + 1, 0.0
+        used += entry
+    height = max(rows, needed) * font * 1.9 + room
     bottom = where == "bottom"
-    fig.update_layout(legend=dict(orientation="h", yref="container", y=0.0 if bottom else 1.0, x=0, xanchor="left",
-                                  yanchor="bottom" if bottom else "top"))
+    fig.update_layout(legend=dict(orientation="h", yref="container", xref="container", y=0.0 if bottom else 1.0,
+                                  x=0, xanchor="left", yanchor="bottom" if bottom else "top", entrywidth=0))
     fig.update_layout(margin={"b" if bottom else "t": height})
     return fig
 

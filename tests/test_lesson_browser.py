@@ -71,10 +71,19 @@ def page_url(app, name: str, params: dict[str, str] | None = None) -> str:
 
 
 def go_to(tab, name: str) -> None:
-    """Change page as a user does: the sidebar's navigation link."""
+    """Change page as a user does: the sidebar's navigation link, or in presentation mode (the sidebar folded) the
+    top bar's, where pages that do not fit wait behind "more"."""
     label = {"home": "Home", "fill_mask": "Fill-mask", "next_sentence": "Next sentence", "attention": "Attention",
              "explain": "Explain", "counterfactual": "Counterfactual", "bias_probe": "Gender-bias probe"}
-    tab.locator("[data-testid=stSidebarNav]").get_by_text(label[name], exact=True).click()
+    top = tab.locator("[data-testid=stTopNav]")
+    if top.count() and top.first.is_visible():
+        link = top.get_by_text(label[name], exact=True)
+        if not (link.count() and link.first.is_visible()):
+            top.get_by_text(re.compile(r"\d+ more")).click()
+            link = tab.locator("[data-testid=stTopNavPopoverBody]").get_by_text(label[name], exact=True)
+        link.first.click()
+    else:
+        tab.locator("[data-testid=stSidebarNav]").get_by_text(label[name], exact=True).click()
     tab.wait_for_function("t => [...document.querySelectorAll('h1')].some(h => h.innerText.includes(t))",
                           arg=TITLES[name], timeout=TIMEOUT_MS)
     wait_idle(tab)

@@ -175,6 +175,9 @@ def test_presentation_mode_folds_the_sidebar_and_the_header_never_covers_the_ban
     assert sidebar is None or sidebar["x"] + sidebar["width"] <= 0, "presentation mode folds the sidebar away"
     main = tab.locator("[data-testid=stMain]").bounding_box()
     assert main["width"] >= PROJECTOR["width"] - 2, "the page gets the projector's whole width"
+    nav = tab.locator("[data-testid=stTopNav]")
+    assert nav.first.is_visible() and nav.get_by_text("Next sentence", exact=True).is_visible(), \
+        "with the sidebar folded, the page links sit in the top bar"
     assert_header_clear(tab)
 
     open_page(tab, app, "fill_mask", present=False)
@@ -396,3 +399,33 @@ def test_one_layer_view_labels_heads_at_16px_in_presentation_mode(app, tab, lm):
     assert min(sizes) >= 16, sizes
     text_boxes_apart(tab, "att_layer_heads")
     tab.screenshot(path=str(SHOTS / "attention-one-layer-present-1024x768.png"))
+
+
+CLEAR_OF_INTERVALS = """(root) => {
+  const bars = [...root.querySelectorAll('.errorbar path')].map(p => p.getBoundingClientRect())
+    .filter(r => r.width > 0);
+  const labels = [...root.querySelectorAll('.scatterlayer .textpoint text')].map(t => ({text: t.textContent,
+    r: t.getBoundingClientRect()}));
+  return labels.map(l => {
+    const mid = (l.r.top + l.r.bottom) / 2;
+    const bar = bars.find(b => Math.abs((b.top + b.bottom) / 2 - mid) < 6);
+    return [l.text, bar ? Math.round(l.r.left - bar.right) : null];
+  });
+}"""
+
+
+def test_bias_charts_label_every_row_and_keep_labels_clear(app, tab):
+    open_page(tab, app, "bias_probe", present=True)
+    act_bias_probe(tab)
+    shown = int(tab.locator("[role=tabpanel]:not([hidden]) [data-testid=stMetricValue]").first.inner_text())
+    rows = tab.locator(".st-key-bias-occupations .main-svg .ytick text").count()
+    assert rows == shown, f"{rows} of {shown} occupations are labelled at 16 px"
+    text_boxes_apart(tab, "bias-occupations")
+    click_tab(tab, "Real-world reference")
+    text_boxes_apart(tab, "bias-reference")
+    click_tab(tab, "Benchmarks")
+    run_job(tab, "bias_crows_run", ".st-key-bias-crows .js-plotly-plot")
+    text_boxes_apart(tab, "bias-crows")
+    gaps = tab.locator(".st-key-bias-crows .js-plotly-plot").first.evaluate(CLEAR_OF_INTERVALS)
+    assert gaps and all(gap is not None and gap >= 0 for _, gap in gaps), \
+        f"a CrowS bar's label starts before the end of its interval: {gaps}"
