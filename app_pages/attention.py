@@ -5,7 +5,7 @@ import streamlit as st
 from bertlens.attention import STATISTIC_LABELS, STATISTICS, mask_attention, mean_over_heads, query_key
 from bertlens.attention_views import (bertviz_head_view, bertviz_heights, bertviz_layers_that_fit,
                                       bertviz_model_view, bertviz_model_view_layers, head_view_svg, line_segments,
-                                      model_view_svg, thumbnail_grid, thumbnails)
+                                      model_view_svg, thumbnails)
 from bertlens.errors import BertLensError
 from bertlens.fill_mask import postprocess
 from components import attention_charts as charts
@@ -154,12 +154,9 @@ with output:
         middle.caption(f"Layer {layer_now:d} of {layers}: rows attend to columns. Click a head to open it below.")
         forward.button("Layer ▶", key="att_layer_forward", on_click=_step_layer, args=(1,),
                        disabled=layer_now >= layers, width="stretch")
-        columns = 4 if heads % 4 == 0 else min(heads, 5)
-        layer_thumbs = thumbnails(attention.weights[layer_now - 1:layer_now], size=64)
-        tiles = thumbnail_grid(layer_thumbs.reshape(-1, columns, *layer_thumbs.shape[-2:])
-                               if heads % columns == 0 else layer_thumbs)
-        chart(charts.layer_figure(tiles, layer_now, heads, columns if heads % columns == 0 else heads,
-                                  st.session_state.att_head, width=content_width(0.6 if is_on() else 1.0)),
+        layer_thumbs = thumbnails(attention.weights[layer_now - 1:layer_now], size=64)[0].numpy()
+        chart(charts.layer_figure(layer_thumbs, layer_now, 4 if heads >= 4 else heads, st.session_state.att_head,
+                                  width=content_width(0.6 if is_on() else 1.0)),
               key="att_layer_heads", name=f"attention-layer-{layer_now}", on_select=lambda: _pick("att_layer_heads"),
               selection_mode="points")
         svg_download(model_view_svg(attention, [layer_now - 1]), f"attention-model-view-layer-{layer_now}",

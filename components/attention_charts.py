@@ -97,39 +97,43 @@ def thumbnail_figure(grid: np.ndarray, attention: Attention, selected: tuple[int
     return fig
 
 
-def layer_figure(grid: np.ndarray, layer: int, heads: int, columns: int, selected_head: int | None = None,
+def layer_figure(thumbs: np.ndarray, layer: int, columns: int, selected_head: int | None = None,
                  font_px: float | None = None, width: float | None = None) -> go.Figure:
-    """One layer's heads, large: `grid` tiles them `columns` to a row (see `attention_views.thumbnail_grid`), each
-    named "head N" above it in the chart's font (16 px in presentation mode). Clicking a head selects it, as in the
-    grid of every head."""
+    """One layer's heads, large: `thumbs` (heads, s, s) from `attention_views.thumbnails`, `columns` to a row, each
+    named "head N" above it in the chart's font (16 px in presentation mode), in a band of its own between the rows.
+    Clicking a head selects it, as in the grid of every head."""
     font_px = font_px or chart_font()
     width = width or content_width(0.6)
+    heads, side = thumbs.shape[0], thumbs.shape[-1]
     rows = -(-heads // columns)
-    side = (grid.shape[1] + 2) // columns - 2
-    cell = side + 2
-    centre_x = np.array([(h % columns) * cell + side / 2 for h in range(heads)])
-    centre_y = np.array([(h // columns) * cell + side / 2 for h in range(heads)])
+    plot_w = width - 20
+    px = plot_w / (columns * (side + 2) - 2)  # screen pixels per data unit
+    band = int(np.ceil(font_px * 1.5 / px))  # the label's band above each row, in data units
+    gap_x, pitch_y = 2, side + band
+    grid = np.full((rows * pitch_y, columns * (side + gap_x) - gap_x), GAP, dtype=np.uint8)
+    for h in range(heads):
+        top, left = (h // columns) * pitch_y + band, (h % columns) * (side + gap_x)
+        grid[top:top + side, left:left + side] = thumbs[h]
+    centre_x = np.array([(h % columns) * (side + gap_x) + side / 2 - 0.5 for h in range(heads)])
+    centre_y = np.array([(h // columns) * pitch_y + band + side / 2 - 0.5 for h in range(heads)])
     fig = go.Figure(go.Heatmap(z=grid, colorscale=_GRID_SCALE, zmin=0, zmax=GAP, showscale=False, hoverinfo="skip"))
     fig.add_trace(go.Scatter(
-        x=centre_x, y=centre_y, mode="markers", marker=dict(size=max(14, side), color="rgba(0,0,0,0)",
+        x=centre_x, y=centre_y, mode="markers", marker=dict(size=max(14, side * px * 0.9), color="rgba(0,0,0,0)",
                                                              symbol="square"),
         customdata=np.stack([np.full(heads, layer), np.arange(1, heads + 1)], axis=1),
         hovertext=[f"Layer {layer}, head {h + 1}" for h in range(heads)], hovertemplate="%{hovertext}<extra></extra>",
         showlegend=False))
     for h in range(heads):
-        fig.add_annotation(x=centre_x[h], y=centre_y[h] - side / 2 - 0.5, text=f"head {h + 1}", showarrow=False,
-                           yanchor="bottom", font=dict(size=font_px,
+        fig.add_annotation(x=centre_x[h], y=centre_y[h] - side / 2 - band / 2, text=f"head {h + 1}", showarrow=False,
+                           yanchor="middle", font=dict(size=font_px,
                                                        color="#e8590c" if h + 1 == selected_head else "#212529"))
     if selected_head:
         x, y = centre_x[selected_head - 1], centre_y[selected_head - 1]
-        fig.add_shape(type="rect", x0=x - side / 2 - 0.5, x1=x + side / 2 - 0.5, y0=y - side / 2 - 0.5,
-                      y1=y + side / 2 - 0.5, line=dict(color="#e8590c", width=3))
+        fig.add_shape(type="rect", x0=x - side / 2, x1=x + side / 2, y0=y - side / 2, y1=y + side / 2,
+                      line=dict(color="#e8590c", width=3))
     fig.update_xaxes(visible=False, range=[-0.5, grid.shape[1] - 0.5], constrain="domain")
-    fig.update_yaxes(visible=False, range=[grid.shape[0] - 0.5, -0.5 - cell * 0.2], scaleanchor="x",
-                     constrain="domain")
-    label_room = rows * (font_px * 1.6)
-    height = (width - 20) * (grid.shape[0] + cell * 0.2) / grid.shape[1] + label_room + 20
-    fig.update_layout(height=int(min(1100, max(160, height))), margin=dict(l=10, r=10, t=10, b=10),
+    fig.update_yaxes(visible=False, range=[grid.shape[0] - 0.5, -0.5], scaleanchor="x", constrain="domain")
+    fig.update_layout(height=int(min(1400, max(140, px * grid.shape[0] + 20))), margin=dict(l=10, r=10, t=10, b=10),
                       plot_bgcolor="#ffffff")
     return fig
 
@@ -268,8 +272,8 @@ def query_key_figure(qk: QueryKey, tokens: list[str]) -> go.Figure:
     product_limit = float(max(qk.products.abs().max(), 1e-6))
     fig = make_subplots(rows=2, cols=3, row_heights=[0.06, 0.94], column_widths=[0.38, 0.38, 0.24],
                         vertical_spacing=0.06, horizontal_spacing=0.04, shared_yaxes=True,
-                        subplot_titles=(f"query q of token {qk.position}", "", "", "keys k", "q × k (elementwise)",
-                                        "softmax(Σ q×k / √d)"))
+                        subplot_titles=(f"query q of token {qk.position} (strip),<br>keys k of every token (below)",
+                                        "", "", "", "q × k (elementwise)", "softmax(Σ q×k / √d)"))
     scale = dict(colorscale="RdBu", zmid=0, showscale=False)
 
     def numbers(values: np.ndarray) -> dict:
@@ -304,8 +308,8 @@ def query_key_figure(qk: QueryKey, tokens: list[str]) -> go.Figure:
     fig.update_xaxes(title_text="dimension", row=2, col=2)
     fig.update_xaxes(title_text="weight", row=2, col=3)
     fig.update_annotations(font_size=12, yanchor="bottom")
-    fig.update_layout(height=min(1400, max(380, 16 * t + 190)), showlegend=False,
-                      margin=dict(l=10, r=10, t=80, b=10), plot_bgcolor="#ffffff",
+    fig.update_layout(height=min(2400, max(400, int(chart_font() * 1.5 * t) + 220)), showlegend=False,
+                      margin=dict(l=10, r=10, t=110, b=10), plot_bgcolor="#ffffff",
                       title=dict(text=f"Layer {qk.layer + 1}, head {qk.head + 1}: how token {qk.position} "
                                       f"({plotly_text(tokens[qk.position])})<br>scores every key", font_size=14,
                                  y=0.99, yanchor="top"))
