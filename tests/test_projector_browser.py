@@ -429,3 +429,9 @@ def test_bias_charts_label_every_row_and_keep_labels_clear(app, tab):
     gaps = tab.locator(".st-key-bias-crows .js-plotly-plot").first.evaluate(CLEAR_OF_INTERVALS)
     assert gaps and all(gap is not None and gap >= 0 for _, gap in gaps), \
         f"a CrowS bar's label starts before the end of its interval: {gaps}"
+    assert tab.evaluate(CUT_TEXT) == [], "the CrowS-Pairs metrics (interval, ties) are cut"
+    open_page(tab, app, "bias_probe", present=False)
+    click_tab(tab, "Benchmarks")
+    tab.locator(".st-key-bias-crows .js-plotly-plot").first.wait_for(timeout=TIMEOUT_MS)
+    assert tab.locator("[data-testid=stMetricLabel]", has_text="Wilson 95% interval").first.is_visible()
+    assert tab.evaluate(CUT_TEXT) == [], "at 1024 px in normal mode the CrowS-Pairs metrics are cut"
