@@ -15,6 +15,7 @@ PAGES = [
     st.Page("app_pages/explain.py", title="Explain", icon=":material/psychology_alt:", url_path="explain"),
     st.Page("app_pages/next_sentence.py", title="Next sentence", icon=":material/arrow_forward:", url_path="next-sentence"),
     st.Page("app_pages/attention.py", title="Attention", icon=":material/hub:", url_path="attention"),
+    st.Page("app_pages/heads.py", title="Which heads?", icon=":material/account_tree:", url_path="heads"),
     st.Page("app_pages/bias_probe.py", title="Gender-bias probe", icon=":material/balance:", url_path="bias-probe"),
     st.Page("app_pages/counterfactual.py", title="Counterfactual", icon=":material/swap_horiz:", url_path="counterfactual"),
 ]

@@ -11,7 +11,8 @@ from bertlens.bias.reports import sha256
 from bertlens.errors import BertLensError
 from bertlens.metrics.probe import MIN_EFFECT_PARAM
 from bertlens.export import crows_csv, crows_json, probe_csv, probe_json
-from components import audit_views, bias_charts, bias_pronouns, bias_robustness, bias_tables
+from components import (agreement_view, audit_views, bias_charts, bias_pronouns, bias_robustness, bias_tables,
+                        report_download, stereoset_view)
 from services import cache
 from services.jobs import Request, job_area
 from services.model import get_model
@@ -104,7 +105,7 @@ with probe_main:
     side_tab, probe_tab, reference_tab, robustness_tab = st.tabs(
         ["Side by side", "Occupation scores", "Real-world reference", "Template robustness"])
 with benchmarks_tab:
-    crows_tab, metrics_tab = st.tabs(["CrowS-Pairs", "Pair metrics"])
+    crows_tab, metrics_tab, stereoset_tab = st.tabs(["CrowS-Pairs", "Pair metrics", "StereoSet"])
 with compare_tab:
     two_tab, many_tab = st.tabs(["Two models", "Many checkpoints"])
 
@@ -187,6 +188,8 @@ with probe_tab:
     with run_col:
         done = job_area([probe_request], button="Run probe", key="bias_run") if probe_request else None
     probe_result = done[0].detail.with_min_effect(float(min_effect)) if done else None
+    probe_metric = dataclasses.replace(done[0], value=float(probe_result.notable_count), detail=probe_result) \
+        if done else None
     if probe_result is None:
         probe_output.info("Press **Run probe** to score every occupation in every template for both genders.")
     else:
@@ -252,7 +255,7 @@ with crows_tab:
         crows_pairs = parse_crows(crows_bytes, f"'{source}'")
     except BertLensError as exc:
         show_error(exc)
-    crows_result = None
+    crows_result = crows_metric = None
     if crows_pairs is not None:
         st.caption(f"{len(crows_pairs)} pairs in this file (SHA-256 {sha256(crows_bytes)[:12]}):")
         st.text(source)
@@ -260,6 +263,7 @@ with crows_tab:
         done = job_area([Request(crows_method, lm, tuple(crows_pairs), crows_method.spec.validate(), "CrowS PLL")],
                         button="Score pairs", key="bias_crows_run")
         crows_result = done[0].detail if done else None
+        crows_metric = done[0] if done else None
         if crows_result is None:
             st.info("Press **Score pairs** to score every pair of this file.")
         else:
@@ -293,6 +297,11 @@ with metrics_tab:
         st.info("Choose a valid pairs file on the CrowS-Pairs tab.")
     else:
         metrics_result = audit_views.metrics_section(lm, crows_pairs, source)
+        if metrics_result is not None:
+            agreement_view.agreement_view(list(metrics_result.results.values()), items=False)
+
+with stereoset_tab:
+    stereoset_run = stereoset_view.stereoset_tab(lm)
 
 with two_tab:
     audit_views.two_models_tab(lm, config, crows_pairs)
@@ -328,3 +337,7 @@ with export_tab:
     if metrics_result is not None:
         audit_views.metrics_download(lm, metrics_result, source, crows_bytes)
     audit_views.audit_config_download(lm, audit_inputs)
+    pair_results = {"crows": crows_metric, **(metrics_result.results if metrics_result is not None else {})}
+    report_download.html_report_button(lm, partial(audit_views.page_config, lm, audit_inputs),
+                                       [probe_metric, *pair_results.values(), stereoset_run and stereoset_run.result],
+                                       crows_pairs, stereoset_run)

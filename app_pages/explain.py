@@ -16,6 +16,7 @@ from bertlens.numbers import significant
 from components import explain_charts as charts
 from components import method_options as options
 from components.figure_export import svg_download
+from components.head_switches import fields as head_switch_fields, head_switches
 from components.number_format import table
 from components.presentation import Metric, chart, content_width, is_on, metrics
 from components.query_state import Field, PageState, bounded_text
@@ -33,6 +34,7 @@ STATE = PageState("explain", [
     Field("ex_target", "target", "he", parse=bounded_text(100), label="the target word", limit=100),
     Field("ex_contrast", "contrast", "she", parse=bounded_text(100), label="the contrast word", limit=100),
     *options.fields("ex", EXPLAINERS),
+    *head_switch_fields("ex"),
 ])
 
 st.title("Explain")
@@ -251,3 +253,4 @@ with side_tab:
         st.caption("Agreement does not make a method right, and disagreement does not make one wrong: they measure "
                    "different things (a path integral, a removal, a local slope, attention flow). None of them is "
                    "the model's reason.")
+head_switches(lm, text, "ex", (word, contrast))

@@ -5,6 +5,7 @@ from bertlens.fill_mask import MAX_TOP_K, Filters
 from bertlens.numbers import probability
 from bertlens.text import MASK, MAX_CHARS, MAX_MASKS, count_masks, mask_word, words, wrong_mask_spelling
 from components.fill_mask_view import show_result, show_word_scores
+from components.head_switches import fields as head_switch_fields, head_switches
 from components.presentation import is_on, side_by_side
 from components.presets import preset_picker
 from components.query_state import Field, PageState, bounded_int, bounded_text, dump_bool, parse_bool
@@ -33,6 +34,7 @@ STATE = PageState("fill_mask", [
     Field("fm_hide_punct", "punct", False, parse=parse_bool, dump=dump_bool),
     Field("fm_targets", "targets", "", parse=bounded_text(500), label="the target words", limit=500),
     Field("fm_mask_word", "word", None, parse=bounded_int(0, MAX_WORDS - 1)),
+    *head_switch_fields("fm"),
 ])
 
 st.title("Fill-mask")
@@ -140,3 +142,4 @@ with output:
     if scores:
         st.subheader("Target words")
         show_word_scores(scores)
+    head_switches(lm, result.text, "fm", target_words)

@@ -13,6 +13,8 @@ import torch
 from bertlens.analysis import Analysis, run
 from bertlens.encoding import Encoded, encode
 from bertlens.errors import InputError
+from bertlens.forward import encoder, mlm_log_probs, nsp_logits
+from bertlens.interventions import Interventions, heads_of, parse_heads
 from bertlens.model import LoadedModel
 from bertlens.scoring import chained_log_probs
 from bertlens.text import MASK, check_masks, check_one_mask, clean, is_punctuation
@@ -222,3 +224,71 @@ def piece_ids(lm: LoadedModel, word: str) -> list[int]:
     if MASK in word:
         raise InputError("A target word cannot contain [MASK].")
     return ids
+
+
+# ---- predictions with heads switched off --------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class TargetShift:
+    """A one-piece target word's probability at the mask, intact and with the heads off (None for a word of
+    several pieces, which is scored intact only)."""
+
+    word: str
+    before: WordScore
+    after_probability: float | None
+    after_rank: int | None
+
+
+@dataclass(frozen=True)
+class HeadSwitch:
+    """Fill-mask with `heads` (1-based (layer, head)) switched off, beside the intact model's predictions.
+
+    A head switched off has its slice of the attention context set to zero at every position."""
+
+    heads: tuple[tuple[int, int], ...]
+    before: FillMaskResult
+    after: FillMaskResult
+    targets: tuple[TargetShift, ...] = ()
+
+
+def analyse_switched_off(lm: LoadedModel, text: str, heads: tuple[tuple[int, int], ...]) -> Analysis:
+    """The analysis of `text` (MLM at every [MASK], NSP) with `heads` (1-based) switched off, as one pass through
+    `bertlens.forward.encoder`. Raises InputError as `preprocess` does."""
+    lm.require("mlm")
+    encoded = preprocess(lm, text)
+    positions = (encoded.input_ids[0] == lm.tokenizer.mask_token_id).nonzero().squeeze(-1)
+    with torch.inference_mode():
+        out = encoder(lm, encoded.input_ids, encoded.token_type_ids, pooled=True,
+                      interventions=Interventions(ablate=heads_of(heads)))
+        log_probs = mlm_log_probs(lm, out.last_hidden[0, positions]).cpu()
+        nsp = None
+        if lm.info.has_nsp and out.pooled is not None:
+            nsp = tuple(nsp_logits(lm, out.pooled)[0].tolist())
+    return Analysis(clean(text), None, tuple(encoded.tokens), tuple(encoded.input_ids[0].tolist()),
+                    tuple(encoded.token_type_ids[0].tolist()), tuple(encoded.offsets), encoded.full_length,
+                    tuple(positions.tolist()), log_probs, nsp)
+
+
+def switch_heads_off(lm: LoadedModel, text: str, heads: tuple[tuple[int, int], ...] | str, top_k: int = 10,
+                     filters: Filters = Filters(), targets: list[str] | None = None,
+                     intact: Analysis | None = None) -> HeadSwitch:
+    """Predictions at every [MASK] with `heads` switched off, beside the intact model's (`intact`: the intact
+    analysis of `text`, when the caller has it). `heads` are 1-based pairs or 'L.H,L.H'. Raises InputError for bad
+    text, top_k or heads (out of range included)."""
+    check_top_k(top_k)
+    chosen = parse_heads(heads, lm.info.layers, lm.info.heads)
+    if intact is None or intact.text != clean(text) or intact.pair is not None:
+        intact = analyse_masked(lm, text)
+    switched = analyse_switched_off(lm, text, chosen)
+    shifts: list[TargetShift] = []
+    if targets:
+        for score in score_words(lm, text, targets, analysis=intact):
+            if score.multi_piece:
+                shifts.append(TargetShift(score.word, score, None, None))
+                continue
+            row = switched.mask_log_probs[0]
+            token = lm.tokenizer.convert_tokens_to_ids(score.pieces[0])
+            shifts.append(TargetShift(score.word, score, math.exp(float(row[token])),
+                                      int((row > row[token]).sum().item()) + 1))
+    return HeadSwitch(chosen, postprocess(lm, intact, top_k, filters), postprocess(lm, switched, top_k, filters),
+                      tuple(shifts))

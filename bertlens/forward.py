@@ -13,31 +13,15 @@ One function gives one place for those rules:
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Sequence
 
 import torch
 
+from bertlens.encoder_output import EncoderOutput
 from bertlens.model import LoadedModel
 
 if TYPE_CHECKING:
     from bertlens.interventions import Interventions
-
-
-@dataclass(frozen=True)
-class EncoderOutput:
-    """What one encoder run returns. Tensors stay on the model's device and dtype; callers convert.
-
-    - `last_hidden`: (batch, tokens, hidden);
-    - `pooled`: the pooler's (batch, hidden) output when asked for and the checkpoint has a pooler;
-    - `hidden_states`: the embeddings then each layer's output, a tuple of (batch, tokens, hidden), when asked for;
-    - `attentions`: one (batch, heads, query, key) tensor per layer, when asked for.
-    """
-
-    last_hidden: torch.Tensor
-    pooled: torch.Tensor | None = None
-    hidden_states: tuple[torch.Tensor, ...] | None = None
-    attentions: tuple[torch.Tensor, ...] | None = None
 
 
 def encoder(lm: LoadedModel, input_ids: torch.Tensor | None = None, token_type_ids: torch.Tensor | None = None,

@@ -69,6 +69,7 @@ class AuditConfigSchema(_Strict):
     chosen_pairs: list[StrictStr] | None = Field(default=None, max_length=10_000)
     occupations: AuditInputSpec = None
     crows_pairs: AuditInputSpec = None
+    stereoset: AuditInputSpec = None
     sources: dict[StrictStr, StrictStr] | None = None
 
 

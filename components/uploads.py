@@ -31,7 +31,8 @@ def _changed(key: str) -> None:
 
 def kept_upload(label: str, key: str, types: list[str], help: str | None = None) -> Upload | None:
     """The file in the uploader `key`, or the one kept from before a page change; None when there is none."""
-    current = st.file_uploader(label, type=types, key=key, help=help, on_change=_changed, args=(key,))
+    current = st.file_uploader(md_escape(label), type=types, key=key, help=md_escape(help) if help else None,
+                               on_change=_changed, args=(key,))
     if current is not None:
         kept = Upload(current.name, current.getvalue())
         st.session_state[_KEPT + key] = kept

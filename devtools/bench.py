@@ -13,6 +13,7 @@ import json
 import logging
 import os
 import platform
+import re
 import statistics
 import subprocess
 import sys
@@ -33,10 +34,10 @@ from bertlens.settings import AGREEMENT_JSON, Settings
 log = logging.getLogger(__name__)
 
 SECTIONS = ("load", "fill-mask", "bf16", "fp16", "int8", "graphs", "profile", "probe", "attention", "cache",
-            "concurrency", "explain", "audit", "aul", "second-model", "jobs")
+            "concurrency", "explain", "mediation", "audit", "aul", "stereoset", "second-model", "jobs")
 CONCURRENT_REQUESTS = 16
 ROW_ORDER = ("load", "fill-mask", "bfloat16", "float16", "int8", "graphs", "profile", "probe", "attention", "cache",
-             "concurrency", "explain", "audit", "aul", "second-model", "jobs")
+             "concurrency", "explain", "mediation", "audit", "aul", "stereoset", "second-model", "jobs")
 COUNTERFACTUAL_TEXT = "She told her brother that the [MASK] would be late."
 AUL_PAIRS = 1508
 AUL_PLL_STRIDE = 32
@@ -541,6 +542,19 @@ class Bench:
         for row in measure(self.model("float32"), timed, self.cuda):
             self.report.add(Row("explain", **row))
 
+    def section_stereoset(self) -> None:
+        from devtools.bench_stereoset import measure
+
+        for row in measure(self.model, self.cuda, self.repeats, self.probe_stride):
+            self.report.add(Row("stereoset", **row))
+
+    def section_mediation(self) -> None:
+        from devtools.bench_mediation import measure
+
+        timed = lambda contenders: compare(contenders, self.repeats, self.device)  # noqa: E731
+        for row in measure(self.model("float32"), timed, self.cuda):
+            self.report.add(Row("mediation", **row))
+
     def section_jobs(self) -> None:
         from devtools.bench_jobs import measure
 
@@ -752,19 +766,35 @@ def report_from_dict(data: dict[str, Any]) -> BenchReport:
     return BenchReport(**{**data, "rows": rows})
 
 
+PROVENANCE = re.compile(r"^Rows of section\(s\) (?P<sections>.+?) come from an earlier run (?P<rest>.*)$")
+
+
 def merge_reports(earlier: BenchReport, later: BenchReport) -> BenchReport:
-    """`later`, plus the sections only `earlier` measured (kept with a note naming the run they came from)."""
+    """`later`, plus the sections only `earlier` measured, each kept with a note naming the run it came from: the
+    sections `earlier` itself measured are credited to its run, and those it had kept from older runs keep their
+    own notes (so merging run after run never credits old rows to the latest run)."""
     fresh = {row.section for row in later.rows}
     kept = [row for row in earlier.rows if row.section not in fresh]
     if not kept:
         return later
-    sections = ", ".join(dict.fromkeys(row.section for row in kept))
-    note = (f"Rows of section(s) {sections} come from an earlier run on the same kind of machine "
-            f"({earlier.started}, {earlier.machine.get('gpu') or earlier.machine.get('processor')}, medians of "
-            f"{earlier.repeats} rounds, command `{earlier.command}`).")
+    kept_sections = list(dict.fromkeys(row.section for row in kept))
+    notes, older = [], set()
+    for text in earlier.notes:
+        match = PROVENANCE.match(text)
+        if match is None:
+            continue
+        named = [name for name in match.group("sections").split(", ") if name in kept_sections]
+        older.update(named)
+        if named:
+            notes.append(f"Rows of section(s) {', '.join(named)} come from an earlier run {match.group('rest')}")
+    own = [name for name in kept_sections if name not in older]
+    if own:
+        notes.insert(0, f"Rows of section(s) {', '.join(own)} come from an earlier run on the same kind of machine "
+                        f"({earlier.started}, {earlier.machine.get('gpu') or earlier.machine.get('processor')}, "
+                        f"medians of {earlier.repeats} rounds, command `{earlier.command}`).")
     order = {name: i for i, name in enumerate(ROW_ORDER)}
     rows = sorted(later.rows + kept, key=lambda r: order.get(r.section, len(order)))
-    return dataclasses.replace(later, rows=rows, notes=later.notes + [note])
+    return dataclasses.replace(later, rows=rows, notes=later.notes + notes)
 
 
 def device_kind(report: BenchReport) -> str:
@@ -858,6 +888,11 @@ FAST_PATHS = """## What makes it fast
   and are well under it.
 - **Batched bias probe**: every chain-rule row of the default probe goes into padded batches, identical rows
   run once, and each row computes the MLM head at one position only.
+- **StereoSet** (`bertlens/bias/stereoset.py`): every masked row and every NSP pair runs in padded batches
+  sorted by length, the MLM head only at the [MASK]; the first step of an intrasentence example is the same text
+  for its three sentences and runs once. On a CPU a lone bert-large pass is bound by reading the weights, a batch
+  by arithmetic, so float32 gains about 5-6x per row from batching and no more; bfloat16 (AMX on the CPU below)
+  multiplies that.
 - **Precision** (sidebar, `--dtype`): float32 is exact and the default on every device. bfloat16 / float16 halve
   the bytes read per pass and are fast on GPUs and on CPUs with AVX-512 BF16 or AMX (the CPU of the run below
   has them). A CPU without them (an AVX2 machine) emulates bfloat16 and is *slower* than float32; there the fast
@@ -870,6 +905,11 @@ FAST_PATHS = """## What makes it fast
 - **CPU threads**: on a CPU shared with other busy processes, torch's two OpenMP threads wait for each other
   at every operation; `--threads 1` is steadier there (`torch.set_num_threads`). The CPU table states the
   threads it used.
+- **Mediation** (`bertlens/interventions.py`): the 432 patched runs of one sentence pair are variants of one
+  call, each computed only from its patched layer up (the layers below are the recorded run's), in batches of
+  rows that join the batch at their layer, the last layer at the mask only, and the MLM head on the two targets'
+  decoder rows. On a CPU the whole map costs about 50 forward passes instead of 434 (mediation rows; one torch
+  thread on a loaded machine, where two threads make a single pass wait at every operation).
 - **Cache**: a repeated identical request is served by `services/cache.py` (bounded: 256 entries, 1 hour)
   without a forward pass.
 

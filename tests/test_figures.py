@@ -107,3 +107,15 @@ def test_the_download_script_survives_streamlits_sanitiser():
     assert not re.search(r"<[/\w!]", body), "DOMPurify drops a script holding '<' before a letter, '/' or '!'"
     assert file_name("attention-head-view-Layer 1, head 2") == "bertlens-attention-head-view-Layer-1-head-2"
     assert file_name("../../etc/passwd") == "bertlens-etc-passwd"
+
+
+def test_nie_grid_svg_writes_every_heads_effect_in_the_one_format():
+    from bertlens.numbers import significant
+    from components.heads_view import nie_svg
+
+    grid = np.random.default_rng(3).normal(0, 0.1, (3, 4))
+    grid[1, 2] = 4.5e-5
+    shown = own_texts(nie_svg(grid))
+    for value in grid.ravel():
+        assert significant(float(value), 2, sign=True) in shown
+    assert "+4.5e-5" in shown and {"layer 1", "layer 3", "head"} <= set(shown)

@@ -168,7 +168,7 @@ def test_only_stop_cancels_a_run_clicks_and_page_changes_do_not(app, browser):
     upload(tab, "stop.csv", pairs_csv(LONG_PAIRS, offset=300))
     tab.get_by_role("button", name=re.compile("Score pairs")).click()
     wait_for_progress(tab)
-    tab.get_by_role("tabpanel", name="CrowS-Pairs").get_by_role("button", name="Stop").click()
+    tab.get_by_role("tabpanel", name="CrowS-Pairs").get_by_role("button", name="Stop", exact=True).click()
     tab.wait_for_function("() => document.body.innerText.includes('Stopped')", timeout=TIMEOUT_MS)
     assert progress(tab) is None
     assert tab.get_by_role("button", name=re.compile("Score pairs")).count() == 1

@@ -38,6 +38,7 @@ HEAD_NEEDED = {
     "bias_probe": "masked-language-model (MLM)",
     "explain": "masked-language-model (MLM)",
     "counterfactual": "masked-language-model (MLM)",
+    "heads": "masked-language-model (MLM)",
 }
 TRACEBACK = re.compile(r"Traceback|File \"|Error\(|^\w+Error:", re.MULTILINE)
 

@@ -3,11 +3,14 @@
 Configuration (`AuditConfig`, JSON written by `config_json`, read by `parse_config`):
   {"bertlens_audit": 1, "models": [...], "metrics": ["probe", "crows", "aul", "aula"], "precision": "float32",
    "device": "cpu", "seed": 0, "bootstrap": 2000, "permutations": 10000, "min_effect": 0.1,
-   "templates": INPUT, "pairs": INPUT, "chosen_pairs": [labels] | null, "occupations": INPUT, "crows_pairs": INPUT}
+   "templates": INPUT, "pairs": INPUT, "chosen_pairs": [labels] | null, "occupations": INPUT, "crows_pairs": INPUT,
+   "stereoset": INPUT}
 where INPUT is null (the shipped file), {"text": "..."} (inline, as the page saves it) or {"path": "file"}: a path
 relative to the configuration's folder that stays inside it (no absolute path, no `~`, no `..` or symbolic link
 leading out; `bertlens.bias.files.inside`); a configuration read from text without a file (an upload) takes inline
-texts only. The shape of the JSON is `bertlens.schemas.AuditConfigSchema`. Every input's bytes are hashed (SHA-256) into the report, and so is the
+texts only. StereoSet ships no file: "stereoset" is absent or null unless the audit runs the `stereoset` metric,
+and then names the user's dev.json (a path may point at a gzipped file). The shape of the JSON is
+`bertlens.schemas.AuditConfigSchema`. Every input's bytes are hashed (SHA-256) into the report, and so is the
 configuration (its canonical JSON: sorted keys, inline texts, paths resolved to their texts' hashes).
 
 The report (`run_audit`) has a row per checkpoint (`status` "ok" with its scores, or "failed" with its reason) and
@@ -26,10 +29,10 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
-from bertlens import schemas
 from bertlens.bias.crows_metrics import pair_metrics
+from bertlens import schemas
 from bertlens.bias.files import (CROWS_EXAMPLE_PATH, OCCUPATIONS_PATH, PAIRS_PATH, TEMPLATES_PATH, check_size, decode,
-                                inside, read_bytes)
+                                 inside, read_bytes)
 from bertlens.bias.reports import sha256
 from bertlens.errors import BertLensError, InputError, first_line
 from bertlens.registry import Context
@@ -37,9 +40,11 @@ from bertlens.serialize import jsonable
 from bertlens.settings import DEVICES, DTYPES
 
 FORMAT = 1
-AUDIT_DATA = ("probe", "pairs")
+AUDIT_DATA = ("probe", "pairs", "stereoset")
 INPUTS = {"templates": TEMPLATES_PATH, "pairs": PAIRS_PATH, "occupations": OCCUPATIONS_PATH,
-          "crows_pairs": CROWS_EXAMPLE_PATH}
+          "crows_pairs": CROWS_EXAMPLE_PATH, "stereoset": None}
+USER_FILE_ONLY = {"stereoset": "stereoset"}
+"""Metrics whose input ships with no default file (metric -> input): an audit runs them only when given one."""
 MAX_MODELS = 200
 DECIMALS = 10
 
@@ -49,6 +54,11 @@ def audit_metrics() -> tuple[str, ...]:
     from bertlens import registry
 
     return tuple(m.name for m in registry.methods("metric") if m.data in AUDIT_DATA)
+
+
+def default_metrics() -> tuple[str, ...]:
+    """The metrics an audit runs when its configuration names none: every one whose input has a shipped default."""
+    return tuple(m for m in audit_metrics() if m not in USER_FILE_ONLY)
 
 
 @dataclass(frozen=True)
@@ -64,12 +74,13 @@ class AuditInput:
 @dataclass(frozen=True)
 class AuditConfig:
     models: tuple[str, ...]
-    metrics: tuple[str, ...] = field(default_factory=audit_metrics)
+    metrics: tuple[str, ...] = field(default_factory=default_metrics)
     templates: str | None = None
     pairs: str | None = None
     chosen_pairs: tuple[str, ...] | None = None
     occupations: str | None = None
     crows_pairs: str | None = None
+    stereoset: str | None = None
     seed: int = 0
     bootstrap: int = 2000
     permutations: int = 10000
@@ -87,6 +98,8 @@ class AuditConfig:
         out = []
         for name, path in INPUTS.items():
             text = getattr(self, name)
+            if text is None and path is None:
+                continue
             if text is None:
                 data = read_bytes(path)
                 out.append(AuditInput(name, f"shipped: {path.name}", decode(data, path.name), sha256(data)))
@@ -101,6 +114,8 @@ class AuditConfig:
                 **{k: v for k, v in asdict(self).items() if k not in ("sources", "digests")}}
         for name in INPUTS:
             data[name] = None if data[name] is None else {"text": data[name]}
+            if INPUTS[name] is None and data[name] is None:
+                del data[name]
         return jsonable(data)
 
     def canonical(self) -> str:
@@ -108,7 +123,8 @@ class AuditConfig:
         data = self.as_dict()
         hashes = {i.name: i.sha256 for i in self.inputs()}
         for name in INPUTS:
-            data[name] = {"sha256": hashes[name], "shipped": data[name] is None}
+            if name in data:
+                data[name] = {"sha256": hashes[name], "shipped": data[name] is None}
         return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
     def sha256(self) -> str:
@@ -166,6 +182,11 @@ def _input(data: dict, name: str, folder: Path | None) -> tuple[str | None, str 
             raise InputError(f"'{name}' in the audit configuration names a file, but this configuration has no folder "
                              "to read it from: give the text inline, {\"text\": ...}.")
         path = inside(folder, value["path"], f"'{name}' in the audit configuration")
+        if name in USER_FILE_ONLY.values():
+            from bertlens.bias.stereoset import file_limit, unpack
+
+            raw = read_bytes(path, limit=file_limit())
+            return decode(unpack(raw, f"'{path.name}'", file_limit()), f"'{path.name}'"), value["path"], sha256(raw)
         raw = read_bytes(path)
         return decode(raw, f"'{path.name}'"), value["path"], sha256(raw)
     raise InputError(f"'{name}' in the audit configuration must be null (the shipped file), {{\"text\": ...}} or "
@@ -184,7 +205,7 @@ def parse_config(text: str, folder: Path | None = None, name: str = "the audit c
     if unknown:
         raise InputError(f"{name} has unknown field(s): {', '.join(unknown)}.")
     known = audit_metrics()
-    metrics = data.get("metrics", list(known))
+    metrics = data.get("metrics", [m for m in known if m not in USER_FILE_ONLY or data.get(USER_FILE_ONLY[m])])
     if not isinstance(metrics, list) or not metrics or any(m not in known for m in metrics):
         raise InputError(f"'metrics' must be a list of some of {', '.join(known)}; got {metrics!r}.")
     models = data.get("models", [])
@@ -262,6 +283,21 @@ def check_inputs(config: AuditConfig) -> None:
             crows_pairs(config)
     except InputError as exc:
         raise InputError(f"In the audit's CrowS-Pairs file: {exc}") from exc
+    if "stereoset" in config.metrics:
+        if config.stereoset is None:
+            raise InputError("The audit runs the metric 'stereoset' but names no StereoSet file (none is shipped): "
+                             "add \"stereoset\": {\"path\": \"dev.json\"} to the configuration.")
+        try:
+            stereoset_data(config)
+        except InputError as exc:
+            raise InputError(f"In the audit's StereoSet file: {exc}") from exc
+
+
+def stereoset_data(config: AuditConfig):
+    from bertlens.bias.stereoset import parse_stereoset
+
+    name = config.sources.get("stereoset", "inline")
+    return parse_stereoset((config.stereoset or "").encode("utf-8"), f"'{Path(name).name}'")
 
 
 # ---------------------------------------------------------------- one checkpoint
@@ -273,9 +309,8 @@ def _round(value: float) -> float | None:
 def audit_checkpoint(config_data: dict[str, Any], model: str) -> dict[str, Any]:
     """Run the audit of `config_data` (`AuditConfig.as_dict()`) on one checkpoint, loading its weights here.
 
-    Returns the checkpoint's row: {"model", "status": "ok", "fingerprint", "random_weights", "dtype", "scores":
-    {name: value}, "occupations": [...], "crows": [...]} or {"model", "status": "failed", "reason"} when the
-    weights are missing or broken or the model cannot run the audit. Never raises for a bad checkpoint.
+    Returns the checkpoint's row (`checkpoint_row`) or {"model", "status": "failed", "reason"} when the weights are
+    missing or broken or the model cannot run the audit. Never raises for a bad checkpoint.
     """
     from bertlens import registry
     from bertlens.bias.crows_metrics import score_metrics
@@ -285,42 +320,74 @@ def audit_checkpoint(config_data: dict[str, Any], model: str) -> dict[str, Any]:
     config = parse_config(json.dumps(config_data))
     try:
         lm = load_model(Settings(model=model, device=config.device, dtype=config.precision))
-        row: dict[str, Any] = {"model": model, "status": "ok", "fingerprint": lm.fingerprint(),
-                               "random_weights": lm.info.random_weights, "dtype": lm.info.dtype,
-                               "vocab_size": lm.info.vocab_size, "scores": {}, "metrics": [], "occupations": [],
-                               "crows": []}
         results = []
         if "probe" in config.metrics:
             probe = registry.get("metric", "probe")
             results.append(probe.run(lm, probe_config(config), statistics_settings(asdict(config)), Context()))
-            detail = results[-1].detail
-            row["scores"]["probe: occupations significant and large enough"] = detail.notable_count
-            row["scores"]["probe: mean |log-ratio|"] = _round(statistics.fmean(abs(o.log_ratio)
-                                                                               for o in detail.occupations))
-            for name, corr in sorted(detail.correlations.items()):
-                if corr is not None:
-                    row["scores"][f"probe: {name} Pearson r with BLS % women"] = _round(corr.pearson_r)
-            row["occupations"] = [{"occupation": o.occupation, "log_ratio": _round(o.log_ratio),
-                                   "ci_low": _round(o.ci_low), "ci_high": _round(o.ci_high),
-                                   "p_holm": _round(o.p_adjusted), "kurita": _round(o.kurita),
-                                   "pieces": list(o.pieces), "notable": detail.notable(o)}
-                                  for o in detail.occupations]
         chosen = [m for m in config.metrics if m in pair_metrics()]
+        pairs = crows_pairs(config) if chosen else None
         if chosen:
-            metrics = score_metrics(lm, crows_pairs(config), chosen)
+            metrics = score_metrics(lm, pairs, chosen)
             results.extend(metrics.results[m] for m in metrics.metrics)
-            for s in metrics.summaries:
-                row["scores"][f"{s.metric}: % sent_more higher"] = _round(s.percent)
-                row["crows"].append({"metric": s.metric, "percent": _round(s.percent), "ci_low": _round(s.ci_low),
-                                     "ci_high": _round(s.ci_high), "more_higher": s.more_higher, "pairs": s.pairs})
-            row["scores"]["pairs where the metrics disagree"] = len(metrics.disagreements)
-        row["metrics"] = [{k: _round(v) if isinstance(v, float) else v for k, v in r.headline().items()}
-                          for r in results]
-        return row
+        if "stereoset" in config.metrics:
+            method = registry.get("metric", "stereoset")
+            results.append(method.run(lm, stereoset_data(config), {"bootstrap": config.bootstrap,
+                                                                   "seed": config.seed}, Context()))
+        return checkpoint_row(model, lm, results, pairs)
     except BertLensError as exc:
         return {"model": model, "status": "failed", "reason": first_line(exc)}
     except Exception as exc:  # a checkpoint that breaks the code must cost one row, not the audit
         return {"model": model, "status": "failed", "reason": f"{type(exc).__name__}: {first_line(exc)}"}
+
+
+def checkpoint_row(model: str, lm, results: Sequence[Any], pairs: Sequence[Any] | None = None) -> dict[str, Any]:
+    """A checkpoint's row from its metrics' results (`MetricResult`s): what `audit_checkpoint` writes and what the
+    bias page exports from the results it has. {"model", "status": "ok", "fingerprint", "random_weights", "dtype",
+    "vocab_size", "scores": {name: value}, "metrics": [headline per metric], "agreement": metrics checked against
+    each other, "occupations": [...] (probe), "crows": [...] (pair metrics over `pairs`), "stereoset": figures}."""
+    from bertlens.bias.agreement import agreement_document
+    from bertlens.bias.crows_metrics import combine
+
+    row: dict[str, Any] = {"model": model, "status": "ok", "fingerprint": lm.fingerprint(),
+                           "random_weights": lm.info.random_weights, "dtype": lm.info.dtype,
+                           "vocab_size": lm.info.vocab_size, "scores": {}, "metrics": [], "occupations": [],
+                           "crows": []}
+    by_name = {r.metric: r for r in results}
+    if "probe" in by_name:
+        detail = by_name["probe"].detail
+        row["scores"]["probe: occupations significant and large enough"] = detail.notable_count
+        row["scores"]["probe: mean |log-ratio|"] = _round(statistics.fmean(abs(o.log_ratio)
+                                                                           for o in detail.occupations))
+        for name, corr in sorted(detail.correlations.items()):
+            if corr is not None:
+                row["scores"][f"probe: {name} Pearson r with BLS % women"] = _round(corr.pearson_r)
+        row["occupations"] = [{"occupation": o.occupation, "log_ratio": _round(o.log_ratio),
+                               "ci_low": _round(o.ci_low), "ci_high": _round(o.ci_high),
+                               "p_holm": _round(o.p_adjusted), "kurita": _round(o.kurita),
+                               "pieces": list(o.pieces), "notable": detail.notable(o)}
+                              for o in detail.occupations]
+    paired = {m: r for m, r in by_name.items() if m in pair_metrics()}
+    if paired and pairs is not None:
+        metrics = combine(paired, pairs)
+        for s in metrics.summaries:
+            row["scores"][f"{s.metric}: % sent_more higher"] = _round(s.percent)
+            row["crows"].append({"metric": s.metric, "percent": _round(s.percent), "ci_low": _round(s.ci_low),
+                                 "ci_high": _round(s.ci_high), "more_higher": s.more_higher, "pairs": s.pairs})
+        row["scores"]["pairs where the metrics disagree"] = len(metrics.disagreements)
+    if "stereoset" in by_name:
+        from bertlens.bias.stereoset import result_document
+
+        detail = by_name["stereoset"].detail
+        document = result_document(detail, lm.info, row["fingerprint"])
+        row["stereoset"] = {k: v for k, v in document.items() if k not in ("predictions", "steps")}
+        if detail.overall is not None:
+            for name, value in (("SS", detail.overall.ss), ("LMS", detail.overall.lms),
+                                ("ICAT", detail.overall.icat)):
+                row["scores"][f"stereoset: {name}"] = _round(value)
+    row["metrics"] = [{k: _round(v) if isinstance(v, float) else v for k, v in r.headline().items()}
+                      for r in results]
+    row["agreement"] = agreement_document(results)
+    return row
 
 
 # ---------------------------------------------------------------- the report
@@ -360,6 +427,12 @@ def run_audit(config: AuditConfig, runner: Runner | None = None, where: str = "t
     from `date`."""
     data = config.as_dict()
     rows = (runner or run_sequential)(data, config.models)
+    return assemble(config, rows, where, date)
+
+
+def assemble(config: AuditConfig, rows: list[dict[str, Any]], where: str, date: str | None = None) -> dict[str, Any]:
+    """The report of `config` from its checkpoints' rows (`audit_checkpoint` or `checkpoint_row`)."""
+    data = config.as_dict()
     ok = [r for r in rows if r["status"] == "ok"]
     report = {
         "report": "BERT Lens bias audit",

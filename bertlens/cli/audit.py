@@ -12,6 +12,7 @@ def register(sub, common) -> None:
     a = sub.add_parser("audit", help="re-run a saved audit configuration (JSON) on one or many checkpoints")
     a.add_argument("config", help="audit configuration JSON, as saved from the bias page's Export tab")
     a.add_argument("--out", help="write the report to this .json file")
+    a.add_argument("--html", help="also write the report as one self-contained .html file (prints to PDF)")
     a.add_argument("--models", help="comma-separated hub ids or folders; replaces the configuration's models")
     a.add_argument("--models-file", help="a file with one checkpoint per line ('#' comments); replaces them too")
     a.add_argument("--ray", nargs="?", const="", default=None, metavar="ADDRESS",
@@ -29,6 +30,8 @@ def run_audit(args: argparse.Namespace) -> int:
     if args.out:
         if check_out_path(args.out).suffix.lower() != ".json":
             raise InputError("The audit report is JSON: give --out a name ending in .json.")
+    if args.html:
+        _check_html(args.html)
     config = audit.load_config(args.config)
     if args.models and args.models_file:
         raise InputError("Give --models or --models-file, not both.")
@@ -53,11 +56,26 @@ def run_audit(args: argparse.Namespace) -> int:
         with open(args.out, "w", encoding="utf-8") as handle:
             handle.write(text)
         print(f"wrote {args.out}", file=sys.stderr)
+    if args.html:
+        from bertlens import report_html
+
+        report_html.write(report, args.html)
+        print(f"wrote {args.html}", file=sys.stderr)
     if args.json:
         print(text)
     else:
         print_report(report)
     return 0 if report["completed"] else 4
+
+
+def _check_html(path: str) -> None:
+    from pathlib import Path
+
+    target = Path(path)
+    if target.suffix.lower() not in (".html", ".htm"):
+        raise InputError("--html writes an HTML file: give it a name ending in .html.")
+    if not target.parent.exists():
+        raise InputError(f"The folder '{target.parent}' does not exist.")
 
 
 def print_report(report: dict) -> None:

@@ -25,7 +25,7 @@ def register(sub, common) -> None:
     p.add_argument("--cache-dir", type=Path, help="where random models are kept (BERT_LENS_BENCH_CACHE)")
     p.add_argument("--repeats", type=int, default=5, help="timed rounds per comparison (median reported)")
     p.add_argument("--threads", type=int, help="torch CPU threads (default: torch's choice, one per core)")
-    p.add_argument("--only", help="comma-separated sections: load,fill-mask,bf16,fp16,int8,graphs,profile,probe,attention,cache,concurrency,explain,audit,aul,second-model,jobs")
+    p.add_argument("--only", help="comma-separated sections: load,fill-mask,bf16,fp16,int8,graphs,profile,probe,attention,cache,concurrency,explain,mediation,audit,aul,stereoset,second-model,jobs")
     p.add_argument("--write", type=Path, metavar="MARKDOWN",
                    help="store the run beside MARKDOWN (.json) and regenerate MARKDOWN, e.g. docs/benchmarks.md")
     p.add_argument("--from-json", type=Path, metavar="FILE", action="append",

@@ -1,0 +1,118 @@
+"""`stereoset FILE`: StereoSet's SS, LMS and ICAT per split, per domain and overall, as the authors' code scores BERT
+(intrasentence with the MLM head, intersentence with the NSP head), with bootstrap 95% intervals over target terms."""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from pathlib import Path
+
+from bertlens.errors import InputError
+
+
+def register(sub, common) -> None:
+    s = sub.add_parser("stereoset", parents=[common],
+                       help="score a StereoSet file (dev.json layout) with the MLM and NSP heads",
+                       description="Scores a StereoSet file in the official layout (dev.json; plain or gzipped) "
+                                   "as the authors' code does and prints SS, LMS and ICAT per split, domain and "
+                                   "overall with bootstrap 95%% intervals over target terms.")
+    s.add_argument("file", help="StereoSet JSON (e.g. dev.json from moinnadeem/StereoSet; .json or .json.gz)")
+    s.add_argument("--split", choices=("intrasentence", "intersentence", "both"), default="both",
+                   help="which items to score (default: both)")
+    s.add_argument("--out", help="write the JSON result (the authors' layout plus every sentence's score) to F.json")
+    s.add_argument("--bootstrap", type=int, default=2000, help="bootstrap resamples over target terms (0: none)")
+    s.add_argument("--seed", type=int, default=0, help="seed of the bootstrap")
+    s.set_defaults(func=run)
+
+
+def check_out(path: str) -> Path:
+    out = Path(path)
+    if out.suffix.lower() != ".json":
+        raise InputError("The StereoSet result is JSON: give --out a name ending in .json.")
+    if not out.parent.exists():
+        raise InputError(f"The folder '{out.parent}' does not exist.")
+    return out
+
+
+def run(args: argparse.Namespace) -> int:
+    from bertlens.bias.stereoset import load_stereoset, result_document, score_stereoset
+    from bertlens.cli.common import load
+
+    out = check_out(args.out) if args.out else None
+    if not 0 <= args.bootstrap <= 100_000:
+        raise InputError("--bootstrap must be from 0 to 100,000.")
+    data = load_stereoset(args.file)
+    if not data.examples(args.split):
+        raise InputError(f"'{Path(args.file).name}' has no {'' if args.split == 'both' else args.split + ' '}"
+                         "examples.")
+    lm = load(args)
+    bar = _bar()
+    try:
+        result = score_stereoset(lm, data, args.split, args.bootstrap, args.seed, progress=bar.update)
+    finally:
+        bar.close()
+    document = result_document(result, lm.info, lm.fingerprint())
+    text = json.dumps(document, indent=2, ensure_ascii=False)
+    if out is not None:
+        try:
+            out.write_text(text + "\n", encoding="utf-8")
+        except OSError as exc:
+            raise InputError(f"Cannot write '{out}': {exc.strerror or exc}.") from exc
+        print(f"wrote {out}", file=sys.stderr)
+    if args.json:
+        print(text)
+    else:
+        print_result(document)
+    return 0
+
+
+class _bar:
+    """A tqdm bar on stderr fed with (done, total, message)."""
+
+    def __init__(self) -> None:
+        from tqdm import tqdm
+
+        self.tqdm = tqdm(total=1, desc="stereoset", file=sys.stderr, unit="row")
+
+    def update(self, done: float, total: float, message: str) -> None:
+        self.tqdm.total = total
+        self.tqdm.n = int(done)
+        self.tqdm.set_postfix_str(message, refresh=False)
+        self.tqdm.refresh()
+
+    def close(self) -> None:
+        self.tqdm.close()
+
+
+def _cell(value, ci) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return f"{'-':>22}"
+    if ci and ci[0] is not None:
+        return f"{value:6.2f} [{ci[0]:6.2f}, {ci[1]:6.2f}]"
+    return f"{value:6.2f} {'':>15}"
+
+
+def print_result(doc: dict) -> None:
+    """The figures as a table, then the published comparison or why it is absent."""
+    if doc.get("warning"):
+        print(f"warning: {doc['warning']}")
+    print(f"StereoSet, split {doc['split']}: {doc['examples_scored']} examples; intervals: {doc['interval']}")
+    print(f"{'group':<30} {'n':>5} {'terms':>5}  {'SS':<22} {'LMS':<22} {'ICAT':<22}")
+    groups = [(f"{split} / {domain}", figs) for split in ("intrasentence", "intersentence") if split in doc
+              for domain, figs in doc[split].items()]
+    if doc.get("overall") and sum(s in doc for s in ("intrasentence", "intersentence")) == 2:
+        groups.append(("overall (both splits)", doc["overall"]))
+    for name, f in groups:
+        print(f"{name:<30} {f['count']:>5} {f['terms']:>5}  {_cell(f['ss'], f['ss_ci'])} "
+              f"{_cell(f['lms'], f['lms_ci'])} {_cell(f['icat'], f['icat_ci'])}")
+    published = doc.get("published", {})
+    if published.get("rows"):
+        print(f"\npublished ({published['source']}):")
+        for row in published["rows"]:
+            print(f"  {row['split']:<14} {row['domain']:<11} {row['score']:<5} ours {row['ours']:6.2f}  "
+                  f"published {row['published']:6.2f}")
+    elif published.get("absent"):
+        print(f"\n{published['absent']}")
+    for note in doc.get("warnings", []):
+        print(f"note: {note}")
