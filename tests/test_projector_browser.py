@@ -25,7 +25,7 @@ SVG = "{http://www.w3.org/2000/svg}"
 PAGES = {"home": ("", "BERT Lens"), "fill_mask": ("fill-mask", "Fill-mask"), "explain": ("explain", "Explain"),
          "next_sentence": ("next-sentence", "Next sentence"), "attention": ("attention", "Attention"),
          "bias_probe": ("bias-probe", "Gender-bias probe"),
-         "counterfactual": ("counterfactual", "Counterfactual sentences")}
+         "counterfactual": ("counterfactual", "Counterfactual sentences"), "heads": ("heads", "Which heads")}
 LONG_WORDS = "The extraordinarily overwhelming nurse said that [MASK] was unbelievably tired yesterday."
 
 
