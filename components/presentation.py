@@ -100,12 +100,13 @@ class Metric:
 
 def metrics(items: list[Metric], fraction: float = 1.0, gap: float = 16.0) -> None:
     """Metrics in rows that fit: as many per row as the narrowest screen of the mode has room for, judged by
-    each label's and value's width (`fraction`: the share of the page the metrics sit in). A label or value that
-    is still too long wraps instead of being cut ("Jensen-Shannon diverg…", "45.0 – …")."""
+    each value's width and half its label's (a label may take two lines; `fraction`: the share of the page the
+    metrics sit in). Anything still too long wraps instead of being cut ("Jensen-Shannon diverg…", "45.0 – …")."""
     present = is_on()
     label_px, value_px = (17.0, 36.0) if present else (14.0, 32.0)
     room = content_width(fraction)
-    needs = [max(text_width(m.label, label_px), text_width(m.value, value_px)) + gap for m in items]
+    # a label may wrap onto a second line (the frame's CSS lets it); a value should stay on one
+    needs = [max(text_width(m.label, label_px) / 2 + 24, text_width(m.value, value_px)) + gap for m in items]
     row: list[int] = []
     rows: list[list[int]] = []
     for i, need in enumerate(needs):
