@@ -1,8 +1,14 @@
 # Two commands: `make run` installs and starts the app; `make test` installs and runs the tests.
+#   make run                          http://localhost:8501, reachable from this machine only
+#   make run PORT=8080                another port
+#   make run ADDRESS=0.0.0.0          reachable from other machines too (a classroom's projector laptop)
+#   BERT_LENS_MODEL=/folder make run  another model (a hub id or a folder, e.g. one `python -m bertlens random-model`
+#                                     wrote for trying the app without the weights)
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 PORT ?= 8501
+ADDRESS ?= localhost
 
 .PHONY: run test install install-dev browser deploy-tools bench clean
 
@@ -22,7 +28,7 @@ install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev
 
 run: install
-	$(BIN)/streamlit run app.py --server.port $(PORT)
+	$(BIN)/streamlit run app.py --server.port $(PORT) --server.address $(ADDRESS)
 
 browser:
 	@command -v chromium >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-dejavu-core; }

@@ -1,7 +1,8 @@
 """BERT Lens: the entry point. `streamlit run app.py`."""
 import streamlit as st
 
-from components.presentation import sidebar_controls
+from components import figure_export
+from components.presentation import navigation_position, sidebar_controls
 from components.query_state import GLOBAL_FIELDS, PageState, publish_globals
 from components.sidebar import model_facts, precision_picker
 from services.model import configured, open_model, random_weights_banner
@@ -19,9 +20,10 @@ PAGES = [
     st.Page("app_pages/counterfactual.py", title="Counterfactual", icon=":material/swap_horiz:", url_path="counterfactual"),
 ]
 
-page = st.navigation(PAGES)
 PageState("app", GLOBAL_FIELDS).restore()
+page = st.navigation(PAGES, position=navigation_position())
 sidebar_controls()
+figure_export.install()
 publish_globals()
 settings, device_type = configured()
 facts = st.sidebar.container()

@@ -1,14 +1,18 @@
 """Attention explorer: every layer and head for one text or a sentence pair."""
+import pandas as pd
 import streamlit as st
 
 from bertlens.attention import STATISTIC_LABELS, STATISTICS, mask_attention, mean_over_heads, query_key
 from bertlens.attention_views import (bertviz_head_view, bertviz_heights, bertviz_layers_that_fit,
-                                      bertviz_model_view, bertviz_model_view_layers, line_segments)
+                                      bertviz_model_view, bertviz_model_view_layers, head_view_svg, line_segments,
+                                      model_view_svg, thumbnails)
 from bertlens.errors import BertLensError
 from bertlens.fill_mask import postprocess
 from components import attention_charts as charts
-from components.attention_widgets import head_from_selection, static_url
-from components.presentation import style
+from components.attention_widgets import head_from_selection, relabel_when_tokens_change, static_url
+from components.figure_export import svg_download
+from components.number_format import table
+from components.presentation import chart, content_width, is_on, side_by_side
 from components.query_state import (Field, PageState, bounded_float, bounded_int, dump_bool, dump_list, one_of,
                                     parse_bool, parse_list)
 from components.safe import md_escape, show_error
@@ -26,6 +30,8 @@ scroll();
 DEFAULT_TEXT = "The cat sat on the mat because [MASK] was tired."
 DEFAULT_PAIR = "It fell asleep at once."
 SCOPES = ("this head", "mean of this layer's heads", "mean of all heads")
+GRIDS = ("all", "layer")
+GRID_LABELS = {"all": "every head", "layer": "one layer, large"}
 LONG_INPUT = 128
 EVERY_TOKEN = -1
 STATE = PageState("attention", [
@@ -35,6 +41,7 @@ STATE = PageState("attention", [
     Field("att_layer", "layer", 1, parse=bounded_int(1, 128)),
     Field("att_head", "head", 1, parse=bounded_int(1, 128)),
     Field("att_statistic", "statistic", STATISTICS[0], parse=one_of(STATISTICS)),
+    Field("att_grid", "grid", GRIDS[0], parse=one_of(GRIDS)),
     Field("att_scope", "scope", SCOPES[0], parse=one_of(SCOPES)),
     Field("att_stretch", "stretch", False, parse=parse_bool, dump=dump_bool),
     Field("att_min_weight", "min_weight", 0.05, parse=bounded_float(0.0, 0.5)),
@@ -49,11 +56,12 @@ st.title("Attention")
 st.caption(":material/school: **What to notice:** many heads park their attention on [SEP] or [CLS] when they have "
            "nothing to do; early layers often look at the previous or next token; the [MASK] link shows which "
            "words the masked position reads before the model guesses it.")
-st.write(
-    "Each of the model's attention heads decides, for every token, how much to look at every other token when it "
-    "builds that token's next representation. Darker cells and thicker lines mean more attention; each row of a "
-    "head's pattern adds up to 1."
-)
+if not is_on():
+    st.write(
+        "Each of the model's attention heads decides, for every token, how much to look at every other token when "
+        "it builds that token's next representation. Darker cells and thicker lines mean more attention; each row "
+        "of a head's pattern adds up to 1."
+    )
 with st.expander("More: what the heads and the statistics mean"):
     st.markdown(
         "bert-large-cased has 24 layers of 16 heads. A head's pattern is a table: row *i* is how token *i* "
@@ -70,33 +78,37 @@ with st.expander("More: what the heads and the statistics mean"):
 lm = get_model()
 STATE.restore()
 
-pair_on = st.toggle("Sentence pair (A and B)", key="att_pair_on")
-text = st.text_area("Sentence A" if pair_on else "Text", key="att_text", height=90)
-pair = st.text_area("Sentence B", key="att_pair", height=70) if pair_on else None
-stretch = st.toggle(charts.STRETCH_LABEL, key="att_stretch",
-                    help="Off: attention weights are coloured on a fixed 0–1 scale (entropy on 0–ln T), so a "
-                         "near-uniform head looks pale. On: each chart spans its own minimum to maximum, which shows "
-                         "small differences but can make noise look like structure; the colour bars then say so.")
+inputs, output = side_by_side((2, 3))
+with inputs:
+    pair_on = st.toggle("Sentence pair (A and B)", key="att_pair_on")
+    text = st.text_area("Sentence A" if pair_on else "Text", key="att_text", height=90)
+    pair = st.text_area("Sentence B", key="att_pair", height=70) if pair_on else None
+    stretch = st.toggle(charts.STRETCH_LABEL, key="att_stretch",
+                        help="Off: attention weights are coloured on a fixed 0–1 scale (entropy on 0–ln T), so a "
+                             "near-uniform head looks pale. On: each chart spans its own minimum to maximum, which "
+                             "shows small differences but can make noise look like structure; the colour bars then "
+                             "say so.")
+    grid_mode = st.segmented_control("Heads", GRIDS, key="att_grid", required=True, format_func=GRID_LABELS.get,
+                                     help="Every head as a thumbnail, or the heads of one layer large enough to read "
+                                          "from the back of a room (the layer of the head chosen below).")
 STATE.publish()
 
 try:
     view = cache.attention_view(lm, text, pair)
 except BertLensError as exc:
-    show_error(exc)
+    with output:
+        show_error(exc)
     st.stop()
 
 attention = view.attention
 stats = view.statistics
+relabel_when_tokens_change(("att_focus", "att_qk_token", "att_mask"), tuple(attention.tokens))
 if attention.truncated:
     st.warning(
         f"The input is {attention.full_length:,} tokens long; the model reads at most {attention.n_tokens}. "
         f"Only the first {attention.n_tokens} tokens (with [CLS] and [SEP]) are shown; "
         f"{attention.full_length - attention.n_tokens:,} were cut off."
     )
-with st.expander(f"Tokens ({attention.n_tokens})"):
-    segments = ["A" if t == 0 else "B" for t in attention.token_type_ids]
-    st.dataframe({"position": list(range(attention.n_tokens)), "token": attention.tokens, "segment": segments},
-                 hide_index=True, width="stretch", height=min(400, 36 + 35 * attention.n_tokens))
 
 layers, heads = attention.layers, attention.heads
 masks = [i for i, t in enumerate(attention.tokens) if t == lm.tokenizer.mask_token]
@@ -125,26 +137,57 @@ def _pick(chart: str) -> None:
         st.session_state["_att_scrolled"] = False
 
 
+def _step_layer(delta: int) -> None:
+    st.session_state.att_layer = min(layers, max(1, st.session_state.att_layer + delta))
+
+
 selected = (st.session_state.att_layer, st.session_state.att_head)
-st.subheader(f"All {layers * heads} heads")
-left, right = st.columns([1, 1])
-left.caption(f"Each thumbnail is one head's {attention.n_tokens}×{attention.n_tokens} pattern, shrunk to at most "
-             "32×32: rows attend to columns, darker is more. Each is drawn from 0 to the larger of its own peak and "
-             "8/T, so a near-uniform head stays pale. The orange square marks the head shown below.")
-statistic = right.selectbox("Statistic", STATISTICS, format_func=STATISTIC_LABELS.get, key="att_statistic",
-                            label_visibility="collapsed")
-with left:
-    st.plotly_chart(style(charts.thumbnail_figure(view.grid, attention, selected)), key="att_thumbs",
-                    on_select=lambda: _pick("att_thumbs"), selection_mode="points", width="stretch")
-with right:
-    st.plotly_chart(style(charts.statistics_figure(stats, statistic, selected, attention.n_tokens, stretch)),
-                    key="att_stats",
-                    on_select=lambda: _pick("att_stats"), selection_mode="points", width="stretch")
-st.caption("Click a thumbnail or a cell to open that head below; the orange square marks it.")
 provenance = {"model": lm.info.model_id, "revision": lm.fingerprint(),
               "random_weights": str(lm.info.random_weights).lower(), "tokens": str(attention.n_tokens)}
-st.download_button("Download the per-head statistics (CSV)", stats.to_csv(provenance),
-                   file_name="attention_heads.csv", mime="text/csv", key="att_csv")
+with output:
+    if grid_mode == GRIDS[1]:
+        layer_now = st.session_state.att_layer
+        st.subheader(f"Layer {layer_now:d}: its {heads} heads")
+        back, middle, forward = st.columns([1, 2, 1], vertical_alignment="center")
+        back.button("◀ Layer", key="att_layer_back", on_click=_step_layer, args=(-1,), disabled=layer_now <= 1,
+                    width="stretch")
+        middle.caption(f"Layer {layer_now:d} of {layers}: rows attend to columns. Click a head to open it below.")
+        forward.button("Layer ▶", key="att_layer_forward", on_click=_step_layer, args=(1,),
+                       disabled=layer_now >= layers, width="stretch")
+        layer_thumbs = thumbnails(attention.weights[layer_now - 1:layer_now], size=64)[0].numpy()
+        chart(charts.layer_figure(layer_thumbs, layer_now, 4 if heads >= 4 else heads, st.session_state.att_head,
+                                  width=content_width(0.6 if is_on() else 1.0)),
+              key="att_layer_heads", name=f"attention-layer-{layer_now}", on_select=lambda: _pick("att_layer_heads"),
+              selection_mode="points")
+        svg_download(model_view_svg(attention, [layer_now - 1]), f"attention-model-view-layer-{layer_now}",
+                     "att_layer_svg", "Model view of this layer (SVG)",
+                     help="bertviz's model view of this layer's heads as a standalone vector figure: every head's "
+                          "lines, the tokens named.")
+    else:
+        st.subheader(f"All {layers * heads} heads")
+        if is_on():
+            st.caption("One thumbnail per head: rows attend to columns, darker is more. Click one to open it below.")
+        else:
+            st.caption(f"Each thumbnail is one head's {attention.n_tokens}×{attention.n_tokens} pattern, shrunk to "
+                       "at most 32×32: rows attend to columns, darker is more. Each is drawn from 0 to the larger of "
+                       "its own peak and 8/T, so a near-uniform head stays pale. The orange square marks the head "
+                       "shown below; click a thumbnail to open another.")
+        chart(charts.thumbnail_figure(view.grid, attention, selected, width=content_width(0.6 if is_on() else 1.0)),
+              key="att_thumbs", name="attention-heads", on_select=lambda: _pick("att_thumbs"),
+              selection_mode="points")
+
+st.subheader("A statistic of every head")
+left, right = st.columns([3, 2], vertical_alignment="bottom")
+statistic = left.selectbox("Statistic", STATISTICS, format_func=STATISTIC_LABELS.get, key="att_statistic")
+right.download_button("Per-head statistics (CSV)", stats.to_csv(provenance), file_name="attention_heads.csv",
+                      mime="text/csv", key="att_csv", icon=":material/download:", width="stretch")
+st.caption("Click a cell to open that head below; the orange square marks it.")
+chart(charts.statistics_figure(stats, statistic, selected, attention.n_tokens, stretch, width=content_width()),
+      key="att_stats", name=f"attention-{statistic}", on_select=lambda: _pick("att_stats"), selection_mode="points")
+with st.expander(f"Tokens ({attention.n_tokens})"):
+    segments = ["A" if t == 0 else "B" for t in attention.token_type_ids]
+    st.dataframe({"position": list(range(attention.n_tokens)), "token": attention.tokens, "segment": segments},
+                 hide_index=True, width="stretch", height=min(400, 36 + 35 * attention.n_tokens))
 
 one_head = st.container(key="att_one_head")
 one_head.subheader("One head")
@@ -172,12 +215,15 @@ with lines_tab:
         st.caption(f"Above {LONG_INPUT} tokens the lines of every token would be an unreadable tangle, so only the "
                    "chosen token's lines are drawn.")
     lines = line_segments(matrix, min_weight=min_weight, query=None if focus == EVERY_TOKEN else focus)
-    st.plotly_chart(style(charts.line_view(lines, attention.tokens, title)), key="att_lines", width="stretch")
+    chart(charts.line_view(lines, attention.tokens, title), key="att_lines", name="attention-lines")
     st.caption("Each line joins a token on the left to a token it attends to on the right; thicker and darker lines "
                "carry more weight.")
+    svg_download(head_view_svg(list(attention.tokens), lines, title), f"attention-head-view-{title}",
+                 "att_lines_svg", "Head view (SVG)",
+                 help="These lines (this head or mean, this threshold, this token) as a standalone vector figure.")
 with heatmap_tab:
-    st.plotly_chart(style(charts.head_heatmap(matrix, attention.tokens, title, stretch)), key="att_heatmap",
-                    width="stretch")
+    chart(charts.head_heatmap(matrix, attention.tokens, title, stretch), key="att_heatmap",
+          name="attention-heatmap")
 with qk_tab:
     st.caption(f"How layer {layer}, head {head} computes one token's row of attention from the model's own weights: "
                "the token's query vector is multiplied with every token's key vector, summed, scaled by 1/√d and "
@@ -185,7 +231,7 @@ with qk_tab:
     query_position = st.selectbox("Query token", range(attention.n_tokens), key="att_qk_token",
                                   format_func=in_context)
     qk = query_key(lm, view.analysis, layer - 1, head - 1, query_position)
-    st.plotly_chart(style(charts.query_key_figure(qk, attention.tokens)), key="att_qk_chart", width="stretch")
+    chart(charts.query_key_figure(qk, attention.tokens), key="att_qk_chart", name="attention-query-key")
 with bertviz_tab:
     fit = bertviz_layers_that_fit(attention)
     if not fit:
@@ -216,6 +262,9 @@ with bertviz_tab:
                 st.iframe(bertviz_model_view(attention, [c - 1 for c in sorted(chosen)], static_url=static_url()),
                           height=bertviz_heights(attention.n_tokens, len(chosen), heads)[1],
                           alt="bertviz model view")
+                svg_download(model_view_svg(attention, [c - 1 for c in sorted(chosen)]),
+                             "attention-model-view-layers-" + "-".join(str(c) for c in sorted(chosen)),
+                             "att_bv_svg", "Model view of these layers (SVG)")
 
 if masks:
     st.subheader("The [MASK] link")
@@ -223,8 +272,9 @@ if masks:
              "predicts for it.")
     position = masks[0] if len(masks) == 1 else st.selectbox("Mask", masks, format_func=in_context, key="att_mask")
     m1, m2 = st.columns([3, 1])
-    m1.plotly_chart(style(charts.mask_figure(mask_attention(attention, position), attention.tokens, position,
-                                             stretch)), key="att_mask_chart", width="stretch")
+    with m1:
+        chart(charts.mask_figure(mask_attention(attention, position), attention.tokens, position, stretch),
+              key="att_mask_chart", name="attention-mask")
     with m2:
         try:
             result = postprocess(lm, view.analysis, top_k=5)
@@ -236,7 +286,7 @@ if masks:
                 st.info("No prediction for this mask.")
             else:
                 st.caption(f"Predictions at position {position}")
-                st.dataframe({"token": [c.token for c in prediction.candidates],
-                              "probability": [round(c.probability, 4) for c in prediction.candidates]},
-                             hide_index=True, width="stretch")
+                st.dataframe(table(pd.DataFrame({"token": [c.token for c in prediction.candidates],
+                                                 "probability": [c.probability for c in prediction.candidates]}),
+                                   numbers=["probability"]), hide_index=True, width="stretch")
 STATE.publish(note=False)

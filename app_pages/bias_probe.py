@@ -16,7 +16,8 @@ from components import (agreement_view, audit_views, bias_charts, bias_pronouns,
 from services import cache
 from services.jobs import Request, job_area
 from services.model import get_model
-from components.presentation import is_on, style
+from bertlens.numbers import interval, percent, significant
+from components.presentation import Metric, chart, is_on, metrics, side_by_side
 from components.query_state import (Field, PageState, bounded_int, bounded_text, dump_bool, dump_list, parse_bool,
                                     parse_list)
 from components.safe import md_escape, show_error
@@ -109,10 +110,13 @@ with compare_tab:
     two_tab, many_tab = st.tabs(["Two models", "Many checkpoints"])
 
 with side_tab:
-    left, middle, right = st.columns([3, 2, 1])
-    template = left.text_input("Template ({person} or {possessive} and one [MASK])", key="bias_side_template")
-    chosen = middle.selectbox("Word pair", labels, key="bias_side_pair") if labels else None
-    top_k = right.number_input("top-k", 3, 30, key="bias_side_k")
+    # Presentation mode: the inputs on the left and the chart on the right, the two lists under them.
+    inputs, output = side_by_side()
+    with inputs:
+        left, middle, right = (st.container(),) * 3 if is_on() else st.columns([3, 2, 1])
+        template = left.text_input("Template ({person} or {possessive} and one [MASK])", key="bias_side_template")
+        chosen = middle.selectbox("Word pair", labels, key="bias_side_pair") if labels else None
+        top_k = right.number_input("top-k", 3, 30, key="bias_side_k")
     if chosen is None:
         st.info("Add at least one word pair in the sidebar.")
     else:
@@ -122,33 +126,42 @@ with side_tab:
         except BertLensError as exc:
             show_error(exc)
         else:
-            cols = st.columns(2)
-            for col, side, text, heading in ((cols[0], view.male, view.male_text, f"← {pair.male}"),
-                                             (cols[1], view.female, view.female_text, f"{pair.female} →")):
-                col.markdown(f"**{md_escape(heading)}**")
-                col.text(text)
+            lists = st.container()
+            with inputs if is_on() else st.container():
+                either = st.checkbox("Also show candidates in only one side's top-k", key="bias_side_union")
+            with output if is_on() else lists:
+                cols = st.columns(2)
+                for col, side, text, heading in ((cols[0], view.male, view.male_text, f"← {pair.male}"),
+                                                 (cols[1], view.female, view.female_text, f"{pair.female} →")):
+                    col.markdown(f"**{md_escape(heading)}**")
+                    col.text(text)
+            shown = view.candidates if either else view.shared
+            with output if is_on() else st.container():
+                if shown:
+                    chart(bias_charts.diverging_candidates(shown, pair.female, pair.male), key="bias-side-chart",
+                          name="bias-side-by-side")
+                else:
+                    st.info("The two top-k lists have no candidate in common; tick the box to see all candidates.")
+            cols = (lists if not is_on() else st.container()).columns(2)
+            for col, side in ((cols[0], view.male), (cols[1], view.female)):
                 frame, formats = bias_tables.candidates(side)
                 col.dataframe(frame, hide_index=True, width="stretch", column_config=formats)
-            either = st.checkbox("Also show candidates in only one side's top-k", key="bias_side_union")
-            shown = view.candidates if either else view.shared
-            if shown:
-                st.plotly_chart(style(bias_charts.diverging_candidates(shown, pair.female, pair.male)), width="stretch")
-            else:
-                st.info("The two top-k lists have no candidate in common; tick the box to see all candidates.")
             st.caption("The male sentence is on the left and the female one on the right, as in the chart (bars to "
                        "the right lean female). Punctuation and ##-pieces are hidden from the lists; probabilities "
                        "are over the whole vocabulary. With 'a [MASK]' the model rarely proposes words that need "
                        "'an'.")
 
 with probe_tab:
-    with st.expander("Templates and occupations", expanded=False):
+    # Presentation mode: the settings and the run button on the left, the result on the right.
+    probe_inputs, probe_output = side_by_side()
+    with probe_inputs.expander("Templates and occupations", expanded=False):
         templates_text = st.text_area("Templates, one per line", height=260, key="bias_templates")
         probe_labels = st.multiselect("Word pairs used by the probe", labels, key="bias_probe_pairs")
         upload = kept_upload("Your own occupation table (CSV: occupation, article, pct_women, year, source)",
                              "bias_occupations_file", ["csv"])
         st.caption(f"Default: the project's table of {len(bias.load_occupations())} occupations (US BLS, CPS; "
                    "source and year per row).")
-    effect_col, run_col = st.columns([2, 1])
+    effect_col, run_col = (probe_inputs, probe_inputs) if is_on() else st.columns([2, 1])
     min_effect = effect_col.number_input(
         "Minimum effect size: |mean log-ratio| in nats", 0.0, 5.0, step=0.05, format="%.2f",
         key="bias_min_effect", help="The headline counts an occupation only if it passes Holm's test and its mean "
@@ -156,8 +169,8 @@ with probe_tab:
                                     "Changing it re-reads the last run; it does not rerun the model.")
     STATE.publish()
     if upload is not None:
-        st.caption(":material/link: An uploaded occupation table cannot travel in a link; a shared link uses the "
-                   "project's table.")
+        probe_inputs.caption(":material/link: An uploaded occupation table cannot travel in a link; a shared link "
+                             "uses the project's table.")
     config, occupations_text = None, None
     if pairs:
         try:
@@ -178,22 +191,24 @@ with probe_tab:
     probe_metric = dataclasses.replace(done[0], value=float(probe_result.notable_count), detail=probe_result) \
         if done else None
     if probe_result is None:
-        st.info("Press **Run probe** to score every occupation in every template for both genders.")
+        probe_output.info("Press **Run probe** to score every occupation in every template for both genders.")
     else:
         for note in probe_result.warnings:
-            st.warning(md_escape(note))
+            probe_output.warning(md_escape(note))
         n_significant = sum(o.significant for o in probe_result.occupations)
-        a, b, c, d = st.columns([2, 2, 4, 2])
-        a.metric("Occupations", len(probe_result.occupations))
-        b.metric("Templates", len(config.templates))
-        c.metric(f"Significant (Holm) and |log-ratio| ≥ {probe_result.min_effect:g}", probe_result.notable_count,
-                 help=f"{n_significant} of {len(probe_result.occupations)} pass Holm's test alone.")
-        d.metric("Time", f"{probe_result.seconds:.1f} s", help=f"{probe_result.rows} forward rows, batched")
-        m = probe_result.min_effect
-        st.caption(f"The headline counts occupations that pass both Holm's test (p < 0.05) and the minimum effect "
-                   f"size (|mean log-ratio| ≥ {m:g} nats, ×{math.exp(m):.2f} in probability); {n_significant} pass "
-                   "the test alone.")
-        st.plotly_chart(style(bias_charts.occupation_ratios(probe_result)), width="stretch")
+        with probe_output:
+            metrics([Metric("Occupations", str(len(probe_result.occupations))),
+                     Metric("Templates", str(len(config.templates))),
+                     Metric(f"Significant (Holm) and |log-ratio| ≥ {probe_result.min_effect:g}",
+                            str(probe_result.notable_count),
+                            help=f"{n_significant} of {len(probe_result.occupations)} pass Holm's test alone."),
+                     Metric("Time", f"{significant(probe_result.seconds)} s",
+                            help=f"{probe_result.rows} forward rows, batched")], fraction=0.6 if is_on() else 1.0)
+            m = probe_result.min_effect
+            st.caption(f"The headline counts occupations that pass both Holm's test (p < 0.05) and the minimum "
+                       f"effect size (|mean log-ratio| ≥ {m:g} nats, ×{math.exp(m):.2f} in probability); "
+                       f"{n_significant} pass the test alone.")
+            chart(bias_charts.occupation_ratios(probe_result), key="bias-occupations", name="bias-occupations")
         st.caption("● significant after Holm correction and at least the minimum effect size, ○ not both; † "
                    "several WordPieces (chained). Grey lines: bootstrap 95% CI over templates; dotted lines: ± the "
                    f"minimum effect size. Orange leans female, blue male. Test: {md_escape(probe_result.permutation)}.")
@@ -206,7 +221,7 @@ with reference_tab:
     else:
         score = st.radio("Model score", ["log_ratio", "kurita"], horizontal=True, key="bias_reference_score",
                          format_func={"log_ratio": "Log-ratio over templates", "kurita": "Kurita et al. 2019"}.get)
-        st.plotly_chart(style(bias_charts.bls_scatter(probe_result, score)), width="stretch")
+        chart(bias_charts.bls_scatter(probe_result, score), key="bias-reference", name=f"bias-reference-{score}")
         st.caption("Each dot is an occupation (hover for its name): a circle is one WordPiece, a diamond several "
                    "(chained); orange above 0 leans female, blue below leans male; the dashed line is the "
                    "least-squares fit.")
@@ -214,10 +229,9 @@ with reference_tab:
         if corr is None:
             st.info("Too few occupations with a labour statistic to correlate.")
         else:
-            a, b, c = st.columns(3)
-            a.metric("Pearson r", f"{corr.pearson_r:.2f}", help=f"p = {corr.pearson_p:.2g}")
-            b.metric("Spearman ρ", f"{corr.spearman_rho:.2f}", help=f"p = {corr.spearman_p:.2g}")
-            c.metric("Fitted slope per 10 points of % women", f"{corr.slope * 10:+.3f}")
+            metrics([Metric("Pearson r", significant(corr.pearson_r), help=f"p = {significant(corr.pearson_p)}"),
+                     Metric("Spearman ρ", significant(corr.spearman_rho), help=f"p = {significant(corr.spearman_p)}"),
+                     Metric("Fitted slope per 10 points of % women", significant(corr.slope * 10, sign=True))])
         sources = [{"source of % women": src, "year": year} for src, year in
                    sorted({(o.source or "none", o.year or "not stated") for o in probe_result.occupations})]
         st.caption("Share of women: US Bureau of Labor Statistics, Current Population Survey. Sources and years:")
@@ -258,18 +272,17 @@ with crows_tab:
                            "figures below cover those only.")
             if crows_result.scores:
                 overall = crows_result.overall
-                a, b, c, d = st.columns(4)
-                a.metric("Metric (all pairs)", f"{overall.metric:.1f}%",
-                         help="% of pairs where the more stereotyping sentence scores higher; a tie counts as not "
-                              "higher; 50 = unbiased.")
-                b.metric("Wilson 95% interval", f"{overall.ci_low:.1f} – {overall.ci_high:.1f}%")
-                c.metric("Ties", f"{overall.ties} ({overall.tie_share:.1f}%)",
-                         help="Pairs whose two sentences score the same to 3 decimals.")
-                d.metric("Pairs", overall.pairs)
+                metrics([Metric("Metric (all pairs)", percent(overall.metric),
+                                help="% of pairs where the more stereotyping sentence scores higher; a tie counts "
+                                     "as not higher; 50 = unbiased."),
+                         Metric("Wilson 95% interval", interval(overall.ci_low, overall.ci_high, "%")),
+                         Metric("Ties", f"{overall.ties} ({percent(overall.tie_share)})",
+                                help="Pairs whose two sentences score the same to 3 decimals."),
+                         Metric("Pairs", str(overall.pairs))])
                 st.warning(md_escape(CAVEAT), icon=":material/report:")
                 for note in crows_result.warnings:
                     st.warning(md_escape(note))
-                st.plotly_chart(style(bias_charts.crows_metrics(crows_result)), width="stretch")
+                chart(bias_charts.crows_metrics(crows_result), key="bias-crows", name="crows-pairs")
                 frame, formats = bias_tables.crows_groups(crows_result)
                 st.dataframe(frame, hide_index=True, width="stretch", column_config=formats)
                 st.caption("The metric and each bias type count a tie as not higher; the stereotype and "

@@ -3,9 +3,10 @@ import streamlit as st
 from bertlens.bias.swaps import DEFINITIONAL, FIRST_NAMES, GN_FEMALE, default_table
 from bertlens.errors import BertLensError
 from bertlens.fill_mask import MAX_TOP_K
+from bertlens.numbers import significant
 from bertlens.text import MASK
 from components import counterfactual_view as view
-from components.presentation import is_on, style
+from components.presentation import Metric, chart, is_on, metrics, side_by_side
 from components.query_state import Field, PageState, bounded_int, dump_bool, parse_bool
 from components.safe import md_escape, show_error
 from services import cache
@@ -67,29 +68,44 @@ with st.sidebar:
                    f"{md_escape(table.source)}. Files: {GN_FEMALE.parent.name}/ ({GN_FEMALE.name}, {DEFINITIONAL.name}, "
                    f"{FIRST_NAMES.name}).")
 
-text = st.text_area(f"Sentence with one {MASK}", key="cf_text", height=90)
-top_k = st.slider("How many candidates (top-k)", 1, MAX_TOP_K, key="cf_top_k")
+inputs, output = side_by_side()
+with inputs:
+    text = st.text_area(f"Sentence with one {MASK}", key="cf_text", height=90)
+    top_k = st.slider("How many candidates (top-k)", 1, MAX_TOP_K, key="cf_top_k")
 STATE.publish()
 
 try:
     result = cache.counterfactual(lm, text, pairs_text, int(top_k))
 except BertLensError as exc:
-    show_error(exc)
+    with output:
+        show_error(exc)
     st.stop()
 
-left, right = st.columns(2)
-left.markdown("**Original**")
-left.text(result.original_text)
-right.markdown("**Counterfactual**")
-right.text(result.counterfactual_text)
-frame, formats = view.swaps(result)
-st.dataframe(frame, hide_index=True, width="stretch", column_config=formats)
+with output:
+    left, right = st.columns(2)
+    left.markdown("**Original**")
+    left.text(result.original_text)
+    right.markdown("**Counterfactual**")
+    right.text(result.counterfactual_text)
+    metrics([
+        Metric("KL(original ‖ counterfactual)", f"{significant(result.kl_original_counterfactual)} nats"),
+        Metric("KL(counterfactual ‖ original)", f"{significant(result.kl_counterfactual_original)} nats"),
+        Metric("Jensen-Shannon divergence", f"{significant(result.js_divergence)} nats",
+               help="Symmetric; 0 = the same distribution, at most ln 2 ≈ 0.693."),
+    ], fraction=0.6 if is_on() else 1.0)
+with inputs if is_on() else output:
+    frame, formats = view.swaps(result)
+    st.caption("Every swap, and the rule that made it: check them")
+    st.dataframe(frame, hide_index=True, width="stretch", column_config=formats)
 
-a, b, c = st.columns(3)
-a.metric("KL(original ‖ counterfactual)", f"{result.kl_original_counterfactual:.4f} nats")
-b.metric("KL(counterfactual ‖ original)", f"{result.kl_counterfactual_original:.4f} nats")
-c.metric("Jensen-Shannon divergence", f"{result.js_divergence:.4f} nats", help="Symmetric; 0 = the same "
-         "distribution, at most ln 2 ≈ 0.693.")
+with output:
+    st.subheader("Log-ratio of the candidates")
+    either = st.checkbox("Also show candidates in only one version's top-k", key="cf_union")
+    shown = result.candidates if either else result.shared
+    if shown:
+        chart(view.log_ratios(shown), key="cf-log-ratios", name="counterfactual-log-ratios")
+    else:
+        st.info("The two top-k lists have no candidate in common; tick the box to see all candidates.")
 
 left, right = st.columns(2)
 for col, side, heading in ((left, result.original, "Original: top-k"),
@@ -97,15 +113,8 @@ for col, side, heading in ((left, result.original, "Original: top-k"),
     col.markdown(f"**{md_escape(heading)}**")
     frame, formats = view.top_k(side)
     col.dataframe(frame, hide_index=True, width="stretch", column_config=formats)
-
-st.subheader("Log-ratio of the candidates")
-either = st.checkbox("Also show candidates in only one version's top-k", key="cf_union")
-shown = result.candidates if either else result.shared
 if shown:
-    st.plotly_chart(style(view.log_ratios(shown)), width="stretch")
     frame, formats = view.candidates(shown)
     st.dataframe(frame, hide_index=True, width="stretch", column_config=formats)
-else:
-    st.info("The two top-k lists have no candidate in common; tick the box to see all candidates.")
 st.caption("Punctuation and ##-pieces are hidden from the lists; probabilities and the divergences are over the "
            "whole vocabulary.")

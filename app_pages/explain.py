@@ -12,10 +12,13 @@ from bertlens.errors import BertLensError
 from bertlens.explain import COMPLETENESS_WARNING, MultiPieceWord, max_steps, words_of
 from bertlens.explanation import compare_results
 from bertlens.text import MASK, MAX_CHARS, count_masks, mask_word, words, wrong_mask_spelling
+from bertlens.numbers import significant
 from components import explain_charts as charts
 from components import method_options as options
+from components.figure_export import svg_download
 from components.head_switches import fields as head_switch_fields, head_switches
-from components.presentation import is_on, style
+from components.number_format import table
+from components.presentation import Metric, chart, content_width, is_on, metrics
 from components.query_state import Field, PageState, bounded_text
 from components.safe import md_escape, show_error
 from services import cache
@@ -23,7 +26,6 @@ from services.jobs import Request, job_area
 from services.model import get_model
 
 DEFAULT_TEXT = "The doctor said that [MASK] would be late for the meeting."
-PLOT = {"displaylogo": False}
 EXPLAINERS = registry.methods("explainer")
 QUICK = [m for m in EXPLAINERS if not m.heavy]
 SLOW = [m for m in EXPLAINERS if m.heavy]
@@ -66,18 +68,31 @@ with st.expander("Go deeper: what is explained, and how"):
 lm = get_model()
 STATE.restore()
 
-text = st.text_area(f"Text with a {MASK}", key="ex_text", height=80)
-left, right = st.columns(2)
-word = left.text_input("Target word (one WordPiece)", key="ex_target", placeholder="he")
-contrast = right.text_input("Contrast word (optional: explain logit(target) − logit(contrast))", key="ex_contrast",
-                            placeholder="she")
+# Presentation mode: the inputs in one compact row, the slower methods' settings folded, so the first chart starts
+# inside a 1024x768 projector's screen.
+if is_on():
+    text_col, target_col, contrast_col = st.columns([3, 1, 1])
+else:
+    text_col = st.container()
+    target_col, contrast_col = st.columns(2)
+text = text_col.text_area(f"Text with a {MASK}", key="ex_text", height=68 if is_on() else 80)
+word = target_col.text_input("Target word" if is_on() else "Target word (one WordPiece)", key="ex_target",
+                             placeholder="he", help="One WordPiece: the word whose probability at the mask is "
+                                                    "explained.")
+contrast = contrast_col.text_input("Contrast word" if is_on() else
+                                   "Contrast word (optional: explain logit(target) − logit(contrast))",
+                                   key="ex_contrast", placeholder="she",
+                                   help="Optional: explain logit(target) − logit(contrast) instead.")
 n_masks = count_masks(text)
 if st.session_state.get("ex_mask") not in (None, *range(n_masks)):
     del st.session_state["ex_mask"]
 mask_index = st.selectbox("Which mask", range(n_masks), format_func=lambda i: f"[MASK] {i + 1}",
                           key="ex_mask") if n_masks > 1 else 0
+settings_col, run_col, explained_col = st.columns([2, 2, 3]) if is_on() else (st.container(), st.container(),
+                                                                                st.container())
+settings = settings_col.expander("Slower methods' settings") if is_on() else settings_col
 for method in SLOW:
-    options.draw("ex", EXPLAINERS, method)
+    options.draw("ex", EXPLAINERS, method, where=settings)
 STATE.publish()
 
 if text.strip() and n_masks == 0 and not wrong_mask_spelling(text) and len(text) <= MAX_CHARS:
@@ -116,40 +131,50 @@ for method in EXPLAINERS:
 explain_input = cache.explain_input(lm, target)
 analysis = explain_input.analysis
 slow = [Request(m, lm, explain_input, configs[m.name]) for m in SLOW if m in usable]
-slow_results = job_area(slow, button="Run " + ", ".join(m.title.lower() for m in SLOW if m in usable),
-                        key="ex_run", help="Each method runs once for every visitor who asks for the same "
-                                           "prediction; a link or a page change never starts it.") if slow else []
+slow_names = ", ".join(m.title.lower() for m in SLOW if m in usable)
+with run_col:
+    slow_results = job_area(slow, button="Run the slower methods" if is_on() else f"Run {slow_names}", key="ex_run",
+                            help=f"{slow_names[0].upper()}{slow_names[1:]}. Each method runs once for every visitor "
+                                 "who asks for the same prediction; a link or a page change never starts it."
+                            ) if slow else []
 results = {m.name: cache.explainer(lm, m.name, target, configs[m.name]) for m in QUICK if m in usable}
 if slow_results:
     results.update({r.method: r for r in slow_results})
 sentence_words = words_of(analysis, target)
 comparison = compare_results(sentence_words, results)
 
-st.caption("Explained")
-st.text(f"f = {target.label}   at [MASK] {target.mask_index + 1} (token {target.position})")
+with explained_col:
+    if not is_on():
+        st.caption("Explained")
+    st.text(("Explained: " if is_on() else "") +
+            f"f = {target.label}   at [MASK] {target.mask_index + 1} (token {target.position})")
 lens_tab, ig_tab, rollout_tab, side_tab = st.tabs(["Logit lens", "Integrated gradients", "Attention rollout",
                                                    "Side by side"])
 
 with lens_tab:
-    st.info(
-        "**The lens is untrained.** The MLM head only ever saw layer-24 states, so the earlier layers are off its "
-        "distribution: read their predictions as a rough probe, not as what the model 'thinks' at that layer. "
-        "The lens runs at the mask only; at an unmasked position the head mostly copies the input word.",
-        icon=":material/warning:",
-    )
-    options.draw("ex", EXPLAINERS, registry.get("explainer", "lens"))
+    untrained = st.container()  # in presentation mode the grid comes first and the warning right under it
     lens = results["lens"].detail
-    st.plotly_chart(style(charts.lens_grid(lens)), key="ex-lens-grid", config=PLOT)
+    chart(charts.lens_grid(lens), key="ex-lens-grid", name="logit-lens")
+    with untrained if not is_on() else st.container():
+        st.info(
+            "**The lens is untrained.** The MLM head only ever saw layer-24 states, so the earlier layers are off "
+            "its distribution: read their predictions as a rough probe, not as what the model 'thinks' at that "
+            "layer. The lens runs at the mask only; at an unmasked position the head mostly copies the input word.",
+            icon=":material/warning:",
+        )
+        options.draw("ex", EXPLAINERS, registry.get("explainer", "lens"))
+    svg_download(charts.lens_svg(lens), "logit-lens", "ex_lens_svg", "Logit lens (SVG)",
+                 help="The grid as a standalone vector figure, every token written whole.")
     lp, rank = st.columns(2)
     with lp:
         st.caption("Log-probability of the target (and contrast) after each layer")
-        st.plotly_chart(style(charts.lens_target_lines(lens, "log_prob")), key="ex-lens-lp", config=PLOT)
+        chart(charts.lens_target_lines(lens, "log_prob"), key="ex-lens-lp", name="logit-lens-log-probability")
     with rank:
         st.caption("Rank in the vocabulary after each layer")
-        st.plotly_chart(style(charts.lens_target_lines(lens, "rank")), key="ex-lens-rank", config=PLOT)
+        chart(charts.lens_target_lines(lens, "rank"), key="ex-lens-rank", name="logit-lens-rank")
     st.caption("Entropy of each layer's prediction, and KL(final ‖ layer): how far it is from the last layer's")
-    st.plotly_chart(style(charts.lens_entropy_kl(lens)), key="ex-lens-kl", config=PLOT)
-    table = pd.DataFrame({
+    chart(charts.lens_entropy_kl(lens), key="ex-lens-kl", name="logit-lens-entropy-kl")
+    lens_table = pd.DataFrame({
         "layer": [layer.layer for layer in lens.layers],
         "top candidate": [layer.top[0].token for layer in lens.layers],
         "target log p": [layer.target_log_prob for layer in lens.layers],
@@ -158,9 +183,10 @@ with lens_tab:
         "KL(final ‖ layer)": [layer.kl_to_final for layer in lens.layers],
     })
     if target.contrast is not None:
-        table.insert(4, "contrast log p", [layer.contrast_log_prob for layer in lens.layers])
-        table.insert(5, "contrast rank", [layer.contrast_rank for layer in lens.layers])
-    st.dataframe(table, hide_index=True, width="stretch")
+        lens_table.insert(4, "contrast log p", [layer.contrast_log_prob for layer in lens.layers])
+        lens_table.insert(5, "contrast rank", [layer.contrast_rank for layer in lens.layers])
+    st.dataframe(table(lens_table, numbers=["target log p", "contrast log p", "entropy", "KL(final ‖ layer)"]),
+                 hide_index=True, width="stretch")
 
 with ig_tab:
     ig = results.get("integrated_gradients")
@@ -169,12 +195,11 @@ with ig_tab:
                 icon=":material/play_circle:")
     else:
         detail = ig.detail
-        m1, m2, m3 = st.columns(3)
-        m1.metric("f(input)", f"{detail.f_input:.4f}")
-        m2.metric(f"f(baseline: context as {'[MASK]' if detail.baseline == 'mask' else '[PAD]'})",
-                  f"{detail.f_baseline:.4f}")
-        m3.metric("Completeness gap", f"{detail.completeness_gap:.2e}",
-                  help="Σ attributions − (f(input) − f(baseline)); 0 for the exact integral.")
+        metrics([Metric("f(input)", significant(detail.f_input)),
+                 Metric(f"f(baseline: context as {'[MASK]' if detail.baseline == 'mask' else '[PAD]'})",
+                        significant(detail.f_baseline)),
+                 Metric("Completeness gap", significant(detail.completeness_gap),
+                        help="Σ attributions − (f(input) − f(baseline)); 0 for the exact integral.")])
         if not detail.complete:
             st.warning(
                 f"The completeness gap is {detail.relative_gap:.1%} of |f(input) − f(baseline)|, more than "
@@ -183,8 +208,12 @@ with ig_tab:
         st.caption("Blue words pushed f up, red words pushed it down. Each row is scaled by its own largest score.")
         rows = {registry.get("explainer", name).title: sentence_words.merge(r.scores)
                 for name, r in results.items() if r.scores is not None and registry.get("explainer", name).heavy}
-        st.plotly_chart(style(charts.signed_words(sentence_words, rows)), key="ex-ig-words", config=PLOT)
-        st.dataframe(pd.DataFrame({"word": list(sentence_words.words), **{k: list(v) for k, v in rows.items()}}),
+        chart(charts.signed_words(sentence_words, rows), key="ex-ig-words", name="attributions")
+        svg_download(charts.attributions_svg(sentence_words, rows, f"f = {target.label}"), "attributions",
+                     "ex_ig_svg", "Attributions (SVG)",
+                     help="The strip as a standalone vector figure, every word written whole in its cell.")
+        st.dataframe(table(pd.DataFrame({"word": list(sentence_words.words),
+                                         **{k: list(v) for k, v in rows.items()}}), numbers=list(rows)),
                      hide_index=True, width="stretch")
         st.caption("Occlusion: f(input) − f(with that token replaced by [MASK]). Gradient × input: the gradient of "
                    "f at the input, dotted with the word's embedding.")
@@ -198,20 +227,22 @@ with rollout_tab:
         icon=":material/info:")
     options.draw("ex", EXPLAINERS, registry.get("explainer", "rollout"))
     roll = results["rollout"].detail
-    st.plotly_chart(style(charts.rollout_bars(roll, target.position)), key="ex-rollout", config=PLOT)
-    st.dataframe(pd.DataFrame({"position": range(len(roll.tokens)), "token": list(roll.tokens),
-                               "rolled-out attention": list(roll.weights)}), hide_index=True, width="stretch")
+    chart(charts.rollout_bars(roll, target.position), key="ex-rollout", name="attention-rollout")
+    st.dataframe(table(pd.DataFrame({"position": range(len(roll.tokens)), "token": list(roll.tokens),
+                                     "rolled-out attention": list(roll.weights)}), numbers=["rolled-out attention"]),
+                 hide_index=True, width="stretch")
 
 with side_tab:
     if not slow_results:
         st.caption("Only the quick methods so far: run the others (button above) to compare all of them.")
     st.caption("Each method's word scores, divided by its own largest |score| (hover for the raw value). "
                "Attention rollout has no sign.")
-    st.plotly_chart(style(charts.side_by_side(comparison)), key="ex-side", config=PLOT)
+    chart(charts.side_by_side(comparison), key="ex-side", name="explain-side-by-side")
     left, right = st.columns([3, 2])
     with left:
         st.caption("Spearman rank correlations between the methods' word scores")
-        st.plotly_chart(style(charts.correlation_matrix(comparison)), key="ex-spearman", config=PLOT)
+        chart(charts.correlation_matrix(comparison, width_px=content_width(0.6)), key="ex-spearman",
+              name="explain-spearman")
     with right:
         if comparison.disagreements:
             st.warning("The methods disagree here:", icon=":material/compare_arrows:")

@@ -2,8 +2,8 @@ import streamlit as st
 
 from bertlens.errors import BertLensError
 from bertlens.fill_mask import MAX_TOP_K, Filters
+from bertlens.numbers import probability
 from bertlens.text import MASK, MAX_CHARS, MAX_MASKS, count_masks, mask_word, words, wrong_mask_spelling
-from components.charts import percent
 from components.fill_mask_view import show_result, show_word_scores
 from components.head_switches import fields as head_switch_fields, head_switches
 from components.presentation import is_on, side_by_side
@@ -80,7 +80,7 @@ with inputs:
         top_k = st.slider("How many candidates (top-k)", 1, MAX_TOP_K, key="fm_top_k")
     with right:
         st.write("Hide from the candidates")
-        c1, c2, c3 = st.columns(3)
+        c1, c2, c3 = (st.container(),) * 3 if is_on() else st.columns(3)
         filters = Filters(
             special=c1.checkbox("special tokens", key="fm_hide_special"),
             subwords=c2.checkbox("## word pieces", key="fm_hide_subwords"),
@@ -128,7 +128,7 @@ with output:
             original, scores = scores[0], scores[1:]
             rank = f"rank {original.rank:,} of {lm.info.vocab_size:,}" if original.rank else \
                 f"{len(original.pieces)} WordPieces, chained"
-            st.metric("The original word's probability", percent(original.probability), help=md_escape(rank))
+            st.metric("The original word's probability", probability(original.probability), help=md_escape(rank))
             st.caption(f"“{md_escape(word.text)}”: {md_escape(rank)}.")
         show_result(result, key="fm-masked", targets=scores if len(result.masks) == 1 else None)
     else:

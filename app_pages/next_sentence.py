@@ -3,7 +3,9 @@ import streamlit as st
 
 from bertlens.errors import BertLensError
 from bertlens.nsp import MAX_CANDIDATES
+from bertlens.numbers import probability, significant
 from components.charts import nsp_bar, nsp_ranking
+from components.number_format import table
 from components.presentation import chart, is_on, side_by_side
 from components.presets import preset_picker
 from components.query_state import Field, PageState
@@ -72,12 +74,13 @@ with pair:
         except BertLensError as exc:
             show_error(exc)
         else:
-            st.metric("P(IsNext): B follows A", f"{result.p_is_next:.1%}")
-            chart(nsp_bar(result), key="ns-bar")
-            st.caption("Blue: P(IsNext), B follows A. Grey: P(NotNext), B is a random sentence. They add up to 100%.")
+            st.metric("P(IsNext): B follows A", probability(result.p_is_next))
+            chart(nsp_bar(result), key="ns-bar", name="next-sentence")
+            st.caption("Blue: P(IsNext), B follows A. Grey: P(NotNext), B is a random sentence. They add up to 1.")
             if result.truncated:
                 st.warning("The pair is longer than 512 tokens; it was truncated, longest sentence first.")
-            st.caption(f"Raw scores (logits): IsNext {result.logits[0]:.3f}, NotNext {result.logits[1]:.3f}")
+            st.caption(md_escape(f"Raw scores (logits): IsNext {significant(result.logits[0])}, "
+                                 f"NotNext {significant(result.logits[1])}"))
 
 with ranking:
     inputs, output = side_by_side()
@@ -97,14 +100,12 @@ with ranking:
         except BertLensError as exc:
             show_error(exc)
         else:
-            chart(nsp_ranking(results), key="ns-ranking")
+            chart(nsp_ranking(results), key="ns-ranking", name="next-sentence-ranking")
             st.caption("Each bar is one candidate's P(IsNext) after sentence A, highest first.")
-            st.dataframe(pd.DataFrame({
+            st.dataframe(table(pd.DataFrame({
                 "rank": range(1, len(results) + 1),
-                "sentence B": [r.sentence_b for r in results],
                 "P(IsNext)": [r.p_is_next for r in results],
+                "sentence B": [r.sentence_b for r in results],
                 "truncated": [r.truncated for r in results],
-            }), hide_index=True, width="stretch",
-                column_config={"P(IsNext)": st.column_config.ProgressColumn(format="%.3f", min_value=0,
-                                                                            max_value=1)})
+            }), numbers=["P(IsNext)"]), hide_index=True, width="stretch")
 STATE.publish()

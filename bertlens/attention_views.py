@@ -193,3 +193,65 @@ def bertviz_model_view_layers(attention: Attention, budget: int = BERTVIZ_BUDGET
     if not bertviz_layers_that_fit(attention, budget=budget):
         return 0
     return bertviz_layers_that_fit(attention, budget=budget - bertviz_size_estimate(attention, 1) + 20_000)
+
+
+# ---- standalone SVG of the current selection, for papers (bertviz has no export: jessevig/bertviz #13, #33) ----
+
+HEAD_COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22",
+                "#17becf", "#393b79", "#ad494a", "#637939", "#8c6d31", "#843c39", "#7b4173")
+
+
+def head_view_svg(tokens: list[str], lines: Lines, title: str) -> str:
+    """The line view of one head (or one mean) as a standalone SVG: exactly the lines the page draws (the same
+    threshold, focus token and cap), with every token on both sides."""
+    from bertlens.svg import lines_svg
+
+    note = f"{len(lines.weight):,} lines of weight ≥ the threshold"
+    if lines.dropped:
+        note += f"; {lines.dropped:,} weaker lines not drawn"
+    return lines_svg(title, tokens, lines.query.tolist(), lines.key.tolist(), lines.weight.tolist(), note=note)
+
+
+def model_view_svg(attention: Attention, layers: list[int], min_weight: float = 0.05,
+                   max_lines: int = 400) -> str:
+    """bertviz's model view for `layers` (0-based) as a standalone SVG: one small line view per head, a row per
+    layer, each head in its own colour; the tokens label the first head of each row (and are listed in the file's
+    description). Each head keeps its `max_lines` strongest lines of weight >= `min_weight`."""
+    from bertlens.svg import Document, text_width
+
+    tokens = list(attention.tokens)
+    t = len(tokens)
+    pitch = max(1.0, min(9.0, 280.0 / t))
+    label_px = min(9.0, pitch * 1.05)
+    show_labels = label_px >= 5.0
+    label_w = (max(text_width(token, label_px) for token in tokens) + 6) if show_labels else 0.0
+    cell_w, gap, pad = 70.0, 14.0, 8.0
+    cell_h = t * pitch
+    title_h, header_h, row_label_w = 34.0, 18.0, 52.0
+    heads = attention.heads
+    doc = Document()
+    title = (f"Attention, layers {', '.join(str(l + 1) for l in layers)}: every head (lines of weight ≥ "
+             f"{min_weight:g})")
+    doc.text(pad, title_h / 2, title, 15, weight="bold")
+    x0 = pad + row_label_w + label_w
+    for h in range(heads):
+        doc.text(x0 + h * (cell_w + gap) + cell_w / 2, title_h + header_h / 2, f"head {h + 1}", 11, anchor="middle",
+                 fill=HEAD_COLOURS[h % len(HEAD_COLOURS)])
+    top = title_h + header_h + 4
+    for row, layer in enumerate(layers):
+        y0 = top + row * (cell_h + gap)
+        doc.text(pad, y0 + cell_h / 2, f"layer {layer + 1}", 12, weight="bold")
+        if show_labels:
+            for i, token in enumerate(tokens):
+                doc.text(x0 - 3, y0 + i * pitch + pitch / 2, token, label_px, anchor="end", title=f"{i} {token}")
+        for h in range(heads):
+            x = x0 + h * (cell_w + gap)
+            doc.rect(x, y0, cell_w, cell_h, "#f8f9fa")
+            chosen = line_segments(attention.weights[layer, h], min_weight=min_weight, max_lines=max_lines)
+            hue = HEAD_COLOURS[h % len(HEAD_COLOURS)]
+            for q, k, w in zip(chosen.query.tolist(), chosen.key.tolist(), chosen.weight.tolist()):
+                doc.line(x + 2, y0 + q * pitch + pitch / 2, x + cell_w - 2, y0 + k * pitch + pitch / 2, hue,
+                         0.3 + 1.2 * w, 0.15 + 0.85 * w)
+    width = x0 + heads * (cell_w + gap) + pad
+    height = top + len(layers) * (cell_h + gap) + pad
+    return doc.render(width, height, title, "tokens: " + " ".join(tokens))

@@ -10,6 +10,7 @@ from bertlens.model import hub_reachable, is_local
 FILES = ("config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json", "vocab.txt")
 REQUIRED = ("config.json", "model.safetensors")
 
+DOWNLOAD_CHECK_SECONDS = 10.0  # someone who asked for the download can wait longer than a page view
 Progress = Callable[[str, int, int | None], None]
 """progress(file name, bytes done, bytes in all or None)"""
 
@@ -22,7 +23,8 @@ def is_cached(model_id: str) -> bool:
 
 
 def needs_download(model_id: str) -> bool:
-    """A hub id whose weights are not cached yet but can be fetched now."""
+    """A hub id whose weights are not cached yet but can be fetched now. Offline, it says no within
+    `hub_reachable`'s few seconds (and then at once for a while), so the page shows how to get the weights."""
     return not is_local(model_id) and not is_cached(model_id) and hub_reachable()
 
 
@@ -34,7 +36,7 @@ def download(model_id: str, progress: Progress | None = None) -> Path:
     from huggingface_hub import hf_hub_download
     from huggingface_hub.errors import EntryNotFoundError
 
-    if not hub_reachable():
+    if not hub_reachable(timeout=DOWNLOAD_CHECK_SECONDS):
         raise WeightsUnavailable(model_id, "the Hugging Face hub is not reachable from this machine")
     folder = None
     for name in FILES:

@@ -10,7 +10,8 @@ import dataclasses
 import hashlib
 import logging
 import os
-import socket
+import threading
+import time
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,6 +26,9 @@ log = logging.getLogger(__name__)
 
 RANDOM_WEIGHTS_FLAG = "bertlens_random_weights"
 HUB_HOST = "huggingface.co"
+HUB_CHECK_SECONDS = 2.0
+REMEMBER_SECONDS = 30.0
+_HUB_VERDICTS: dict[str, tuple[float, bool, float]] = {}
 TORCH_DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
 
 
@@ -97,15 +101,63 @@ def is_local(model: str) -> bool:
     return os.path.exists(model) or model.startswith((".", "/", "~"))
 
 
-def hub_reachable(timeout: float = 3.0) -> bool:
-    """A quick check, so an offline machine fails in seconds instead of through the hub client's retries."""
-    if os.environ.get("HF_HUB_OFFLINE") in ("1", "true", "TRUE", "yes"):
+def hub_endpoint() -> str:
+    """The hub's address: HF_ENDPOINT (a mirror) when set, as the hub client itself reads it."""
+    return (os.environ.get("HF_ENDPOINT") or f"https://{HUB_HOST}").rstrip("/")
+
+
+def hub_reachable(timeout: float = HUB_CHECK_SECONDS) -> bool:
+    """Whether the hub answers an HTTPS request within `timeout` seconds, name lookup included.
+
+    A bare TCP connection is not enough: a captive portal or a transparent proxy accepts it and then never answers,
+    and the hub client would retry for minutes. Any HTTP answer counts as reachable (the download then reports its
+    own errors); a lookup, connection, TLS or reply that fails or takes longer counts as offline. The verdict is
+    remembered for REMEMBER_SECONDS, so the pages of an offline app do not each wait again.
+    """
+    if os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes", "on"):
         return False
+    endpoint = hub_endpoint()
+    now = time.monotonic()
+    known = _HUB_VERDICTS.get(endpoint)
+    if known is not None and now - known[0] < REMEMBER_SECONDS and (known[1] or known[2] >= timeout):
+        return known[1]
+    verdict = _answers(f"{endpoint}/api/models/bert-large-cased", timeout)
+    _HUB_VERDICTS[endpoint] = (time.monotonic(), verdict, timeout)
+    return verdict
+
+
+def _config_cached(model_id: str) -> bool:
+    """Whether the hub model's config.json is in the local cache. Checked before any loading: even a
+    local-files-only load makes the hub client fetch a registry over the network first (3 s behind a black hole)."""
+    from huggingface_hub import try_to_load_from_cache
+
     try:
-        with socket.create_connection((HUB_HOST, 443), timeout=timeout):
-            return True
-    except OSError:
-        return False
+        return isinstance(try_to_load_from_cache(model_id, "config.json"), str)
+    except Exception:  # an id the hub client refuses (bad characters): the load reports it
+        return True
+
+
+def _answers(url: str, timeout: float) -> bool:
+    """Whether `url` answers a HEAD request within `timeout` seconds in all. The request runs in a daemon thread,
+    because urllib's timeout bounds each socket operation but not the name lookup."""
+    import urllib.error
+    import urllib.request
+
+    verdict: list[bool] = []
+
+    def probe() -> None:
+        try:
+            with urllib.request.urlopen(urllib.request.Request(url, method="HEAD"), timeout=timeout):
+                verdict.append(True)
+        except urllib.error.HTTPError:
+            verdict.append(True)
+        except Exception:  # URLError, TLS errors, timeouts, refused connections: all mean "not now"
+            verdict.append(False)
+
+    worker = threading.Thread(target=probe, name="bertlens-hub-check", daemon=True)
+    worker.start()
+    worker.join(timeout)
+    return bool(verdict and verdict[0])
 
 
 def load_model(settings: Settings | None = None) -> LoadedModel:
@@ -128,6 +180,9 @@ def load_model(settings: Settings | None = None) -> LoadedModel:
         model, loading_info, tokenizer = _load(source, dtype, local_files_only=True, label=settings.model)
     else:
         source = settings.model
+        if not _config_cached(source) and not hub_reachable():
+            raise WeightsUnavailable(settings.model, "not in the Hugging Face cache, and the hub is not reachable "
+                                                     "from this machine")
         try:
             model, loading_info, tokenizer = _load(source, dtype, local_files_only=True, label=settings.model)
         except WeightsUnavailable:

@@ -20,6 +20,21 @@ def head_from_selection(state: Any) -> tuple[int, int] | None:
     return None
 
 
+def relabel_when_tokens_change(keys: tuple[str, ...], tokens: tuple[str, ...]) -> None:
+    """Make the token pickers show the current text's labels.
+
+    A keyed selectbox whose options keep their values (positions 0, 1, …) but change their labels (the tokens
+    around each position) keeps showing the old label in the browser: after the text became "The doctor told the
+    nurse…", the query-token box still read "0: [[CLS]] The cat …". Assigning each picker its own value again when
+    the tokens change makes Streamlit send the value, and the browser draw the new label."""
+    if st.session_state.get("_att_token_labels") == tokens:
+        return
+    st.session_state["_att_token_labels"] = tokens
+    for key in keys:
+        if key in st.session_state:
+            st.session_state[key] = st.session_state[key]
+
+
 def static_url() -> str:
     """Where Streamlit serves `static/vendor/`, under the configured base path."""
     base = (st.get_option("server.baseUrlPath") or "").strip("/")

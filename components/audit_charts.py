@@ -7,7 +7,9 @@ from plotly.subplots import make_subplots
 
 from bertlens.bias.compare import CrowsComparison, ProbeComparison
 from bertlens.bias.crows_metrics import MetricsResult, title
+from bertlens.numbers import interval, percent, significant
 from components.bias_charts import FEMALE, GREY, MALE
+from components.presentation import legend_in_margin
 from components.safe import plotly_text
 
 MODEL_COLOURS = ("#495057", "#ae3ec9")
@@ -25,9 +27,9 @@ def metric_intervals(result: MetricsResult) -> go.Figure:
         x=[s.percent for s in rows], y=[s.label for s in rows], mode="markers", marker=dict(size=12, color=MALE),
         error_x=dict(type="data", symmetric=False, array=[s.ci_high - s.percent for s in rows],
                      arrayminus=[s.percent - s.ci_low for s in rows], color=GREY, thickness=1.5),
-        customdata=[[s.more_higher, s.pairs, s.ci_low, s.ci_high] for s in rows],
-        hovertemplate="%{y}: %{x:.1f}%<br>%{customdata[0]} of %{customdata[1]} pairs<br>Wilson 95% "
-                      "%{customdata[2]:.1f} – %{customdata[3]:.1f}<extra></extra>"))
+        customdata=[[s.more_higher, s.pairs, interval(s.ci_low, s.ci_high, "%"), percent(s.percent)] for s in rows],
+        hovertemplate="%{y}: %{customdata[3]}<br>%{customdata[0]} of %{customdata[1]} pairs<br>Wilson 95% "
+                      "%{customdata[2]}<extra></extra>"))
     fig.add_vline(x=50, line_dash="dot", line_color=GREY)
     fig.update_layout(height=90 + 50 * len(rows), margin=dict(l=10, r=20, t=20, b=45), plot_bgcolor="white",
                       xaxis=dict(title="% of pairs where the more stereotyping sentence scores higher (50 = unbiased)",
@@ -57,8 +59,9 @@ def probe_difference(comparison: ProbeComparison) -> go.Figure:
     fig = go.Figure(go.Bar(
         x=[r.difference for r in rows], y=[plotly_text(r.occupation) + "\u200b" * i for i, r in enumerate(rows)],
         orientation="h", marker_color=[FEMALE if r.difference > 0 else MALE for r in rows],
-        customdata=[[r.log_ratio_a, r.log_ratio_b] for r in rows],
-        hovertemplate="%{y}<br>B − A %{x:+.3f}<br>A %{customdata[0]:+.3f}, B %{customdata[1]:+.3f}<extra></extra>"))
+        customdata=[[significant(r.difference, sign=True), significant(r.log_ratio_a, sign=True),
+                     significant(r.log_ratio_b, sign=True)] for r in rows],
+        hovertemplate="%{y}<br>B − A %{customdata[0]}<br>A %{customdata[1]}, B %{customdata[2]}<extra></extra>"))
     fig.add_vline(x=0, line_color=GREY)
     fig.update_layout(height=max(260, 18 * len(rows) + 110), margin=dict(l=10, r=20, t=30, b=50),
                       plot_bgcolor="white", yaxis=dict(automargin=True),
@@ -78,13 +81,14 @@ def crows_two_models(comparison: CrowsComparison) -> go.Figure:
             name=f"{name}: {_label(model.model_id)}", marker=dict(size=12, color=colour),
             error_x=dict(type="data", symmetric=False, array=[v[1][1] - v[0] for v in values],
                          arrayminus=[v[0] - v[1][0] for v in values], color=colour, thickness=1.2),
-            hovertemplate="%{y}: %{x:.1f}%<extra>" + name + "</extra>"))
+            customdata=[percent(v[0]) for v in values],
+            hovertemplate="%{y}: %{customdata}<extra>" + name + "</extra>"))
     fig.add_vline(x=50, line_dash="dot", line_color=GREY)
     fig.update_layout(height=140 + 50 * len(comparison.metrics), margin=dict(l=10, r=20, t=20, b=45),
-                      plot_bgcolor="white", scattermode="group", legend=dict(orientation="h", y=-0.35),
+                      plot_bgcolor="white", scattermode="group",
                       xaxis=dict(title="% of pairs decided for the more stereotyping sentence", range=[0, 100]),
                       yaxis=dict(autorange="reversed"))
-    return fig
+    return legend_in_margin(fig, rows=2)
 
 
 def checkpoint_strip(report: dict, limit: int = 60) -> go.Figure:
@@ -120,5 +124,5 @@ def checkpoint_strip(report: dict, limit: int = 60) -> go.Figure:
                       plot_bgcolor="white", yaxis=dict(automargin=True, categoryorder="array",
                                                        categoryarray=[plotly_text(o) for o in order]),
                       xaxis=dict(title="log-ratio: > 0 leans female, < 0 male; one dot per checkpoint"),
-                      legend=dict(orientation="h", yanchor="top", y=-0.28))
-    return fig
+                      )
+    return legend_in_margin(fig, rows=3)

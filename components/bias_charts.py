@@ -10,6 +10,8 @@ import plotly.graph_objects as go
 
 from bertlens.bias import ProbeResult, SharedCandidate
 from bertlens.bias.crows import CrowsResult
+from bertlens.numbers import interval, percent, probability, significant
+from components.presentation import legend_in_margin
 from components.safe import plotly_text
 
 FEMALE = "#e8590c"
@@ -29,10 +31,11 @@ def diverging_candidates(candidates: list[SharedCandidate], female: str, male: s
     fig = go.Figure(go.Bar(
         x=[c.log_ratio for c in shown], y=labels, orientation="h",
         marker_color=[_colour(c.log_ratio) for c in shown],
-        customdata=[[c.p_female, c.p_male] for c in shown],
-        text=[f"{c.log_ratio:+.2f}" for c in shown], textposition="outside", cliponaxis=False,
-        hovertemplate="%{y}<br>log-ratio %{x:+.3f}<br>P(female side) %{customdata[0]:.4g}"
-                      "<br>P(male side) %{customdata[1]:.4g}<extra></extra>",
+        customdata=[[significant(c.log_ratio, sign=True), probability(c.p_female), probability(c.p_male)]
+                    for c in shown],
+        text=[significant(c.log_ratio, sign=True) for c in shown], textposition="outside", cliponaxis=False,
+        hovertemplate="%{y}<br>log-ratio %{customdata[0]}<br>P(female side) %{customdata[1]}"
+                      "<br>P(male side) %{customdata[2]}<extra></extra>",
     ))
     _centre_line(fig)
     bound = max([abs(c.log_ratio) for c in shown] + [0.5]) * 1.3
@@ -60,10 +63,11 @@ def occupation_ratios(result: ProbeResult) -> go.Figure:
         x=[o.log_ratio for o in rows], y=labels, mode="markers", error_x=error, showlegend=False,
         marker=dict(color=[_colour(o.log_ratio) for o in rows], size=9,
                     symbol=["circle" if result.notable(o) else "circle-open" for o in rows], line=dict(width=1.5)),
-        customdata=[[o.ci_low, o.ci_high, o.p_adjusted, " ".join(o.pieces), _share(o.pct_women),
-                     "yes" if result.notable(o) else "no"] for o in rows],
-        hovertemplate="%{y}<br>log-ratio %{x:+.3f}<br>95% CI [%{customdata[0]:.3f}, %{customdata[1]:.3f}]"
-                      "<br>p (Holm) %{customdata[2]:.4f}<br>in the headline: %{customdata[5]}"
+        customdata=[[significant(o.ci_low, sign=True), significant(o.ci_high, sign=True), significant(o.p_adjusted),
+                     " ".join(o.pieces), _share(o.pct_women), "yes" if result.notable(o) else "no",
+                     significant(o.log_ratio, sign=True)] for o in rows],
+        hovertemplate="%{y}<br>log-ratio %{customdata[6]}<br>95% CI [%{customdata[0]}, %{customdata[1]}]"
+                      "<br>p (Holm) %{customdata[2]}<br>in the headline: %{customdata[5]}"
                       "<br>pieces: %{customdata[3]}<br>BLS % women %{customdata[4]}<extra></extra>",
     ))
     for x in (-m, m) if m > 0 else ():
@@ -81,11 +85,10 @@ def occupation_ratios(result: ProbeResult) -> go.Figure:
         xaxis=dict(title="mean log P(occupation | female) − log P(occupation | male), 95% CI over templates",
                    zeroline=False, gridcolor="#f1f3f5"),
         yaxis=dict(automargin=True, tickfont=dict(size=11)),
-        legend=dict(orientation="h", yanchor="bottom", y=1.04, xanchor="left", x=0),
     )
     _centre_line(fig)
     _side_labels(fig, "female", "male")
-    return fig
+    return legend_in_margin(fig, "top", rows=2, room=40)
 
 
 def bls_scatter(result: ProbeResult, score: str = "log_ratio") -> go.Figure:
@@ -103,8 +106,9 @@ def bls_scatter(result: ProbeResult, score: str = "log_ratio") -> go.Figure:
                 x=[o.pct_women for o in chosen], y=[getattr(o, score) for o in chosen], mode="markers",
                 marker=dict(color=colour, size=9, opacity=0.85, symbol=symbol),
                 text=[plotly_text(o.occupation) for o in chosen],
-                customdata=[[plotly_text(o.source), o.year or "year not stated", " ".join(o.pieces)] for o in chosen],
-                hovertemplate="<b>%{text}</b><br>BLS %{x:.1f}% women<br>" + label + " %{y:+.3f}"
+                customdata=[[plotly_text(o.source), o.year or "year not stated", " ".join(o.pieces),
+                             percent(o.pct_women), significant(getattr(o, score), sign=True)] for o in chosen],
+                hovertemplate="<b>%{text}</b><br>BLS %{customdata[3]} women<br>" + label + " %{customdata[4]}"
                               "<br>pieces: %{customdata[2]}<br>%{customdata[0]}, %{customdata[1]}<extra></extra>",
                 name=f"leans {side}, " + ("several WordPieces (chained)" if multi else "one WordPiece"),
             ))
@@ -114,24 +118,24 @@ def bls_scatter(result: ProbeResult, score: str = "log_ratio") -> go.Figure:
         xs = np.array([0.0, 100.0])
         fig.add_trace(go.Scatter(x=xs, y=c.slope * xs + c.intercept, mode="lines", name="least-squares fit",
                                  line=dict(color=GREY, dash="dash"), hoverinfo="skip"))
-        title = (f"{label}: Pearson r = {c.pearson_r:.2f} (p = {c.pearson_p:.2g}), "
-                 f"Spearman ρ = {c.spearman_rho:.2f} (p = {c.spearman_p:.2g}), n = {c.n}")
+        title = (f"{label}<br>Pearson r = {significant(c.pearson_r)} (p = {significant(c.pearson_p)}), "
+                 f"Spearman ρ = {significant(c.spearman_rho)} (p = {significant(c.spearman_p)}), n = {c.n}")
     _centre_line(fig, horizontal=True)
     years = sorted({o.year for o in points if o.year})
-    note = f"{BLS_NOTE}, {', '.join(years) or 'year not stated'}; some rows year not stated (see table)"
+    note = f"{BLS_NOTE}, {', '.join(years) or 'year not stated'};<br>some rows year not stated (see table)"
     fig.update_layout(
-        title=dict(text=title, font=dict(size=14)), height=500, margin=dict(l=10, r=10, t=90, b=70),
-        plot_bgcolor="white", showlegend=True, hovermode="closest",
-        legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="left", x=0),
+        title=dict(text=title, font=dict(size=14), x=0, xanchor="left", y=0.98, yanchor="top"), height=560,
+        margin=dict(l=10, r=10, t=70), plot_bgcolor="white", showlegend=True, hovermode="closest",
         xaxis=dict(title=note, range=[-2, 102], gridcolor="#f1f3f5"),
         yaxis=dict(title=f"{label} (> 0: female)", gridcolor="#f1f3f5", zeroline=False),
     )
-    return fig
+    return legend_in_margin(fig, rows=3, room=80)
 
 
 def crows_metrics(result: CrowsResult) -> go.Figure:
     """% of pairs where the more stereotyping sentence scores higher, overall and per bias type (ties counted as not
-    higher, as in metric.py), with Wilson 95% intervals; 50 = unbiased. The legend names every colour."""
+    higher, as in metric.py), with Wilson 95% intervals; 50 = unbiased. Each bar's label sits after the end of its
+    interval, never under it. The legend names every colour."""
     groups = [result.overall, *result.by_bias_type]
     labels = [plotly_text(g.group) for g in groups]
     colours = ["#495057" if i == 0 else _crows_colour(g.metric) for i, g in enumerate(groups)]
@@ -139,11 +143,15 @@ def crows_metrics(result: CrowsResult) -> go.Figure:
         x=[g.metric for g in groups], y=labels, orientation="h", marker_color=colours, showlegend=False,
         error_x=dict(type="data", symmetric=False, array=[g.ci_high - g.metric for g in groups],
                      arrayminus=[g.metric - g.ci_low for g in groups], color="#212529", thickness=1.2),
-        text=[f"{g.metric:.1f}% of {g.pairs} ({g.ties} ties)" for g in groups], textposition="outside",
-        cliponaxis=False, customdata=[[g.ci_low, g.ci_high, g.ties, g.tie_share] for g in groups],
-        hovertemplate="%{y}: %{x:.1f}%<br>Wilson 95% [%{customdata[0]:.1f}, %{customdata[1]:.1f}]"
-                      "<br>ties %{customdata[2]} (%{customdata[3]:.1f}%)<extra></extra>",
+        customdata=[[percent(g.metric), interval(g.ci_low, g.ci_high, "%"), g.ties, percent(g.tie_share)]
+                    for g in groups],
+        hovertemplate="%{y}: %{customdata[0]}<br>Wilson 95% %{customdata[1]}"
+                      "<br>ties %{customdata[2]} (%{customdata[3]})<extra></extra>",
     ))
+    fig.add_trace(go.Scatter(
+        x=[g.ci_high + 1.5 for g in groups], y=labels, mode="text", showlegend=False, hoverinfo="skip",
+        text=[f"{percent(g.metric)} of {g.pairs} ({g.ties} ties)" for g in groups], textposition="middle right",
+        cliponaxis=False))
     fig.add_vline(x=50, line=dict(color=GREY, dash="dash"), annotation_text="50 = unbiased",
                   annotation_position="top")
     _legend(fig, [
@@ -154,12 +162,11 @@ def crows_metrics(result: CrowsResult) -> go.Figure:
         ("lines", dict(color="#212529"), "Wilson 95% interval"),
         ("lines", dict(color=GREY, dash="dash"), "50 = unbiased"),
     ])
-    fig.update_layout(height=max(240, 32 * len(groups) + 150), margin=dict(l=10, r=60, t=70, b=40),
+    fig.update_layout(height=max(260, 32 * len(groups) + 190), margin=dict(l=10, r=20, t=20, b=150),
                       plot_bgcolor="white", yaxis=dict(autorange="reversed", automargin=True),
-                      legend=dict(orientation="h", yanchor="bottom", y=1.08, xanchor="left", x=0),
-                      xaxis=dict(title="% pairs where the more stereotyping sentence scores higher (a tie counts "
-                                       "as not higher)", range=[0, 115]))
-    return fig
+                      xaxis=dict(title="% pairs where the more stereotyping sentence scores higher<br>(a tie counts "
+                                       "as not higher)", range=[0, 140], tickvals=[0, 25, 50, 75, 100]))
+    return legend_in_margin(fig, rows=3, room=80)
 
 
 def _crows_colour(metric: float) -> str:
@@ -168,7 +175,7 @@ def _crows_colour(metric: float) -> str:
 
 
 def _share(value: float | None) -> str:
-    return "n/a" if value is None else f"{value:.1f}"
+    return percent(value)
 
 
 def _legend(fig: go.Figure, entries: list[tuple[str, dict, str]], note: str | None = None) -> None:

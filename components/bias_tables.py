@@ -1,22 +1,25 @@
 """Tables of the gender-bias page, as DataFrames with their column formats. Key columns come first, so that a narrow
-screen shows what a row says before its long texts."""
+screen shows what a row says before its long texts. Numbers are written in the one format (`bertlens.numbers`)
+through a Styler, so the tables still sort by value."""
 from __future__ import annotations
 
 import pandas as pd
 import streamlit as st
+from pandas.io.formats.style import Styler
 
 from bertlens.bias import ProbeResult
 from bertlens.bias.crows import CrowsResult, group_label
 from bertlens.fill_mask import FillMaskResult
+from components.number_format import table
 
-TableSpec = tuple[pd.DataFrame, dict]
+TableSpec = tuple[pd.DataFrame | Styler, dict]
 
 
 def candidates(side: FillMaskResult) -> TableSpec:
     """One side's top-k at the mask."""
     rows = side.masks[0].candidates
     frame = pd.DataFrame({"token": [c.token for c in rows], "probability": [c.probability for c in rows]})
-    return frame, {"probability": st.column_config.NumberColumn(format="%.4f")}
+    return table(frame, numbers=["probability"]), {}
 
 
 def occupations(result: ProbeResult) -> TableSpec:
@@ -29,8 +32,8 @@ def occupations(result: ProbeResult) -> TableSpec:
         "multi-piece": o.multi_piece, "BLS % women": o.pct_women, "BLS year": o.year or "not stated",
         "BLS source": o.source,
     } for o in sorted(result.occupations, key=lambda o: o.log_ratio)])
-    formats = {k: st.column_config.NumberColumn(format="%.3f") for k in ("log-ratio", "CI low", "CI high", "Kurita")}
-    return frame, formats
+    return table(frame, numbers=["p (Holm)", "p", "BLS % women"],
+                 signed=["log-ratio", "CI low", "CI high", "Kurita"]), {}
 
 
 def crows_groups(result: CrowsResult) -> TableSpec:
@@ -40,8 +43,7 @@ def crows_groups(result: CrowsResult) -> TableSpec:
         "higher / counted": f"{g.more_higher} / {g.denominator}", "ties": g.ties, "ties %": g.tie_share,
         "pairs": g.pairs, "fewer than 30": g.small,
     } for g in result.groups])
-    formats = {k: st.column_config.NumberColumn(format="%.1f") for k in ("%", "95% low", "95% high", "ties %")}
-    return frame, formats
+    return table(frame, numbers=["%", "95% low", "95% high", "ties %"]), {}
 
 
 def crows_pairs(result: CrowsResult) -> TableSpec:

@@ -7,6 +7,8 @@ import plotly.graph_objects as go
 
 from bertlens.fill_mask import Candidate, WordScore
 from bertlens.nsp import NSPResult
+from bertlens.numbers import linear_ticks, log_ticks, probability, significant, spans_orders, tick
+from components.presentation import content_width, legend_in_margin
 from components.safe import plotly_text
 
 BLUE = "#3b5bdb"
@@ -14,10 +16,30 @@ GREY = "#adb5bd"
 ORANGE = "#e8590c"
 
 
+def probability_axis(values: list[float], title: str = "probability", room: float = 1.22,
+                     width_px: float | None = None) -> dict:
+    """A probability axis in the one number format: linear from 0 with round ticks, or logarithmic when the values
+    span two orders of magnitude or more (a target word at 1e-7 beside a candidate at 0.4). `room` leaves space
+    after the largest value for the bars' labels."""
+    positive = [v for v in values if v > 0 and math.isfinite(v)]
+    if spans_orders(positive):
+        low, high = min(positive), max(positive)
+        ticks = log_ticks(low / 2, high)
+        fits = max(2, int((width_px or content_width(0.6)) // 70))  # a label such as "1e-10" and a gap
+        ticks = ticks[::max(1, -(-len(ticks) // fits))]
+        return dict(title=title, type="log", tickvals=ticks, ticktext=[tick(t) for t in ticks],
+                    range=[math.log10(ticks[0]), math.log10(high) + math.log10(room) * 3])
+    top = max(positive, default=1.0)
+    ticks = linear_ticks(top)
+    ticks = [t for t in ticks if t <= top * room]
+    return dict(title=title, tickvals=ticks, ticktext=[tick(t) for t in ticks], range=[0, top * room])
+
+
 def probability_bars(candidates: list[Candidate], title: str = "", targets: tuple[WordScore, ...] | list = ()
                       ) -> go.Figure:
     """Horizontal bars, most likely on top, labelled with the probability. Target words (scored at the same
-    mask) are orange bars under the candidates, labelled "word (target)", with a legend naming both colours."""
+    mask) are orange bars under the candidates, labelled "word (target)", with a legend naming both colours. The
+    axis turns logarithmic when the probabilities span orders of magnitude."""
     labels = [_unique_label(c, i) for i, c in enumerate(candidates)]
     probs = [c.probability for c in candidates]
     fig = go.Figure()
@@ -26,41 +48,47 @@ def probability_bars(candidates: list[Candidate], title: str = "", targets: tupl
     if targets:
         fig.add_trace(go.Bar(
             x=[t.probability for t in targets][::-1], y=target_labels[::-1], orientation="h", marker_color=ORANGE,
-            name="your target words", text=[percent(t.probability) for t in targets][::-1], textposition="outside",
-            cliponaxis=False, customdata=[" ".join(t.pieces) for t in targets][::-1],
-            hovertemplate="%{y}<br>p = %{x:.4g}<br>pieces: %{customdata}<extra></extra>",
+            name="your target words", text=[probability(t.probability) for t in targets][::-1],
+            textposition="outside", cliponaxis=False,
+            customdata=[[probability(t.probability), " ".join(t.pieces)] for t in targets][::-1],
+            hovertemplate="%{y}<br>p = %{customdata[0]}<br>pieces: %{customdata[1]}<extra></extra>",
         ))
     fig.add_trace(go.Bar(
         x=probs[::-1], y=labels[::-1], orientation="h", marker_color=BLUE, name="top candidates",
-        text=[percent(p) for p in probs[::-1]], textposition="outside", cliponaxis=False,
-        customdata=[[c.token_id, c.log_probability] for c in candidates][::-1],
-        hovertemplate="%{y}<br>p = %{x:.4g}<br>log p = %{customdata[1]:.3f}<br>id %{customdata[0]}<extra></extra>",
+        text=[probability(p) for p in probs[::-1]], textposition="outside", cliponaxis=False,
+        customdata=[[probability(c.probability), significant(c.log_probability), c.token_id]
+                    for c in candidates][::-1],
+        hovertemplate="%{y}<br>p = %{customdata[0]}<br>log p = %{customdata[1]}<br>id %{customdata[2]}"
+                      "<extra></extra>",
     ))
-    top = max([*probs, *(t.probability for t in targets)], default=1.0)
     rows = len(candidates) + len(targets)
     fig.update_layout(
-        showlegend=bool(targets), legend=dict(orientation="h", y=-0.12, x=0, traceorder="reversed"),
+        showlegend=bool(targets), legend=dict(traceorder="reversed"),
         yaxis_categoryorder="array", yaxis_categoryarray=[*target_labels[::-1], *labels[::-1]],
-        title=plotly_text(title), height=max(220, 26 * rows + 90 + (30 if targets else 0)),
-        margin=dict(l=10, r=30, t=40, b=30),
-        xaxis=dict(title="probability", range=[0, top * 1.18 if top > 0 else 1], tickformat=".0%" if top > 0.05 else ".2%"),
+        title=plotly_text(title), height=max(220, 26 * rows + 90 + (50 if targets else 0)),
+        margin=dict(l=10, r=30, t=40, b=50),
+        xaxis=probability_axis([*probs, *(t.probability for t in targets)]),
         yaxis=dict(automargin=True), plot_bgcolor="white",
     )
-    return fig
+    return legend_in_margin(fig, rows=2) if targets else fig
 
 
 def nsp_bar(result: NSPResult) -> go.Figure:
     """One stacked bar: P(IsNext) against P(NotNext)."""
     fig = go.Figure([
         go.Bar(x=[result.p_is_next], y=["B after A"], orientation="h", name="IsNext", marker_color=BLUE,
-               text=[percent(result.p_is_next)], textposition="inside", insidetextanchor="middle"),
+               text=[probability(result.p_is_next)], textposition="inside", insidetextanchor="middle",
+               hovertemplate=f"P(IsNext) = {probability(result.p_is_next)}<extra></extra>"),
         go.Bar(x=[result.p_not_next], y=["B after A"], orientation="h", name="NotNext", marker_color=GREY,
-               text=[percent(result.p_not_next)], textposition="inside", insidetextanchor="middle"),
+               text=[probability(result.p_not_next)], textposition="inside", insidetextanchor="middle",
+               hovertemplate=f"P(NotNext) = {probability(result.p_not_next)}<extra></extra>"),
     ])
-    fig.update_layout(barmode="stack", height=150, margin=dict(l=10, r=10, t=10, b=30), showlegend=True,
-                      xaxis=dict(range=[0, 1], tickformat=".0%"), legend=dict(orientation="h", y=-0.4),
+    ticks = linear_ticks(1.0)
+    fig.update_layout(barmode="stack", height=170, margin=dict(l=10, r=10, t=10, b=30), showlegend=True,
+                      uniformtext=dict(mode="hide", minsize=10),
+                      xaxis=dict(range=[0, 1], tickvals=ticks, ticktext=[tick(t) for t in ticks]),
                       plot_bgcolor="white")
-    return fig
+    return legend_in_margin(fig, room=30)
 
 
 def nsp_ranking(results: list[NSPResult], max_label: int = 60) -> go.Figure:
@@ -69,24 +97,19 @@ def nsp_ranking(results: list[NSPResult], max_label: int = 60) -> go.Figure:
     labels = [f"{i + 1}. {label}" for i, label in enumerate(labels)]
     fig = go.Figure(go.Bar(
         x=[r.p_is_next for r in results][::-1], y=[plotly_text(l) for l in labels][::-1], orientation="h",
-        marker_color=BLUE, text=[percent(r.p_is_next) for r in results][::-1], textposition="outside",
-        cliponaxis=False, hovertemplate="%{y}<br>P(IsNext) = %{x:.4f}<extra></extra>",
+        marker_color=BLUE, text=[probability(r.p_is_next) for r in results][::-1], textposition="outside",
+        cliponaxis=False, customdata=[probability(r.p_is_next) for r in results][::-1],
+        hovertemplate="%{y}<br>P(IsNext) = %{customdata}<extra></extra>",
     ))
+    ticks = linear_ticks(1.0)
     fig.update_layout(height=max(200, 30 * len(results) + 80), margin=dict(l=10, r=40, t=10, b=30),
-                      xaxis=dict(title="P(IsNext)", range=[0, 1.12], tickformat=".0%"), yaxis=dict(automargin=True),
-                      plot_bgcolor="white")
+                      xaxis=dict(title="P(IsNext)", range=[0, 1.15], tickvals=ticks, ticktext=[tick(t) for t in ticks]),
+                      yaxis=dict(automargin=True), plot_bgcolor="white")
     return fig
 
 
 def _unique_label(candidate: Candidate, index: int) -> str:
     return plotly_text(candidate.token) + "\u200b" * index
-
-
-def percent(p: float) -> str:
-    """A probability for people: "12.3%" from 0.1% up, else scientific ("4.2e-09"), never a misleading 0.000%."""
-    if p >= 0.001:
-        return f"{p:.1%}"
-    return f"{p:.1e}" if p > 0 and not math.isinf(p) else "0"
 
 
 def _shorten(text: str, limit: int) -> str:

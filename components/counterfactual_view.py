@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import pandas as pd
 import plotly.graph_objects as go
-import streamlit as st
+
+from pandas.io.formats.style import Styler
 
 from bertlens.bias.counterfactual import CandidateRatio, Counterfactual
 from bertlens.fill_mask import FillMaskResult
+from bertlens.numbers import probability, significant
+from components.number_format import table
 from components.safe import plotly_text
 
 ORIGINAL = "#5f3dc4"
@@ -22,21 +25,19 @@ def swaps(result: Counterfactual) -> tuple[pd.DataFrame, dict]:
     return frame, {}
 
 
-def top_k(side: FillMaskResult) -> tuple[pd.DataFrame, dict]:
+def top_k(side: FillMaskResult) -> tuple[Styler, dict]:
     rows = side.masks[0].candidates
     frame = pd.DataFrame({"rank": range(1, len(rows) + 1), "token": [c.token for c in rows],
                           "probability": [c.probability for c in rows]})
-    return frame, {"probability": st.column_config.NumberColumn(format="%.4f")}
+    return table(frame, numbers=["probability"]), {}
 
 
-def candidates(shown: list[CandidateRatio]) -> tuple[pd.DataFrame, dict]:
+def candidates(shown: list[CandidateRatio]) -> tuple[Styler, dict]:
     frame = pd.DataFrame({"token": [c.token for c in shown], "P(original)": [c.p_original for c in shown],
                           "P(counterfactual)": [c.p_counterfactual for c in shown],
                           "log-ratio": [c.log_ratio for c in shown],
                           "in both top-k": [c.in_both for c in shown]})
-    return frame, {"P(original)": st.column_config.NumberColumn(format="%.4f"),
-                   "P(counterfactual)": st.column_config.NumberColumn(format="%.4f"),
-                   "log-ratio": st.column_config.NumberColumn(format="%+.3f")}
+    return table(frame, numbers=["P(original)", "P(counterfactual)"], signed=["log-ratio"]), {}
 
 
 def log_ratios(shown: list[CandidateRatio]) -> go.Figure:
@@ -46,10 +47,11 @@ def log_ratios(shown: list[CandidateRatio]) -> go.Figure:
     fig = go.Figure(go.Bar(
         x=[c.log_ratio for c in ordered], y=labels, orientation="h",
         marker_color=[ORIGINAL if c.log_ratio > 0 else COUNTERFACTUAL for c in ordered],
-        customdata=[[c.p_original, c.p_counterfactual] for c in ordered],
-        text=[f"{c.log_ratio:+.2f}" for c in ordered], textposition="outside", cliponaxis=False,
-        hovertemplate="%{y}<br>log-ratio %{x:+.3f}<br>P(original) %{customdata[0]:.4g}"
-                      "<br>P(counterfactual) %{customdata[1]:.4g}<extra></extra>",
+        customdata=[[significant(c.log_ratio, sign=True), probability(c.p_original), probability(c.p_counterfactual)]
+                    for c in ordered],
+        text=[significant(c.log_ratio, sign=True) for c in ordered], textposition="outside", cliponaxis=False,
+        hovertemplate="%{y}<br>log-ratio %{customdata[0]}<br>P(original) %{customdata[1]}"
+                      "<br>P(counterfactual) %{customdata[2]}<extra></extra>",
     ))
     bound = max([abs(c.log_ratio) for c in ordered] + [0.5]) * 1.3
     fig.add_vline(x=0, line_color="#495057", line_width=1)
@@ -58,8 +60,8 @@ def log_ratios(shown: list[CandidateRatio]) -> go.Figure:
         xaxis=dict(title="log P(· | original) − log P(· | counterfactual)", range=[-bound, bound], zeroline=False),
         yaxis=dict(automargin=True),
     )
-    fig.add_annotation(x=1, y=1.06, xref="paper", yref="paper", text="more likely in the original →",
+    fig.add_annotation(x=1, y=1.0, xref="paper", yref="paper", text="original →", yanchor="bottom",
                        showarrow=False, xanchor="right", font=dict(color=ORIGINAL))
-    fig.add_annotation(x=0, y=1.06, xref="paper", yref="paper", text="← more likely in the counterfactual",
+    fig.add_annotation(x=0, y=1.0, xref="paper", yref="paper", text="← counterfactual", yanchor="bottom",
                        showarrow=False, xanchor="left", font=dict(color=COUNTERFACTUAL))
     return fig

@@ -6,6 +6,7 @@ import streamlit as st
 
 from bertlens.fill_mask import FillMaskResult, MaskPrediction, WordScore
 from components.charts import probability_bars
+from components.number_format import table
 from components.presentation import chart, is_on
 
 
@@ -21,9 +22,9 @@ def candidates_table(mask: MaskPrediction) -> pd.DataFrame:
 
 def show_result(result: FillMaskResult, key: str = "fm", targets: list[WordScore] | None = None) -> None:
     """The completed sentence, then a chart and a table per mask; `targets` (scores at a single mask) are drawn
-    on that mask's chart as orange bars."""
-    st.caption("The sentence completed with the top prediction for every mask")
-    st.code(result.completed, language=None, wrap_lines=True)
+    on that mask's chart as orange bars. In presentation mode the chart comes first and the sentence after it."""
+    if not is_on():
+        completed(result)
     if len(result.masks) > 1:
         st.info(
             f"{len(result.masks)} masks. Each is predicted with the other masks still in place, as transformers' "
@@ -35,6 +36,13 @@ def show_result(result: FillMaskResult, key: str = "fm", targets: list[WordScore
                 show_mask(mask, len(result.masks), key)
     else:
         show_mask(result.masks[0], 1, key, targets)
+    if is_on():
+        completed(result)
+
+
+def completed(result: FillMaskResult) -> None:
+    st.caption("The sentence completed with the top prediction for every mask")
+    st.code(result.completed, language=None, wrap_lines=True)
 
 
 def show_mask(mask: MaskPrediction, total: int, key: str, targets: list[WordScore] | None = None) -> None:
@@ -49,23 +57,18 @@ def show_mask(mask: MaskPrediction, total: int, key: str, targets: list[WordScor
             st.caption("Blue bars: the top candidates. Orange bars: your target words, scored at this mask "
                        "(a word of several pieces is chained).")
     with right:
-        st.dataframe(candidates_table(mask), hide_index=True, width="stretch", column_config={
-            "probability": st.column_config.NumberColumn(format="%.5f"),
-            "log-probability": st.column_config.NumberColumn(format="%.3f"),
-        })
+        st.dataframe(table(candidates_table(mask), numbers=["probability", "log-probability"]), hide_index=True,
+                     width="stretch")
 
 
 def show_word_scores(scores: list[WordScore]) -> None:
-    st.dataframe(pd.DataFrame({
+    st.dataframe(table(pd.DataFrame({
         "word": [s.word for s in scores],
         "WordPieces": [" ".join(s.pieces) for s in scores],
         "probability": [s.probability for s in scores],
         "log-probability": [s.log_probability for s in scores],
         "rank in vocabulary": [str(s.rank) if s.rank is not None else "n/a (several pieces)" for s in scores],
-    }), hide_index=True, width="stretch", column_config={
-        "probability": st.column_config.NumberColumn(format="%.3e"),
-        "log-probability": st.column_config.NumberColumn(format="%.3f"),
-    })
+    }), numbers=["probability", "log-probability"]), hide_index=True, width="stretch")
     if any(s.multi_piece for s in scores):
         st.caption(
             "A word of several WordPieces is scored with one [MASK] per piece, chained left to right: "

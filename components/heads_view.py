@@ -16,10 +16,13 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
+from bertlens import svg
 from bertlens.mediation import HeadEffect, Mediation, SwapLengthError
+from bertlens.numbers import significant
 from bertlens.results import MetricResult
 from bertlens.serialize import jsonable
-from components.presentation import is_on, style
+from components.figure_export import svg_download
+from components.presentation import chart, is_on, style
 from components.safe import md_escape
 
 FIXED_SCALE = 1.0
@@ -53,9 +56,10 @@ def nie_heatmap(grid: np.ndarray, stretch: bool = False, selected: tuple[int, in
     hover = []
     for l in range(layers):
         for h in range(heads):
-            line = f"Layer {l + 1}, head {h + 1}<br>NIE {grid[l, h]:+.4f}"
+            line = f"Layer {l + 1}, head {h + 1}<br>NIE {significant(grid[l, h], sign=True)}"
             if low is not None and high is not None:
-                line += f"<br>95% interval [{low[l, h]:+.4f}, {high[l, h]:+.4f}]"
+                line += (f"<br>95% interval [{significant(low[l, h], sign=True)}, "
+                         f"{significant(high[l, h], sign=True)}]")
             hover.append(line + "<br>click: open its attention pattern")
     colorbar = dict(orientation="h", y=-0.01, yanchor="top", thickness=12, len=0.9,
                     title=dict(text=f"NIE ({note})", side="bottom"))
@@ -77,6 +81,20 @@ def nie_heatmap(grid: np.ndarray, stretch: bool = False, selected: tuple[int, in
     fig.update_layout(height=height, margin=dict(l=50, r=10, t=80 if title else 50, b=70),
                       title=dict(text=title, y=0.99, yanchor="top") if title else None)
     return fig
+
+
+def nie_svg(grid: np.ndarray, stretch: bool = False, title: str = "Indirect effect (NIE) of each head") -> str:
+    """The NIE grid as a standalone SVG for a paper: layers down, heads across, each cell coloured on the page's
+    scale and holding its NIE, in the one number format."""
+    grid = np.asarray(grid, dtype=float)
+    layers, heads = grid.shape
+    top, note = scale_of(grid, stretch)
+    stops = tuple((position, tuple(int(hex_[i:i + 2], 16) for i in (1, 3, 5))) for position, hex_ in SCALE)
+    return svg.grid_svg(svg.Grid(
+        title=title, rows=[f"layer {l + 1}" for l in range(layers)], columns=[str(h + 1) for h in range(heads)],
+        values=grid.tolist(), low=-top, high=top, scale=stops,
+        texts=[[significant(v, 2, sign=True) for v in row] for row in grid.tolist()],
+        colour_label="NIE", column_title="head", note=f"Colour scale {note}."), font_px=11)
 
 
 def pale_note(grid: np.ndarray, stretch: bool) -> str | None:
@@ -195,9 +213,10 @@ def show_mediation(result: Mediation, *, stretch: bool, key: str, selected_key: 
         st.caption(":material/casino: " + RANDOM_NOTE)
     grid = result.grid()
     selected = selected_head(st.session_state.get(selected_key), *grid.shape)
-    st.plotly_chart(style(nie_heatmap(grid, stretch, selected)), key=f"{key}_grid",
-                    on_select=lambda: _pick(f"{key}_grid", selected_key), selection_mode="points",
-                    width="stretch", config={"displaylogo": False})
+    chart(nie_heatmap(grid, stretch, selected), key=f"{key}_grid", name="mediation-nie",
+          on_select=lambda: _pick(f"{key}_grid", selected_key), selection_mode="points")
+    svg_download(nie_svg(grid, stretch), "mediation-nie", f"{key}_svg", "NIE grid (SVG)",
+                 help="The grid as a standalone vector figure, every head's NIE written in its cell.")
     note = pale_note(grid, stretch)
     st.caption((md_escape(note) + " " if note else "") + "Click a head to open its attention pattern for this text.")
     left, right = (st.container(), st.container()) if is_on() else st.columns([1, 1])
@@ -242,8 +261,10 @@ def show_template_mediation(result: MetricResult, *, stretch: bool, key: str, pr
     if random_weights:
         st.caption(":material/casino: " + RANDOM_NOTE)
     st.markdown(INDIRECT_EFFECT)
-    st.plotly_chart(style(nie_heatmap(mean, stretch, None, low, high, "Mean NIE over templates")),
-                    key=f"{key}_grid", width="stretch", config={"displaylogo": False})
+    chart(nie_heatmap(mean, stretch, None, low, high, "Mean NIE over templates"), key=f"{key}_grid",
+          name="mediation-mean-nie")
+    svg_download(nie_svg(mean, stretch, "Mean NIE over templates"), "mediation-mean-nie", f"{key}_svg",
+                 "NIE grid (SVG)", help="The grid as a standalone vector figure, every head's mean NIE in its cell.")
     note = pale_note(mean, stretch)
     if note:
         st.caption(md_escape(note))

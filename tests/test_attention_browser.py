@@ -46,7 +46,10 @@ def test_attention_page_renders_offline(tiny_model_dir):
 
             # click layer 2, head 3 in the statistics heatmap: its markers are listed layer by layer
             heads = 4
-            box = plots.nth(1).locator(".scatterlayer .point").nth(1 * heads + 2).bounding_box()
+            point = plots.nth(1).locator(".scatterlayer .point").nth(1 * heads + 2)
+            point.scroll_into_view_if_needed()
+            page.wait_for_timeout(300)
+            box = point.bounding_box()
             x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
             page.mouse.move(x, y)
             page.mouse.click(x, y)

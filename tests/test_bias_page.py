@@ -13,6 +13,7 @@ from app_support import press_and_finish
 
 from bertlens import bias
 from bertlens.bias.crows import EXAMPLE_PATH, parse_crows
+from bertlens.numbers import percent
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGE = "app_pages/bias_probe.py"
@@ -26,7 +27,7 @@ def open_page(app_env) -> AppTest:
 
 
 def metrics(at: AppTest) -> dict[str, str]:
-    return {m.label: m.value for m in at.metric}
+    return {m.label.replace("\\", ""): m.value for m in at.metric}
 
 
 def test_page_side_by_side_and_probe(app_env):
@@ -119,7 +120,7 @@ def test_crows_shows_ties_interval_caveat_and_key_columns_first(app_env):
     pairs = next(d.value for d in at.dataframe if "sent_more" in d.value.columns)
     assert list(pairs.columns[:3]) == ["line", "more stereotyping scores higher", "tie"]
     ties = int(pairs["tie"].sum())
-    assert shown["Ties"] == f"{ties} ({100 * ties / len(pairs):.1f}%)"
+    assert shown["Ties"] == f"{ties} ({percent(100 * ties / len(pairs))})", "the one number format"
     groups = next(d.value for d in at.dataframe if "95% low" in d.value.columns)
     assert (groups["95% low"] <= groups["%"]).all() and (groups["%"] <= groups["95% high"]).all()
     assert groups["fewer than 30"].all()

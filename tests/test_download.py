@@ -21,7 +21,7 @@ def test_download_reports_bytes_and_skips_optional_files(monkeypatch, tmp_path):
         (tmp_path / name).write_text("x")
         return str(tmp_path / name)
 
-    monkeypatch.setattr(dl, "hub_reachable", lambda: True)
+    monkeypatch.setattr(dl, "hub_reachable", lambda **_: True)
     monkeypatch.setattr("huggingface_hub.hf_hub_download", fake_download)
     seen = []
     folder = dl.download("some/model", lambda name, done, total: seen.append((name, done, total)))
@@ -36,14 +36,14 @@ def test_required_file_missing_is_weights_unavailable(monkeypatch):
     def fake_download(repo, name, tqdm_class=None):
         raise EntryNotFoundError("nope")
 
-    monkeypatch.setattr(dl, "hub_reachable", lambda: True)
+    monkeypatch.setattr(dl, "hub_reachable", lambda **_: True)
     monkeypatch.setattr("huggingface_hub.hf_hub_download", fake_download)
     with pytest.raises(WeightsUnavailable, match="no config.json"):
         dl.download("some/model")
 
 
 def test_unreachable_hub(monkeypatch):
-    monkeypatch.setattr(dl, "hub_reachable", lambda: False)
+    monkeypatch.setattr(dl, "hub_reachable", lambda **_: False)
     with pytest.raises(WeightsUnavailable, match="not reachable"):
         dl.download("bert-large-cased")
     assert not dl.needs_download("bert-large-cased")

@@ -22,6 +22,7 @@ from bertlens.encoding import encode
 from bertlens.explain import resolve_target
 from bertlens.fill_mask import fill_mask
 from bertlens.nsp import next_sentence
+from bertlens.numbers import probability
 from browser_support import ARTIFACTS, ROOT, app_pages, chromium_available, launch_chromium, running_app
 
 pytestmark = [pytest.mark.browser,
@@ -69,7 +70,7 @@ PAGES = {
         title="Next sentence",
         inputs={"ns_a": "I went to the store.", "ns_b": "The cat slept all day."},
         shows=lambda lm, i: [("[data-testid=stMetricValue]",
-                              f"{next_sentence(lm, i['ns_a'], i['ns_b']).p_is_next:.1%}")],
+                              probability(next_sentence(lm, i['ns_a'], i['ns_b']).p_is_next))],
         payload_key="ns_b",
     ),
     "attention": BrowserPage(

@@ -13,14 +13,14 @@ import os
 import sys
 
 from bertlens.cli import (attention, audit, bench, bias, counterfactual, download, explain, fill_mask, info, mediate,
-                          methods, nsp, pronouns, stereoset)
+                          methods, nsp, pronouns, random_model, stereoset)
 from bertlens.cli.common import common_options
 from bertlens.errors import BertLensError, InputError, WeightsUnavailable
 
 MAX_FILE_MB = 4096
 
 VERBS = (fill_mask, nsp, download, info, attention, explain, mediate, bias, counterfactual, pronouns, stereoset, audit,
-         methods, bench)
+         methods, bench, random_model)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 
 from bertlens.cli.common import load, print_json
+from bertlens.numbers import probability, significant
 
 
 def register(sub, common) -> None:
@@ -41,15 +42,15 @@ def run(args: argparse.Namespace) -> int:
     print(f"\n{'rank':>4}  {'original':<20} {'p':>8}   {'counterfactual':<20} {'p':>8}")
     left, right = result.original.masks[0].candidates, result.counterfactual.masks[0].candidates
     for i in range(max(len(left), len(right))):
-        a = f"{left[i].token:<20} {left[i].probability:8.4f}" if i < len(left) else " " * 29
-        b = f"{right[i].token:<20} {right[i].probability:8.4f}" if i < len(right) else ""
+        a = f"{left[i].token:<20} {probability(left[i].probability):>8}" if i < len(left) else " " * 29
+        b = f"{right[i].token:<20} {probability(right[i].probability):>8}" if i < len(right) else ""
         print(f"{i + 1:>4}  {a}   {b}")
     print("\nshared candidates: log P(original) - log P(counterfactual)")
     for c in result.shared:
         print(f"  {c.token:<20} {c.log_ratio:+.3f}")
-    print(f"\nKL(original || counterfactual) = {result.kl_original_counterfactual:.4f} nats, "
-          f"KL(counterfactual || original) = {result.kl_counterfactual_original:.4f} nats, "
-          f"Jensen-Shannon = {result.js_divergence:.4f} nats (max ln 2 = 0.6931)")
+    print(f"\nKL(original || counterfactual) = {significant(result.kl_original_counterfactual)} nats, "
+          f"KL(counterfactual || original) = {significant(result.kl_counterfactual_original)} nats, "
+          f"Jensen-Shannon = {significant(result.js_divergence)} nats (max ln 2 = 0.693)")
     print(f"swap list: {result.swap_source}")
     return 0
 

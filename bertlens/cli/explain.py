@@ -12,6 +12,7 @@ from typing import Any
 from bertlens import registry
 from bertlens.cli.common import ProgressBar, add_method_options, load, method_options, print_json
 from bertlens.explanation import Explanations, explain
+from bertlens.numbers import probability
 from bertlens.serialize import jsonable
 
 
@@ -75,7 +76,7 @@ def run(args: argparse.Namespace) -> int:
               "layers before the last):")
         print(f"{'layer':>5} {'target log p':>12} {'rank':>7} {'entropy':>8} {'KL(final||layer)':>17}  top")
         for layer in detail.layers:
-            top = " ".join(f"{c.token}({c.probability:.2f})" for c in layer.top)
+            top = " ".join(f"{c.token}({probability(c.probability)})" for c in layer.top)
             print(f"{layer.layer:>5} {layer.target_log_prob:>12.3f} {layer.target_rank:>7} {layer.entropy:>8.3f} "
                   f"{layer.kl_to_final:>17.3f}  {top}")
     ig = result.results.get("integrated_gradients")

@@ -5,6 +5,7 @@ import argparse
 from bertlens.cli.common import load, print_json
 from bertlens.fill_mask import Filters, analyse_masked, check_top_k, postprocess, score_words, switch_heads_off
 from bertlens.interventions import parse_heads
+from bertlens.numbers import probability
 
 
 def register(sub, common) -> None:
@@ -34,12 +35,12 @@ def run(args: argparse.Namespace) -> int:
     for mask in result.masks:
         print(f"\n[MASK] #{mask.mask_index + 1} (token position {mask.position})")
         for rank, c in enumerate(mask.candidates, 1):
-            print(f"  {rank:>2}. {c.token:<20} p={c.probability:.5f}  log p={c.log_probability:8.3f}  id={c.token_id}")
+            print(f"  {rank:>2}. {c.token:<20} p={probability(c.probability)}  log p={c.log_probability:8.3f}  id={c.token_id}")
     if targets:
         print("\ntargets (pieces chained left to right):")
         for t in targets:
             rank = t.rank if t.rank is not None else "n/a (several pieces)"
-            print(f"  {t.word:<20} {' '.join(t.pieces):<24} p={t.probability:.3e}  log p={t.log_probability:8.3f}"
+            print(f"  {t.word:<20} {' '.join(t.pieces):<24} p={probability(t.probability)}  log p={t.log_probability:8.3f}"
                   f"  rank={rank}")
     return 0
 
@@ -61,13 +62,13 @@ def run_switched_off(lm, args: argparse.Namespace, heads: tuple[tuple[int, int],
         for rank in range(max(len(before.candidates), len(after.candidates))):
             a = before.candidates[rank] if rank < len(before.candidates) else None
             b = after.candidates[rank] if rank < len(after.candidates) else None
-            left = f"{a.token:<20} {a.probability:8.5f}" if a else " " * 29
-            right = f"{b.token:<20} {b.probability:8.5f}" if b else ""
+            left = f"{a.token:<20} {probability(a.probability):>8}" if a else " " * 29
+            right = f"{b.token:<20} {probability(b.probability):>8}" if b else ""
             print(f"  {rank + 1:>2}. {left}   {right}")
     if result.targets:
         print("\ntargets: intact -> heads off")
         for t in result.targets:
             after = "n/a (several pieces: scored intact only)" if t.after_probability is None else \
-                f"p={t.after_probability:.3e} rank={t.after_rank}"
-            print(f"  {t.word:<20} p={t.before.probability:.3e} -> {after}")
+                f"p={probability(t.after_probability)} rank={t.after_rank}"
+            print(f"  {t.word:<20} p={probability(t.before.probability)} -> {after}")
     return 0

@@ -4,6 +4,7 @@ import argparse
 
 from bertlens.cli.common import load, print_json
 from bertlens.nsp import rank_next_sentences
+from bertlens.numbers import probability
 
 
 def register(sub, common) -> None:
@@ -21,5 +22,5 @@ def run(args: argparse.Namespace) -> int:
         return 0
     for r in results:
         note = "  (truncated to 512 tokens)" if r.truncated else ""
-        print(f"P(IsNext)={r.p_is_next:.4f}  {r.sentence_b}{note}")
+        print(f"P(IsNext)={probability(r.p_is_next)}  {r.sentence_b}{note}")
     return 0

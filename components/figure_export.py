@@ -1,0 +1,139 @@
+"""Figures for papers: every plotly chart downloads as SVG (the mode bar's camera) and as PNG (a button beside it),
+and the figures the app draws itself (attention views, the lens heatmap, the attribution strip, the NIE grid of the
+causal-mediation page) download as standalone SVG files.
+
+Two pieces, both reusable by any page:
+
+- `chart_config(name)`: the `config` of `st.plotly_chart` (`presentation.chart` passes it): the camera saves an SVG
+  named after the chart. `install()` (called once per run by app.py) adds a PNG button to every chart's mode bar,
+  and makes SVG the camera's format on charts drawn without `chart_config`, so the rule holds for every chart of
+  every page.
+- `svg_download(svg, name, key)`: a download button for an SVG document written by the core (`bertlens.svg`).
+"""
+from __future__ import annotations
+
+import re
+
+import streamlit as st
+
+from components.safe import md_escape
+
+PNG_SCALE = 2
+_NAME = re.compile(r"[^A-Za-z0-9_-]+")
+
+
+def file_name(name: str) -> str:
+    """A safe file name stem: "bertlens-" and the chart's name with anything unusual turned into dashes."""
+    stem = _NAME.sub("-", name).strip("-")[:80] or "figure"
+    return stem if stem.startswith("bertlens") else f"bertlens-{stem}"
+
+
+def chart_config(name: str, **extra) -> dict:
+    """`st.plotly_chart`'s config: no plotly logo, and the camera downloads an SVG called `file_name(name)`."""
+    return {"displaylogo": False,
+            "toImageButtonOptions": {"format": "svg", "filename": file_name(name), "scale": 1}, **extra}
+
+
+def svg_download(svg: str, name: str, key: str, label: str = "Download SVG", help: str | None = None) -> None:
+    """A button that downloads `svg` (a standalone SVG document) as `file_name(name).svg`."""
+    st.download_button(md_escape(label), svg.encode("utf-8"), file_name=f"{file_name(name)}.svg",
+                       mime="image/svg+xml", key=key, icon=":material/download:", on_click="ignore",
+                       help=md_escape(help or "A standalone vector figure (SVG) of what is shown, for a paper or "
+                                               "slides."))
+
+
+def install() -> None:
+    """The page-wide script behind the PNG button (see the module docstring); drawn in the sidebar, where it takes
+    no room. It reads plotly's own mode bar and config, so it needs no copy of plotly.js."""
+    with st.sidebar:
+        st.html(script(), unsafe_allow_javascript=True)
+
+
+def script() -> str:
+    """The script, checked against the sanitiser Streamlit runs on st.html: DOMPurify drops a <script> whose
+    text holds "<" before a letter, "/" or "!" (its guard against markup hidden in text), so the script builds
+    its icon with DOM calls and never writes such a "<"."""
+    text = _SCRIPT.replace("PNG_SCALE", str(PNG_SCALE))
+    body = text.removeprefix("<script>").removesuffix("</script>")
+    if re.search(r"<[/\w!]", body):
+        raise ValueError("the figure script holds '<' before a letter, '/' or '!'; Streamlit would drop it")
+    return text
+
+
+_SCRIPT = """<script>
+(() => {
+  const doc = window.parent && window.parent.document.querySelector("[data-testid=stApp]") ? window.parent.document
+                                                                                           : document;
+  const win = doc.defaultView;
+  if (win.__bertlensFigures) { return; }
+  win.__bertlensFigures = true;
+  const CAMERA = '.modebar-btn.bertlens-svg, .modebar-btn[data-title^="Download plot"]';
+  const SVG_NS = "http://www.w3.org/2000/svg";
+
+  function icon() {
+    const picture = doc.createElementNS(SVG_NS, "svg");
+    picture.setAttribute("viewBox", "0 0 24 24");
+    picture.setAttribute("width", "16");
+    picture.setAttribute("height", "16");
+    picture.setAttribute("aria-hidden", "true");
+    const label = doc.createElementNS(SVG_NS, "text");
+    for (const [name, value] of [["x", "0"], ["y", "16"], ["font-size", "10"], ["font-family", "sans-serif"],
+                                 ["font-weight", "700"], ["fill", "currentColor"]]) {
+      label.setAttribute(name, value);
+    }
+    label.textContent = "PNG";
+    picture.appendChild(label);
+    return picture;
+  }
+
+  function nameOf(gd) {
+    const own = ((gd._context || {}).toImageButtonOptions || {}).filename;
+    if (own) { return own; }
+    const holder = gd.closest('[class*="st-key-"]');
+    const key = holder && [...holder.classList].find(c => c.startsWith("st-key-"));
+    return "bertlens-" + (key ? key.slice(7) : "chart");
+  }
+
+  function download(gd, camera, format) {
+    const context = gd._context;
+    const saved = context.toImageButtonOptions || {};
+    context.toImageButtonOptions = {...saved, format: format, filename: nameOf(gd),
+                                    scale: format === "png" ? PNG_SCALE : 1};
+    try { camera.dispatchEvent(new MouseEvent("click", {bubbles: true, cancelable: true})); }
+    finally { context.toImageButtonOptions = saved; }
+  }
+
+  function fit(gd) {
+    const context = gd._context;
+    const camera = gd.querySelector(CAMERA);
+    if (!context || !camera) { return; }
+    const options = context.toImageButtonOptions || {};
+    if (!options.format || options.format === "png") {
+      context.toImageButtonOptions = {...options, format: "svg", filename: nameOf(gd)};
+    }
+    camera.classList.add("bertlens-svg");
+    camera.setAttribute("data-title", "Download as SVG");
+    camera.setAttribute("aria-label", "Download as SVG");
+    if (camera.parentElement.querySelector(".bertlens-png")) { return; }
+    const png = doc.createElement("button");
+    png.type = "button";
+    png.className = "modebar-btn bertlens-png";
+    png.setAttribute("rel", "tooltip");
+    png.setAttribute("data-title", "Download as PNG");
+    png.setAttribute("aria-label", "Download as PNG");
+    png.appendChild(icon());
+    png.addEventListener("click", event => { event.preventDefault(); event.stopPropagation();
+                                             download(gd, camera, "png"); });
+    camera.insertAdjacentElement("afterend", png);
+  }
+
+  let queued = false;
+  function sweep() {
+    queued = false;
+    doc.querySelectorAll(".js-plotly-plot").forEach(fit);
+  }
+  new win.MutationObserver(() => { if (!queued) { queued = true; win.setTimeout(sweep, 150); } })
+    .observe(doc.body, {childList: true, subtree: true});
+  sweep();
+})();
+</script>"""
