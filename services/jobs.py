@@ -33,12 +33,18 @@ STORE_TTL = 3600.0
 
 
 def worker_count() -> int:
-    """One worker per core on a CPU; one on a GPU, which runs one stream at a time."""
+    """BERT_LENS_JOB_WORKERS, else as many workers as the cores hold whole torch thread pools: one on a default
+    setup. On a GPU the device runs one stream at a time; on a CPU torch already spreads one job's passes over every
+    core, and two jobs at once only fight over them (two CrowS-Pairs jobs in two threads on 2 cores ran tens of
+    times slower than one after the other). Concurrent quick passes of many sessions are batched instead."""
     import torch
 
+    configured = os.environ.get("BERT_LENS_JOB_WORKERS")
+    if configured:
+        return max(1, int(configured))
     if torch.cuda.is_available() and os.environ.get("BERT_LENS_DEVICE", "auto") in ("auto", "cuda"):
         return 1
-    return max(1, os.cpu_count() or 1)
+    return max(1, (os.cpu_count() or 1) // max(1, torch.get_num_threads()))
 
 
 @st.cache_resource(show_spinner=False, max_entries=1)

@@ -89,6 +89,12 @@ PAGES = {
         ],
         payload_key="bias_side_template", payload_suffix=" {person} is a [MASK].",
     ),
+    "heads": BrowserPage(
+        title="Which heads?", inputs={"hd_text": "The nurse said that [MASK] was tired."},
+        click=("Find the heads",),
+        shows=lambda lm, i: [("[data-testid=stMetricLabel]", "Total effect")],
+        payload_key="hd_text", payload_suffix=" [MASK] was late.",
+    ),
     "counterfactual": BrowserPage(
         title="Counterfactual sentences", inputs={"cf_text": "He said that his [MASK] was late."},
         shows=lambda lm, i: [("[data-testid=stText]", counterfactual(lm, i["cf_text"]).counterfactual_text)],
