@@ -802,16 +802,22 @@ def device_kind(report: BenchReport) -> str:
 
 
 def store(report: BenchReport, markdown: Path, agreement: Path = AGREEMENT_JSON) -> Path:
-    """Save `report` in the JSON beside `markdown` (one entry per device kind), rewrite the markdown, and write
-    the measured precision agreement into the package's table (`agreement`), which the sidebar shows."""
+    """Save `report` in the JSON beside `markdown` (one entry per device kind), rewrite the markdown, and update
+    the package's table of measured precision agreement (`agreement`, which the sidebar shows) with the figures
+    this report measured; a report without them leaves the table as it was."""
     path = markdown.with_suffix(".json")
     data = json.loads(path.read_text()) if path.is_file() else {}
     data[device_kind(report)] = report_dict(report)
     path.write_text(json.dumps(data, indent=2) + "\n")
     markdown.write_text(render_markdown({k: report_from_dict(v) for k, v in data.items()}))
-    table = {kind: {row["section"]: row["value"] for row in entry.get("rows", [])
-                    if str(row.get("what", "")).startswith("top-10 agreement")} for kind, entry in data.items()}
-    agreement.write_text(json.dumps(table, indent=2, sort_keys=True) + "\n")
+    measured = {row.section: row.value for row in report.rows if row.what.startswith("top-10 agreement")}
+    if measured:
+        try:
+            table = json.loads(agreement.read_text())
+        except (OSError, ValueError):
+            table = {}
+        table.setdefault(device_kind(report), {}).update(measured)
+        agreement.write_text(json.dumps(table, indent=2, sort_keys=True) + "\n")
     return path
 
 

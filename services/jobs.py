@@ -1,7 +1,7 @@
 """The app's side of the one job runner and the one result store (`bertlens.jobs`).
 
 - `runner()`: one `Runner` per server process (`st.cache_resource`), shared by every session: a bounded pool of
-  workers (the cores on a CPU, one on a GPU), a bounded queue, at most one running job per session.
+  workers (`worker_count`), a bounded queue, at most one running job per session.
 - `cached(...)`: quick results (at most a forward pass or two) go through the same store, computed once for all
   sessions, inline.
 - `Request` and `job_area(...)`: anything slower runs as a job. The page shows a run button with the estimated
@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, Callable, Mapping, Sequence
 
 import streamlit as st
@@ -89,7 +90,7 @@ class Request:
     config: Mapping[str, Any] = field(default_factory=dict)
     label: str = ""
 
-    @property
+    @cached_property
     def key(self) -> JobKey:
         return key_of(self.method.name, self.lm, dict(self.config), self.inputs)
 
@@ -109,7 +110,6 @@ class Request:
         value = self.method.run(self.lm, self.inputs, self.config, context)
         pace(self.lm).observe(cost.passes, cost.tokens, time.perf_counter() - started)
         return value
-
 
 
 def duration(seconds: float) -> str:
