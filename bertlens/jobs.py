@@ -204,7 +204,10 @@ _MISSING = object()
 
 @dataclass
 class Job:
-    """One computation and who is waiting for it. Read its fields; only the runner changes them."""
+    """One computation and who is waiting for it. Read its fields; only the runner changes them.
+
+    `sessions` are those still waiting; `asked` also keeps those that pressed Stop, so each can be told that its
+    run stopped even while others keep it going."""
 
     key: JobKey
     title: str
@@ -218,11 +221,15 @@ class Job:
     error: str | None = None
     partial: Any = field(default=None, repr=False)
     sessions: set[str] = field(default_factory=set)
+    asked: set[str] = field(default_factory=set)
     submitted: float = field(default_factory=time.monotonic)
     started: float | None = None
     finished: float | None = None
     stop_asked: threading.Event = field(default_factory=threading.Event, repr=False)
     finished_event: threading.Event = field(default_factory=threading.Event, repr=False)
+
+    def __post_init__(self) -> None:
+        self.asked |= self.sessions
 
     @property
     def active(self) -> bool:
@@ -283,6 +290,7 @@ class Runner:
             job = self._jobs.get(key)
             if job is not None and job.active:
                 job.sessions.add(session)
+                job.asked.add(session)
                 return job
             if key in self.store:
                 done = Job(key, title, work, session, estimate_s, status=DONE, sessions={session})

@@ -136,12 +136,13 @@ def job_area(requests: Sequence[Request], *, button: str, key: str, help: str | 
     if all(v is not None for v in results):
         return results
     jobs = [r.job(q.key) for q in requests]
-    mine = [j is not None and session in j.sessions for j in jobs]
-    running = [q for q, v, j, m in zip(requests, results, jobs, mine) if v is None and m and j.active]
-    for job, m in zip(jobs, mine):
-        if m and job.status == FAILED and job.error:
+    watching = [j is not None and session in j.sessions for j in jobs]
+    asked = [j is not None and session in j.asked for j in jobs]
+    running = [q for q, v, j, w in zip(requests, results, jobs, watching) if v is None and w and j.active]
+    for job, a in zip(jobs, asked):
+        if a and job.status == FAILED and job.error:
             st.error(md_escape(job.error), icon=":material/error:")
-    stopped = [m and j.status == STOPPED for j, m in zip(jobs, mine)]
+    stopped = [a and not w and (j.status == STOPPED or j.active) for j, a, w in zip(jobs, asked, watching)]
     waiting = [q for q, v in zip(requests, results) if v is None and q not in running]
     if waiting:
         label = f"{button} ({duration(sum(q.estimate() for q in waiting))})"
@@ -157,7 +158,8 @@ def job_area(requests: Sequence[Request], *, button: str, key: str, help: str | 
         return None
     if any(stopped):
         st.caption(":material/stop_circle: Stopped. Press the button to run it again.")
-        filled = [v if v is not None else (j.partial if was else None) for v, j, was in zip(results, jobs, stopped)]
+        filled = [v if v is not None else (j.partial if was and j.status == STOPPED else None)
+                  for v, j, was in zip(results, jobs, stopped)]
         if all(v is not None for v in filled):
             return filled
     return None
