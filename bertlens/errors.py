@@ -33,7 +33,7 @@ def weights_help(model_id: str, detail: str = "") -> str:
         f"The weights of '{model_id}' are not on this machine and could not be downloaded.",
         "",
         "Two ways out:",
-        f"  1. On a machine with internet access, pre-fetch them into the Hugging Face cache:",
+        "  1. On a machine with internet access, pre-fetch them into the Hugging Face cache:",
         f"       python -m bertlens download --model {model_id}",
         "     (copy ~/.cache/huggingface to an offline machine, e.g. a classroom without wifi)",
         "  2. Point BERT Lens at a local folder that holds the model (config.json, model.safetensors, tokenizer):",

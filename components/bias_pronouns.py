@@ -11,6 +11,7 @@ from bertlens.bias.pronouns import PronounResult, load_pronoun_templates, parse_
 from bertlens import registry
 from bertlens.errors import BertLensError
 from bertlens.model import LoadedModel
+from bertlens.numbers import significant
 from components.bias_charts import FEMALE, GREY, MALE
 from components.presentation import style
 from components.safe import plotly_text, show_error
@@ -55,7 +56,7 @@ def show(result: PronounResult) -> None:
         c.metric("Skew vs BLS % women", "n/a", help="Too few occupations with a labour statistic.")
     else:
         c.metric("Skew vs BLS % women: Pearson r", f"{corr.pearson_r:.2f}",
-                 help=f"p = {corr.pearson_p:.2g}; Spearman ρ = {corr.spearman_rho:.2f} (p = {corr.spearman_p:.2g}), "
+                 help=f"p = {significant(corr.pearson_p)}; Spearman ρ = {corr.spearman_rho:.2f} (p = {significant(corr.spearman_p)}), "
                       f"n = {corr.n}")
     d.metric("Time", f"{result.seconds:.1f} s", help=f"{result.rows} sentences, one batched call")
     st.plotly_chart(style(probabilities_chart(result)), width="stretch")
@@ -102,8 +103,8 @@ def skew_scatter(result: PronounResult) -> go.Figure:
         xs = np.array([0.0, 100.0])
         fig.add_trace(go.Scatter(x=xs, y=c.slope * xs + c.intercept, mode="lines", name="least-squares fit",
                                  line=dict(color=GREY, dash="dash"), hoverinfo="skip"))
-        title += (f": Pearson r = {c.pearson_r:.2f} (p = {c.pearson_p:.2g}), Spearman ρ = {c.spearman_rho:.2f} "
-                  f"(p = {c.spearman_p:.2g}), n = {c.n}")
+        title += (f": Pearson r = {c.pearson_r:.2f} (p = {significant(c.pearson_p)}), Spearman ρ = {c.spearman_rho:.2f} "
+                  f"(p = {significant(c.spearman_p)}), n = {c.n}")
     fig.add_hline(y=0, line=dict(color="#495057", width=1))
     fig.update_layout(title=dict(text=title, font=dict(size=14)), height=460, plot_bgcolor="white",
                       margin=dict(l=10, r=10, t=60, b=60), showlegend=False,

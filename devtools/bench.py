@@ -327,8 +327,8 @@ class Bench:
                                     f"{len(runs)} fresh processes)", seconds * 1000, f"{seconds:.2f} s"))
         self.report.add(Row("load", "load plus the first fill-mask (time to first result in a new process)",
                             first * 1000, f"{first:.2f} s"))
-        self.report.add(Row("load", f"RSS after importing torch+transformers / after the load (weights are "
-                                    f"memory-mapped) / peak after the first fill-mask", None,
+        self.report.add(Row("load", "RSS after importing torch+transformers / after the load (weights are "
+                                    "memory-mapped) / peak after the first fill-mask", None,
                             f"{before:,.0f} / {after_load:,.0f} / {peak:,.0f} MB"))
 
     def _load_once(self, dtype: str) -> dict[str, float]:

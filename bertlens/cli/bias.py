@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from bertlens.numbers import significant
 from bertlens import registry
 from bertlens.bias.crows_metrics import pair_metrics
 from bertlens.cli.common import add_method_options, load, method_options
@@ -144,8 +145,8 @@ def print_probe(lm, result, top: int) -> None:
         if c is None:
             print(f"{name}: too few occupations with a BLS share to correlate")
             continue
-        print(f"{name} vs BLS % women (n={c.n}): Pearson r={c.pearson_r:.3f} (p={c.pearson_p:.2g}), "
-              f"Spearman rho={c.spearman_rho:.3f} (p={c.spearman_p:.2g}), fit {c.slope:.4f} x % + {c.intercept:.3f}")
+        print(f"{name} vs BLS % women (n={c.n}): Pearson r={c.pearson_r:.3f} (p={significant(c.pearson_p)}), "
+              f"Spearman rho={c.spearman_rho:.3f} (p={significant(c.spearman_p)}), fit {c.slope:.4f} x % + {c.intercept:.3f}")
     for warning in result.warnings:
         print(f"note: {warning}")
 

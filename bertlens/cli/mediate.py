@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from bertlens.numbers import probability
 from bertlens import registry
 from bertlens.cli.common import ProgressBar, add_method_options, load, method_options, print_json
 from bertlens.errors import InputError
@@ -77,10 +78,10 @@ def run(args: argparse.Namespace) -> int:
                                          else ""))
     print(f"text:           {result.text}")
     print(f"counterfactual: {result.counterfactual}   (swap {result.swap})")
-    print(f"y = P({t1})/P({t2}) at the mask: {result.y:.4g} (P = {result.p_targets[0]:.3g} / "
-          f"{result.p_targets[1]:.3g}); counterfactual {result.y_counterfactual:.4g}")
+    print(f"y = P({t1})/P({t2}) at the mask: {result.y:.4g} (P = {probability(result.p_targets[0])} / "
+          f"{probability(result.p_targets[1])}); counterfactual {result.y_counterfactual:.4g}")
     print(f"total_effect: TE = y(x')/y(x) - 1 = {result.total_effect:+.4f}")
-    print(f"\ntop heads (NIE in the direction of the total effect; layer.head from 1):")
+    print("\ntop heads (NIE in the direction of the total effect; layer.head from 1):")
     for h in result.ranked(args.top):
         print(f"  {h.layer:>2}.{h.head:<2}  NIE {h.nie:+.4f}")
     print("\nlayer  attention      MLP")
@@ -122,7 +123,7 @@ def run_templates(args: argparse.Namespace) -> int:
           f"({result.interval})")
     for warning in result.warnings:
         print(f"note: {warning}")
-    print(f"\ntop heads (mean NIE over templates, 95% interval; layer.head from 1):")
+    print("\ntop heads (mean NIE over templates, 95% interval; layer.head from 1):")
     for h in detail.top_heads[: args.top]:
         low, high = detail.heads.low[h.layer - 1][h.head - 1], detail.heads.high[h.layer - 1][h.head - 1]
         print(f"  {h.layer:>2}.{h.head:<2}  NIE {h.nie:+.4f}  [{low:+.4f}, {high:+.4f}]")

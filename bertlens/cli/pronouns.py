@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 
+from bertlens.numbers import significant
 from bertlens.cli.common import load, print_json
 
 
@@ -42,7 +43,7 @@ def run(args: argparse.Namespace) -> int:
     if c is None:
         print("\nskew vs BLS % women: too few occupations with a share to correlate")
     else:
-        print(f"\nskew vs BLS % women (n={c.n}): Pearson r={c.pearson_r:.3f} (p={c.pearson_p:.2g}), Spearman "
-              f"rho={c.spearman_rho:.3f} (p={c.spearman_p:.2g}), fit {c.slope:.4f} x % + {c.intercept:.3f}")
+        print(f"\nskew vs BLS % women (n={c.n}): Pearson r={c.pearson_r:.3f} (p={significant(c.pearson_p)}), Spearman "
+              f"rho={c.spearman_rho:.3f} (p={significant(c.spearman_p)}), fit {c.slope:.4f} x % + {c.intercept:.3f}")
     print("% women: US Bureau of Labor Statistics (CPS); per-row sources and years in --json.")
     return 0
