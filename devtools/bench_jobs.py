@@ -1,8 +1,10 @@
 """The benchmark's `jobs` section: what the one job runner costs, and what sharing a job saves.
 
-- Overhead: a small real computation (one CrowS-Pairs pair's masked rows) called directly, and the same
-  computation submitted as a job and waited for, in interleaved rounds; the difference per job is the runner's
-  cost (thread hand-off, keying, store). Every job has a new key, so none is answered from the store.
+- Overhead: the runner's own cost per job (keying, queue, thread hand-off, storing and sizing the result, waking
+  the waiter), measured with the computation taken out: the job returns one CrowS-Pairs pair's real result, already
+  computed, and each round's time is compared with a direct call that returns the same object. Every job has a new
+  key, so none is answered from the store. A second row runs the real computation both ways for context; on a
+  full-size model its ~1 s varies by more than the overhead, so it carries no target.
 - Sharing: the same CrowS-Pairs job asked for by one session, then by two sessions at the same moment (each from
   its own thread, on a fresh store): the second session joins the first's run, so two cost what one costs.
 - Bounds: 1,000 distinct jobs, each leaving a result of about 1 MiB, through a store bounded at 64 MiB.
@@ -20,7 +22,7 @@ from bertlens.jobs import JobKey, ResultStore, Runner
 from bertlens.model import LoadedModel
 from bertlens.registry import Context, get
 
-OVERHEAD_ROUNDS = 40
+OVERHEAD_ROUNDS = 400
 SHARED_PAIRS = 64
 STORE_JOBS = 1000
 STORE_BYTES = 64 * 2**20
@@ -39,23 +41,37 @@ def measure(lm: LoadedModel, repeats: int) -> list[dict[str, Any]]:
 
     rows = []
     one = tuple(synthetic_pairs(1))
+    result = _crows(lm, one)
     runner = Runner(workers=1)
-    _crows(lm, one)
-    direct, queued = [], []
-    for n in range(max(OVERHEAD_ROUNDS, repeats)):
+    differences = []
+    for n in range(OVERHEAD_ROUNDS):
         start = time.perf_counter()
-        _crows(lm, one)
-        direct.append(time.perf_counter() - start)
+        (lambda: result)()
+        direct = time.perf_counter() - start
         key = JobKey.of("crows", lm.key, lm.info.dtype, {"round": n}, one)
         start = time.perf_counter()
-        job = runner.submit(key, lambda ctx: _crows(lm, one), "bench")
-        runner.wait(job, 600)
-        queued.append(time.perf_counter() - start)
-    overhead_ms = (statistics.median(queued) - statistics.median(direct)) * 1000
-    rows.append(dict(what=f"runner overhead per job against a direct call (one CrowS pair's rows, "
-                          f"{statistics.median(direct) * 1000:.1f} ms direct; median of {len(direct)} interleaved "
-                          "rounds)", median_ms=overhead_ms, value=f"{overhead_ms:.2f} ms",
-                     target=f"<= {TARGETS['overhead_ms']:g} ms", met=overhead_ms <= TARGETS["overhead_ms"]))
+        runner.wait(runner.submit(key, lambda ctx: result, "bench"), 60)
+        differences.append(time.perf_counter() - start - direct)
+    overhead_ms = statistics.median(differences) * 1000
+    rows.append(dict(what=f"runner overhead per job, the computation taken out (submit, queue, hand-off, store, "
+                          f"wake; median of {OVERHEAD_ROUNDS} jobs)", median_ms=overhead_ms,
+                     value=f"{overhead_ms:.2f} ms", target=f"<= {TARGETS['overhead_ms']:g} ms",
+                     met=overhead_ms <= TARGETS["overhead_ms"]))
+
+    direct_s, queued_s = [], []
+    for n in range(max(3, repeats)):
+        start = time.perf_counter()
+        _crows(lm, one)
+        direct_s.append(time.perf_counter() - start)
+        key = JobKey.of("crows", lm.key, lm.info.dtype, {"real round": n}, one)
+        start = time.perf_counter()
+        runner.wait(runner.submit(key, lambda ctx: _crows(lm, one), "bench"), 600)
+        queued_s.append(time.perf_counter() - start)
+    ratio = statistics.median(queued_s) / statistics.median(direct_s)
+    rows.append(dict(what=f"one CrowS pair's rows as a job against a direct call ({statistics.median(direct_s) * 1000:.1f}"
+                          f" ms direct; median of {len(direct_s)} interleaved rounds)",
+                     median_ms=statistics.median(queued_s) * 1000,
+                     value=f"{statistics.median(queued_s) * 1000:.1f} ms", ratio=ratio))
 
     pairs = tuple(synthetic_pairs(SHARED_PAIRS))
     key = JobKey.of("crows", lm.key, lm.info.dtype, {}, pairs)

@@ -2,6 +2,7 @@
 top-10 agreement from the benchmark file."""
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
@@ -45,3 +46,18 @@ def test_chosen_precision_loads_that_model(app_env):
     at.switch_page("app_pages/fill_mask.py").run()
     assert not at.exception
     assert len(at.dataframe[0].value) == 10
+
+
+def test_shipped_agreement_table_holds_every_measured_figure():
+    """The sidebar's agreement figures are package data stored by `bench --write`; a run that measured no
+    precision must not empty them (one such run once left `{"cpu": {}}`, and the sidebar said 'not measured')."""
+    from bertlens.settings import AGREEMENT_JSON, agreement_figure
+
+    report = json.loads((Path(__file__).resolve().parent.parent / "docs" / "benchmarks.json").read_text())
+    measured = {(kind, row["section"]): row["value"] for kind, run in report.items() for row in run["rows"]
+                if row["what"].startswith("top-10 agreement")}
+    assert measured, "the benchmark report measured no precision agreement"
+    table = json.loads(AGREEMENT_JSON.read_text())
+    for (kind, dtype), value in measured.items():
+        assert table[kind][dtype] == value, (kind, dtype)
+        assert agreement_figure(dtype, prefer=kind) == value
