@@ -186,13 +186,13 @@ with probe_tab:
                                 probe_method.spec.validate({"seed": config.seed, "bootstrap": config.bootstrap,
                                                             "permutations": config.permutations}), "Occupation probe")
     with run_col:
-        done = job_area([probe_request], button="Run probe", key="bias_run") if probe_request else None
+        done = job_area([probe_request], button="Run probe", key="bias_run", hint_area=probe_output,
+                        hint="Press **Run probe** to score every occupation in every template for both genders.") \
+            if probe_request else None
     probe_result = done[0].detail.with_min_effect(float(min_effect)) if done else None
     probe_metric = dataclasses.replace(done[0], value=float(probe_result.notable_count), detail=probe_result) \
         if done else None
-    if probe_result is None:
-        probe_output.info("Press **Run probe** to score every occupation in every template for both genders.")
-    else:
+    if probe_result is not None:
         for note in probe_result.warnings:
             probe_output.warning(md_escape(note))
         n_significant = sum(o.significant for o in probe_result.occupations)
@@ -261,12 +261,11 @@ with crows_tab:
         st.text(source)
         crows_method = registry.get("metric", "crows")
         done = job_area([Request(crows_method, lm, tuple(crows_pairs), crows_method.spec.validate(), "CrowS PLL")],
-                        button="Score pairs", key="bias_crows_run")
+                        button="Score pairs", key="bias_crows_run",
+                        hint="Press **Score pairs** to score every pair of this file.")
         crows_result = done[0].detail if done else None
         crows_metric = done[0] if done else None
-        if crows_result is None:
-            st.info("Press **Score pairs** to score every pair of this file.")
-        else:
+        if crows_result is not None:
             if not crows_result.complete:
                 st.warning(f"Stopped after {len(crows_result.scores)} of {crows_result.total_pairs} pairs; the "
                            "figures below cover those only.")

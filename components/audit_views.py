@@ -55,9 +55,9 @@ def metrics_section(lm: LoadedModel, pairs: list[CrowsPair], source: str) -> Met
     if not chosen:
         st.info("Choose at least one metric.")
         return None
-    results = job_area(metric_requests(lm, pairs, tuple(chosen)), button="Compare metrics", key="bias_metrics_run")
+    results = job_area(metric_requests(lm, pairs, tuple(chosen)), button="Compare metrics", key="bias_metrics_run",
+                       hint="Press **Compare metrics** to score these pairs with each chosen metric.")
     if results is None:
-        st.info("Press **Compare metrics** to score these pairs with each chosen metric.")
         return None
     result = combine({r.metric: r for r in results}, pairs)
     st.caption(f"Scored: {md_escape(source)}")

@@ -40,9 +40,9 @@ def pronoun_tab(lm: LoadedModel) -> None:
     method = registry.get("metric", "pronouns")
     request = Request(method, lm, None if text == DEFAULT_TEMPLATES_TEXT else templates, method.spec.validate(),
                       "Pronoun probe")
-    results = job_area([request], button="Run pronoun probe", key="bias_pronoun_run")
+    results = job_area([request], button="Run pronoun probe", key="bias_pronoun_run",
+                       hint="Press **Run pronoun probe** to score every occupation in every template.")
     if results is None:
-        st.info("Press **Run pronoun probe** to score every occupation in every template.")
         return
     show(results[0].detail)
 

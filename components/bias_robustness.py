@@ -55,9 +55,10 @@ def robustness_tab(lm: LoadedModel, config: ProbeConfig | None, min_effect: floa
     options = method.spec.validate({"seed": config.seed, "bootstrap": config.bootstrap,
                                     "permutations": config.permutations})
     request = Request(method, lm, ParaphraseInput(sets, cache_key(config)), options, "Template robustness")
-    results = job_area([request], button="Run robustness check", key="bias_robustness_run")
+    results = job_area([request], button="Run robustness check", key="bias_robustness_run",
+                       hint="Press **Run robustness check** to score every template of every paraphrase set (one "
+                            "batched run).")
     if results is None:
-        st.info("Press **Run robustness check** to score every template of every paraphrase set (one batched run).")
         return
     try:
         result = results[0].detail.with_min_effect(min_effect)

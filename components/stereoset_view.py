@@ -219,9 +219,9 @@ def stereoset_tab(lm) -> StereoSetRun | None:
         st.warning(md_escape(reason), icon=":material/extension_off:")
         return None
     request = Request(method, lm, data, method.spec.validate({"split": split}), "StereoSet")
-    done = job_area([request], button="Score StereoSet", key="bias_stereoset_run")
+    done = job_area([request], button="Score StereoSet", key="bias_stereoset_run",
+                    hint="Press **Score StereoSet** to score every example of this split.")
     if not done:
-        st.info("Press **Score StereoSet** to score every example of this split.")
         return None
     show_result(lm.info, done[0].detail)
     return StereoSetRun(done[0], upload.name, raw)

@@ -125,9 +125,13 @@ def submit(requests: Sequence[Request]) -> list[Job]:
     return [r.submit(q.key, q.work, session, q.title, q.estimate()) for q in requests]
 
 
-def job_area(requests: Sequence[Request], *, button: str, key: str, help: str | None = None) -> list[Any] | None:
+def job_area(requests: Sequence[Request], *, button: str, key: str, help: str | None = None,
+             hint: str | None = None, hint_area: Any = None) -> list[Any] | None:
     """The run button (for what is neither stored nor running for this session), the running jobs' panel, or the
     results (in the order of `requests`) once every request has one.
+
+    `hint` (our own markdown, never user text) says what the button does; it shows in `hint_area` (a container;
+    the page by default) only while the button waits to be pressed, never beside a running job or a stop notice.
 
     A job of this session that failed or was stopped says so here; when a stopped job left a partial result
     (its `complete` is False), the results are returned with it in its place."""
@@ -156,6 +160,8 @@ def job_area(requests: Sequence[Request], *, button: str, key: str, help: str | 
     if running:
         _panel(tuple(q.key for q in running), key)
         return None
+    if hint and not any(stopped):
+        (hint_area if hint_area is not None else st).info(hint)
     if any(stopped):
         st.caption(":material/stop_circle: Stopped. Press the button to run it again.")
         filled = [v if v is not None else (j.partial if was and j.status == STOPPED else None)

@@ -25,7 +25,7 @@ class UnmaskedLikelihood(Method):
 
     def run(self, lm: LoadedModel, inputs: Sequence[CrowsPair], config: Mapping[str, Any],
             context: Context) -> MetricResult:
-        result = score_aul(lm, list(inputs), (self.name,), progress=fraction_progress(context),
+        result = score_aul(lm, list(inputs), (self.name,), progress=fraction_progress(context, keeps_partial=True),
                            should_stop=context.stopped)
         decisions = []
         for s in result.scores:

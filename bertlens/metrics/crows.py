@@ -27,7 +27,8 @@ class CrowsPll(Method):
 
     def run(self, lm: LoadedModel, inputs: Sequence[CrowsPair], config: Mapping[str, Any],
             context: Context) -> MetricResult:
-        result = score_crows(lm, list(inputs), progress=fraction_progress(context), should_stop=context.stopped)
+        result = score_crows(lm, list(inputs), progress=fraction_progress(context, keeps_partial=True),
+                             should_stop=context.stopped)
         decisions = [ItemDecision(pair_item(s.line), s.sent_more, None if s.tie else s.more_higher,
                                   s.score_more - s.score_less, s.bias_type) for s in result.scores]
         return percent_of_pairs(self, decisions, measures=self.summary, complete=result.complete,

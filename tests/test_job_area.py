@@ -1,0 +1,60 @@
+"""The page side of a job (`services.jobs.job_area`), under AppTest: the hint shows only while the run button waits,
+a running job shows its progress and Stop instead, Stop says so, and a result shows only for the inputs it was
+computed from."""
+from __future__ import annotations
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+import job_area_toy as toy
+from app_support import finish_jobs, job_runner
+
+SCRIPT = "import job_area_toy\njob_area_toy.page()\n"
+
+
+def infos(at: AppTest) -> list[str]:
+    return [i.value for i in at.info]
+
+
+@pytest.fixture
+def at():
+    toy.GATE.clear()
+    toy.STARTED.clear()
+    at = AppTest.from_string(SCRIPT, default_timeout=60)
+    at.run()
+    yield at
+    toy.GATE.set()
+
+
+def test_the_hint_waits_with_the_button_and_leaves_while_the_job_runs(at):
+    assert infos(at) == [toy.HINT] and at.button(key="count")
+    at.button(key="count").click().run()
+    assert toy.STARTED.wait(30)
+    at.run()
+    assert toy.HINT not in infos(at), "a running job is no time to ask for the button"
+    assert "count" not in [b.key for b in at.button] and "count_stop" in [b.key for b in at.button]
+    toy.GATE.set()
+    finish_jobs(at)
+    assert [m.value for m in at.metric] == ["3"] and infos(at) == []
+
+
+def test_stop_says_stopped_and_offers_the_button_without_the_hint(at):
+    at.button(key="count").click().run()
+    assert toy.STARTED.wait(30)
+    at.run()
+    at.button(key="count_stop").click().run()
+    finish_jobs(at)
+    assert any("Stopped" in c.value for c in at.caption)
+    assert at.button(key="count") and toy.HINT not in infos(at) and not at.metric
+
+
+def test_a_result_shows_only_for_its_own_inputs(at):
+    toy.GATE.set()
+    at.button(key="count").click().run()
+    finish_jobs(at)
+    assert [m.value for m in at.metric] == ["3"]
+    at.text_input(key="text").set_value("just two").run()
+    assert not at.metric and infos(at) == [toy.HINT], "the old count must not stay beside new text"
+    at.text_input(key="text").set_value("one two three").run()
+    assert [m.value for m in at.metric] == ["3"], "back to the first text, its stored result returns"
+    assert job_runner().runs >= 1
