@@ -288,7 +288,7 @@ class Runner:
         Raises QueueFull when too many jobs wait."""
         with self._cond:
             job = self._jobs.get(key)
-            if job is not None and job.active:
+            if job is not None and job.active and not job.stop_asked.is_set():
                 job.sessions.add(session)
                 job.asked.add(session)
                 return job

@@ -108,7 +108,8 @@ class Request:
         cost = self.method.estimate(self.lm, self.inputs, self.config)
         started = time.perf_counter()
         value = self.method.run(self.lm, self.inputs, self.config, context)
-        pace(self.lm).observe(cost.passes, cost.tokens, time.perf_counter() - started)
+        if getattr(value, "complete", True) and not context.stopped():
+            pace(self.lm).observe(cost.passes, cost.tokens, time.perf_counter() - started)
         return value
 
 
@@ -147,7 +148,8 @@ def job_area(requests: Sequence[Request], *, button: str, key: str, help: str | 
         if a and job.status == FAILED and job.error:
             st.error(md_escape(job.error), icon=":material/error:")
     stopped = [a and not w and (j.status == STOPPED or j.active) for j, a, w in zip(jobs, asked, watching)]
-    waiting = [q for q, v in zip(requests, results) if v is None and q not in running]
+    stopping = [q for q, j, a in zip(requests, jobs, asked) if a and j.active and j.stop_asked.is_set()]
+    waiting = [q for q, v in zip(requests, results) if v is None and q not in running and q not in stopping]
     if waiting:
         label = f"{button} ({duration(sum(q.estimate() for q in waiting))})"
         if st.button(md_escape(label), key=key, type="primary", help=md_escape(help) if help else None):
@@ -160,6 +162,9 @@ def job_area(requests: Sequence[Request], *, button: str, key: str, help: str | 
     if running:
         _panel(tuple(q.key for q in running), key)
         return None
+    if stopping:
+        _panel(tuple(q.key for q in stopping), key, stopping=True)
+        return None
     if hint and not any(stopped):
         (hint_area if hint_area is not None else st).info(hint)
     if any(stopped):
@@ -171,13 +176,19 @@ def job_area(requests: Sequence[Request], *, button: str, key: str, help: str | 
     return None
 
 
-def _panel(keys: tuple[JobKey, ...], widget_key: str) -> None:
+def _panel(keys: tuple[JobKey, ...], widget_key: str, stopping: bool = False) -> None:
+    """Progress, queue place and Stop, polled until every job ends; then the whole page reruns to show the results.
+    While `stopping` (Stop was pressed and the job has not yet reached its next check) it says so, without a Stop
+    button, and still polls, so a partial result appears as soon as the job hands it over."""
     @st.fragment(run_every=POLL_SECONDS)
     def panel() -> None:
         r, session = runner(), session_id()
         jobs = [r.job(k) for k in keys]
         if all(j is None or not j.active for j in jobs):
             st.rerun(scope="app")
+        if stopping:
+            st.caption(":material/hourglass_top: Stopping: the run ends at its next check.")
+            return
         for job in jobs:
             if job is None:
                 continue

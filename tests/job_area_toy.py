@@ -12,11 +12,14 @@ from bertlens.registry import Context, Cost, Method
 
 GATE = threading.Event()
 STARTED = threading.Event()
+HEED_STOP = threading.Event()
 HINT = "Press **Count** to count the words."
 LM = SimpleNamespace(key="toy-model", info=SimpleNamespace(dtype="float32", parameters=1_000_000, device="cpu"))
 
 
 class CountWords(Method):
+    """Counts words once `GATE` opens; checks for a stop only while `HEED_STOP` is set (a method between checks)."""
+
     kind = "metric"
     name = "toy_count"
     title = "Word count"
@@ -27,7 +30,8 @@ class CountWords(Method):
     def run(self, lm: Any, inputs: str, config: Mapping[str, Any], context: Context) -> int:
         STARTED.set()
         while not GATE.wait(0.01):
-            context.progress(0.5, 1.0, "counting")
+            if HEED_STOP.is_set():
+                context.progress(0.5, 1.0, "counting")
         return len(inputs.split())
 
 

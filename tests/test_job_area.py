@@ -20,6 +20,7 @@ def infos(at: AppTest) -> list[str]:
 def at():
     toy.GATE.clear()
     toy.STARTED.clear()
+    toy.HEED_STOP.set()
     at = AppTest.from_string(SCRIPT, default_timeout=60)
     at.run()
     yield at
@@ -46,6 +47,21 @@ def test_stop_says_stopped_and_offers_the_button_without_the_hint(at):
     finish_jobs(at)
     assert any("Stopped" in c.value for c in at.caption)
     assert at.button(key="count") and toy.HINT not in infos(at) and not at.metric
+
+
+def test_a_job_between_checks_shows_stopping_until_it_ends(at):
+    """Stop is asked, but the job reaches its next check later: the page says it is stopping and keeps polling
+    (so what the job hands over shows when it ends), and offers neither Stop nor the run button meanwhile."""
+    toy.HEED_STOP.clear()
+    at.button(key="count").click().run()
+    assert toy.STARTED.wait(30)
+    at.run()
+    at.button(key="count_stop").click().run()
+    assert any("Stopping" in c.value for c in at.caption)
+    assert not {"count", "count_stop"} & {b.key for b in at.button}
+    toy.GATE.set()
+    finish_jobs(at)
+    assert any("Stopped" in c.value for c in at.caption) and at.button(key="count")
 
 
 def test_a_result_shows_only_for_its_own_inputs(at):

@@ -88,6 +88,27 @@ def test_stop_by_the_last_session_stops_a_running_job_and_stores_nothing():
     assert "alice" in job.asked and not job.sessions
 
 
+def test_asking_again_while_a_run_is_stopping_starts_a_fresh_run():
+    """A run that everyone stopped only ends at its next check; whoever asks for the key meanwhile must not join
+    the dying run (and be handed a stop they never asked for)."""
+    runner, dying, fresh = Runner(workers=1), Gate(), Gate("fresh result")
+
+    def between_checks(context: Context) -> object:
+        dying.started.set()
+        dying.release.wait(TIMEOUT)
+        return "partial"
+
+    old = runner.submit(key(), between_checks, "alice")
+    assert dying.started.wait(TIMEOUT)
+    runner.stop(key(), "alice")
+    new = runner.submit(key(), fresh, "bob")
+    assert new is not old and runner.job(key()) is new
+    dying.release.set()
+    assert runner.wait(old, TIMEOUT) and old.status == STOPPED
+    fresh.release.set()
+    assert runner.wait(new, TIMEOUT) and new.status == DONE and runner.result(key()) == "fresh result"
+
+
 def test_stop_of_a_queued_job_takes_it_out_of_the_queue_unrun():
     runner, busy, waiting = Runner(workers=1), Gate(), Gate()
     runner.submit(key(1), busy, "alice")
