@@ -16,6 +16,7 @@ from bertlens import registry
 from bertlens.errors import BertLensError
 from bertlens.metrics.robustness import ParaphraseInput
 from bertlens.model import LoadedModel
+from bertlens.numbers import interval
 from components.bias_charts import FEMALE, GREY, MALE
 from components.presentation import style
 from components.safe import md_escape, plotly_text, show_error
@@ -75,7 +76,7 @@ def show(result: RobustnessResult) -> None:
     a.metric("Headline count across sets", f"{low} – {high}",
              help=f"Holm-significant and |log-ratio| ≥ {result.pooled.min_effect:g}, per set alone.")
     x, y = result.mean_abs_range
-    b.metric("Mean |log-ratio| across sets", f"{x:.3f} – {y:.3f}")
+    b.metric("Mean |log-ratio| across sets", interval(x, y))
     r = result.pearson_range
     c.metric("Pearson r with BLS across sets", "n/a" if r is None else f"{r[0]:.2f} – {r[1]:.2f}")
     d.metric("Time", f"{result.seconds:.1f} s", help=f"{result.rows} forward rows, one batched run")
