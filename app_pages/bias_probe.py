@@ -187,7 +187,7 @@ with probe_tab:
                                                             "permutations": config.permutations}), "Occupation probe")
     with run_col:
         done = job_area([probe_request], button="Run probe", key="bias_run", hint_area=probe_output,
-                        hint="Press **Run probe** to score every occupation in every template for both genders.") \
+                        hint="Press Run probe to score every occupation in every template for both genders.") \
             if probe_request else None
     probe_result = done[0].detail.with_min_effect(float(min_effect)) if done else None
     probe_metric = dataclasses.replace(done[0], value=float(probe_result.notable_count), detail=probe_result) \
@@ -262,7 +262,7 @@ with crows_tab:
         crows_method = registry.get("metric", "crows")
         done = job_area([Request(crows_method, lm, tuple(crows_pairs), crows_method.spec.validate(), "CrowS PLL")],
                         button="Score pairs", key="bias_crows_run",
-                        hint="Press **Score pairs** to score every pair of this file.")
+                        hint="Press Score pairs to score every pair of this file.")
         crows_result = done[0].detail if done else None
         crows_metric = done[0] if done else None
         if crows_result is not None:

@@ -56,7 +56,7 @@ def metrics_section(lm: LoadedModel, pairs: list[CrowsPair], source: str) -> Met
         st.info("Choose at least one metric.")
         return None
     results = job_area(metric_requests(lm, pairs, tuple(chosen)), button="Compare metrics", key="bias_metrics_run",
-                       hint="Press **Compare metrics** to score these pairs with each chosen metric.")
+                       hint="Press Compare metrics to score these pairs with each chosen metric.")
     if results is None:
         return None
     result = combine({r.metric: r for r in results}, pairs)

@@ -12,6 +12,7 @@ from bertlens import registry
 from bertlens.errors import BertLensError
 from bertlens.model import LoadedModel
 from bertlens.numbers import significant
+from bertlens.text import md_escape
 from components.bias_charts import FEMALE, GREY, MALE
 from components.presentation import style
 from components.safe import plotly_text, show_error
@@ -41,7 +42,7 @@ def pronoun_tab(lm: LoadedModel) -> None:
     request = Request(method, lm, None if text == DEFAULT_TEMPLATES_TEXT else templates, method.spec.validate(),
                       "Pronoun probe")
     results = job_area([request], button="Run pronoun probe", key="bias_pronoun_run",
-                       hint="Press **Run pronoun probe** to score every occupation in every template.")
+                       hint="Press Run pronoun probe to score every occupation in every template.")
     if results is None:
         return
     show(results[0].detail)
@@ -56,8 +57,8 @@ def show(result: PronounResult) -> None:
         c.metric("Skew vs BLS % women", "n/a", help="Too few occupations with a labour statistic.")
     else:
         c.metric("Skew vs BLS % women: Pearson r", f"{corr.pearson_r:.2f}",
-                 help=f"p = {significant(corr.pearson_p)}; Spearman ρ = {corr.spearman_rho:.2f} (p = {significant(corr.spearman_p)}), "
-                      f"n = {corr.n}")
+                 help=md_escape(f"p = {significant(corr.pearson_p)}; Spearman ρ = {corr.spearman_rho:.2f} "
+                                f"(p = {significant(corr.spearman_p)}), n = {corr.n}"))
     d.metric("Time", f"{result.seconds:.1f} s", help=f"{result.rows} sentences, one batched call")
     st.plotly_chart(style(probabilities_chart(result)), width="stretch")
     st.caption("Mean probability over templates of each pronoun at the mask (over the whole vocabulary, so the three "

@@ -57,7 +57,7 @@ def robustness_tab(lm: LoadedModel, config: ProbeConfig | None, min_effect: floa
                                     "permutations": config.permutations})
     request = Request(method, lm, ParaphraseInput(sets, cache_key(config)), options, "Template robustness")
     results = job_area([request], button="Run robustness check", key="bias_robustness_run",
-                       hint="Press **Run robustness check** to score every template of every paraphrase set (one "
+                       hint="Press Run robustness check to score every template of every paraphrase set (one "
                             "batched run).")
     if results is None:
         return

@@ -220,7 +220,7 @@ def stereoset_tab(lm) -> StereoSetRun | None:
         return None
     request = Request(method, lm, data, method.spec.validate({"split": split}), "StereoSet")
     done = job_area([request], button="Score StereoSet", key="bias_stereoset_run",
-                    hint="Press **Score StereoSet** to score every example of this split.")
+                    hint="Press Score StereoSet to score every example of this split.")
     if not done:
         return None
     show_result(lm.info, done[0].detail)

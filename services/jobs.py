@@ -131,8 +131,8 @@ def job_area(requests: Sequence[Request], *, button: str, key: str, help: str | 
     """The run button (for what is neither stored nor running for this session), the running jobs' panel, or the
     results (in the order of `requests`) once every request has one.
 
-    `hint` (our own markdown, never user text) says what the button does; it shows in `hint_area` (a container;
-    the page by default) only while the button waits to be pressed, never beside a running job or a stop notice.
+    `hint` (plain text) says what the button does; it shows in `hint_area` (a container; the page by default) only
+    while the button waits to be pressed, never beside a running job or a stop notice.
 
     A job of this session that failed or was stopped says so here; when a stopped job left a partial result
     (its `complete` is False), the results are returned with it in its place."""
@@ -166,7 +166,7 @@ def job_area(requests: Sequence[Request], *, button: str, key: str, help: str | 
         _panel(tuple(q.key for q in stopping), key, stopping=True)
         return None
     if hint and not any(stopped):
-        (hint_area if hint_area is not None else st).info(hint)
+        (hint_area if hint_area is not None else st).info(md_escape(hint))
     if any(stopped):
         st.caption(":material/stop_circle: Stopped. Press the button to run it again.")
         filled = [v if v is not None else (j.partial if was and j.status == STOPPED else None)

@@ -13,7 +13,7 @@ from bertlens.registry import Context, Cost, Method
 GATE = threading.Event()
 STARTED = threading.Event()
 HEED_STOP = threading.Event()
-HINT = "Press **Count** to count the words."
+HINT = "Press Count to count the words."
 LM = SimpleNamespace(key="toy-model", info=SimpleNamespace(dtype="float32", parameters=1_000_000, device="cpu"))
 
 

@@ -7,9 +7,13 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 import job_area_toy as toy
+from bertlens.text import md_escape
 from app_support import finish_jobs, job_runner
 
 SCRIPT = "import job_area_toy\njob_area_toy.page()\n"
+
+
+HINT = md_escape(toy.HINT)
 
 
 def infos(at: AppTest) -> list[str]:
@@ -28,11 +32,11 @@ def at():
 
 
 def test_the_hint_waits_with_the_button_and_leaves_while_the_job_runs(at):
-    assert infos(at) == [toy.HINT] and at.button(key="count")
+    assert infos(at) == [HINT] and at.button(key="count")
     at.button(key="count").click().run()
     assert toy.STARTED.wait(30)
     at.run()
-    assert toy.HINT not in infos(at), "a running job is no time to ask for the button"
+    assert HINT not in infos(at), "a running job is no time to ask for the button"
     assert "count" not in [b.key for b in at.button] and "count_stop" in [b.key for b in at.button]
     toy.GATE.set()
     finish_jobs(at)
@@ -46,7 +50,7 @@ def test_stop_says_stopped_and_offers_the_button_without_the_hint(at):
     at.button(key="count_stop").click().run()
     finish_jobs(at)
     assert any("Stopped" in c.value for c in at.caption)
-    assert at.button(key="count") and toy.HINT not in infos(at) and not at.metric
+    assert at.button(key="count") and HINT not in infos(at) and not at.metric
 
 
 def test_a_job_between_checks_shows_stopping_until_it_ends(at):
@@ -70,7 +74,7 @@ def test_a_result_shows_only_for_its_own_inputs(at):
     finish_jobs(at)
     assert [m.value for m in at.metric] == ["3"]
     at.text_input(key="text").set_value("just two").run()
-    assert not at.metric and infos(at) == [toy.HINT], "the old count must not stay beside new text"
+    assert not at.metric and infos(at) == [HINT], "the old count must not stay beside new text"
     at.text_input(key="text").set_value("one two three").run()
     assert [m.value for m in at.metric] == ["3"], "back to the first text, its stored result returns"
     assert job_runner().runs >= 1
