@@ -101,6 +101,40 @@ class CrowsRow(_Lenient):
     pairs: StrictInt | None = None
 
 
+class MetricRow(_Lenient):
+    """A metric's headline as `MetricResult.headline()` writes it."""
+
+    metric: StrictStr = Field(max_length=MAX_NAME_CHARS)
+    title: StrictStr = Field(default="", max_length=MAX_NAME_CHARS)
+    value: Number | None = None
+    unit: StrictStr = Field(default="", max_length=20)
+    ci_low: Number | None = None
+    ci_high: Number | None = None
+    interval: StrictStr = Field(default="", max_length=MAX_NAME_CHARS)
+    n: StrictInt | None = None
+    ties: StrictInt | None = None
+    neutral: Number | None = None
+    measures: StrictStr = Field(default="", max_length=5000)
+    caveat: StrictStr = Field(default="", max_length=5000)
+    complete: StrictBool = True
+
+
+class PairAgreementRow(_Lenient):
+    """Two metrics' decisions on the items both scored (`bertlens.bias.agreement.PairAgreement.as_dict`)."""
+
+    a: StrictStr = Field(max_length=MAX_NAME_CHARS)
+    b: StrictStr = Field(max_length=MAX_NAME_CHARS)
+    shared: StrictInt = Field(ge=0)
+    agree: StrictInt = Field(ge=0)
+    share: Number | None = None
+    kappa: Number | None = None
+    disagreements: list[StrictStr] = Field(default_factory=list, max_length=MAX_LIST)
+
+
+class AgreementDocument(_Lenient):
+    agreement: list[PairAgreementRow] = Field(default_factory=list, max_length=1000)
+
+
 class CheckpointRow(_Lenient):
     model: StrictStr = Field(max_length=MAX_NAME_CHARS * 4)
     status: Literal["ok", "failed"]
@@ -112,6 +146,8 @@ class CheckpointRow(_Lenient):
     scores: dict[StrictStr, Score | None] = Field(default_factory=dict)
     occupations: list[OccupationRow] = Field(default_factory=list, max_length=MAX_LIST)
     crows: list[CrowsRow] = Field(default_factory=list)
+    metrics: list[MetricRow] = Field(default_factory=list, max_length=1000)
+    agreement: AgreementDocument | None = None
 
 
 class SpreadRow(_Lenient):

@@ -282,5 +282,19 @@ def show_report(name: str, report: dict) -> None:
     if ok:
         st.dataframe(pd.DataFrame([{"checkpoint": r["model"], **r.get("scores", {})} for r in ok]), hide_index=True,
                      width="stretch")
+    headlines = [{"checkpoint": r["model"], "metric": m["title"] or m["metric"], "value": m["value"],
+                  "unit": m["unit"], "interval": m["interval"], "low": m["ci_low"], "high": m["ci_high"],
+                  "n": m["n"], "ties": m["ties"], "complete": m["complete"], "caveat": m["caveat"]}
+                 for r in ok for m in r.get("metrics") or []]
+    if headlines:
+        st.markdown("**Every metric's headline**")
+        st.dataframe(pd.DataFrame(headlines), hide_index=True, width="stretch")
+    agreement = [{"checkpoint": r["model"], "metrics": f"{p['a']} / {p['b']}", "items both scored": p["shared"],
+                  "same decision": p["agree"], "share": p["share"], "Cohen's kappa": p["kappa"],
+                  "items they disagree on": len(p["disagreements"])}
+                 for r in ok for p in (r.get("agreement") or {}).get("agreement") or []]
+    if agreement:
+        st.markdown("**Metrics checked against each other**")
+        st.dataframe(pd.DataFrame(agreement), hide_index=True, width="stretch")
     if report.get("inputs"):
         st.dataframe(pd.DataFrame(report["inputs"]), hide_index=True, width="stretch")

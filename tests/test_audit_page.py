@@ -93,3 +93,31 @@ def test_many_checkpoints_report(app_env, second_dir, tmp_path):
     spread = next(d.value for d in at.dataframe if "range" in d.value.columns)
     assert set(spread["n"]) == {2}
     assert any("random weights" in w.value for w in at.warning)
+
+
+def test_a_saved_report_keeps_and_shows_its_metric_headlines_and_agreement(app_env, tmp_path):
+    """A report uploaded back to the page goes through the schema; the metric headlines (interval, ties, caveat)
+    and the metrics' agreement must survive it and be shown, not silently dropped as unknown fields."""
+    config = audit.parse_config(json.dumps({**SMALL, "metrics": ["crows", "aul", "aula"], "models": [str(app_env)]}))
+    written = audit.report_json(audit.run_audit(config)).encode()
+    report = audit.parse_report(written, "report.json")
+    row = report["checkpoints"][0]
+    original = json.loads(written)["checkpoints"][0]
+    assert [m["metric"] for m in row["metrics"]] == [m["metric"] for m in original["metrics"]] == \
+        ["crows", "aul", "aula"]
+    assert len(row["agreement"]["agreement"]) == 3
+    assert [(p["a"], p["b"], p["agree"]) for p in row["agreement"]["agreement"]] == \
+        [(p["a"], p["b"], p["agree"]) for p in original["agreement"]["agreement"]]
+
+    def view(report: dict) -> None:
+        from components.audit_views import show_report
+
+        show_report("report.json", report)
+
+    at = AppTest.from_function(view, args=(report,), default_timeout=60).run()
+    assert not at.exception
+    headlines = next(d.value for d in at.dataframe if "caveat" in d.value.columns)
+    assert list(headlines["metric"]) == [m["title"] for m in original["metrics"]]
+    assert any("Blodgett" in c for c in headlines["caveat"])
+    agreement = next(d.value for d in at.dataframe if "Cohen's kappa" in d.value.columns)
+    assert list(agreement["same decision"]) == [p["agree"] for p in original["agreement"]["agreement"]]
