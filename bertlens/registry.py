@@ -203,8 +203,8 @@ class Context:
     """What a running method may report and ask: progress, and whether it was asked to stop.
 
     `progress(done, total, message)` raises `Stopped` once a stop was asked for, so methods that cannot return a
-    partial result need do nothing else; methods that can (CrowS-Pairs, AUL) poll `stopped()` and return what they
-    have, marked as cancelled."""
+    partial result need do nothing else; methods that can (CrowS-Pairs, AUL, StereoSet) report through
+    `report_progress`, poll `stopped()` and return what they have, marked as cancelled."""
 
     def progress(self, done: float, total: float, message: str = "") -> None:  # pragma: no cover - interface
         pass
@@ -215,6 +215,15 @@ class Context:
 
 class Stopped(Exception):
     """Raised inside a run when its job was stopped; the runner records the job as stopped."""
+
+
+def report_progress(context: Context, done: float, total: float, message: str = "") -> None:
+    """`context.progress` for a method that returns what it has when stopped: the stop is not raised here (that
+    would throw the partial result away); the method sees it through `context.stopped()` before its next batch."""
+    try:
+        context.progress(done, total, message)
+    except Stopped:
+        pass
 
 
 class Method(ABC):

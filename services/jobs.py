@@ -36,8 +36,8 @@ STORE_TTL = 3600.0
 def worker_count() -> int:
     """BERT_LENS_JOB_WORKERS, else as many workers as the cores hold whole torch thread pools: one on a default
     setup. On a GPU the device runs one stream at a time; on a CPU torch already spreads one job's passes over every
-    core, and two jobs at once only fight over them (two CrowS-Pairs jobs in two threads on 2 cores ran tens of
-    times slower than one after the other). Concurrent quick passes of many sessions are batched instead."""
+    core, and two jobs at once only contend for them. Concurrent quick passes of many sessions are batched
+    instead."""
     import torch
 
     configured = os.environ.get("BERT_LENS_JOB_WORKERS")

@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Callable, Sequence
 
 from bertlens.bias.statistics import wilson
-from bertlens.registry import Context, Method, Stopped
+from bertlens.registry import Context, Method, report_progress
 from bertlens.results import ItemDecision, MetricResult
 
 PAIRS_UNBIASED = 50.0
@@ -16,19 +16,12 @@ def pair_item(line: int) -> str:
 
 
 def fraction_progress(context: Context, keeps_partial: bool = False) -> Callable[[float, str], None]:
-    """The bias modules report progress as (fraction, message); a job reports (done, total, message).
-
-    `context.progress` raises Stopped once a stop is asked for, which throws away what was scored. A method that
-    can return what it has (`keeps_partial`: it polls `context.stopped()` before each batch) gets a report that
-    does not raise, so the pairs already scored reach the page as a partial result."""
-    def report(fraction: float, message: str) -> None:
-        try:
-            context.progress(fraction, 1.0, message)
-        except Stopped:
-            if not keeps_partial:
-                raise
-
-    return report
+    """The bias modules report progress as (fraction, message); a job reports (done, total, message). A method that
+    `keeps_partial` (it polls `context.stopped()` before each batch) reports through `report_progress`, so a stop
+    does not throw away the pairs already scored."""
+    if keeps_partial:
+        return lambda fraction, message: report_progress(context, fraction, 1.0, message)
+    return lambda fraction, message: context.progress(fraction, 1.0, message)
 
 
 def percent_of_pairs(method: Method, decisions: Sequence[ItemDecision], *, measures: str, complete: bool = True,

@@ -8,11 +8,12 @@ scores above its anti-stereotype sentence, None for a tie.
 """
 from __future__ import annotations
 
+import functools
 from typing import Any, Mapping
 
 from bertlens.bias.stereoset import BOOTSTRAP, CAVEAT, SPLIT_CHOICES, TOKEN_BUDGET, StereoSetData, score_stereoset
 from bertlens.model import LoadedModel
-from bertlens.registry import ConfigSpec, Context, Cost, Method, Param, Stopped, register
+from bertlens.registry import ConfigSpec, Context, Cost, Method, Param, register, report_progress
 from bertlens.results import ItemDecision, MetricResult
 
 BATCHED_ROW_COST = 0.25
@@ -67,14 +68,9 @@ class StereoSet(Method):
         finished results)."""
         config = self.spec.validate(config, where=f"'{self.name}'")
 
-        def progress(done: float, total: float, message: str) -> None:
-            try:
-                context.progress(done, total, message)
-            except Stopped:
-                pass  # `should_stop` ends the run before the next batch
-
         result = score_stereoset(lm, inputs, config["split"], config["bootstrap"], config["seed"],
-                                 config["token_budget"], progress=progress, should_stop=context.stopped)
+                                 config["token_budget"], progress=functools.partial(report_progress, context),
+                                 should_stop=context.stopped)
         return metric_result(result, self)
 
 
