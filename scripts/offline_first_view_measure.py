@@ -10,26 +10,17 @@ fresh server, about 1 s for the next page.
 """
 from __future__ import annotations
 
-import socket
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
+sys.path[:0] = [str(ROOT), str(ROOT / "tests"), str(ROOT / "scripts")]
+
+from offline_panel_measure import black_hole  # noqa: E402
 
 PANEL_TEXT = "are not available on this machine"
-
-
-def black_hole() -> str:
-    server = socket.socket()
-    server.bind(("127.0.0.1", 0))
-    server.listen(64)
-    held = []
-    threading.Thread(target=lambda: [held.append(server.accept()) for _ in iter(int, 1)], daemon=True).start()
-    return f"http://127.0.0.1:{server.getsockname()[1]}"
 
 
 def measure(browser, env: dict[str, str]) -> list[tuple[str, float]]:

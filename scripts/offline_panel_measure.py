@@ -19,15 +19,20 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 
-def main() -> None:
+def black_hole() -> str:
+    """The address of a server that accepts connections and never answers (it lives as long as the process)."""
     server = socket.socket()
     server.bind(("127.0.0.1", 0))
     server.listen(64)
     held = []
     threading.Thread(target=lambda: [held.append(server.accept()) for _ in iter(int, 1)], daemon=True).start()
+    return f"http://127.0.0.1:{server.getsockname()[1]}"
+
+
+def main() -> None:
     os.environ.pop("HF_HUB_OFFLINE", None)
     os.environ["HF_HOME"] = tempfile.mkdtemp()
-    os.environ["HF_ENDPOINT"] = f"http://127.0.0.1:{server.getsockname()[1]}"
+    os.environ["HF_ENDPOINT"] = black_hole()
     from transformers import BertForPreTraining  # noqa: F401  (imports are not the network's wait)
 
     from bertlens import Settings, load_model
