@@ -1,4 +1,6 @@
 """Attention explorer: every layer and head for one text or a sentence pair."""
+from functools import partial
+
 import pandas as pd
 import streamlit as st
 
@@ -159,7 +161,7 @@ with output:
                                   width=content_width(0.6 if is_on() else 1.0)),
               key="att_layer_heads", name=f"attention-layer-{layer_now}", on_select=lambda: _pick("att_layer_heads"),
               selection_mode="points")
-        svg_download(model_view_svg(attention, [layer_now - 1]), f"attention-model-view-layer-{layer_now}",
+        svg_download(partial(model_view_svg, attention, [layer_now - 1]), f"attention-model-view-layer-{layer_now}",
                      "att_layer_svg", "Model view of this layer (SVG)",
                      help="bertviz's model view of this layer's heads as a standalone vector figure: every head's "
                           "lines, the tokens named.")
@@ -218,7 +220,7 @@ with lines_tab:
     chart(charts.line_view(lines, attention.tokens, title), key="att_lines", name="attention-lines")
     st.caption("Each line joins a token on the left to a token it attends to on the right; thicker and darker lines "
                "carry more weight.")
-    svg_download(head_view_svg(list(attention.tokens), lines, title), f"attention-head-view-{title}",
+    svg_download(partial(head_view_svg, list(attention.tokens), lines, title), f"attention-head-view-{title}",
                  "att_lines_svg", "Head view (SVG)",
                  help="These lines (this head or mean, this threshold, this token) as a standalone vector figure.")
 with heatmap_tab:
@@ -262,7 +264,7 @@ with bertviz_tab:
                 st.iframe(bertviz_model_view(attention, [c - 1 for c in sorted(chosen)], static_url=static_url()),
                           height=bertviz_heights(attention.n_tokens, len(chosen), heads)[1],
                           alt="bertviz model view")
-                svg_download(model_view_svg(attention, [c - 1 for c in sorted(chosen)]),
+                svg_download(partial(model_view_svg, attention, [c - 1 for c in sorted(chosen)]),
                              "attention-model-view-layers-" + "-".join(str(c) for c in sorted(chosen)),
                              "att_bv_svg", "Model view of these layers (SVG)")
 

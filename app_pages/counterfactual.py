@@ -94,9 +94,8 @@ with output:
                help="Symmetric; 0 = the same distribution, at most ln 2 ≈ 0.693."),
     ], fraction=0.6 if is_on() else 1.0)
 with inputs if is_on() else output:
-    frame, formats = view.swaps(result)
     st.caption("Every swap, and the rule that made it: check them")
-    st.dataframe(frame, hide_index=True, width="stretch", column_config=formats)
+    st.dataframe(view.swaps(result), hide_index=True, width="stretch")
 
 with output:
     st.subheader("Log-ratio of the candidates")
@@ -111,10 +110,8 @@ left, right = st.columns(2)
 for col, side, heading in ((left, result.original, "Original: top-k"),
                            (right, result.counterfactual, "Counterfactual: top-k")):
     col.markdown(f"**{md_escape(heading)}**")
-    frame, formats = view.top_k(side)
-    col.dataframe(frame, hide_index=True, width="stretch", column_config=formats)
+    col.dataframe(view.top_k(side), hide_index=True, width="stretch")
 if shown:
-    frame, formats = view.candidates(shown)
-    st.dataframe(frame, hide_index=True, width="stretch", column_config=formats)
+    st.dataframe(view.candidates(shown), hide_index=True, width="stretch")
 st.caption("Punctuation and ##-pieces are hidden from the lists; probabilities and the divergences are over the "
            "whole vocabulary.")

@@ -4,6 +4,8 @@ The quick explainers (the lens, rollout) read the one-pass analysis and draw at 
 gradients, occlusion, gradient × input) run as jobs behind one button that says how long they will take, so a
 link never starts them and a click elsewhere never stops them.
 """
+from functools import partial
+
 import pandas as pd
 import streamlit as st
 
@@ -163,7 +165,7 @@ with lens_tab:
             icon=":material/warning:",
         )
         options.draw("ex", EXPLAINERS, registry.get("explainer", "lens"))
-    svg_download(charts.lens_svg(lens), "logit-lens", "ex_lens_svg", "Logit lens (SVG)",
+    svg_download(partial(charts.lens_svg, lens), "logit-lens", "ex_lens_svg", "Logit lens (SVG)",
                  help="The grid as a standalone vector figure, every token written whole.")
     lp, rank = st.columns(2)
     with lp:
@@ -209,7 +211,7 @@ with ig_tab:
         rows = {registry.get("explainer", name).title: sentence_words.merge(r.scores)
                 for name, r in results.items() if r.scores is not None and registry.get("explainer", name).heavy}
         chart(charts.signed_words(sentence_words, rows), key="ex-ig-words", name="attributions")
-        svg_download(charts.attributions_svg(sentence_words, rows, f"f = {target.label}"), "attributions",
+        svg_download(partial(charts.attributions_svg, sentence_words, rows, f"f = {target.label}"), "attributions",
                      "ex_ig_svg", "Attributions (SVG)",
                      help="The strip as a standalone vector figure, every word written whole in its cell.")
         st.dataframe(table(pd.DataFrame({"word": list(sentence_words.words),

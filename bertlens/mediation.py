@@ -111,14 +111,6 @@ class Mediation:
     mlp_layers: tuple[float, ...]
     top_heads: tuple[HeadEffect, ...] = field(default=())
 
-    @property
-    def layers(self) -> int:
-        return len(self.heads)
-
-    @property
-    def heads_per_layer(self) -> int:
-        return len(self.heads[0]) if self.heads else 0
-
     def grid(self) -> np.ndarray:
         return np.array(self.heads, dtype=float)
 

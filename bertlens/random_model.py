@@ -44,9 +44,6 @@ def build_tokenizer(tokens: list[str]):
     return tokenizer
 
 
-SIZES = ("tiny", "heads", "large")
-
-
 def config_for(size: str, vocab_size: int, **overrides):
     """'tiny' for tests; 'heads' has bert-large-cased's 24 layers of 16 heads on a hidden size of 64 (2.5M
     parameters: quick on any CPU); 'large' is bert-large-cased's exact architecture (336M parameters)."""

@@ -64,7 +64,7 @@ def occupation_ratios(result: ProbeResult) -> go.Figure:
         marker=dict(color=[_colour(o.log_ratio) for o in rows], size=9,
                     symbol=["circle" if result.notable(o) else "circle-open" for o in rows], line=dict(width=1.5)),
         customdata=[[significant(o.ci_low, sign=True), significant(o.ci_high, sign=True), significant(o.p_adjusted),
-                     " ".join(o.pieces), _share(o.pct_women), "yes" if result.notable(o) else "no",
+                     " ".join(o.pieces), percent(o.pct_women), "yes" if result.notable(o) else "no",
                      significant(o.log_ratio, sign=True)] for o in rows],
         hovertemplate="%{y}<br>log-ratio %{customdata[6]}<br>95% CI [%{customdata[0]}, %{customdata[1]}]"
                       "<br>p (Holm) %{customdata[2]}<br>in the headline: %{customdata[5]}"
@@ -172,10 +172,6 @@ def crows_metrics(result: CrowsResult) -> go.Figure:
 def _crows_colour(metric: float) -> str:
     """Red above 50 (stereotype preferred), green below, grey at exactly 50."""
     return "#c92a2a" if metric > 50 else "#2f9e44" if metric < 50 else GREY
-
-
-def _share(value: float | None) -> str:
-    return percent(value)
 
 
 def _legend(fig: go.Figure, entries: list[tuple[str, dict, str]], note: str | None = None) -> None:

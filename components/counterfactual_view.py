@@ -17,27 +17,27 @@ ORIGINAL = "#5f3dc4"
 COUNTERFACTUAL = "#2b8a3e"
 
 
-def swaps(result: Counterfactual) -> tuple[pd.DataFrame, dict]:
+def swaps(result: Counterfactual) -> pd.DataFrame:
     frame = pd.DataFrame({"word": [s.original for s in result.swaps],
                           "became": [s.replacement for s in result.swaps],
                           "rule": [s.rule for s in result.swaps],
                           "at character": [s.start for s in result.swaps]})
-    return frame, {}
+    return frame
 
 
-def top_k(side: FillMaskResult) -> tuple[Styler, dict]:
+def top_k(side: FillMaskResult) -> Styler:
     rows = side.masks[0].candidates
     frame = pd.DataFrame({"rank": range(1, len(rows) + 1), "token": [c.token for c in rows],
                           "probability": [c.probability for c in rows]})
-    return table(frame, numbers=["probability"]), {}
+    return table(frame, numbers=["probability"])
 
 
-def candidates(shown: list[CandidateRatio]) -> tuple[Styler, dict]:
+def candidates(shown: list[CandidateRatio]) -> Styler:
     frame = pd.DataFrame({"token": [c.token for c in shown], "P(original)": [c.p_original for c in shown],
                           "P(counterfactual)": [c.p_counterfactual for c in shown],
                           "log-ratio": [c.log_ratio for c in shown],
                           "in both top-k": [c.in_both for c in shown]})
-    return table(frame, numbers=["P(original)", "P(counterfactual)"], signed=["log-ratio"]), {}
+    return table(frame, numbers=["P(original)", "P(counterfactual)"], signed=["log-ratio"])
 
 
 def log_ratios(shown: list[CandidateRatio]) -> go.Figure:

@@ -8,11 +8,13 @@ Two pieces, both reusable by any page:
   named after the chart. `install()` (called once per run by app.py) adds a PNG button to every chart's mode bar,
   and makes SVG the camera's format on charts drawn without `chart_config`, so the rule holds for every chart of
   every page.
-- `svg_download(svg, name, key)`: a download button for an SVG document written by the core (`bertlens.svg`).
+- `svg_download(svg, name, key)`: a download button for an SVG document written by the core (`bertlens.svg`)
+  when the button is pressed.
 """
 from __future__ import annotations
 
 import re
+from typing import Callable
 
 import streamlit as st
 
@@ -34,9 +36,12 @@ def chart_config(name: str, **extra) -> dict:
             "toImageButtonOptions": {"format": "svg", "filename": file_name(name), "scale": 1}, **extra}
 
 
-def svg_download(svg: str, name: str, key: str, label: str = "Download SVG", help: str | None = None) -> None:
-    """A button that downloads `svg` (a standalone SVG document) as `file_name(name).svg`."""
-    st.download_button(md_escape(label), svg.encode("utf-8"), file_name=f"{file_name(name)}.svg",
+def svg_download(svg: Callable[[], str], name: str, key: str, label: str = "Download SVG",
+                 help: str | None = None) -> None:
+    """A button that downloads the standalone SVG document `svg()` writes, as `file_name(name).svg`. The document is
+    written only when the button is pressed: the page reruns on every widget change, and a model view of 24 x 16
+    heads is half a megabyte or more. Bind the arguments now (`functools.partial`), not through a closure."""
+    st.download_button(md_escape(label), lambda: svg().encode("utf-8"), file_name=f"{file_name(name)}.svg",
                        mime="image/svg+xml", key=key, icon=":material/download:", on_click="ignore",
                        help=md_escape(help or "A standalone vector figure (SVG) of what is shown, for a paper or "
                                                "slides."))

@@ -21,7 +21,8 @@ from bertlens.fill_mask import HeadSwitch, MaskPrediction, switch_heads_off
 from bertlens.mediation import PairInput, PairMediation, SwapLengthError, parse_swap, parse_targets, prepare
 from bertlens.model import LoadedModel
 from bertlens.text import count_masks
-from components.heads_view import clicked_head, swap_error
+from components.attention_widgets import head_from_selection
+from components.heads_view import swap_error
 from components.presentation import style
 from components.query_state import Field, bounded_int, bounded_text, one_of, parse_list
 from components.safe import plotly_text, show_error
@@ -86,7 +87,7 @@ def _grid_key(prefix: str) -> str:
 
 
 def _toggle(prefix: str) -> None:
-    picked = clicked_head(st.session_state.get(_grid_key(prefix)))
+    picked = head_from_selection(st.session_state.get(_grid_key(prefix)))
     if picked is None:
         return
     st.session_state[f"_{prefix}_hs_clicks"] = st.session_state.get(f"_{prefix}_hs_clicks", 0) + 1

@@ -8,6 +8,7 @@ the ratio fills it) unless stretched to the largest |NIE| on the grid, and the c
 from __future__ import annotations
 
 import json
+from functools import partial
 from typing import Any, Sequence
 from urllib.parse import urlencode
 
@@ -21,6 +22,7 @@ from bertlens.mediation import HeadEffect, Mediation, SwapLengthError
 from bertlens.numbers import significant
 from bertlens.results import MetricResult
 from bertlens.serialize import jsonable
+from components.attention_widgets import head_from_selection
 from components.figure_export import svg_download
 from components.presentation import chart, is_on, style
 from components.safe import md_escape
@@ -128,18 +130,6 @@ def layer_bars(attention: Sequence[float], mlp: Sequence[float], attention_ci: t
     return fig
 
 
-def clicked_head(state: Any) -> tuple[int, int] | None:
-    """The (layer, head), 1-based, of the clicked cell in a plotly selection state, if any."""
-    points = ((state or {}).get("selection") or {}).get("points") or []
-    for point in points:
-        data = point.get("customdata")
-        if isinstance(data, dict):
-            data = [data.get("0"), data.get("1")]
-        if isinstance(data, (list, tuple)) and len(data) == 2 and None not in data:
-            return int(data[0]), int(data[1])
-    return None
-
-
 def attention_link(text: str, layer: int, head: int, present: bool = False) -> str:
     """The Attention page for `text` with this head open, in that page's own link format (its query
     parameters `text`, `layer`, `head`), relative to this page so it works under any base path."""
@@ -198,7 +188,7 @@ def selected_head(value: Any, layers: int, heads: int) -> tuple[int, int] | None
 
 
 def _pick(chart_key: str, selected_key: str) -> None:
-    picked = clicked_head(st.session_state.get(chart_key))
+    picked = head_from_selection(st.session_state.get(chart_key))
     if picked:
         st.session_state[selected_key] = f"{picked[0]}.{picked[1]}"
 
@@ -215,7 +205,7 @@ def show_mediation(result: Mediation, *, stretch: bool, key: str, selected_key: 
     selected = selected_head(st.session_state.get(selected_key), *grid.shape)
     chart(nie_heatmap(grid, stretch, selected), key=f"{key}_grid", name="mediation-nie",
           on_select=lambda: _pick(f"{key}_grid", selected_key), selection_mode="points")
-    svg_download(nie_svg(grid, stretch), "mediation-nie", f"{key}_svg", "NIE grid (SVG)",
+    svg_download(partial(nie_svg, grid, stretch), "mediation-nie", f"{key}_svg", "NIE grid (SVG)",
                  help="The grid as a standalone vector figure, every head's NIE written in its cell.")
     note = pale_note(grid, stretch)
     st.caption((md_escape(note) + " " if note else "") + "Click a head to open its attention pattern for this text.")
@@ -263,7 +253,7 @@ def show_template_mediation(result: MetricResult, *, stretch: bool, key: str, pr
     st.markdown(INDIRECT_EFFECT)
     chart(nie_heatmap(mean, stretch, None, low, high, "Mean NIE over templates"), key=f"{key}_grid",
           name="mediation-mean-nie")
-    svg_download(nie_svg(mean, stretch, "Mean NIE over templates"), "mediation-mean-nie", f"{key}_svg",
+    svg_download(partial(nie_svg, mean, stretch, "Mean NIE over templates"), "mediation-mean-nie", f"{key}_svg",
                  "NIE grid (SVG)", help="The grid as a standalone vector figure, every head's mean NIE in its cell.")
     note = pale_note(mean, stretch)
     if note:

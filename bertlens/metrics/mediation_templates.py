@@ -33,7 +33,7 @@ from bertlens.bias.statistics import LEVEL, bootstrap_ci
 from bertlens.errors import InputError
 from bertlens.mediation import HeadEffect, Swap, mediate, passes_estimate, prepare, rank_heads
 from bertlens.model import LoadedModel
-from bertlens.registry import ConfigSpec, Context, Cost, Method, Param, Stopped, register
+from bertlens.registry import ConfigSpec, Context, Cost, Method, Param, Stopped, register, report_progress
 from bertlens.results import ItemDecision, MetricResult
 
 FEMALE_NOUN, MALE_NOUN = "woman", "man"
@@ -166,11 +166,9 @@ class TemplateMediationMetric(Method):
             for j, (text, swap, targets) in enumerate(texts[t]):
                 stopped = stopped or context.stopped()
                 if not stopped:
-                    try:
-                        context.progress(t * shape[1] + j, total,
-                                         f"template {t + 1} of {shape[0]}, {choices[j].occupation}")
-                    except Stopped:
-                        stopped = True
+                    report_progress(context, t * shape[1] + j, total,
+                                    f"template {t + 1} of {shape[0]}, {choices[j].occupation}")
+                    stopped = context.stopped()
                 if stopped:
                     break
                 m = mediate(lm, text, swap, targets)
