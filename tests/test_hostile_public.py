@@ -631,20 +631,13 @@ def test_heavy_work_from_a_link(app_env, lm, monkeypatch):
 # ---------------------------------------------------------------- 8 ray
 
 def test_ray(tmp_path):
-    import http.server
     import subprocess
     import sys
 
     from bertlens.bias import cluster
+    from net_support import closed_port, http_listener, silent_listener
 
-    silent = socket.socket()
-    silent.bind(("127.0.0.1", 0))
-    silent.listen(16)
-    web = http.server.ThreadingHTTPServer(("127.0.0.1", 0), http.server.BaseHTTPRequestHandler)
-    threading.Thread(target=web.serve_forever, daemon=True).start()
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        closed = probe.getsockname()[1]
+    closed = closed_port()
     config = tmp_path / "audit.json"
     config.write_text(json.dumps({"bertlens_audit": 1, "models": ["m"], "metrics": ["crows"]}))
 
@@ -659,24 +652,19 @@ def test_ray(tmp_path):
             return weak(f"exit {done.returncode}")
         return held(f"exit 2 in {took:.0f} s") if took < 30 else broken(f"took {took:.0f} s")
 
-    port = silent.getsockname()[1]
-    cases: dict[str, Callable[[], Verdict]] = {
-        "a refused host:port": lambda: refused(lambda: cluster.check_address(f"127.0.0.1:{closed}"), 10),
-        "a refused ray://": lambda: refused(lambda: cluster.check_address(f"ray://127.0.0.1:{closed}"), 10),
-        "a silent ray://": lambda: refused(lambda: cluster.check_address(f"ray://127.0.0.1:{port}", 2), 10),
-        "a web server": lambda: refused(lambda: cluster.check_address(f"127.0.0.1:{web.server_address[1]}"), 10),
-        "a URL": lambda: refused(lambda: cluster.check_address("https://example.org/ray")),
-        "port 99999": lambda: refused(lambda: cluster.check_address("127.0.0.1:99999")),
-        "a host with a space": lambda: refused(lambda: cluster.check_address("ray://bad host:10001")),
-        "the command line on a silent host:port (default timeout)": lambda: subprocess_cli(f"127.0.0.1:{port}"),
-        "the command line on a refused ray://": lambda: subprocess_cli(f"ray://127.0.0.1:{closed}"),
-    }
-    try:
+    with silent_listener() as port, http_listener() as web_port:
+        cases: dict[str, Callable[[], Verdict]] = {
+            "a refused host:port": lambda: refused(lambda: cluster.check_address(f"127.0.0.1:{closed}"), 10),
+            "a refused ray://": lambda: refused(lambda: cluster.check_address(f"ray://127.0.0.1:{closed}"), 10),
+            "a silent ray://": lambda: refused(lambda: cluster.check_address(f"ray://127.0.0.1:{port}", 2), 10),
+            "a web server": lambda: refused(lambda: cluster.check_address(f"127.0.0.1:{web_port}"), 10),
+            "a URL": lambda: refused(lambda: cluster.check_address("https://example.org/ray")),
+            "port 99999": lambda: refused(lambda: cluster.check_address("127.0.0.1:99999")),
+            "a host with a space": lambda: refused(lambda: cluster.check_address("ray://bad host:10001")),
+            "the command line on a silent host:port (default timeout)": lambda: subprocess_cli(f"127.0.0.1:{port}"),
+            "the command line on a refused ray://": lambda: subprocess_cli(f"ray://127.0.0.1:{closed}"),
+        }
         rows = record("8 ray", cases)
-    finally:
-        silent.close()
-        web.shutdown()
-        web.server_close()
     assert_none_weak_or_broken(rows)
 
 

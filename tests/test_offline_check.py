@@ -3,7 +3,6 @@ lookup included, and a server that accepts connections but never answers (a capt
 the traffic) counts as offline."""
 from __future__ import annotations
 
-import contextlib
 import http.server
 import socket
 import threading
@@ -14,6 +13,7 @@ import pytest
 from bertlens import model as model_module
 from bertlens.download import needs_download
 from bertlens.model import hub_reachable
+from net_support import http_listener, silent_listener
 
 SLACK = 1.5  # seconds over the check's own budget for a thread start on a busy machine
 
@@ -25,55 +25,19 @@ def online(monkeypatch):
     monkeypatch.setattr(model_module, "_HUB_VERDICTS", {})
 
 
-@contextlib.contextmanager
-def black_hole():
-    """A port that accepts TCP connections and never sends a byte."""
-    server = socket.socket()
-    server.bind(("127.0.0.1", 0))
-    server.listen(16)
-    held, stop = [], threading.Event()
+class NotFound(http.server.BaseHTTPRequestHandler):
+    """Answers every request with 404: a server that answers at all is reachable."""
 
-    def accept():
-        server.settimeout(0.2)
-        while not stop.is_set():
-            with contextlib.suppress(OSError):
-                held.append(server.accept()[0])
+    def do_HEAD(self):
+        self.send_response(404)
+        self.end_headers()
 
-    thread = threading.Thread(target=accept, daemon=True)
-    thread.start()
-    try:
-        yield server.getsockname()[1]
-    finally:
-        stop.set()
-        thread.join()
-        for connection in held:
-            connection.close()
-        server.close()
-
-
-@contextlib.contextmanager
-def answering_server():
-    """A plain HTTP server that answers every request with 404: a server that answers at all is reachable."""
-    class NotFound(http.server.BaseHTTPRequestHandler):
-        def do_HEAD(self):
-            self.send_response(404)
-            self.end_headers()
-
-        def log_message(self, *args):
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), NotFound)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield server.server_address[1]
-    finally:
-        server.shutdown()
-        server.server_close()
+    def log_message(self, *args):
+        pass
 
 
 def test_a_server_that_never_answers_is_offline_within_the_budget(monkeypatch):
-    with black_hole() as port:
+    with silent_listener() as port:
         monkeypatch.setenv("HF_ENDPOINT", f"http://127.0.0.1:{port}")
         start = time.monotonic()
         assert hub_reachable(timeout=1.0) is False
@@ -98,10 +62,10 @@ def test_a_name_lookup_that_hangs_is_offline_within_the_budget(monkeypatch):
 
 
 def test_a_server_that_answers_is_reachable_and_an_offline_verdict_is_remembered(monkeypatch):
-    with answering_server() as port:
+    with http_listener(NotFound) as port:
         monkeypatch.setenv("HF_ENDPOINT", f"http://127.0.0.1:{port}")
         assert hub_reachable(timeout=2.0) is True
-    with black_hole() as port:
+    with silent_listener() as port:
         monkeypatch.setenv("HF_ENDPOINT", f"http://127.0.0.1:{port}")
         assert hub_reachable(timeout=1.0) is False
         start = time.monotonic()
@@ -117,7 +81,7 @@ def test_hf_hub_offline_means_offline_without_a_request(monkeypatch):
 
 def test_needs_download_says_no_quickly_behind_a_black_hole(monkeypatch, tmp_path):
     monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
-    with black_hole() as port:
+    with silent_listener() as port:
         monkeypatch.setenv("HF_ENDPOINT", f"http://127.0.0.1:{port}")
         start = time.monotonic()
         assert needs_download("bert-large-cased") is False
@@ -131,7 +95,7 @@ def test_loading_an_uncached_hub_model_behind_a_black_hole_fails_fast_without_a_
     from bertlens.errors import WeightsUnavailable
 
     monkeypatch.setattr(model_module, "_load", lambda *a, **k: pytest.fail("no load without the weights"))
-    with black_hole() as port:
+    with silent_listener() as port:
         monkeypatch.setenv("HF_ENDPOINT", f"http://127.0.0.1:{port}")
         start = time.monotonic()
         with pytest.raises(WeightsUnavailable, match="python -m bertlens download"):

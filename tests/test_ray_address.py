@@ -2,13 +2,10 @@
 within 30 s with exit 2, and every other failure to connect is one message, not a traceback."""
 from __future__ import annotations
 
-import contextlib
 import importlib.util
 import json
-import socket
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
@@ -16,58 +13,9 @@ import pytest
 
 from bertlens.bias import cluster
 from bertlens.errors import InputError
+from net_support import closed_port, http_listener, silent_listener
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-@contextlib.contextmanager
-def silent_listener():
-    """A port that accepts connections and never says a word (a dead service, a firewall that holds)."""
-    server = socket.socket()
-    server.bind(("127.0.0.1", 0))
-    server.listen(64)
-    held: list[socket.socket] = []
-    stop = threading.Event()
-
-    def accept() -> None:
-        server.settimeout(0.2)
-        while not stop.is_set():
-            try:
-                held.append(server.accept()[0])
-            except OSError:
-                continue
-
-    thread = threading.Thread(target=accept, daemon=True)
-    thread.start()
-    try:
-        yield server.getsockname()[1]
-    finally:
-        stop.set()
-        thread.join(5)
-        for connection in held:
-            connection.close()
-        server.close()
-
-
-@contextlib.contextmanager
-def http_listener():
-    """A port that answers like a web server, not like Ray."""
-    import http.server
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), http.server.BaseHTTPRequestHandler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield server.server_address[1]
-    finally:
-        server.shutdown()
-        server.server_close()
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def test_ray_client_is_installed_and_pinned():
@@ -83,7 +31,7 @@ def test_a_malformed_address_is_refused(address):
 
 
 def test_a_refused_port_fails_at_once():
-    for address in (f"127.0.0.1:{free_port()}", f"ray://127.0.0.1:{free_port()}"):
+    for address in (f"127.0.0.1:{closed_port()}", f"ray://127.0.0.1:{closed_port()}"):
         started = time.monotonic()
         with pytest.raises(InputError, match="cannot be reached"):
             cluster.check_address(address)
