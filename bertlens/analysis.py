@@ -7,6 +7,7 @@ work: they consume outputs and never run the model themselves.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import torch
 
@@ -14,6 +15,9 @@ from bertlens import forward
 from bertlens.encoding import Encoded, encode
 from bertlens.model import LoadedModel
 from bertlens.text import clean_pair
+
+if TYPE_CHECKING:
+    from bertlens.interventions import Interventions
 
 
 @dataclass(frozen=True)
@@ -71,14 +75,16 @@ def analyse(lm: LoadedModel, text: str | None, pair: str | None = None, *, trunc
 
 
 def run(lm: LoadedModel, encoded: Encoded, text: str, pair: str | None = None, *, hidden_states: bool = False,
-        attentions: bool = False) -> Analysis:
-    """The forward pass behind `analyse`, for an input already encoded (and checked) by the caller."""
+        attentions: bool = False, interventions: "Interventions | None" = None) -> Analysis:
+    """The forward pass behind `analyse`, for an input already encoded (and checked) by the caller; with
+    `interventions` (heads switched off, for instance), the same pass through the edited model."""
     positions = (encoded.input_ids[0] == lm.tokenizer.mask_token_id).nonzero().squeeze(-1)
     states = weights = None
     want_nsp = lm.info.has_nsp and lm.model.bert.pooler is not None
     with torch.inference_mode():
         output = forward.encoder(lm, encoded.input_ids, encoded.token_type_ids, encoded.attention_mask,
-                                 hidden_states=hidden_states, attentions=attentions, pooled=want_nsp)
+                                 hidden_states=hidden_states, attentions=attentions, pooled=want_nsp,
+                                 interventions=interventions)
         if hidden_states:
             states = torch.stack([h[0] for h in output.hidden_states]).float().cpu()
         if attentions:

@@ -13,7 +13,6 @@ import torch
 from bertlens.analysis import Analysis, run
 from bertlens.encoding import Encoded, encode
 from bertlens.errors import InputError
-from bertlens.forward import encoder, mlm_log_probs, nsp_logits
 from bertlens.interventions import Interventions, heads_of, parse_heads
 from bertlens.model import LoadedModel
 from bertlens.scoring import chained_log_probs
@@ -255,18 +254,7 @@ def analyse_switched_off(lm: LoadedModel, text: str, heads: tuple[tuple[int, int
     """The analysis of `text` (MLM at every [MASK], NSP) with `heads` (1-based) switched off, as one pass through
     `bertlens.forward.encoder`. Raises InputError as `preprocess` does."""
     lm.require("mlm")
-    encoded = preprocess(lm, text)
-    positions = (encoded.input_ids[0] == lm.tokenizer.mask_token_id).nonzero().squeeze(-1)
-    with torch.inference_mode():
-        out = encoder(lm, encoded.input_ids, encoded.token_type_ids, pooled=True,
-                      interventions=Interventions(ablate=heads_of(heads)))
-        log_probs = mlm_log_probs(lm, out.last_hidden[0, positions]).cpu()
-        nsp = None
-        if lm.info.has_nsp and out.pooled is not None:
-            nsp = tuple(nsp_logits(lm, out.pooled)[0].tolist())
-    return Analysis(clean(text), None, tuple(encoded.tokens), tuple(encoded.input_ids[0].tolist()),
-                    tuple(encoded.token_type_ids[0].tolist()), tuple(encoded.offsets), encoded.full_length,
-                    tuple(positions.tolist()), log_probs, nsp)
+    return run(lm, preprocess(lm, text), clean(text), interventions=Interventions(ablate=heads_of(heads)))
 
 
 def switch_heads_off(lm: LoadedModel, text: str, heads: tuple[tuple[int, int], ...] | str, top_k: int = 10,
