@@ -14,7 +14,7 @@ from components import attention_charts as charts
 from components.attention_widgets import head_from_selection, relabel_when_tokens_change, static_url
 from components.figure_export import svg_download
 from components.number_format import table
-from components.presentation import chart, content_width, is_on, side_by_side
+from components.presentation import chart, content_width, is_on, output_share, side_by_side
 from components.query_state import (Field, PageState, bounded_float, bounded_int, dump_bool, dump_list, one_of,
                                     parse_bool, parse_list)
 from components.safe import md_escape, show_error
@@ -158,7 +158,7 @@ with output:
                        disabled=layer_now >= layers, width="stretch")
         layer_thumbs = thumbnails(attention.weights[layer_now - 1:layer_now], size=64)[0].numpy()
         chart(charts.layer_figure(layer_thumbs, layer_now, 4 if heads >= 4 else heads, st.session_state.att_head,
-                                  width=content_width(0.6 if is_on() else 1.0)),
+                                  width=content_width(output_share())),
               key="att_layer_heads", name=f"attention-layer-{layer_now}", on_select=lambda: _pick("att_layer_heads"),
               selection_mode="points")
         svg_download(partial(model_view_svg, attention, [layer_now - 1]), f"attention-model-view-layer-{layer_now}",
@@ -174,7 +174,7 @@ with output:
                        "at most 32×32: rows attend to columns, darker is more. Each is drawn from 0 to the larger of "
                        "its own peak and 8/T, so a near-uniform head stays pale. The orange square marks the head "
                        "shown below; click a thumbnail to open another.")
-        chart(charts.thumbnail_figure(view.grid, attention, selected, width=content_width(0.6 if is_on() else 1.0)),
+        chart(charts.thumbnail_figure(view.grid, attention, selected, width=content_width(output_share())),
               key="att_thumbs", name="attention-heads", on_select=lambda: _pick("att_thumbs"),
               selection_mode="points")
 

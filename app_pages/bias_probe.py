@@ -17,7 +17,7 @@ from services import cache
 from services.jobs import Request, job_area
 from services.model import get_model
 from bertlens.numbers import interval, percent, significant
-from components.presentation import Metric, chart, is_on, metrics, side_by_side
+from components.presentation import Metric, chart, is_on, metrics, output_share, side_by_side
 from components.query_state import (Field, PageState, bounded_int, bounded_text, dump_bool, dump_list, parse_bool,
                                     parse_list)
 from components.safe import md_escape, show_error
@@ -203,7 +203,7 @@ with probe_tab:
                             str(probe_result.notable_count),
                             help=f"{n_significant} of {len(probe_result.occupations)} pass Holm's test alone."),
                      Metric("Time", f"{significant(probe_result.seconds)} s",
-                            help=f"{probe_result.rows} forward rows, batched")], fraction=0.6 if is_on() else 1.0)
+                            help=f"{probe_result.rows} forward rows, batched")], fraction=output_share())
             m = probe_result.min_effect
             st.caption(f"The headline counts occupations that pass both Holm's test (p < 0.05) and the minimum "
                        f"effect size (|mean log-ratio| ≥ {m:g} nats, ×{math.exp(m):.2f} in probability); "

@@ -6,7 +6,7 @@ from bertlens.fill_mask import MAX_TOP_K
 from bertlens.numbers import significant
 from bertlens.text import MASK
 from components import counterfactual_view as view
-from components.presentation import Metric, chart, is_on, metrics, side_by_side
+from components.presentation import Metric, chart, is_on, metrics, output_share, side_by_side
 from components.query_state import Field, PageState, bounded_int, dump_bool, parse_bool
 from components.safe import md_escape, show_error
 from services import cache
@@ -92,7 +92,7 @@ with output:
         Metric("KL(counterfactual ‖ original)", f"{significant(result.kl_counterfactual_original)} nats"),
         Metric("Jensen-Shannon divergence", f"{significant(result.js_divergence)} nats",
                help="Symmetric; 0 = the same distribution, at most ln 2 ≈ 0.693."),
-    ], fraction=0.6 if is_on() else 1.0)
+    ], fraction=output_share())
 with inputs if is_on() else output:
     st.caption("Every swap, and the rule that made it: check them")
     st.dataframe(view.swaps(result), hide_index=True, width="stretch")

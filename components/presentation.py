@@ -124,11 +124,20 @@ def metrics(items: list[Metric], fraction: float = 1.0, gap: float = 16.0) -> No
                           help=md_escape(items[i].help) if items[i].help else None)
 
 
-def side_by_side(ratio: tuple[int, int] = (2, 3)):
+SIDE_BY_SIDE = (2, 3)
+
+
+def side_by_side(ratio: tuple[int, int] = SIDE_BY_SIDE):
     """Where a page draws its inputs and its result: two columns in presentation mode, one column otherwise."""
     if is_on():
         return st.columns(ratio, gap="medium")
     return st.container(), st.container()
+
+
+def output_share() -> float:
+    """The share of the main column the result column of `side_by_side` gets: 3/5 in presentation mode, all of
+    it otherwise (what `content_width` and `metrics` need to size a chart or a row of metrics there)."""
+    return SIDE_BY_SIDE[1] / sum(SIDE_BY_SIDE) if is_on() else 1.0
 
 
 def style(fig: go.Figure) -> go.Figure:
@@ -186,7 +195,7 @@ def legend_in_margin(fig: go.Figure, where: str = "bottom", rows: int = 1, room:
     font = chart_font()
     labels = [v for t in fig.data if getattr(t, "y", None) is not None for v in t.y if isinstance(v, str)]
     label_w = max((text_width(_MARKUP.sub("", v), font) for v in labels), default=40.0)
-    width = (width_px or content_width(0.6 if is_on() else 1.0)) - label_w - 50  # plotly wraps at the plot's width
+    width = (width_px or content_width(output_share())) - label_w - 50  # plotly wraps at the plot's width
     names = [_MARKUP.sub("", t.name or "") for t in fig.data if t.showlegend is not False and t.name]
     used, needed = 0.0, 1
     for name in names:
