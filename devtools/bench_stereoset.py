@@ -21,8 +21,8 @@ from typing import Any, Callable
 
 import torch
 
-from bertlens.bias.stereoset import (BLANK, SPLITS, StereoSetData, batches, intrasentence_plan, nsp_pairs,
-                                     parse_stereoset, score_stereoset)
+from bertlens.bias.stereoset import (BLANK, MAX_ROWS, SPLITS, TOKEN_BUDGET, StereoSetData, batches,
+                                     intrasentence_plan, nsp_pairs, parse_stereoset, score_stereoset)
 from bertlens.model import LoadedModel
 
 DEV_COUNTS = {"intrasentence": {"gender": 255, "profession": 810, "race": 962, "religion": 79},
@@ -140,8 +140,34 @@ def padded_tokens(lm: LoadedModel, data: StereoSetData, budget: int) -> int:
     for items in (rows, pairs):
         lengths = [len(x) for x in items]
         order = sorted(range(len(items)), key=lambda i: lengths[i])
-        total += sum(len(b) * max(lengths[i] for i in b) for b in batches(lengths, order, budget, 256))
+        total += sum(len(b) * max(lengths[i] for i in b) for b in batches(lengths, order, budget, MAX_ROWS))
     return total
+
+
+def matmul_peak(device: torch.device, rows: int = 2048, seconds: float = 1.0) -> tuple[float, str]:
+    """This device's float32 matrix-product rate in FLOP/s, measured on the encoder's largest product (a batch of
+    `rows` tokens through the 1024 x 4096 feed-forward matrix), and the shape measured."""
+    a = torch.randn(rows, 1024, device=device)
+    b = torch.randn(1024, 4096, device=device)
+    for _ in range(3):
+        a @ b
+    runs, start = 0, time.perf_counter()
+    while time.perf_counter() - start < seconds or runs < 3:
+        a @ b
+        runs += 1
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    elapsed = (time.perf_counter() - start) / runs
+    return 2 * rows * 1024 * 4096 / elapsed, f"{rows} x 1024 by 1024 x 4096"
+
+
+def linear_flops(lm: LoadedModel, tokens: int, masked_rows: int) -> float:
+    """The FLOPs of the encoder's Linear layers for `tokens` padded tokens, plus the MLM head at `masked_rows`
+    [MASK] positions: a lower bound of the work, since attention, GELU and layer norm come on top."""
+    config = lm.model.config
+    h, inner, vocab = config.hidden_size, config.intermediate_size, config.vocab_size
+    per_token = config.num_hidden_layers * (4 * h * h + 2 * h * inner)
+    return 2.0 * (tokens * per_token + masked_rows * (h * h + h * vocab))
 
 
 def _timed(fn: Callable[[], Any], device: torch.device) -> tuple[float, Any]:
@@ -192,6 +218,15 @@ def measure(model: Callable[[str], LoadedModel], cuda: bool, repeats: int = 1,
         dict(what=f"same scores as the loop: largest relative difference of a sentence's score "
                   f"{worst:.1e}; same stereotype-vs-anti decision on {same}/{n} examples", value=f"{same}/{n}"),
     ]
+    if not cuda:
+        tokens = padded_tokens(lm, part, TOKEN_BUDGET)
+        peak, shape = matmul_peak(lm.device)
+        floor_s = linear_flops(lm, tokens, len(rows_intra)) / peak
+        best = loop_s / floor_s
+        out.append(dict(what=f"float32 floor: the {tokens:,} padded tokens BERT Lens runs, Linear layers only, at this "
+                             f"CPU's float32 matrix-product peak ({peak / 1e9:.0f} GFLOP/s on {shape}, measured in "
+                             f"this run); no batching of these rows can beat it, so the best float32 ratio here is "
+                             f"{best:.1f}x", median_ms=floor_s * 1000, value=f"{floor_s:.2f} s", ratio=best))
     if not cuda or stride == 1:
         low = model("bfloat16")
         score_stereoset(low, subset(part, 8), resamples=0)
@@ -199,15 +234,15 @@ def measure(model: Callable[[str], LoadedModel], cuda: bool, repeats: int = 1,
         agree = sum(a.decision == b.decision for a, b in zip(low_result.examples, result.examples))
         out.append(dict(what=f"BERT Lens, bfloat16 (approximate; the page's precision choice), same examples; "
                              f"same decision as float32 on {agree}/{n} examples", median_ms=low_s * 1000,
-                        value=f"{low_s:.2f} s", ratio=loop_s / low_s))
+                        value=f"{low_s:.2f} s", ratio=loop_s / low_s,
+                        target=f">= {TARGET:g}x faster than the loop", met=loop_s / low_s >= TARGET))
     if stride == 1:
         out.append(dict(what=f"the whole synthetic dev set ({full.count():,} examples), float32, timed",
                         median_ms=ours_s * 1000, value=f"{ours_s:.1f} s", ratio=ours_s / (30 if cuda else 900),
                         target="<= 1.0x the budget (30 s on a GPU)" if cuda else "<= 1.0x the budget (15 min on a CPU)",
                         met=ours_s <= (30 if cuda else 900)))
     else:
-        budget = 2048
-        scale = padded_tokens(lm, full, budget) / padded_tokens(lm, part, budget)
+        scale = padded_tokens(lm, full, TOKEN_BUDGET) / padded_tokens(lm, part, TOKEN_BUDGET)
         estimate = ours_s * scale
         out.append(dict(what=f"the whole synthetic dev set ({full.count():,} examples), float32, extrapolated from "
                              f"the subset by padded tokens (x{scale:.1f})", median_ms=estimate * 1000,

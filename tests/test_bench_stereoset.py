@@ -32,13 +32,27 @@ def test_the_section_reports(tiny_model_dir):
                                  probe_stride=200)
     assert not report.notes, report.notes
     rows = [r for r in report.rows if r.section == "stereoset"]
-    assert len(rows) == 5
+    assert len(rows) == 6
     judged = [r for r in rows if r.target]
-    assert judged[0].ratio > 0 and judged[0].met == (judged[0].ratio >= bench_stereoset.TARGET)
+    assert [r.what.split(",")[1].strip() for r in judged[:2]] == ["float32", "bfloat16 (approximate; the page's "
+                                                                               "precision choice)"]
+    for row in judged[:2]:
+        assert row.ratio > 0 and row.met == (row.ratio >= bench_stereoset.TARGET)
+    floor = next(r for r in rows if r.what.startswith("float32 floor"))
+    assert 0 < floor.median_ms <= judged[0].median_ms
+    assert floor.ratio >= judged[0].ratio
     same = next(r for r in rows if r.what.startswith("same scores as the loop"))
     agreed, total = same.value.split("/")
     assert agreed == total
     assert "extrapolated" in rows[-1].what
+
+
+def test_the_float32_floor_counts_every_linear_weight_once_per_token(lm):
+    import torch
+
+    encoder = sum(m.weight.numel() for m in lm.model.bert.encoder.modules() if isinstance(m, torch.nn.Linear))
+    head = sum(m.weight.numel() for m in lm.model.cls.predictions.modules() if isinstance(m, torch.nn.Linear))
+    assert bench_stereoset.linear_flops(lm, 100, 7) == 2 * (100 * encoder + 7 * head)
 
 
 def test_merging_run_after_run_keeps_each_rows_own_run():
