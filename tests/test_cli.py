@@ -95,3 +95,17 @@ def test_int8_on_a_gpu_is_refused(tiny_model_dir, capsys):
     code, _, err = run_cli(capsys, "fill-mask", "A [MASK].", "--model", str(tiny_model_dir), "--device", "cuda",
                            "--dtype", "int8")
     assert code == 2 and "CPU only" in err
+
+
+def test_every_command_help_reads_as_printed():
+    """argparse %-formats argument help but prints descriptions as written, so a '%%' there reaches the user."""
+    import argparse
+
+    from bertlens.cli import build_parser
+
+    parser = build_parser()
+    commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction)).choices
+    assert "stereoset" in commands
+    for name, sub in commands.items():
+        text = sub.format_help()
+        assert "%%" not in text and "%(" not in text, name

@@ -16,7 +16,7 @@ def register(sub, common) -> None:
                        help="score a StereoSet file (dev.json layout) with the MLM and NSP heads",
                        description="Scores a StereoSet file in the official layout (dev.json; plain or gzipped) "
                                    "as the authors' code does and prints SS, LMS and ICAT per split, domain and "
-                                   "overall with bootstrap 95%% intervals over target terms.")
+                                   "overall with bootstrap 95% intervals over target terms.")
     s.add_argument("file", help="StereoSet JSON (e.g. dev.json from moinnadeem/StereoSet; .json or .json.gz)")
     s.add_argument("--split", choices=("intrasentence", "intersentence", "both"), default="both",
                    help="which items to score (default: both)")
