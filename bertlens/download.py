@@ -5,7 +5,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from bertlens.errors import WeightsUnavailable
-from bertlens.model import hub_reachable, is_local
+from bertlens.model import hub_reachable, in_cache, is_local
 
 FILES = ("config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json", "vocab.txt")
 REQUIRED = ("config.json", "model.safetensors")
@@ -17,9 +17,7 @@ Progress = Callable[[str, int, int | None], None]
 
 def is_cached(model_id: str) -> bool:
     """Whether the hub model's config and weights are already in the local cache."""
-    from huggingface_hub import try_to_load_from_cache
-
-    return all(isinstance(try_to_load_from_cache(model_id, name), str) for name in REQUIRED)
+    return in_cache(model_id, REQUIRED)
 
 
 def needs_download(model_id: str) -> bool:

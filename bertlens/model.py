@@ -126,14 +126,15 @@ def hub_reachable(timeout: float = HUB_CHECK_SECONDS) -> bool:
     return verdict
 
 
-def _config_cached(model_id: str) -> bool:
-    """Whether the hub model's config.json is in the local cache. Checked before any loading: even a
-    local-files-only load makes the hub client fetch a registry over the network first (3 s behind a black hole)."""
+def in_cache(model_id: str, names: tuple[str, ...] = ("config.json",)) -> bool:
+    """Whether the hub model's files `names` are all in the local cache. The config alone is checked before any
+    loading: even a local-files-only load makes the hub client fetch a registry over the network first (3 s behind
+    a black hole). An id the hub client refuses (bad characters) counts as cached, so the load reports it."""
     from huggingface_hub import try_to_load_from_cache
 
     try:
-        return isinstance(try_to_load_from_cache(model_id, "config.json"), str)
-    except Exception:  # an id the hub client refuses (bad characters): the load reports it
+        return all(isinstance(try_to_load_from_cache(model_id, name), str) for name in names)
+    except Exception:
         return True
 
 
@@ -180,7 +181,7 @@ def load_model(settings: Settings | None = None) -> LoadedModel:
         model, loading_info, tokenizer = _load(source, dtype, local_files_only=True, label=settings.model)
     else:
         source = settings.model
-        if not _config_cached(source) and not hub_reachable():
+        if not in_cache(source) and not hub_reachable():
             raise WeightsUnavailable(settings.model, "not in the Hugging Face cache, and the hub is not reachable "
                                                      "from this machine")
         try:

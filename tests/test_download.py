@@ -51,3 +51,11 @@ def test_unreachable_hub(monkeypatch):
 
 def test_local_folder_never_needs_download(tiny_model_dir):
     assert not dl.needs_download(str(tiny_model_dir))
+
+
+def test_an_id_the_hub_client_refuses_is_left_to_the_load_to_report(monkeypatch):
+    monkeypatch.setattr(dl, "hub_reachable", lambda timeout=None: True)
+    assert not dl.is_cached("bert-large-cased")
+    assert dl.needs_download("bert-large-cased")
+    assert dl.is_cached("not a valid id!!")
+    assert not dl.needs_download("not a valid id!!")
