@@ -1,6 +1,8 @@
 """Errors the core raises. Each message is written for the person who typed the input."""
 from __future__ import annotations
 
+import shlex
+
 
 class BertLensError(ValueError):
     """Base class: a problem the user can fix, with a message that says how."""
@@ -34,7 +36,7 @@ def weights_help(model_id: str, detail: str = "") -> str:
         "",
         "Two ways out:",
         "  1. On a machine with internet access, pre-fetch them into the Hugging Face cache:",
-        f"       python -m bertlens download --model {model_id}",
+        f"       python -m bertlens download --model {shlex.quote(model_id)}",
         "     (copy ~/.cache/huggingface to an offline machine, e.g. a classroom without wifi)",
         "  2. Point BERT Lens at a local folder that holds the model (config.json, model.safetensors, tokenizer):",
         "       BERT_LENS_MODEL=/path/to/bert-large-cased make run",

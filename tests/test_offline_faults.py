@@ -182,3 +182,11 @@ def test_headless_checkpoint_pages(base_model_dir, app_env, monkeypatch, page):
             messages
     if Path(page).stem == "attention":
         assert at.get("plotly_chart") or at.get("iframe") or at.dataframe, "the attention page shows no view"
+
+
+def test_the_download_command_shown_runs_as_printed_for_any_id():
+    import shlex
+
+    for model_id in ("bert-large-cased", "my models/bert large", "it's; rm -rf ~"):
+        line = next(s for s in weights_help(model_id).splitlines() if "bertlens download" in s)
+        assert shlex.split(line)[-2:] == ["--model", model_id]
