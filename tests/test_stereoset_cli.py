@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import json
 
+import numpy as np
 import pytest
 
 from bertlens.bias import audit
@@ -138,3 +139,75 @@ def test_audit_html_needs_an_html_name(dev, tmp_path, tiny_model_dir, capsys):
     config = _config(tmp_path, models=[str(tiny_model_dir)], metrics=["crows"])
     code, _, err = run_cli(capsys, "audit", str(config), "--html", str(tmp_path / "report.pdf"))
     assert code == 2 and ".html" in err
+
+
+def _predictions(doc: dict, seed: int = 3) -> dict[str, list[dict]]:
+    """Scores for every sentence in the authors' predictions layout, with one stereotype/anti-stereotype tie."""
+    rng = np.random.default_rng(seed)
+    out = {split: [{"id": s["id"], "score": float(rng.random())} for e in doc["data"][split] for s in e["sentences"]]
+           for split in ("intersentence", "intrasentence")}
+    gold = {s["gold_label"]: s["id"] for s in doc["data"]["intrasentence"][0]["sentences"]}
+    by_id = {p["id"]: p for p in out["intrasentence"]}
+    by_id[gold["anti-stereotype"]]["score"] = by_id[gold["stereotype"]]["score"]
+    return out
+
+
+def test_predictions_in_the_authors_layout_give_their_evaluation_without_a_model(dev, tmp_path, capsys):
+    predictions = _predictions(files.document())
+    path = tmp_path / "predictions_some-model.json"
+    path.write_text(json.dumps(predictions), encoding="utf-8")
+    code, out, err = run_cli(capsys, "stereoset", str(dev), "--predictions", str(path), "--json", "--bootstrap", "0",
+                             "--model", str(tmp_path / "no-such-model"))
+    assert code == 0, err
+    doc = json.loads(out)
+    scores = {p["id"]: p["score"] for split in predictions.values() for p in split}
+    theirs = files.evaluate(files.document(), scores)
+    for split in ("intrasentence", "intersentence"):
+        assert set(doc[split]) == set(theirs[split])
+        for domain, figures in theirs[split].items():
+            assert doc[split][domain]["ss"] == pytest.approx(figures["SS Score"])
+            assert doc[split][domain]["lms"] == pytest.approx(figures["LM Score"])
+            assert doc[split][domain]["icat"] == pytest.approx(figures["ICAT Score"])
+    for key, name in (("ss", "SS Score"), ("lms", "LM Score"), ("icat", "ICAT Score")):
+        assert doc["overall"][key] == pytest.approx(theirs["overall"][name])
+    assert doc["intrasentence"]["overall"]["ties"] == 1
+    assert doc["scored_from"]["predictions"] == path.name and "model" not in doc
+    assert "predictions file" in doc["published"]["absent"]
+    code, out, _ = run_cli(capsys, "stereoset", str(dev), "--predictions", str(path), "--bootstrap", "0")
+    assert code == 0 and f"scores taken from {path.name}" in out and "predictions file" in out
+
+
+def test_a_saved_result_summarised_again_equals_the_run(dev, tiny_model_dir, tmp_path, capsys):
+    saved = tmp_path / "run.json"
+    code, out, err = run_cli(capsys, "stereoset", str(dev), "--model", str(tiny_model_dir), "--json", "--out",
+                             str(saved), "--bootstrap", "200", "--seed", "4")
+    assert code == 0, err
+    run = json.loads(out)
+    code, out, err = run_cli(capsys, "stereoset", str(dev), "--predictions", str(saved), "--json", "--bootstrap",
+                             "200", "--seed", "4")
+    assert code == 0, err
+    again = json.loads(out)
+    for key in ("overall", "intrasentence", "intersentence", "predictions", "examples_scored", "file"):
+        assert again[key] == run[key], key
+    code, out, _ = run_cli(capsys, "stereoset", str(dev), "--predictions", str(saved), "--json", "--bootstrap", "0",
+                           "--split", "intersentence")
+    one = json.loads(out)
+    assert code == 0 and "intrasentence" not in one and one["intersentence"]["overall"]["ss"] == \
+        run["intersentence"]["overall"]["ss"]
+    assert any("not in the intersentence part" in w for w in one["warnings"])
+
+
+@pytest.mark.parametrize("change, message", [
+    (lambda p: p["intrasentence"].pop(4), "has no score for 1 sentence(s)"),
+    (lambda p: p["intersentence"].append(dict(p["intersentence"][0])), "has a score twice"),
+    (lambda p: p["intersentence"][2].update(score="high"), "intersentence entry 3 (sentence"),
+    (lambda p: p["intrasentence"][0].update(score=float("nan")), "the score must be a finite number"),
+    (lambda p: p.clear(), "is not a predictions file"),
+])
+def test_bad_predictions_exit_2_naming_the_entry(dev, tmp_path, capsys, change, message):
+    predictions = _predictions(files.document())
+    change(predictions)
+    path = tmp_path / "predictions.json"
+    path.write_text(json.dumps(predictions), encoding="utf-8")
+    code, out, err = run_cli(capsys, "stereoset", str(dev), "--predictions", str(path))
+    assert code == 2 and message in err and "Traceback" not in err and not out

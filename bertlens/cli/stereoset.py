@@ -23,6 +23,10 @@ def register(sub, common) -> None:
     s.add_argument("--out", help="write the JSON result (the authors' layout plus every sentence's score) to F.json")
     s.add_argument("--bootstrap", type=int, default=2000, help="bootstrap resamples over target terms (0: none)")
     s.add_argument("--seed", type=int, default=0, help="seed of the bootstrap")
+    s.add_argument("--predictions", metavar="FILE",
+                   help="take every sentence's score from FILE instead of running the model: the authors' "
+                        "predictions layout (e.g. their predictions_bert-large-cased_*.json) or a BERT Lens result "
+                        "(--out); no weights needed")
     s.set_defaults(func=run)
 
 
@@ -46,13 +50,16 @@ def run(args: argparse.Namespace) -> int:
     if not data.examples(args.split):
         raise InputError(f"'{Path(args.file).name}' has no {'' if args.split == 'both' else args.split + ' '}"
                          "examples.")
-    lm = load(args)
-    bar = _bar()
-    try:
-        result = score_stereoset(lm, data, args.split, args.bootstrap, args.seed, progress=bar.update)
-    finally:
-        bar.close()
-    document = result_document(result, lm.info, lm.fingerprint())
+    if args.predictions:
+        document = _from_predictions(args, data)
+    else:
+        lm = load(args)
+        bar = _bar()
+        try:
+            result = score_stereoset(lm, data, args.split, args.bootstrap, args.seed, progress=bar.update)
+        finally:
+            bar.close()
+        document = result_document(result, lm.info, lm.fingerprint())
     text = json.dumps(document, indent=2, ensure_ascii=False)
     if out is not None:
         try:
@@ -65,6 +72,18 @@ def run(args: argparse.Namespace) -> int:
     else:
         print_result(document)
     return 0
+
+
+def _from_predictions(args: argparse.Namespace, data) -> dict:
+    """The result document of `data` scored from the --predictions file; no model is loaded."""
+    from bertlens.bias.stereoset import result_document
+    from bertlens.bias.stereoset_predictions import ABSENT, load_predictions, score_predictions
+
+    predictions = load_predictions(args.predictions)
+    document = result_document(score_predictions(data, predictions, args.split, args.bootstrap, args.seed))
+    document["scored_from"] = {"predictions": predictions.name.strip("'"), "sha256": predictions.sha256}
+    document["published"] = {"absent": ABSENT}
+    return document
 
 
 class _bar:
@@ -97,6 +116,8 @@ def print_result(doc: dict) -> None:
     """The figures as a table, then the published comparison or why it is absent."""
     if doc.get("warning"):
         print(f"warning: {doc['warning']}")
+    if doc.get("scored_from"):
+        print(f"scores taken from {doc['scored_from']['predictions']} (the model was not run)")
     print(f"StereoSet, split {doc['split']}: {doc['examples_scored']} examples; intervals: {doc['interval']}")
     print(f"{'group':<30} {'n':>5} {'terms':>5}  {'SS':<22} {'LMS':<22} {'ICAT':<22}")
     groups = [(f"{split} / {domain}", figs) for split in ("intrasentence", "intersentence") if split in doc
