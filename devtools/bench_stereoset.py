@@ -264,3 +264,30 @@ def describe_words(lm: LoadedModel) -> str:
     return (f"{len(WORDS)} template words, {sum(c > 1 for c in counts)} of several WordPieces (mean "
             f"{statistics.fmean(counts):.2f}, at most {max(counts)})")
 
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m devtools.bench_stereoset [--dtype D]`: time BERT Lens on the whole synthetic dev set on the
+    full-size random model (the bench section extrapolates it from a subset), with the 2,000-resample bootstrap the
+    command line uses."""
+    import argparse
+
+    from devtools.bench import model_folder
+    from bertlens.model import load_model
+    from bertlens.settings import Settings
+
+    parser = argparse.ArgumentParser(prog="python -m devtools.bench_stereoset", description=main.__doc__)
+    parser.add_argument("--dtype", default="float32", choices=("float32", "bfloat16"))
+    parser.add_argument("--device", default="cpu", choices=("cpu", "cuda"))
+    args = parser.parse_args(argv)
+    lm = load_model(Settings(model=str(model_folder("large")), device=args.device, dtype=args.dtype))
+    score_stereoset(lm, subset(synthetic_dev(), 200), resamples=0)
+    seconds, rows, pairs = full_run(lm)
+    threads = f", {torch.get_num_threads()} torch threads" if args.device == "cpu" else ""
+    print(f"whole synthetic dev set ({synthetic_dev().count():,} examples: {rows:,} masked rows + {pairs:,} NSP "
+          f"pairs), {args.dtype} on {args.device}{threads}: {seconds:.1f} s ({seconds / 60:.1f} min)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
