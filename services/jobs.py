@@ -27,6 +27,8 @@ from bertlens.registry import Context, Method
 from bertlens.text import md_escape
 
 POLL_SECONDS = 0.5
+UNDER_WAY = ("The same run is already under way: started in another tab or session, or on this page before it was "
+             "reloaded. Press the button to follow its progress; it will not start again.")
 MAX_QUEUE = int(os.environ.get("BERT_LENS_MAX_QUEUE", "32"))
 STORE_ENTRIES = 512
 STORE_BYTES = int(float(os.environ.get("BERT_LENS_STORE_MB", "1536")) * 2**20)
@@ -134,6 +136,9 @@ def job_area(requests: Sequence[Request], *, button: str, key: str, help: str | 
     `hint` (plain text) says what the button does; it shows in `hint_area` (a container; the page by default) only
     while the button waits to be pressed, never beside a running job or a stop notice.
 
+    When the same run is already under way for other sessions (another tab, or this page before a reload), the
+    button offers to follow it, with its progress, instead of an estimate: pressing joins that run.
+
     A job of this session that failed or was stopped says so here; when a stopped job left a partial result
     (its `complete` is False), the results are returned with it in its place."""
     r, session = runner(), session_id()
@@ -150,6 +155,12 @@ def job_area(requests: Sequence[Request], *, button: str, key: str, help: str | 
     stopped = [a and not w and (j.status == STOPPED or j.active) for j, a, w in zip(jobs, asked, watching)]
     stopping = [q for q, j, a in zip(requests, jobs, asked) if a and j.active and j.stop_asked.is_set()]
     waiting = [q for q, v in zip(requests, results) if v is None and q not in running and q not in stopping]
+    elsewhere = [j for q, j, a in zip(requests, jobs, asked)
+                 if q in waiting and not a and j is not None and j.active and not j.stop_asked.is_set()]
+    if waiting and len(elsewhere) == len(waiting):
+        _follow(waiting, key)
+        (hint_area if hint_area is not None else st).info(md_escape(UNDER_WAY))
+        return None
     if waiting:
         label = f"{button} ({duration(sum(q.estimate() for q in waiting))})"
         if st.button(md_escape(label), key=key, type="primary", help=md_escape(help) if help else None):
@@ -174,6 +185,29 @@ def job_area(requests: Sequence[Request], *, button: str, key: str, help: str | 
         if all(v is not None for v in filled):
             return filled
     return None
+
+
+def _follow(requests: Sequence[Request], widget_key: str) -> None:
+    """The offer to follow runs under way for other sessions, its progress kept current; when they end (done, or
+    stopped by everyone who asked), the whole page reruns to show what they left."""
+    keys = tuple(q.key for q in requests)
+
+    @st.fragment(run_every=POLL_SECONDS * 2)
+    def offer() -> None:
+        r = runner()
+        jobs = [r.job(k) for k in keys]
+        if any(j is None or not j.active for j in jobs):
+            st.rerun(scope="app")
+        share = sum(j.fraction for j in jobs) / len(jobs)
+        if st.button(md_escape(f"Follow the run already under way ({share:.0%})"), key=widget_key, type="primary"):
+            try:
+                submit(requests)
+            except QueueFull as exc:
+                st.warning(md_escape(str(exc)), icon=":material/hourglass_top:")
+                return
+            st.rerun(scope="app")
+
+    offer()
 
 
 def _panel(keys: tuple[JobKey, ...], widget_key: str, stopping: bool = False) -> None:

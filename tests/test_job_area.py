@@ -3,6 +3,8 @@ a running job shows its progress and Stop instead, Stop says so, and a result sh
 computed from."""
 from __future__ import annotations
 
+import re
+
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -78,3 +80,35 @@ def test_a_result_shows_only_for_its_own_inputs(at):
     at.text_input(key="text").set_value("one two three").run()
     assert [m.value for m in at.metric] == ["3"], "back to the first text, its stored result returns"
     assert job_runner().runs >= 1
+
+
+def test_a_run_under_way_elsewhere_is_offered_to_follow_not_to_start_again(at, monkeypatch):
+    """Another session (another tab, or this page before a reload) started the same run: this one is offered to
+    follow it, with its progress, and following it joins the one run. (AppTest gives every app one session id, so
+    the other session's is set by hand.)"""
+    import services.jobs
+
+    other = AppTest.from_string(SCRIPT, default_timeout=60)
+    with monkeypatch.context() as patch:
+        patch.setattr(services.jobs, "session_id", lambda: "another tab")
+        other.run()
+        other.button(key="count").click().run()
+        assert toy.STARTED.wait(30)
+    at.run()
+    label = at.button(key="count").label.replace("\\", "")
+    assert re.fullmatch(r"Follow the run already under way \(\d+%\)", label), label
+    assert [md_escape(toy_under_way())] == infos(at)
+    runs = job_runner().runs
+    at.button(key="count").click().run()
+    assert "count_stop" in [b.key for b in at.button], "following shows the run's progress and Stop"
+    toy.GATE.set()
+    finish_jobs(at)
+    finish_jobs(other)
+    assert [m.value for m in at.metric] == ["3"] == [m.value for m in other.metric]
+    assert job_runner().runs == runs + 1, "following must not start a second run"
+
+
+def toy_under_way() -> str:
+    from services.jobs import UNDER_WAY
+
+    return UNDER_WAY
