@@ -211,3 +211,22 @@ def test_two_sessions_asking_for_the_same_run_share_it(app, browser):
     values = {wait_for_metric(tab, "Metric (all pairs)") for tab in (first, second)}
     assert len(values) == 1, values
     shot(second, "shared")
+
+
+def test_a_reloaded_page_finds_its_run_and_its_result(app, browser):
+    """Reloading mid-run starts a new session, which must not lose the run: it is offered to follow it, with
+    its progress, and shows the result by itself when the run ends, without starting it again."""
+    tab = new_tab(browser)
+    data = pairs_csv(LONG_PAIRS, offset=900)
+    open_crows(tab, app)
+    upload(tab, "reload.csv", data)
+    tab.get_by_role("button", name=re.compile("Score pairs")).click()
+    wait_for_progress(tab)
+    open_crows(tab, app)
+    upload(tab, "reload.csv", data)
+    follow = tab.get_by_role("button", name=re.compile(r"Follow the run already under way \(\d+%\)"))
+    follow.wait_for(timeout=60_000)
+    assert "will not start again" in crows_panel(tab)
+    shot(tab, "after-reload")
+    assert wait_for_metric(tab, "Metric (all pairs)")
+    assert follow.count() == 0
