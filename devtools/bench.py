@@ -17,7 +17,6 @@ import re
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,7 +27,7 @@ import torch
 from bertlens.errors import InputError
 from bertlens.fill_mask import Filters, fill_mask
 from bertlens.model import LoadedModel, load_model
-from devtools.random_model import build_random_model
+from devtools.random_model import model_folder
 from bertlens.settings import AGREEMENT_JSON, Settings
 
 log = logging.getLogger(__name__)
@@ -64,7 +63,6 @@ AGREEMENT_SENTENCES = (
 ATTENTION_LENGTHS = (32, 128, 512)
 PROBE_SAMPLE_STRIDE = 16
 TOP_K = 10
-CACHE_DIR_ENV = "BERT_LENS_BENCH_CACHE"
 
 _LOAD_SNIPPET = r"""
 import json, resource, sys, time
@@ -132,19 +130,6 @@ class BenchReport:
         self.rows.append(row)
         log.info("%s | %s | %s", row.section, row.what, row.value)
         return row
-
-
-def default_cache_dir() -> Path:
-    return Path(os.environ.get(CACHE_DIR_ENV) or Path(tempfile.gettempdir()) / "bertlens-bench-cache")
-
-
-def model_folder(size: str = "large", seed: int = 0, cache_dir: Path | None = None) -> Path:
-    """A random-weight model of `size` on the real vocabulary, built once and reused (keyed by size and seed)."""
-    folder = (cache_dir or default_cache_dir()) / f"{size}-seed{seed}"
-    if not (folder / "config.json").is_file() or not list(folder.glob("*.safetensors")):
-        folder.mkdir(parents=True, exist_ok=True)
-        build_random_model(folder, size=size, seed=seed)
-    return folder
 
 
 def synchronize(device: torch.device) -> None:

@@ -272,7 +272,7 @@ def main(argv: list[str] | None = None) -> int:
     command line uses."""
     import argparse
 
-    from devtools.bench import model_folder
+    from devtools.random_model import model_folder
     from bertlens.model import load_model
     from bertlens.settings import Settings
 

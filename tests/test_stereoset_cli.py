@@ -201,7 +201,8 @@ def test_a_saved_result_summarised_again_equals_the_run(dev, tiny_model_dir, tmp
     (lambda p: p["intrasentence"].pop(4), "has no score for 1 sentence(s)"),
     (lambda p: p["intersentence"].append(dict(p["intersentence"][0])), "has a score twice"),
     (lambda p: p["intersentence"][2].update(score="high"), "intersentence entry 3 (sentence"),
-    (lambda p: p["intrasentence"][0].update(score=float("nan")), "the score must be a finite number"),
+    (lambda p: p["intrasentence"][0].update(score=float("nan")), "NaN is not a JSON number"),
+    (lambda p: p["intrasentence"][0].update(score=True), "the score must be a finite number"),
     (lambda p: p.clear(), "is not a predictions file"),
 ])
 def test_bad_predictions_exit_2_naming_the_entry(dev, tmp_path, capsys, change, message):

@@ -9,7 +9,6 @@ without running the model again. The figures go through the same `summarise` as 
 from __future__ import annotations
 
 import hashlib
-import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +17,7 @@ from bertlens.bias.files import check_size, decode, read_bytes
 from bertlens.bias.stereoset import (BOOTSTRAP, MAX_EXAMPLES, SPLITS, ExampleScore, StereoSetData, StereoSetResult,
                                      check_split, file_limit, summarise, unpack)
 from bertlens.errors import InputError
+from bertlens.schemas import parse_json
 
 LAYOUT = '{"intrasentence": [{"id": ..., "score": ...}, ...], "intersentence": [...]}'
 ABSENT = ("The published figures are not shown: these scores come from a predictions file, and BERT Lens does not "
@@ -36,19 +36,12 @@ class Predictions:
 
 
 def parse_predictions(data: bytes, name: str = "the predictions file") -> Predictions:
-    """Read a predictions file (plain or gzipped JSON). Raises InputError naming the entry for the wrong layout, an
-    entry without an id or a finite number as its score, and a sentence id given twice (the authors' evaluation
-    would silently keep the last one)."""
+    """Read a predictions file (plain or gzipped JSON, its depth bounded, NaN and Infinity refused). Raises
+    InputError naming the entry for the wrong layout, an entry without an id or a number as its score, and a
+    sentence id given twice (the authors' evaluation would silently keep the last one)."""
     check_size(len(data), name, file_limit())
     digest = hashlib.sha256(data).hexdigest()
-    text = decode(unpack(data, name, file_limit()), name)
-    try:
-        document = json.loads(text)
-    except RecursionError:
-        raise InputError(f"{_start(name)} nests its JSON too deeply to be a predictions file.") from None
-    except ValueError as exc:
-        raise InputError(f"{_start(name)} is not valid JSON ({exc}). A predictions file has the layout {LAYOUT}.") \
-            from exc
+    document = parse_json(decode(unpack(data, name, file_limit()), name), name)
     if isinstance(document, dict) and isinstance(document.get("predictions"), dict):
         document = document["predictions"]
     if not isinstance(document, dict) or not any(isinstance(document.get(s), list) for s in SPLITS):
