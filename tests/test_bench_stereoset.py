@@ -2,6 +2,8 @@
 gives BERT Lens's scores, and the synthetic file has the dev set's shape. No timing is asserted."""
 from __future__ import annotations
 
+import pytest
+
 from devtools import bench, bench_stereoset
 from bertlens.bias.stereoset import score_stereoset
 
@@ -32,7 +34,7 @@ def test_the_section_reports(tiny_model_dir):
                                  probe_stride=200)
     assert not report.notes, report.notes
     rows = [r for r in report.rows if r.section == "stereoset"]
-    assert len(rows) == 6
+    assert len(rows) == 7
     judged = [r for r in rows if r.target]
     assert [r.what.split(",")[1].strip() for r in judged[:2]] == ["float32", "bfloat16 (approximate; the page's "
                                                                                "precision choice)"]
@@ -44,7 +46,9 @@ def test_the_section_reports(tiny_model_dir):
     same = next(r for r in rows if r.what.startswith("same scores as the loop"))
     agreed, total = same.value.split("/")
     assert agreed == total
-    assert "extrapolated" in rows[-1].what
+    assert "extrapolated" in rows[-2].what
+    assert rows[-1].what.startswith("the run button's first estimate") and rows[-1].what.endswith("extrapolated time")
+    assert rows[-1].ratio == pytest.approx(rows[-1].median_ms / rows[-2].median_ms)
 
 
 def test_the_float32_floor_counts_every_linear_weight_once_per_token(lm):

@@ -16,8 +16,11 @@ from bertlens.model import LoadedModel
 from bertlens.registry import ConfigSpec, Context, Cost, Method, Param, register, report_progress
 from bertlens.results import ItemDecision, MetricResult
 
-BATCHED_ROW_COST = 0.25
-"""A masked row or NSP pair in a padded batch costs about a quarter of a lone forward pass (bench, CPU)."""
+BATCHED_ROW_COST = 0.06
+"""A masked row or NSP pair in a padded batch, in the passes of `Pace`'s starting rate. That rate is a cautious
+guess at a lone pass, and a padded batch runs far above it: the whole synthetic dev set (10,370 rows and pairs by
+`estimate`) took 322 s on the 2-core CPU of docs/benchmarks.md, where 0.25 (a row's share of a real lone pass
+there) made the button say 23 min. The bench's stereoset section prints this estimate against the measured time."""
 PIECES_PER_WORD = 1.3
 
 
