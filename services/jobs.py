@@ -188,15 +188,15 @@ def job_area(requests: Sequence[Request], *, button: str, key: str, help: str | 
 
 
 def _follow(requests: Sequence[Request], widget_key: str) -> None:
-    """The offer to follow runs under way for other sessions, its progress kept current; when they end (done, or
-    stopped by everyone who asked), the whole page reruns to show what they left."""
+    """The offer to follow runs under way for other sessions, its progress kept current; when they end, or everyone
+    who asked stops them, the whole page reruns to show what they left (or the run button again)."""
     keys = tuple(q.key for q in requests)
 
     @st.fragment(run_every=POLL_SECONDS * 2)
     def offer() -> None:
         r = runner()
         jobs = [r.job(k) for k in keys]
-        if any(j is None or not j.active for j in jobs):
+        if any(j is None or not j.active or j.stop_asked.is_set() for j in jobs):
             st.rerun(scope="app")
         share = sum(j.fraction for j in jobs) / len(jobs)
         if st.button(md_escape(f"Follow the run already under way ({share:.0%})"), key=widget_key, type="primary"):

@@ -112,3 +112,23 @@ def toy_under_way() -> str:
     from services.jobs import UNDER_WAY
 
     return UNDER_WAY
+
+
+def test_a_run_everyone_stopped_is_not_offered_to_follow(at, monkeypatch):
+    """The other session stopped its run, which has not reached its next check yet: there is nothing to follow,
+    so this session gets the plain run button."""
+    import services.jobs
+
+    toy.HEED_STOP.clear()
+    other = AppTest.from_string(SCRIPT, default_timeout=60)
+    with monkeypatch.context() as patch:
+        patch.setattr(services.jobs, "session_id", lambda: "another tab")
+        other.run()
+        other.button(key="count").click().run()
+        assert toy.STARTED.wait(30)
+        other.run()
+        other.button(key="count_stop").click().run()
+    at.run()
+    label = at.button(key="count").label.replace("\\", "")
+    assert label.startswith("Count ("), label
+    assert infos(at) == [HINT]
