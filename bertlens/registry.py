@@ -190,7 +190,9 @@ class ConfigSpec:
 
 @dataclass(frozen=True)
 class Cost:
-    """What a run costs: forward-pass equivalents (a backward pass counts as two) of `tokens` tokens each."""
+    """What a run costs: forward-pass equivalents (a backward pass counts as two) of `tokens` tokens each, at
+    `bertlens.jobs.Pace`'s starting rate, which is a cautious guess at a lone pass. A method that batches its rows
+    declares what a row costs at that rate, as measured (the bench prints its first estimates against the times)."""
 
     passes: float
     tokens: int = 32

@@ -389,3 +389,10 @@ def test_bench_section_reports_each_view_against_one_forward_pass(tiny_model_dir
     assert [r.what.split(" ")[0] for r in judged] == ["logit", "occlusion:", "integrated"]
     for row in judged:
         assert row.met == (row.ratio <= float(row.target.split("<= ")[1].split("x")[0]))
+    estimates = [r for r in rows if r.what.startswith("the run button's first estimate")]
+    assert [e.what.split(" for ")[1].split(" (")[0] for e in estimates] == ["occlusion", "integrated gradients"]
+    timed = {"occlusion": next(r for r in judged if r.what.startswith("occlusion:")),
+             "integrated gradients": next(r for r in judged if r.what.startswith("integrated"))}
+    for row in estimates:
+        name = row.what.split(" for ")[1].split(" (")[0]
+        assert row.median_ms > 0 and row.ratio == pytest.approx(row.median_ms / timed[name].median_ms)

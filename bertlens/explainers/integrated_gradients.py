@@ -10,6 +10,11 @@ from bertlens.model import LoadedModel
 from bertlens.registry import ConfigSpec, Context, Cost, Method, register
 from bertlens.results import ExplainerResult
 
+ROW_COST = 0.21
+"""One step's row (forward and backward, in one batch with the others), in passes at `Pace`'s starting rate: the
+explain bench's 21 rows of 16 tokens took 1.70 s on the 2-core CPU of docs/benchmarks.md, where 3 passes a row
+(a lone forward and backward) made the run button say 24 s. The bench prints this estimate against the time."""
+
 
 @register
 class IntegratedGradients(Method):
@@ -32,7 +37,7 @@ class IntegratedGradients(Method):
         return ConfigSpec((replace(STEPS, high=top, default=min(STEPS.default, top)), BASELINE))
 
     def estimate(self, lm: LoadedModel, inputs: ExplainInput, config: Mapping[str, Any]) -> Cost:
-        return Cost(3.0 * (config["steps"] + 1), len(inputs.target.text.split()) + 4)
+        return Cost(ROW_COST * (config["steps"] + 1), len(inputs.target.text.split()) + 4)
 
     def run(self, lm: LoadedModel, inputs: ExplainInput, config: Mapping[str, Any],
             context: Context) -> ExplainerResult:

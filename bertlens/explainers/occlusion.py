@@ -8,6 +8,11 @@ from bertlens.model import LoadedModel
 from bertlens.registry import Context, Cost, Method, register
 from bertlens.results import ExplainerResult
 
+ROW_COST = 0.11
+"""One occluded row (all of them in one batch), in passes at `Pace`'s starting rate: the explain bench's 13 rows of
+16 tokens took 0.62 s on the 2-core CPU of docs/benchmarks.md, where a lone pass a row made the run button say
+6 s. The bench prints this estimate against the time."""
+
 
 @register
 class Occlusion(Method):
@@ -20,7 +25,8 @@ class Occlusion(Method):
     needs = frozenset({"mlm"})
 
     def estimate(self, lm: LoadedModel, inputs: ExplainInput, config: Mapping[str, Any]) -> Cost:
-        return Cost(float(len(inputs.target.text.split()) + 2), len(inputs.target.text.split()) + 4)
+        words = len(inputs.target.text.split())
+        return Cost(ROW_COST * (words + 2), words + 4)
 
     def run(self, lm: LoadedModel, inputs: ExplainInput, config: Mapping[str, Any],
             context: Context) -> ExplainerResult:
