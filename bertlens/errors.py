@@ -29,6 +29,11 @@ class MissingHead(BertLensError):
     """The checkpoint lacks the pre-training head a feature needs (MLM or NSP)."""
 
 
+def download_command(model_id: str) -> str:
+    """The command that fetches `model_id`'s weights, quoted so it runs as printed (a folder with spaces)."""
+    return f"python -m bertlens download --model {shlex.quote(model_id)}"
+
+
 def weights_help(model_id: str, detail: str = "") -> str:
     """The text shown wherever the weights cannot be found: on every page and by the command line."""
     lines = [
@@ -36,7 +41,7 @@ def weights_help(model_id: str, detail: str = "") -> str:
         "",
         "Two ways out:",
         "  1. On a machine with internet access, pre-fetch them into the Hugging Face cache:",
-        f"       python -m bertlens download --model {shlex.quote(model_id)}",
+        f"       {download_command(model_id)}",
         "     (copy ~/.cache/huggingface to an offline machine, e.g. a classroom without wifi)",
         "  2. Point BERT Lens at a local folder that holds the model (config.json, model.safetensors, tokenizer):",
         "       BERT_LENS_MODEL=/path/to/bert-large-cased make run",

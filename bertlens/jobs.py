@@ -22,7 +22,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
-from bertlens.registry import Context, Stopped
+from bertlens.model import LoadedModel
+from bertlens.registry import Context, Method, Stopped
 
 log = logging.getLogger(__name__)
 
@@ -454,3 +455,10 @@ class Pace:
         measured = seconds / (passes * max(tokens, 8))
         with self._lock:
             self.per_token_pass = 0.7 * self.per_token_pass + 0.3 * measured
+
+
+def first_estimate(lm: LoadedModel, method: Method, inputs: Any, config: Mapping[str, Any]) -> float:
+    """The seconds a run button on a fresh server shows for `method`: its declared cost at Pace's starting rate,
+    before any finished run has taught Pace this machine's speed (the benchmark sets it beside the measured time)."""
+    cost = method.estimate(lm, inputs, config)
+    return Pace(lm.info.parameters, lm.info.device).seconds(cost.passes, cost.tokens)

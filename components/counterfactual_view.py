@@ -18,11 +18,10 @@ COUNTERFACTUAL = "#2b8a3e"
 
 
 def swaps(result: Counterfactual) -> pd.DataFrame:
-    frame = pd.DataFrame({"word": [s.original for s in result.swaps],
-                          "became": [s.replacement for s in result.swaps],
-                          "rule": [s.rule for s in result.swaps],
-                          "at character": [s.start for s in result.swaps]})
-    return frame
+    return pd.DataFrame({"word": [s.original for s in result.swaps],
+                         "became": [s.replacement for s in result.swaps],
+                         "rule": [s.rule for s in result.swaps],
+                         "at character": [s.start for s in result.swaps]})
 
 
 def top_k(side: FillMaskResult) -> Styler:

@@ -20,7 +20,9 @@ from bertlens.encoding import encode
 from bertlens.explain import (ExplainInput, analysis_f, baseline_ids, integrated_gradients, kept_positions, logit_lens,
                               occlusion, resolve_target)
 from bertlens.fill_mask import forward
+from bertlens.jobs import first_estimate
 from bertlens.model import LoadedModel
+from bertlens.registry import get
 
 # [CLS] The doctor told the nurse that [MASK] would be late for the meeting . [SEP]: 16 tokens.
 EXPLAIN_TEXT = "The doctor told the nurse that [MASK] would be late for the meeting."
@@ -79,20 +81,11 @@ def measure(lm: LoadedModel, timed: Callable[[dict[str, Callable[[], Any]]], dic
     rows.append(dict(what=f"logit lens given the analysis record (the head on {layers} states only)",
                      median_ms=lens_only, value=_ms(lens_only), ratio=lens_only / one))
     for name, method, config in (("occlusion", "occlusion", {}), ("ig", "integrated_gradients", {"steps": IG_STEPS})):
-        first = first_estimate(lm, method, ExplainInput(target, record), config)
+        first = first_estimate(lm, get("explainer", method), ExplainInput(target, record), config)
         rows.append(dict(what=f"the run button's first estimate for {method.replace('_', ' ')} (Pace's starting "
                               f"rate, before a finished run teaches it), against the time above",
                          median_ms=first * 1000, value=_ms(first * 1000), ratio=first * 1000 / times[name].median_ms))
     return rows
-
-
-def first_estimate(lm: LoadedModel, method: str, inputs: Any, config: dict[str, Any]) -> float:
-    """The seconds a run button shows for `method` on a fresh server: its declared cost at Pace's starting rate."""
-    from bertlens.jobs import Pace
-    from bertlens.registry import get
-
-    cost = get("explainer", method).estimate(lm, inputs, config)
-    return Pace(lm.info.parameters, lm.info.device).seconds(cost.passes, cost.tokens)
 
 
 def reference_occlusion(lm: LoadedModel, input_ids: torch.Tensor, target: Any) -> Callable[[], Any]:

@@ -23,6 +23,8 @@ import torch
 
 from bertlens.bias.stereoset import (BLANK, MAX_ROWS, SPLITS, TOKEN_BUDGET, StereoSetData, batches,
                                      intrasentence_plan, nsp_pairs, parse_stereoset, score_stereoset)
+from bertlens.jobs import first_estimate
+from bertlens.metrics.stereoset import StereoSet
 from bertlens.model import LoadedModel
 
 DEV_COUNTS = {"intrasentence": {"gender": 255, "profession": 810, "race": 962, "religion": 79},
@@ -218,8 +220,8 @@ def measure(model: Callable[[str], LoadedModel], cuda: bool, repeats: int = 1,
         dict(what=f"same scores as the loop: largest relative difference of a sentence's score "
                   f"{worst:.1e}; same stereotype-vs-anti decision on {same}/{n} examples", value=f"{same}/{n}"),
     ]
+    tokens = padded_tokens(lm, part, TOKEN_BUDGET)
     if not cuda:
-        tokens = padded_tokens(lm, part, TOKEN_BUDGET)
         peak, shape = matmul_peak(lm.device)
         floor_s = linear_flops(lm, tokens, len(rows_intra)) / peak
         best = loop_s / floor_s
@@ -243,33 +245,22 @@ def measure(model: Callable[[str], LoadedModel], cuda: bool, repeats: int = 1,
                         target="<= 1.0x the budget (30 s on a GPU)" if cuda else "<= 1.0x the budget (15 min on a CPU)",
                         met=ours_s <= (30 if cuda else 900)))
     else:
-        scale = padded_tokens(lm, full, TOKEN_BUDGET) / padded_tokens(lm, part, TOKEN_BUDGET)
+        scale = padded_tokens(lm, full, TOKEN_BUDGET) / tokens
         estimate = ours_s * scale
         whole_s, how = estimate, "extrapolated"
         out.append(dict(what=f"the whole synthetic dev set ({full.count():,} examples), float32, extrapolated from "
                              f"the subset by padded tokens (x{scale:.1f})", median_ms=estimate * 1000,
                         value=f"{estimate / 60:.1f} min", ratio=estimate / 900,
                         target="<= 1.0x the budget (15 min on a CPU)", met=estimate <= 900))
-    first = first_estimate(lm, full)
+    first = first_estimate(lm, StereoSet(), full, {"split": "both"})
     out.append(dict(what=f"the run button's first estimate for the whole synthetic dev set (Pace's starting rate, "
                          f"before a finished run teaches it), against the {how} time", median_ms=first * 1000,
                     value=f"{first / 60:.1f} min", ratio=first / whole_s))
     return out
 
 
-def first_estimate(lm: LoadedModel, data: StereoSetData) -> float:
-    """The seconds a run button shows for scoring `data` on a fresh server: the metric's declared cost at Pace's
-    starting rate."""
-    from bertlens.jobs import Pace
-    from bertlens.metrics.stereoset import StereoSet
-
-    cost = StereoSet().estimate(lm, data, {"split": "both"})
-    return Pace(lm.info.parameters, lm.info.device).seconds(cost.passes, cost.tokens)
-
-
-def full_run(lm: LoadedModel) -> tuple[float, int, int]:
-    """Time BERT Lens on the whole synthetic dev set: (seconds, distinct masked rows, NSP pairs)."""
-    data = synthetic_dev()
+def full_run(lm: LoadedModel, data: StereoSetData) -> tuple[float, int, int]:
+    """Time BERT Lens on all of `data`: (seconds, distinct masked rows, NSP pairs)."""
     seconds, result = _timed(lambda: score_stereoset(lm, data, resamples=2000), lm.device)
     return seconds, result.rows, result.pairs
 
@@ -279,7 +270,6 @@ def describe_words(lm: LoadedModel) -> str:
     counts = [len(lm.tokenizer(w, add_special_tokens=False)["input_ids"]) for w in WORDS]
     return (f"{len(WORDS)} template words, {sum(c > 1 for c in counts)} of several WordPieces (mean "
             f"{statistics.fmean(counts):.2f}, at most {max(counts)})")
-
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -297,10 +287,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--device", default="cpu", choices=("cpu", "cuda"))
     args = parser.parse_args(argv)
     lm = load_model(Settings(model=str(model_folder("large")), device=args.device, dtype=args.dtype))
-    score_stereoset(lm, subset(synthetic_dev(), 200), resamples=0)
-    seconds, rows, pairs = full_run(lm)
+    data = synthetic_dev()
+    score_stereoset(lm, subset(data, 200), resamples=0)
+    seconds, rows, pairs = full_run(lm, data)
     threads = f", {torch.get_num_threads()} torch threads" if args.device == "cpu" else ""
-    print(f"whole synthetic dev set ({synthetic_dev().count():,} examples: {rows:,} masked rows + {pairs:,} NSP "
+    print(f"whole synthetic dev set ({data.count():,} examples: {rows:,} masked rows + {pairs:,} NSP "
           f"pairs), {args.dtype} on {args.device}{threads}: {seconds:.1f} s ({seconds / 60:.1f} min)")
     return 0
 

@@ -157,19 +157,16 @@ def job_area(requests: Sequence[Request], *, button: str, key: str, help: str | 
     waiting = [q for q, v in zip(requests, results) if v is None and q not in running and q not in stopping]
     elsewhere = [j for q, j, a in zip(requests, jobs, asked)
                  if q in waiting and not a and j is not None and j.active and not j.stop_asked.is_set()]
+    area = hint_area if hint_area is not None else st
     if waiting and len(elsewhere) == len(waiting):
         _follow(waiting, key)
-        (hint_area if hint_area is not None else st).info(md_escape(UNDER_WAY))
+        area.info(md_escape(UNDER_WAY))
         return None
     if waiting:
         label = f"{button} ({duration(sum(q.estimate() for q in waiting))})"
         if st.button(md_escape(label), key=key, type="primary", help=md_escape(help) if help else None):
-            try:
-                submit(waiting)
-            except QueueFull as exc:
-                st.warning(md_escape(str(exc)), icon=":material/hourglass_top:")
-                return None
-            st.rerun()
+            _submit_and_rerun(waiting)
+            return None
     if running:
         _panel(tuple(q.key for q in running), key)
         return None
@@ -177,7 +174,7 @@ def job_area(requests: Sequence[Request], *, button: str, key: str, help: str | 
         _panel(tuple(q.key for q in stopping), key, stopping=True)
         return None
     if hint and not any(stopped):
-        (hint_area if hint_area is not None else st).info(md_escape(hint))
+        area.info(md_escape(hint))
     if any(stopped):
         st.caption(":material/stop_circle: Stopped. Press the button to run it again.")
         filled = [v if v is not None else (j.partial if was and j.status == STOPPED else None)
@@ -200,14 +197,20 @@ def _follow(requests: Sequence[Request], widget_key: str) -> None:
             st.rerun(scope="app")
         share = sum(j.fraction for j in jobs) / len(jobs)
         if st.button(md_escape(f"Follow the run already under way ({share:.0%})"), key=widget_key, type="primary"):
-            try:
-                submit(requests)
-            except QueueFull as exc:
-                st.warning(md_escape(str(exc)), icon=":material/hourglass_top:")
-                return
-            st.rerun(scope="app")
+            _submit_and_rerun(requests)
 
     offer()
+
+
+def _submit_and_rerun(requests: Sequence[Request]) -> None:
+    """Ask for `requests` for this session (joining any run of the same key) and rerun the whole page, which then
+    shows their panel; a full queue is said here instead."""
+    try:
+        submit(requests)
+    except QueueFull as exc:
+        st.warning(md_escape(str(exc)), icon=":material/hourglass_top:")
+        return
+    st.rerun(scope="app")
 
 
 def _panel(keys: tuple[JobKey, ...], widget_key: str, stopping: bool = False) -> None:

@@ -8,8 +8,6 @@ User-supplied names (model ids, paths, error details) go through `md_escape` bef
 """
 from __future__ import annotations
 
-import shlex
-
 import threading
 
 import streamlit as st
@@ -17,7 +15,7 @@ import streamlit as st
 from bertlens import LoadedModel, Settings, load_model
 from bertlens.batching import EncoderBatcher
 from bertlens.download import download, needs_download
-from bertlens.errors import BertLensError, InputError, MissingHead, WeightsUnavailable
+from bertlens.errors import BertLensError, InputError, MissingHead, WeightsUnavailable, download_command
 from bertlens.settings import check_allowed
 from bertlens.text import md_escape
 
@@ -111,7 +109,7 @@ def weights_panel(exc: WeightsUnavailable) -> None:
         "1. On a machine with internet access, pre-fetch them into the Hugging Face cache, "
         "then copy `~/.cache/huggingface` to this machine if it is offline (a classroom without wifi):"
     )
-    st.code(f"python -m bertlens download --model {shlex.quote(exc.model_id)}", language="bash")
+    st.code(download_command(exc.model_id), language="bash")
     st.markdown("2. Or point BERT Lens at a local folder holding the model (config.json, model.safetensors, tokenizer):")
     st.code("BERT_LENS_MODEL=/path/to/bert-large-cased make run", language="bash")
     if exc.detail:

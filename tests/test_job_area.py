@@ -9,6 +9,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 import job_area_toy as toy
+import services.jobs
 from bertlens.text import md_escape
 from app_support import finish_jobs, job_runner
 
@@ -82,22 +83,29 @@ def test_a_result_shows_only_for_its_own_inputs(at):
     assert job_runner().runs >= 1
 
 
-def test_a_run_under_way_elsewhere_is_offered_to_follow_not_to_start_again(at, monkeypatch):
-    """Another session (another tab, or this page before a reload) started the same run: this one is offered to
-    follow it, with its progress, and following it joins the one run. (AppTest gives every app one session id, so
-    the other session's is set by hand.)"""
-    import services.jobs
-
+def start_in_another_tab(monkeypatch, stop: bool = False) -> AppTest:
+    """The toy run started (and, with `stop`, stopped) by another session. AppTest gives every app one session id,
+    so the other session's is set by hand while it clicks."""
     other = AppTest.from_string(SCRIPT, default_timeout=60)
     with monkeypatch.context() as patch:
         patch.setattr(services.jobs, "session_id", lambda: "another tab")
         other.run()
         other.button(key="count").click().run()
         assert toy.STARTED.wait(30)
+        if stop:
+            other.run()
+            other.button(key="count_stop").click().run()
+    return other
+
+
+def test_a_run_under_way_elsewhere_is_offered_to_follow_not_to_start_again(at, monkeypatch):
+    """Another session (another tab, or this page before a reload) started the same run: this one is offered to
+    follow it, with its progress, and following it joins the one run."""
+    other = start_in_another_tab(monkeypatch)
     at.run()
     label = at.button(key="count").label.replace("\\", "")
     assert re.fullmatch(r"Follow the run already under way \(\d+%\)", label), label
-    assert [md_escape(toy_under_way())] == infos(at)
+    assert [md_escape(services.jobs.UNDER_WAY)] == infos(at)
     runs = job_runner().runs
     at.button(key="count").click().run()
     assert "count_stop" in [b.key for b in at.button], "following shows the run's progress and Stop"
@@ -108,26 +116,11 @@ def test_a_run_under_way_elsewhere_is_offered_to_follow_not_to_start_again(at, m
     assert job_runner().runs == runs + 1, "following must not start a second run"
 
 
-def toy_under_way() -> str:
-    from services.jobs import UNDER_WAY
-
-    return UNDER_WAY
-
-
 def test_a_run_everyone_stopped_is_not_offered_to_follow(at, monkeypatch):
     """The other session stopped its run, which has not reached its next check yet: there is nothing to follow,
     so this session gets the plain run button."""
-    import services.jobs
-
     toy.HEED_STOP.clear()
-    other = AppTest.from_string(SCRIPT, default_timeout=60)
-    with monkeypatch.context() as patch:
-        patch.setattr(services.jobs, "session_id", lambda: "another tab")
-        other.run()
-        other.button(key="count").click().run()
-        assert toy.STARTED.wait(30)
-        other.run()
-        other.button(key="count_stop").click().run()
+    start_in_another_tab(monkeypatch, stop=True)
     at.run()
     label = at.button(key="count").label.replace("\\", "")
     assert label.startswith("Count ("), label

@@ -4,10 +4,10 @@ from __future__ import annotations
 import argparse
 import sys
 
-from bertlens.numbers import significant
 from bertlens import registry
 from bertlens.bias.crows_metrics import pair_metrics
 from bertlens.cli.common import add_method_options, load, method_options
+from bertlens.numbers import significant
 
 
 def register(sub, common) -> None:

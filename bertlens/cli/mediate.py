@@ -8,11 +8,11 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from bertlens.numbers import probability
 from bertlens import registry
 from bertlens.cli.common import ProgressBar, add_method_options, load, method_options, print_json
 from bertlens.errors import InputError
 from bertlens.mediation import Mediation, mediate, parse_swap, parse_targets, prepare
+from bertlens.numbers import probability
 
 
 def register(sub, common) -> None:

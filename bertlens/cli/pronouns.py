@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import argparse
 
-from bertlens.numbers import significant
 from bertlens.cli.common import load, print_json
+from bertlens.numbers import significant
 
 
 def register(sub, common) -> None:
