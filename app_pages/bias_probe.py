@@ -7,6 +7,7 @@ import streamlit as st
 from bertlens import bias, registry
 from bertlens.bias.crows import CAVEAT, EXAMPLE_PATH, MAX_UPLOAD_BYTES, parse_crows
 from bertlens.bias.files import decode
+from bertlens.bias.probe import DIRECTION
 from bertlens.bias.reports import sha256
 from bertlens.errors import BertLensError
 from bertlens.metrics.probe import MIN_EFFECT_PARAM
@@ -211,7 +212,8 @@ with probe_tab:
             chart(bias_charts.occupation_ratios(probe_result), key="bias-occupations", name="bias-occupations")
         st.caption("● significant after Holm correction and at least the minimum effect size, ○ not both; † "
                    "several WordPieces (chained). Grey lines: bootstrap 95% CI over templates; dotted lines: ± the "
-                   f"minimum effect size. Orange leans female, blue male. Test: {md_escape(probe_result.permutation)}.")
+                   f"minimum effect size. Orange leans female, blue male. {md_escape(DIRECTION)} "
+                   f"Test: {md_escape(probe_result.permutation)}.")
         frame, formats = bias_tables.occupations(probe_result)
         st.dataframe(frame, hide_index=True, width="stretch", column_config=formats)
 

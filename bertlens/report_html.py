@@ -261,20 +261,32 @@ def _stereoset_section(row: dict[str, Any]) -> str:
     return "".join(out)
 
 
+def _leaning(value: Any) -> str:
+    if not _finite(value) or value == 0:
+        return "neither"
+    return "female" if value > 0 else "male"
+
+
 def _probe_section(row: dict[str, Any]) -> str:
+    from bertlens.bias.probe import DIRECTION
+
     occupations = row.get("occupations") or []
     if not occupations:
         return ""
     ranked = sorted(occupations, key=lambda o: -abs(o.get("log_ratio") or 0.0))[:25]
     points = [(str(o.get("occupation")), o.get("log_ratio"), o.get("ci_low"), o.get("ci_high")) for o in ranked]
-    return ("<h4>Occupation probe: the occupations with the largest effect</h4>" +
-            interval_figure(points, 0.0, "nats", "Mean log-ratio P(he) / P(she) per occupation (25 largest |effect|)",
-                            "Dot: mean log-ratio over templates (positive: the male word is more likely); whisker: "
-                            "bootstrap 95% interval; dashed line: 0, no preference.") +
-            _table(["occupation", "log-ratio", "95% interval", "p (Holm)", "notable"],
-                   [(_e(o.get("occupation")), _num(o.get("log_ratio"), 3), _interval(o.get("ci_low"), o.get("ci_high"), 3),
-                     _num(o.get("p_holm"), 4), "yes" if o.get("notable") else "")
-                    for o in sorted(occupations, key=lambda o: -(o.get("log_ratio") or 0.0))], numeric=(1, 2, 3)))
+    shown = min(25, len(occupations))
+    return ("<h4>Occupation probe: the occupations with the largest effect</h4>"
+            f"<p class='direction'>{_e(DIRECTION)}</p>" +
+            interval_figure(points, 0.0, "nats",
+                            f"Mean log P(o | woman) − log P(o | man), {shown} largest |effect|",
+                            "Dot: mean log-ratio over templates (right of 0: leans female; left: leans male); "
+                            "whisker: bootstrap 95% interval; dashed line: 0, no preference.") +
+            _table(["occupation", "log P(o | woman) − log P(o | man)", "leans", "95% interval", "p (Holm)", "notable"],
+                   [(_e(o.get("occupation")), _num(o.get("log_ratio"), 3), _leaning(o.get("log_ratio")),
+                     _interval(o.get("ci_low"), o.get("ci_high"), 3), _num(o.get("p_holm"), 4),
+                     "yes" if o.get("notable") else "")
+                    for o in sorted(occupations, key=lambda o: -(o.get("log_ratio") or 0.0))], numeric=(1, 3, 4)))
 
 
 def _caveats(report: dict[str, Any]) -> str:

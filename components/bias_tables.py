@@ -24,16 +24,19 @@ def candidates(side: FillMaskResult) -> TableSpec:
 
 def occupations(result: ProbeResult) -> TableSpec:
     """Every occupation, most male-leaning first, with the test, the effect-size check and the labour statistic."""
+    from bertlens.bias.probe import DIRECTION
+
     m = result.min_effect
     frame = pd.DataFrame([{
-        "occupation": o.occupation, "log-ratio": o.log_ratio, "CI low": o.ci_low, "CI high": o.ci_high,
+        "occupation": o.occupation, "log-ratio": o.log_ratio,
+        "leans": "female" if o.log_ratio > 0 else "male" if o.log_ratio < 0 else "neither", "CI low": o.ci_low, "CI high": o.ci_high,
         "p (Holm)": o.p_adjusted, "significant": o.significant, f"|log-ratio| ≥ {m:g}": result.large_enough(o),
         "in headline": result.notable(o), "p": o.p_value, "Kurita": o.kurita, "pieces": " ".join(o.pieces),
         "multi-piece": o.multi_piece, "BLS % women": o.pct_women, "BLS year": o.year or "not stated",
         "BLS source": o.source,
     } for o in sorted(result.occupations, key=lambda o: o.log_ratio)])
     return table(frame, numbers=["p (Holm)", "p", "BLS % women"],
-                 signed=["log-ratio", "CI low", "CI high", "Kurita"]), {}
+                 signed=["log-ratio", "CI low", "CI high", "Kurita"]), {"log-ratio": st.column_config.Column(help=DIRECTION)}
 
 
 def crows_groups(result: CrowsResult) -> TableSpec:

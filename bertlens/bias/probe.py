@@ -31,6 +31,9 @@ from bertlens.text import MASK
 
 ALPHA = 0.05
 CORRECTION = "Holm"
+DIRECTION = ("Values are log P(o | woman) − log P(o | man), averaged over templates: positive leans female, "
+             "negative leans male, 0 is no preference.")
+"""The probe's direction, in the one sentence every route (command line, page, JSON, HTML) prints."""
 
 Progress = Callable[[float, str], None]
 

@@ -115,12 +115,14 @@ def probe_config(args: argparse.Namespace):
 
 
 def print_probe(lm, result, top: int) -> None:
+    from bertlens.bias.probe import DIRECTION
+
     config = result.config
     print(f"model: {lm.info.model_id} ({lm.fingerprint()})" + ("  RANDOM WEIGHTS: meaningless" if
                                                               lm.info.random_weights else ""))
     print(f"{len(config.occupations)} occupations x {len(config.templates)} templates x 2 genders, "
           f"pairs {', '.join(p.label for p in config.pairs)}: {result.rows} forward rows in {result.seconds:.1f}s")
-    print("log-ratio = log P(occ | female) - log P(occ | male), mean over templates; > 0 leans female")
+    print(f"log-ratio: {DIRECTION}")
     print(f"95% CI: bootstrap over templates; p: {result.permutation}, {result.correction}-adjusted")
     ranked = sorted(result.occupations, key=lambda o: o.log_ratio)
     shown = ranked if len(ranked) <= 2 * top else ranked[:top] + [None] + ranked[-top:]
