@@ -18,22 +18,10 @@ a private name, so a widget that Streamlit forgets on a page change (or while it
 the non-default values to the URL. A value whose link form is longer than its field's `limit` is left out of the
 link, and `publish` shows a one-line note naming it; it still survives page changes, not a reload.
 
-Wiring another page (e.g. the bias probe) is that declaration plus the two calls. Widgets whose value is a list
-(a multiselect) take `parse=parse_list(...)` and `dump=dump_list`. For the bias probe that means, roughly:
-
-    STATE = PageState("bias_probe", [
-        Field("bias_pairs", "pairs", DEFAULT_PAIRS_TEXT, label="the word pairs"),
-        Field("bias_templates", "templates", DEFAULT_TEMPLATES_TEXT, label="the templates"),
-        Field("bias_probe_pairs", "probe_pairs", DEFAULT_PROBE_LABELS, parse=parse_list(bounded_text(80)),
-              dump=dump_list),
-        Field("bias_side_template", "side_template", DEFAULT_SIDE_TEMPLATE, label="the template"),
-        Field("bias_side_pair", "side_pair", DEFAULT_SIDE_PAIR), Field("bias_side_k", "side_k", 10,
-              parse=bounded_int(3, 30)), ...
-    ])
-
-with the widgets' `value=`/`default=` arguments removed (the Field defaults replace them). Labels must not hold a
-comma for `dump_list`; a page whose options change with other inputs validates the restored value against its
-options before drawing the widget (as app_pages/attention.py does). Uploaded files and results cannot travel in a
+Widgets whose value is a list (a multiselect) take `parse=parse_list(...)` and `dump=dump_list`, as
+app_pages/bias_probe.py does; their labels must not hold a comma for `dump_list`. A page whose options change
+with other inputs validates the restored value against its options before drawing the widget (as
+app_pages/attention.py does). Uploaded files and results cannot travel in a
 link; the page shows the note for any text over `limit`. Charts can go through `components.presentation.chart`
 (or `style(fig)`) so presentation mode enlarges their labels. The presentation-mode flag (`GLOBAL_FIELDS`) is
 added to every page's link by `publish`; app.py restores it with `PageState("app", GLOBAL_FIELDS)`

@@ -37,13 +37,6 @@ class Occupation:
     def year_label(self) -> str:
         return self.year or NO_YEAR
 
-    @property
-    def citation(self) -> str:
-        """Source and year, as shown next to every figure."""
-        if not self.source:
-            return "no labour statistic given"
-        return f"{self.source}, {self.year_label}"
-
 
 def article_for(word: str) -> str:
     """'an' before a written vowel, else 'a'. Tables can override it per row (an 'hour', a 'union')."""

@@ -1,5 +1,6 @@
 """Explainers: one module per method, each a `bertlens.registry.Method` of kind "explainer" registered by name.
 
-Add a module here with a registered class and it appears in the Explain page, `python -m bertlens explain
---method`, `python -m bertlens methods` and every export, without editing any other file.
+A module here only registers: its class names the method, its options (`spec`) and its cost, and its `run` calls the
+computation in `bertlens.explain` and wraps what it returns in an `ExplainerResult`. `discover()` finds a new
+module without any other file being edited, and `python -m bertlens methods` and `explain --methods` list it.
 """
