@@ -7,7 +7,8 @@ threads, is shared by every session that asks for the same key, stops only when 
 pressed Stop, and leaves its result in the one bounded `ResultStore`. A page keeps only widget values and job keys,
 and shows a result only while its key equals the key of the page's current inputs.
 
-The command line runs the same jobs in the foreground (`run_now`).
+The command line needs no runner: it calls the same `Method.run` in the foreground, with a progress bar for its
+`Context` (`bertlens.cli.common.ProgressBar`).
 """
 from __future__ import annotations
 
@@ -119,21 +120,42 @@ def approx_bytes(value: Any, _seen: set[int] | None = None) -> int:
     return sys.getsizeof(value)
 
 
+JOB, QUICK = "job", "quick"
+
+
 class ResultStore:
     """The one store of results: an LRU bounded in entries and bytes, with a time to live. Values are shared by
-    every session, so they must be immutable (frozen dataclasses, tensors treated as read-only)."""
+    every session, so they must be immutable (frozen dataclasses, tensors treated as read-only).
+
+    With `quick_share` (a fraction of `max_bytes`), finished jobs' results and quick per-view results
+    (`get_or_compute`) each have their own byte budget and evict only their own kind: a visitor opening many quick
+    views cannot push out another visitor's finished run, nor a run the quick views. Without it, one budget."""
 
     def __init__(self, max_entries: int = DEFAULT_MAX_ENTRIES, max_bytes: int = DEFAULT_MAX_BYTES,
-                 ttl: float = DEFAULT_TTL, clock: Callable[[], float] = time.monotonic) -> None:
+                 ttl: float = DEFAULT_TTL, clock: Callable[[], float] = time.monotonic,
+                 quick_share: float | None = None) -> None:
         self.max_entries, self.max_bytes, self.ttl, self.clock = max_entries, max_bytes, ttl, clock
-        self._entries: collections.OrderedDict[Any, tuple[float, int, Any]] = collections.OrderedDict()
+        if quick_share is not None and not 0 < quick_share < 1:
+            raise ValueError("quick_share is a fraction between 0 and 1")
+        self._budgets = ({JOB: max_bytes, QUICK: max_bytes} if quick_share is None else
+                         {JOB: int(max_bytes * (1 - quick_share)), QUICK: int(max_bytes * quick_share)})
+        self._shared = quick_share is None
+        self._entries: collections.OrderedDict[Any, tuple[float, int, Any, str]] = collections.OrderedDict()
         self._bytes = 0
+        self._kind_bytes = {JOB: 0, QUICK: 0}
         self._lock = threading.Lock()
         self._computing: dict[Any, threading.Event] = {}
 
     @property
     def bytes(self) -> int:
         return self._bytes
+
+    def budget(self, kind: str) -> int:
+        """The bytes `kind` (JOB or QUICK) may hold."""
+        return self._budgets[kind]
+
+    def kind_bytes(self, kind: str) -> int:
+        return self._kind_bytes[kind]
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -155,23 +177,33 @@ class ResultStore:
     def __contains__(self, key: Any) -> bool:
         return self.get(key, _MISSING) is not _MISSING
 
-    def put(self, key: Any, value: Any) -> None:
-        """Keep `value`; the least recently used entries go first when a bound is passed. A value larger than the
-        byte bound on its own is not kept."""
+    def put(self, key: Any, value: Any, kind: str = JOB) -> bool:
+        """Keep `value` as a `kind` result (JOB or QUICK); the least recently used entries (of the same kind, when
+        each kind has its own budget) go first when a bound is passed. A value larger than its budget on its own is
+        not kept: False says so."""
         size = approx_bytes(value)
         with self._lock:
             if key in self._entries:
                 self._drop(key)
-            if size > self.max_bytes:
-                return
-            self._entries[key] = (self.clock(), size, value)
+            if size > self._budgets[kind]:
+                return False
+            self._entries[key] = (self.clock(), size, value, kind)
             self._bytes += size
-            while len(self._entries) > self.max_entries or self._bytes > self.max_bytes:
+            self._kind_bytes[kind] += size
+            while len(self._entries) > self.max_entries:
                 self._drop(next(iter(self._entries)))
+            if self._shared:
+                while self._bytes > self.max_bytes:
+                    self._drop(next(iter(self._entries)))
+            else:
+                while self._kind_bytes[kind] > self._budgets[kind]:
+                    self._drop(next(k for k, e in self._entries.items() if e[3] == kind))
+            return True
 
     def _drop(self, key: Any) -> None:
-        _, size, _ = self._entries.pop(key)
+        _, size, _, kind = self._entries.pop(key)
         self._bytes -= size
+        self._kind_bytes[kind] -= size
 
     def get_or_compute(self, key: Any, compute: Callable[[], Any]) -> Any:
         """The stored value, or `compute()` run once however many threads ask for the same key at the same time.
@@ -188,7 +220,7 @@ class ResultStore:
             waiting.wait()
         try:
             value = compute()
-            self.put(key, value)
+            self.put(key, value, QUICK)
             return value
         finally:
             with self._lock:
@@ -198,6 +230,7 @@ class ResultStore:
         with self._lock:
             self._entries.clear()
             self._bytes = 0
+            self._kind_bytes = {JOB: 0, QUICK: 0}
 
 
 _MISSING = object()
@@ -261,23 +294,33 @@ class _JobContext(Context):
 
 
 class Runner:
-    """A bounded pool of worker threads over one FIFO queue, and the one result store.
+    """A bounded pool of worker threads over one fair queue, and the one result store.
 
     - `workers` threads (the cores on a CPU, one on a GPU, which runs one stream at a time);
     - at most `max_queue` jobs waiting; beyond that `submit` raises QueueFull;
-    - at most one running job per session: a session's second job waits until its first ends;
+    - at most `session_queue` jobs waiting for one session (None: no cap); beyond that `submit` raises QueueFull
+      for that session only, so one visitor cannot fill the queue;
+    - the queue is served round-robin across sessions: the next job is the oldest of the session whose last start
+      is the longest ago (a session never served goes first), so a session with ten runs waiting delays another
+      session's single run by at most one run;
+    - at most one running job per session: a session's second job waits until its first ends. The session that
+      started a run counts as running it only while it still wants it: once it pressed Stop on a run that others
+      keep going, its next run does not wait for that one;
     - a key already stored is answered at once, and a key already queued or running gains a watcher.
     """
 
     def __init__(self, workers: int = 1, max_queue: int = DEFAULT_MAX_QUEUE, store: ResultStore | None = None,
-                 keep_finished: int = 256) -> None:
+                 keep_finished: int = 256, session_queue: int | None = None) -> None:
         self.workers = max(1, int(workers))
         self.max_queue = max_queue
+        self.session_queue = session_queue
         self.store = store if store is not None else ResultStore()
         self._queue: list[Job] = []
         self._jobs: collections.OrderedDict[JobKey, Job] = collections.OrderedDict()
         self._keep_finished = keep_finished
-        self._running_by_owner: dict[str, Job] = {}
+        self._running: list[Job] = []
+        self._served: dict[str, int] = {}
+        self._starts = 0
         self._cond = threading.Condition()
         self._threads: list[threading.Thread] = []
         self.runs = 0
@@ -298,6 +341,11 @@ class Runner:
                 done.finished_event.set()
                 self._remember(done)
                 return done
+            if self.session_queue is not None:
+                mine = sum(1 for j in self._queue if j.owner == session)
+                if mine >= self.session_queue:
+                    raise QueueFull(f"You already have {mine} runs waiting, the most one visitor may queue on this "
+                                    "server. Wait for one to finish, or stop one.")
             if len(self._queue) >= self.max_queue:
                 raise QueueFull(f"The server is busy: {len(self._queue)} runs are waiting. Try again in a minute.")
             job = Job(key, title, work, session, estimate_s, sessions={session})
@@ -320,7 +368,7 @@ class Runner:
         """0 while running or done; else the job's place in the queue, counting from 1."""
         with self._cond:
             try:
-                return self._queue.index(job) + 1
+                return self._order().index(job) + 1
             except ValueError:
                 return 0
 
@@ -333,6 +381,7 @@ class Runner:
                 return
             job.sessions.discard(session)
             if job.sessions:
+                self._cond.notify_all()  # its owner may have left it: the owner's next job need not wait
                 return
             job.stop_asked.set()
             if job in self._queue:
@@ -342,15 +391,6 @@ class Runner:
     def wait(self, job: Job, timeout: float | None = None) -> bool:
         return job.finished_event.wait(timeout)
 
-    def run_now(self, key: JobKey, work: Callable[[Context], Any], context: Context | None = None) -> Any:
-        """Run in the calling thread (the command line), through the same store."""
-        hit = self.store.get(key, _MISSING)
-        if hit is not _MISSING:
-            return hit
-        value = work(context or Context())
-        self.store.put(key, value)
-        return value
-
     def queued(self) -> int:
         with self._cond:
             return len(self._queue)
@@ -358,7 +398,7 @@ class Runner:
     def idle(self) -> bool:
         """No job waiting and none running."""
         with self._cond:
-            return not self._queue and not self._running_by_owner
+            return not self._queue and not self._running
 
     # ---- running
     def _remember(self, job: Job) -> None:
@@ -377,11 +417,34 @@ class Runner:
             self._threads.append(thread)
             thread.start()
 
-    def _next(self) -> Job | None:
+    def _order(self) -> list[Job]:
+        """The queue in the order it is served: round-robin over sessions, the one served longest ago (or never)
+        first, each session's own jobs first in, first out."""
+        by_owner: dict[str, list[Job]] = {}
         for job in self._queue:
-            if job.owner not in self._running_by_owner:
+            by_owner.setdefault(job.owner, []).append(job)
+        owners = sorted(by_owner, key=lambda o: self._served.get(o, -1))  # stable: ties keep queue order
+        order: list[Job] = []
+        for turn in range(max((len(v) for v in by_owner.values()), default=0)):
+            order.extend(by_owner[o][turn] for o in owners if turn < len(by_owner[o]))
+        return order
+
+    def _busy(self) -> set[str]:
+        return {j.owner for j in self._running if j.owner in j.sessions}
+
+    def _next(self) -> Job | None:
+        busy = self._busy()
+        for job in self._order():
+            if job.owner not in busy:
                 return job
         return None
+
+    def _started(self, job: Job) -> None:
+        self._starts += 1
+        self._served[job.owner] = self._starts
+        if len(self._served) > 4 * max(self.max_queue, 1024):
+            waiting = {j.owner for j in self._queue}
+            self._served = {o: n for o, n in self._served.items() if o in waiting}
 
     def _serve(self) -> None:
         while True:
@@ -392,7 +455,8 @@ class Runner:
                     job = self._next()
                 self._queue.remove(job)
                 job.status, job.started = RUNNING, time.monotonic()
-                self._running_by_owner[job.owner] = job
+                self._running.append(job)
+                self._started(job)
             self._execute(job)
 
     def _execute(self, job: Job) -> None:
@@ -401,8 +465,10 @@ class Runner:
             value = job.work(_JobContext(job))
             if job.stop_asked.is_set() or getattr(value, "complete", True) is False:
                 status, job.partial = STOPPED, value
-            else:
-                self.store.put(job.key, value)
+            elif not self.store.put(job.key, value, JOB):
+                status, error = FAILED, (f"The result ({approx_bytes(value) / 2**20:,.0f} MB) is larger than this "
+                                         f"server keeps for one run ({self.store.budget(JOB) / 2**20:,.0f} MB; the "
+                                         "operator sets BERT_LENS_STORE_MB). Try a shorter input.")
         except Stopped:
             status = STOPPED
         except Exception as exc:  # a job's failure is reported to its watchers, never raised in a worker
@@ -412,7 +478,7 @@ class Runner:
         with self._cond:
             self.runs += 1
             job.error = error
-            self._running_by_owner.pop(job.owner, None)
+            self._running.remove(job)
             self._finish(job, status)
             self._cond.notify_all()
 

@@ -52,6 +52,7 @@ class Settings:
         settings = cls(**values)
         settings.validate()
         limits()  # a bad BERT_LENS_MAX_* stops the app at its start, with its message
+        server()  # so does a bad job-runner setting (BERT_LENS_STORE_MB, _JOB_WORKERS, _MAX_QUEUE, _SESSION_QUEUE)
         return settings
 
     def for_precision(self, dtype: str) -> "Settings":
@@ -169,10 +170,59 @@ def _bounded_env(name: str, default: int, low: int, high: int) -> int:
     try:
         value = int(raw)
     except ValueError:
-        raise InputError(f"{name} must be a whole number from {low} to {high}; got '{raw[:40]}'.") from None
+        raise InputError(f"{name} must be a whole number from {low} to {high}; got '{_shown(raw)}'.") from None
     if not low <= value <= high:
         raise InputError(f"{name} must be a whole number from {low} to {high}; got {value}.")
     return value
+
+
+def _shown(raw: str) -> str:
+    from bertlens.text import visible
+
+    return visible(raw[:40])
+
+
+DEFAULT_STORE_MB = 1536
+STORE_MB_RANGE = (64, 1 << 20)
+JOB_WORKERS_RANGE = (1, 64)
+DEFAULT_MAX_QUEUE = 32
+MAX_QUEUE_RANGE = (1, 10_000)
+DEFAULT_SESSION_QUEUE = 4
+SESSION_QUEUE_RANGE = (1, 1_000)
+
+
+@dataclass(frozen=True)
+class Server:
+    """The job runner's settings on a shared server (`services/jobs.py`):
+
+    - `store_mb` (BERT_LENS_STORE_MB, 64 to 1048576, default 1536): the result store's budget, split between
+      finished jobs' results and quick per-view results so that neither evicts the other;
+    - `job_workers` (BERT_LENS_JOB_WORKERS, 1 to 64; None: chosen from the cores and device);
+    - `max_queue` (BERT_LENS_MAX_QUEUE, 1 to 10000, default 32): runs waiting, all sessions together;
+    - `session_queue` (BERT_LENS_SESSION_QUEUE, 1 to 1000, default 4): runs one session may have waiting, so
+      one visitor cannot fill the queue."""
+
+    store_mb: int = DEFAULT_STORE_MB
+    job_workers: int | None = None
+    max_queue: int = DEFAULT_MAX_QUEUE
+    session_queue: int = DEFAULT_SESSION_QUEUE
+
+
+def server() -> Server:
+    """The job runner's settings from the environment (the one accessor). Raises InputError, one line with the
+    allowed range, for a value that is not a whole number in range: the app and the command line refuse to start
+    rather than fail on a later page."""
+    workers = _bounded_env("BERT_LENS_JOB_WORKERS", 0, *JOB_WORKERS_RANGE) or None
+    return Server(store_mb=_bounded_env("BERT_LENS_STORE_MB", DEFAULT_STORE_MB, *STORE_MB_RANGE),
+                  job_workers=workers,
+                  max_queue=_bounded_env("BERT_LENS_MAX_QUEUE", DEFAULT_MAX_QUEUE, *MAX_QUEUE_RANGE),
+                  session_queue=_bounded_env("BERT_LENS_SESSION_QUEUE", DEFAULT_SESSION_QUEUE, *SESSION_QUEUE_RANGE))
+
+
+def check_environment() -> None:
+    """Every BERT_LENS_* setting read once, at start: raises InputError (one line naming the variable and its range)
+    for the first bad one. The command line calls it before any verb; the app's frame through `Settings.from_env`."""
+    Settings.from_env()
 
 
 def limits() -> Limits:

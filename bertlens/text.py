@@ -79,7 +79,9 @@ def check_masks(text: str, minimum: int = 1, maximum: int = MAX_MASKS) -> int:
 
 
 def excerpt(text: str, limit: int = 60) -> str:
-    """`text` cut to `limit` characters with an ellipsis, for quoting user input inside a message."""
+    """`text` cut to `limit` characters with an ellipsis, for quoting user input inside a message; control and
+    format characters shown as escapes (`visible`)."""
+    text = visible(text)
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
@@ -119,6 +121,28 @@ _MD_SPECIAL = frozenset(string.punctuation)
 
 def md_escape(text: str) -> str:
     """`text` for a markdown context (Streamlit's st.error, st.info, captions): every ASCII punctuation mark
-    backslash-escaped, so no link, image, HTML, math or emphasis survives. Plain-text elements (st.text, st.code,
-    dataframes) need no escaping; prefer them for whole strings from users or files."""
-    return "".join("\\" + c if c in _MD_SPECIAL else c for c in str(text)).replace("\n", "  \n")
+    backslash-escaped, so no link, image, HTML, math or emphasis survives, and control and format characters shown
+    as escapes (`visible`). Plain-text elements (st.text, st.code, dataframes) need no escaping; prefer them for
+    whole strings from users or files."""
+    shown = visible(str(text), keep="\n\t")
+    return "".join("\\" + c if c in _MD_SPECIAL else c for c in shown).replace("\n", "  \n")
+
+
+_INVISIBLE = frozenset(("Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"))
+
+
+def visible(text: str, keep: str = "") -> str:
+    """`text` with every control, format, surrogate, private-use or unassigned character (and line or paragraph
+    separator) written as a visible escape such as `\\u202e`, except those in `keep`. A right-to-left override
+    quoted in a message would otherwise reverse the rest of the line, and a terminal escape would act."""
+    out = []
+    for c in str(text):
+        if c in keep or unicodedata.category(c) not in _INVISIBLE:
+            out.append(c)
+        elif ord(c) < 0x100:
+            out.append(f"\\x{ord(c):02x}")
+        elif ord(c) < 0x10000:
+            out.append(f"\\u{ord(c):04x}")
+        else:
+            out.append(f"\\U{ord(c):08x}")
+    return "".join(out)

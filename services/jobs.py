@@ -24,15 +24,15 @@ import streamlit as st
 from bertlens.jobs import DONE, FAILED, QUEUED, RUNNING, STOPPED, Job, JobKey, Pace, QueueFull, ResultStore, Runner
 from bertlens.model import LoadedModel
 from bertlens.registry import Context, Method
+from bertlens.settings import server
 from bertlens.text import md_escape
 
 POLL_SECONDS = 0.5
 UNDER_WAY = ("The same run is already under way: started in another tab or session, or on this page before it was "
              "reloaded. Press the button to follow its progress; it will not start again.")
-MAX_QUEUE = int(os.environ.get("BERT_LENS_MAX_QUEUE", "32"))
 STORE_ENTRIES = 512
-STORE_BYTES = int(float(os.environ.get("BERT_LENS_STORE_MB", "1536")) * 2**20)
 STORE_TTL = 3600.0
+QUICK_SHARE = 0.5
 
 
 def worker_count() -> int:
@@ -42,9 +42,9 @@ def worker_count() -> int:
     instead."""
     import torch
 
-    configured = os.environ.get("BERT_LENS_JOB_WORKERS")
+    configured = server().job_workers
     if configured:
-        return max(1, int(configured))
+        return configured
     if torch.cuda.is_available() and os.environ.get("BERT_LENS_DEVICE", "auto") in ("auto", "cuda"):
         return 1
     return max(1, (os.cpu_count() or 1) // max(1, torch.get_num_threads()))
@@ -52,8 +52,11 @@ def worker_count() -> int:
 
 @st.cache_resource(show_spinner=False, max_entries=1)
 def runner() -> Runner:
-    return Runner(workers=worker_count(), max_queue=MAX_QUEUE,
-                  store=ResultStore(STORE_ENTRIES, STORE_BYTES, STORE_TTL))
+    """The server's runner, from the settings the frame already validated (`bertlens.settings.server`): finished
+    runs and quick per-view results each get half of BERT_LENS_STORE_MB, so neither evicts the other."""
+    s = server()
+    return Runner(workers=worker_count(), max_queue=s.max_queue, session_queue=s.session_queue,
+                  store=ResultStore(STORE_ENTRIES, s.store_mb * 2**20, STORE_TTL, quick_share=QUICK_SHARE))
 
 
 @st.cache_resource(show_spinner=False, max_entries=4)

@@ -154,6 +154,85 @@ def test_the_queue_is_bounded():
     wait_for(runner.idle)
 
 
+def test_one_session_cannot_hold_the_whole_queue():
+    """Issue 28, broken 3 (bertlens/jobs.py:301-302): with room for six runs, one session may queue only its share
+    (`session_queue`); another session's single run is still taken."""
+    runner, busy = Runner(workers=1, max_queue=6, session_queue=2), Gate()
+    runner.submit(key("busy"), busy, "a")
+    assert busy.started.wait(TIMEOUT)
+    runner.submit(key("a1"), Gate(), "a")
+    runner.submit(key("a2"), Gate(), "a")
+    with pytest.raises(QueueFull, match="You already have 2 runs waiting"):
+        runner.submit(key("a3"), Gate(), "a")
+    other = runner.submit(key("b1"), Gate(), "b")
+    assert other.status == QUEUED
+    for k in ("a1", "a2", "b1"):
+        runner.stop(key(k), "a" if k != "b1" else "b")
+    busy.release.set()
+    wait_for(runner.idle)
+
+
+def test_sessions_are_served_round_robin_not_first_in_first_out():
+    """Issue 28, broken 3 (bertlens/jobs.py:380-383): a session with many runs waiting delays another session's
+    single run, queued after them, by at most one run."""
+    runner, busy = Runner(workers=1, max_queue=20), Gate()
+    started: list[str] = []
+    runner.submit(key("busy"), busy, "heavy")
+    assert busy.started.wait(TIMEOUT)
+
+    def job(name: str):
+        def work(context: Context) -> str:
+            started.append(name)
+            return name
+        return work
+
+    heavy = [runner.submit(key(f"h{i}"), job(f"h{i}"), "heavy") for i in range(5)]
+    light = runner.submit(key("light"), job("light"), "light")
+    assert runner.position(light) == 1, "the session served longest ago (never) goes first"
+    busy.release.set()
+    wait_for(runner.idle)
+    assert started.index("light") == 0 and all(j.status == DONE for j in [*heavy, light])
+
+
+def test_a_session_that_stopped_a_shared_run_is_not_held_by_it():
+    """Issue 28, weak 3 (bertlens/jobs.py:327,382,395): alice started a run bob also asked for, then pressed Stop;
+    the run goes on for bob, and alice's next run takes the free worker at once instead of waiting for it."""
+    runner, shared, mine = Runner(workers=2), Gate(), Gate()
+    job = runner.submit(key("shared"), shared, "alice")
+    runner.submit(key("shared"), shared, "bob")
+    assert shared.started.wait(TIMEOUT)
+    runner.stop(key("shared"), "alice")
+    nxt = runner.submit(key("mine"), mine, "alice")
+    assert mine.started.wait(TIMEOUT), "alice's run waited for the run she stopped"
+    assert job.status == RUNNING and nxt.status == RUNNING
+    shared.release.set()
+    mine.release.set()
+    wait_for(runner.idle)
+
+
+def test_quick_results_cannot_evict_a_finished_run():
+    """Issue 28, weak 4 (bertlens/jobs.py:158-170): many quick per-view results fill only their own budget; a
+    finished run's result stays."""
+    store = ResultStore(max_entries=1000, max_bytes=10 * 2**20, quick_share=0.5)
+    assert store.put("crows", np.zeros(3 * 2**20 // 8))
+    for n in range(20):
+        store.get_or_compute(("attention", n), lambda: np.zeros(2**20 // 8))
+        assert store.kind_bytes("quick") <= store.budget("quick")
+    assert "crows" in store and store.bytes <= 10 * 2**20
+    for n in range(5):
+        store.put(("run", n), np.zeros(2**20 // 8))
+    assert ("attention", 19) in store, "runs evict runs, not the quick views"
+
+
+def test_a_result_larger_than_the_store_says_so_instead_of_vanishing():
+    """Issue 28, broken 2 (bertlens/jobs.py:165): a result the store cannot keep fails with a message naming
+    BERT_LENS_STORE_MB, not a silent empty page."""
+    runner = Runner(store=ResultStore(max_bytes=2**20))
+    job = runner.submit(key("big"), lambda context: np.zeros(2 * 2**20 // 8), "alice")
+    assert runner.wait(job, TIMEOUT)
+    assert job.status == FAILED and "BERT_LENS_STORE_MB" in job.error
+
+
 @pytest.mark.parametrize("error, shown", [
     (InputError("The text has no [MASK]."), "The text has no [MASK]."),
     (RuntimeError("/srv/secret/path exploded"), "The run failed (RuntimeError). The server's log has the details."),

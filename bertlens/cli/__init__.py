@@ -16,6 +16,8 @@ from bertlens.cli import (attention, audit, bench, bias, counterfactual, downloa
                           methods, nsp, pronouns, random_model, stereoset)
 from bertlens.cli.common import common_options
 from bertlens.errors import BertLensError, InputError, WeightsUnavailable
+from bertlens.settings import check_environment
+from bertlens.text import visible
 
 MAX_FILE_MB = 4096
 
@@ -50,16 +52,17 @@ def main(argv: list[str] | None = None) -> int:
 
     args = build_parser().parse_args(argv)
     try:
+        check_environment()
         with file_limit(_file_limit(args)):
             return int(args.func(args) or 0)
     except WeightsUnavailable as exc:
         print(str(exc), file=sys.stderr)
         return 3
     except InputError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {visible(str(exc), keep=chr(10))}", file=sys.stderr)
         return 2
     except BertLensError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {visible(str(exc), keep=chr(10))}", file=sys.stderr)
         return 4
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
