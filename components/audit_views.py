@@ -179,6 +179,9 @@ def show_probe_comparison(comparison) -> None:
     b.metric("Headline, model B", comparison.notable_b)
     for note in comparison.notes:
         st.info(md_escape(note))
+    if comparison.paired is not None:
+        st.caption(md_escape(f"Occupations in the headline, {comparison.paired.summary}. "
+                             f"{comparison.paired.test}."))
     st.plotly_chart(style(audit_charts.probe_difference(comparison)), width="stretch")
     st.dataframe(pd.DataFrame([{"occupation": r.occupation, "A": r.log_ratio_a, "B": r.log_ratio_b,
                                 "B − A": r.difference, "pieces A": " ".join(r.pieces_a),
@@ -193,9 +196,16 @@ def show_crows_comparison(comparison) -> None:
         st.info(md_escape(note))
     st.plotly_chart(style(audit_charts.crows_two_models(comparison)), width="stretch")
     st.dataframe(pd.DataFrame([{"metric": m.label, "A %": m.percent_a, "B %": m.percent_b, "B − A": m.difference,
+                                "B − A 95% low": m.paired.ci_low if m.paired else None,
+                                "B − A 95% high": m.paired.ci_high if m.paired else None,
+                                "McNemar exact p": m.paired.p_value if m.paired else None,
                                 "pairs decided differently": f"{m.decided_differently} / {m.pairs}"}
                                for m in comparison.metrics]), hide_index=True, width="stretch",
-                 column_config={k: st.column_config.NumberColumn(format="%.1f") for k in ("A %", "B %", "B − A")})
+                 column_config={**{k: st.column_config.NumberColumn(format="%.1f")
+                                   for k in ("A %", "B %", "B − A", "B − A 95% low", "B − A 95% high")},
+                                "McNemar exact p": st.column_config.NumberColumn(format="%.4g")})
+    if comparison.metrics and comparison.metrics[0].paired is not None:
+        st.caption(md_escape(comparison.metrics[0].paired.test + "."))
 
 
 # ---------------------------------------------------------------- saved audits

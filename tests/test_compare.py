@@ -96,3 +96,42 @@ def test_cli_two_models_report(lm, tiny_model_dir, second_dir, tmp_path, capsys)
     assert first == {s.metric: s.more_higher for s in alone.summaries}
     assert report["models"][0]["metadata"]["inputs"][str(path)] == __import__("hashlib").sha256(PAIRS).hexdigest()
     assert main(["crows", str(path), "--models", "a,b,c"]) == 2
+
+
+@pytest.mark.parametrize("a_only,b_only", [(0, 0), (3, 0), (7, 2), (12, 30), (200, 170)])
+def test_mcnemar_exact_is_scipys_binomial_test_on_the_discordant_items(a_only, b_only):
+    from scipy.stats import binomtest
+
+    from bertlens.bias.statistics import mcnemar_exact, paired_test
+
+    n = a_only + b_only
+    expected = binomtest(a_only, n, 0.5).pvalue if n else 1.0
+    assert mcnemar_exact(a_only, b_only) == pytest.approx(expected, rel=1e-12)
+    both, neither = 5, 4
+    a = [True] * a_only + [False] * b_only + [True] * both + [False] * neither
+    b = [False] * a_only + [True] * b_only + [True] * both + [False] * neither
+    test = paired_test(a, b, resamples=500, seed=3)
+    assert (test.a_only, test.b_only, test.items) == (a_only, b_only, len(a))
+    assert test.p_value == pytest.approx(expected, rel=1e-12)
+    assert test.difference == pytest.approx(100 * (b_only - a_only) / len(a))
+    assert test.ci_low <= test.difference <= test.ci_high
+
+
+def test_two_model_crows_carries_the_paired_test_on_its_own_decisions(lm, second, tmp_path, capsys, second_dir,
+                                                                      tiny_model_dir):
+    from scipy.stats import binomtest
+
+    pairs = crows.parse_crows(PAIRS)
+    ra = crows_metrics.score_metrics(lm, pairs, ("crows",))
+    rb = crows_metrics.score_metrics(second, pairs, ("crows",))
+    metric = compare.compare_crows(lm, ra, second, rb).metrics[0]
+    a_only = sum(x.decisions["crows"] and not y.decisions["crows"] for x, y in zip(ra.pairs, rb.pairs))
+    b_only = sum(y.decisions["crows"] and not x.decisions["crows"] for x, y in zip(ra.pairs, rb.pairs))
+    assert (metric.paired.a_only, metric.paired.b_only) == (a_only, b_only)
+    assert metric.paired.p_value == pytest.approx(binomtest(a_only, a_only + b_only).pvalue if a_only + b_only
+                                                  else 1.0)
+    assert compare.paired_decisions(ra.results["crows"], rb.results["crows"]) == metric.paired
+    file = tmp_path / "pairs.csv"
+    file.write_bytes(PAIRS)
+    assert main(["crows", str(file), "--models", f"{tiny_model_dir},{second_dir}", "--device", "cpu"]) == 0
+    assert "McNemar exact p" in capsys.readouterr().out

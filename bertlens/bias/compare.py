@@ -7,6 +7,10 @@ What cannot be compared is said per row (`reason`):
   unknown token's, not the word's);
 - with different vocabularies, AUL / AULA / PLL *score values* average or sum over each model's own tokens, so only
   the decisions and the % per metric are compared, not the raw per-pair differences (see `notes`).
+
+Whether B differs from A is tested on the items both decided (`bertlens.bias.statistics.paired_test`): McNemar's
+exact test on the items decided differently, and a paired bootstrap interval of B − A in points. `paired_decisions`
+does it for any registered metric's `MetricResult`s (StereoSet over examples, CrowS-Pairs over pairs).
 """
 from __future__ import annotations
 
@@ -15,7 +19,9 @@ from dataclasses import dataclass, field
 
 from bertlens.bias.crows_metrics import MetricsResult
 from bertlens.bias.probe import ProbeResult
+from bertlens.bias.statistics import PairedTest, paired_test
 from bertlens.model import LoadedModel
+from bertlens.results import MetricResult
 
 
 @dataclass(frozen=True)
@@ -59,6 +65,8 @@ class ProbeComparison:
     notable_a: int
     notable_b: int
     notes: list[str] = field(default_factory=list)
+    paired: PairedTest | None = None
+    """McNemar on the occupations counted in the headline by one model only; B − A in points of occupations."""
 
 
 @dataclass(frozen=True)
@@ -73,6 +81,7 @@ class MetricDiff:
     ci_b: tuple[float, float]
     pairs: int
     decided_differently: int
+    paired: PairedTest | None = None
 
     @property
     def difference(self) -> float:
@@ -130,8 +139,21 @@ def compare_probe(lm_a: LoadedModel, result_a: ProbeResult, lm_b: LoadedModel, r
     skipped = [r for r in rows if not r.comparable]
     if skipped:
         notes.append(f"{len(skipped)} occupation(s) cannot be compared; the reason is given per row.")
+    notable_b = {o.occupation: result_b.notable(o) for o in result_b.occupations}
+    shared = [o for o in result_a.occupations if o.occupation in notable_b]
+    paired = paired_test([result_a.notable(o) for o in shared], [notable_b[o.occupation] for o in shared],
+                         result_a.config.bootstrap, result_a.config.seed)
     return ProbeComparison(ModelLabel.of(lm_a), ModelLabel.of(lm_b), same, rows, result_a.notable_count,
-                           result_b.notable_count, notes)
+                           result_b.notable_count, notes, paired)
+
+
+def paired_decisions(result_a: MetricResult, result_b: MetricResult, resamples: int = 2000,
+                     seed: int = 0) -> PairedTest:
+    """Two runs of one metric compared on the items both decided (matched by item id; a tie counts as no, as in the
+    metric's own %)."""
+    by_b = {d.item: d.decision is True for d in result_b.decisions}
+    shared = [d for d in result_a.decisions if d.item in by_b]
+    return paired_test([d.decision is True for d in shared], [by_b[d.item] for d in shared], resamples, seed)
 
 
 def compare_crows(lm_a: LoadedModel, result_a: MetricsResult, lm_b: LoadedModel,
@@ -146,7 +168,9 @@ def compare_crows(lm_a: LoadedModel, result_a: MetricsResult, lm_b: LoadedModel,
         sa, sb = result_a.summary(metric), result_b.summary(metric)
         metrics.append(MetricDiff(metric, sa.label, sa.percent, (sa.ci_low, sa.ci_high), sb.percent,
                                   (sb.ci_low, sb.ci_high), len(common),
-                                  sum(pa.decisions[metric] != pb.decisions[metric] for pa, pb in common)))
+                                  sum(pa.decisions[metric] != pb.decisions[metric] for pa, pb in common),
+                                  paired_test([pa.decisions[metric] for pa, _ in common],
+                                              [pb.decisions[metric] for _, pb in common])))
         if same:
             differences[metric] = [(pa.line, pb.differences[metric] - pa.differences[metric]) for pa, pb in common]
     notes = []

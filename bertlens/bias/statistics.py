@@ -1,9 +1,11 @@
 """Statistics of the bias measures, from scipy: bootstrap intervals, the sign-flip test, Holm's correction,
-correlations, Wilson intervals for proportions, and a two-level (occupations and templates) bootstrap."""
+correlations, Wilson intervals for proportions, a two-level (occupations and templates) bootstrap, and McNemar's
+exact test with a paired bootstrap for two models' decisions on the same items."""
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, Sequence
 
 import numpy as np
 from scipy import stats
@@ -131,3 +133,65 @@ def two_level_bootstrap(values: np.ndarray, statistic: Callable[[np.ndarray, np.
     tail = (1 - level) / 2 * 100
     low, high = np.percentile(out, [tail, 100 - tail])
     return float(low), float(high)
+
+
+@dataclass(frozen=True)
+class PairedTest:
+    """Two models' yes/no decisions on the same items: McNemar's exact test on the discordant items and a paired
+    percentile bootstrap interval of B − A (percentage points of items decided yes)."""
+
+    items: int
+    a_only: int
+    b_only: int
+    p_value: float
+    difference: float
+    ci_low: float
+    ci_high: float
+    resamples: int
+    seed: int
+
+    @property
+    def summary(self) -> str:
+        """B − A with its interval and McNemar's p, in one line."""
+        from bertlens.numbers import significant
+
+        return (f"B − A {self.difference:+.1f} points [{self.ci_low:+.1f}, {self.ci_high:+.1f}], McNemar exact p = "
+                f"{significant(self.p_value)} ({self.a_only} yes for A only, {self.b_only} for B only, of "
+                f"{self.items})")
+
+    @property
+    def test(self) -> str:
+        return (f"McNemar's exact test on {self.a_only + self.b_only} discordant of {self.items} items; B − A: "
+                f"paired percentile bootstrap 95% over items, {self.resamples} resamples, seed {self.seed}")
+
+
+def mcnemar_exact(a_only: int, b_only: int) -> float:
+    """Two-sided exact McNemar p-value: under no difference, each discordant item is A-only or B-only with
+    probability 1/2, so the smaller count is binomial(n, 1/2); p = min(1, 2 · P(X ≤ min)). 1.0 with no discordant
+    item."""
+    n = a_only + b_only
+    if n == 0:
+        return 1.0
+    tail = sum(math.comb(n, i) for i in range(min(a_only, b_only) + 1)) / 2 ** n
+    return min(1.0, 2 * tail)
+
+
+def paired_test(a: Sequence[bool], b: Sequence[bool], resamples: int = 2000, seed: int = 0,
+                level: float = LEVEL) -> PairedTest:
+    """McNemar's exact test and the bootstrap interval of B − A (in points) for decisions on the same items, in the
+    same order. An empty list gives NaN for the difference and its interval."""
+    if len(a) != len(b):
+        raise ValueError("paired decisions need the same items in the same order")
+    x = np.asarray(a, dtype=bool)
+    y = np.asarray(b, dtype=bool)
+    a_only, b_only = int(np.sum(x & ~y)), int(np.sum(~x & y))
+    n = len(x)
+    if n == 0:
+        return PairedTest(0, 0, 0, 1.0, math.nan, math.nan, math.nan, resamples, seed)
+    diff = y.astype(float) - x.astype(float)
+    rng = np.random.default_rng(seed)
+    means = np.array([diff[rng.integers(n, size=n)].mean() for _ in range(resamples)]) * 100
+    tail = (1 - level) / 2 * 100
+    low, high = np.percentile(means, [tail, 100 - tail])
+    return PairedTest(n, a_only, b_only, mcnemar_exact(a_only, b_only), float(diff.mean() * 100), float(low),
+                      float(high), resamples, seed)

@@ -127,6 +127,8 @@ def print_crows_comparison(comparison, added: int) -> None:
     for m in comparison.metrics:
         print(f"  {m.label:<10} A {m.percent_a:6.1f}  B {m.percent_b:6.1f}  B−A {m.difference:+6.1f} points; "
               f"{m.decided_differently} of {m.pairs} pairs decided differently")
+        if m.paired is not None:
+            print(f"  {'':<10} {m.paired.summary}")
     for note in comparison.notes:
         print(f"note: {note}")
 
@@ -158,6 +160,8 @@ def probe_two(args: argparse.Namespace, config, print_probe) -> int:
 def print_probe_comparison(comparison, added: int) -> None:
     print(f"\nlog-ratio B − A: {comparison.b.model_id} against {comparison.a.model_id} (the second model added "
           f"{added / 2**20:,.0f} MiB resident memory); headline A {comparison.notable_a}, B {comparison.notable_b}")
+    if comparison.paired is not None:
+        print(f"  occupations in the headline: {comparison.paired.summary}")
     print(f"  {'occupation':<16} {'A':>8} {'B':>8} {'B−A':>8}  note")
     for r in sorted(comparison.rows, key=lambda r: (not r.comparable, -abs(r.difference) if r.comparable else 0)):
         print(f"  {r.occupation:<16} {r.log_ratio_a:8.3f} {r.log_ratio_b:8.3f} {r.difference:8.3f}  {r.reason}")
