@@ -28,6 +28,7 @@ from bertlens.bias import ProbeResult
 from bertlens.bias.crows import CAVEAT, CrowsResult, group_label
 from bertlens.errors import InputError
 from bertlens.model import LoadedModel
+from bertlens.outputs import check_output, write_atomic
 from bertlens.serialize import jsonable, neutralise, restore, spreadsheet_safe  # noqa: F401  (re-exported)
 
 FORMATS = (".csv", ".json")
@@ -227,20 +228,17 @@ def crows_csv(lm: LoadedModel, result: CrowsResult, source: str, stamp: dict[str
 
 
 def check_out_path(path: str | Path) -> Path:
+    """`path` when a .csv or .json report may be written there (`outputs.check_output`: a new path or a regular
+    file in a writable folder, never a FIFO, folder or device); InputError in one line otherwise. Called before any
+    work."""
     path = Path(path)
     if path.suffix.lower() not in FORMATS:
         raise InputError(f"The report must end in .csv or .json, not '{path.suffix or path.name}'.")
-    if not path.parent.exists():
-        raise InputError(f"The folder '{path.parent}' does not exist.")
-    return path
+    return check_output(path)
 
 
 def save(path: str | Path, csv_maker, json_maker) -> Path:
     """Write the CSV or JSON report chosen by the file's suffix. Raises InputError for another suffix."""
     path = check_out_path(path)
     text = csv_maker() if path.suffix.lower() == ".csv" else json_maker()
-    try:
-        path.write_text(text, encoding="utf-8", newline="")
-    except OSError as exc:
-        raise InputError(f"Cannot write '{path}': {exc.strerror or exc}.") from exc
-    return path
+    return write_atomic(path, text, newline="")

@@ -44,6 +44,9 @@ GROUPS = {
     "10 deploy": "requests against the shipped nginx, and the shipped image recipe",
     "11 links and query parameters (ours)": "hostile values in every page's shareable link",
     "12 command-line arguments (ours)": "arguments a script or a user can get wrong",
+    "13 round 2: settings and outputs": "issue 28: bad BERT_LENS_* settings, outputs that are not regular files, "
+                                        "a gzip object bomb, control characters in messages",
+    "14 round 2: pages": "issue 28: outside strings as live links, a formula in the heads CSV, a huge report",
 }
 MAX_MESSAGE = 600
 TRACEBACK = re.compile(r"Traceback|File \"|object at 0x")
@@ -860,6 +863,112 @@ def test_command_line_arguments(app_env, tmp_path):
         "nsp with an empty sentence B": lambda: cli(["nsp", "A sentence.", ""]),
     }
     rows = record("12 command-line arguments (ours)", cases)
+    assert_none_weak_or_broken(rows)
+
+
+# ---------------------------------------------------------------- 13 round 2 (issue 28): settings and outputs
+
+def setting(monkeypatch, name: str, value: str) -> Verdict:
+    """Held when every verb refuses the setting at once: exit 2, one line naming it (the app's side is in
+    test_settings_env.py)."""
+    monkeypatch.setenv(name, value)
+    try:
+        verdict = cli(["methods"], seconds=10)
+    finally:
+        monkeypatch.delenv(name)
+    return verdict if name in verdict.note or verdict.kind != "held" else weak(f"{name} not named: {verdict.note}")
+
+
+def output(argv: list[str], target: Path, stays: bytes | None = None) -> Verdict:
+    """Held when the command exits 2 at once with one line, before any work, and `target` is as it was."""
+    verdict = cli(argv, seconds=20)
+    if verdict.kind == "held" and stays is not None and target.read_bytes() != stays:
+        return broken("the existing file was changed")
+    return verdict
+
+
+def test_round_two_settings_and_outputs(app_env, tmp_path, monkeypatch):
+    import gzip
+
+    from bertlens.bias.stereoset import parse_stereoset
+    from bertlens.outputs import write_atomic
+
+    fifo = tmp_path / "fifo.json"
+    os.mkfifo(fifo)
+    folder = tmp_path / "existing_folder.json"
+    folder.mkdir()
+    config = tmp_path / "audit.json"
+    config.write_text(json.dumps({"bertlens_audit": 1, "models": ["m"], "metrics": ["crows"]}))
+    crows = tmp_path / "pairs.csv"
+    crows.write_text("sent_more,sent_less,stereo_antistereo,bias_type\nA man.,A woman.,stereo,gender\n")
+    stereoset = tmp_path / "dev.json"
+    stereoset.write_text(json.dumps({"version": "1", "data": {"intrasentence": []}}))
+    bomb = gzip.compress(("[" + ",".join(["{}"] * 10_000_000) + "]").encode())
+    device = tmp_path / "device.json"
+    device.symlink_to("/dev/null")
+    kept = tmp_path / "kept.json"
+    kept.write_text("the old report")
+
+    def atomic_failure() -> Verdict:
+        class Unprintable:
+            def __str__(self) -> str:
+                raise RuntimeError("half-way")
+
+        try:
+            write_atomic(kept, "new" * 1000 + str(Unprintable()))
+        except RuntimeError:
+            pass
+        left = sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".kept"))
+        if kept.read_text() != "the old report" or left:
+            return broken(f"half-written: {kept.read_text()[:20]!r}, left {left}")
+        write_atomic(kept, "the new report")
+        return held() if kept.read_text() == "the new report" else broken("not replaced")
+
+    def rtl_in_a_message() -> Verdict:
+        from bertlens.text import excerpt, md_escape
+
+        quoted = excerpt("evil\u202egnp.exe\x1b[2J")
+        shown = md_escape("a \u202e b")
+        if "\u202e" in quoted + shown or "\x1b" in quoted:
+            return broken(f"raw control characters quoted: {quoted!r}")
+        return held(quoted)
+
+    cases: dict[str, Callable[[], Verdict]] = {
+        # services/jobs.py:32,34,47 read these late (a job page raised); bertlens/settings.py:54 checked only MAX_*.
+        # Expected: exit 2 before any work, one line naming the variable and its range.
+        "services/jobs.py:34 BERT_LENS_STORE_MB=-1 refused at start": lambda: setting(monkeypatch, "BERT_LENS_STORE_MB", "-1"),
+        "services/jobs.py:34 BERT_LENS_STORE_MB=abc refused at start": lambda: setting(monkeypatch, "BERT_LENS_STORE_MB", "abc"),
+        "services/jobs.py:45 BERT_LENS_JOB_WORKERS=abc refused at start":
+            lambda: setting(monkeypatch, "BERT_LENS_JOB_WORKERS", "abc"),
+        "services/jobs.py:45 BERT_LENS_JOB_WORKERS=1000 refused (upper bound 64)":
+            lambda: setting(monkeypatch, "BERT_LENS_JOB_WORKERS", "1000"),
+        "services/jobs.py:32 BERT_LENS_MAX_QUEUE=abc refused at start": lambda: setting(monkeypatch, "BERT_LENS_MAX_QUEUE", "abc"),
+        "services/jobs.py:32 BERT_LENS_MAX_QUEUE=0 refused (every run would be)":
+            lambda: setting(monkeypatch, "BERT_LENS_MAX_QUEUE", "0"),
+        # cli/stereoset.py:33-39,66, export.py:229-235,243, cli/audit.py:31,56: outputs checked only at the end.
+        # Expected: exit 2 within seconds, before loading anything, one line.
+        "cli/stereoset.py:33 stereoset --out FIFO exits 2 at once":
+            lambda: output(["stereoset", str(stereoset), "--out", str(fifo)], fifo),
+        "cli/audit.py:31 audit --out FIFO exits 2 at once": lambda: output(["audit", str(config), "--out", str(fifo)], fifo),
+        "export.py:229 crows --out FIFO exits 2 at once": lambda: output(["crows", str(crows), "--out", str(fifo)], fifo),
+        "cli/audit.py:31 audit --out existing_folder.json exits 2 at once (was exit 1 after the audit)":
+            lambda: output(["audit", str(config), "--out", str(folder)], folder),
+        "cli/audit.py:76 audit --html /proc/x.html exits 2 at once (was after the run)":
+            lambda: output(["audit", str(config), "--html", "/proc/x.html"], Path("/proc")),
+        "export.py:229 probe --out a link to /dev/null refused (a device)":
+            lambda: output(["probe", "--out", str(device)], device),
+        "outputs.py write_atomic: a failure mid-write leaves the old report whole, no temporary file":
+            atomic_failure,
+        # bias/stereoset.py:198 plain json.loads of an unpacked 30 MB of {}: expected refused by the object bound,
+        # in well under the 750 MB and seconds the parse took.
+        "bias/stereoset.py:198 a .json.gz object bomb is refused before parsing":
+            lambda: refused(lambda: parse_stereoset(bomb, "bomb.json.gz"), seconds=10),
+        "bias/stereoset.py:198 nesting 10,000 deep is refused":
+            lambda: refused(lambda: parse_stereoset(b"[" * 10_000 + b"]" * 10_000, "deep.json"), seconds=10),
+        # fill_mask.py:220 / text.py:120 quoted a right-to-left override raw. Expected: visible escapes.
+        "text.py:120 a right-to-left override in a message is a visible escape": rtl_in_a_message,
+    }
+    rows = record("13 round 2: settings and outputs", cases)
     assert_none_weak_or_broken(rows)
 
 

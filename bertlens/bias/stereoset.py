@@ -31,6 +31,7 @@ import hashlib
 import io
 import json
 import math
+import re
 import string
 import time
 from collections import defaultdict
@@ -45,6 +46,7 @@ from bertlens.bias.files import check_size, current_limit, decode, read_bytes
 from bertlens.encoding import token_limit
 from bertlens.errors import InputError
 from bertlens.model import LoadedModel, ModelInfo
+from bertlens.schemas import check_depth
 from bertlens.scoring import MaskedRow, masked_log_probs
 
 SPLITS = ("intrasentence", "intersentence")
@@ -53,6 +55,7 @@ GOLD = ("stereotype", "anti-stereotype", "unrelated")
 BLANK = "BLANK"
 MAX_FILE_BYTES = 30 * 1024 * 1024
 MAX_EXAMPLES = 20_000
+MAX_JSON_CONTAINERS = 500_000  # objects and lists: the dev set has about 150,000
 MAX_TEXT_CHARS = 2_000
 TOKEN_BUDGET = 2048
 MAX_ROWS = 256
@@ -185,6 +188,20 @@ def _start(name: str) -> str:
     return name[:1].upper() + name[1:]
 
 
+_JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
+
+
+def _check_containers(text: str, name: str) -> None:
+    """Raises InputError when JSON `text` holds more than MAX_JSON_CONTAINERS objects and lists (strings skipped),
+    before parsing: 31 KB of gzip unpack to 30 MB of `{}`, which json.loads makes into 750 MB of dicts."""
+    found = 0
+    for piece in _JSON_STRING.split(text):
+        found += piece.count("{") + piece.count("[")
+        if found > MAX_JSON_CONTAINERS:
+            raise InputError(f"{_start(name)} holds more than {MAX_JSON_CONTAINERS:,} JSON objects and lists; a "
+                             "StereoSet file has about 150,000.")
+
+
 def parse_stereoset(data: bytes, name: str = "the file") -> StereoSetData:
     """Read a StereoSet file in the official layout (plain or gzipped JSON). Every problem raises InputError naming
     the split and the example id: the wrong layout, a missing field, a context without BLANK, a sentence without a
@@ -194,6 +211,8 @@ def parse_stereoset(data: bytes, name: str = "the file") -> StereoSetData:
     text = decode(unpack(data, name, file_limit()), name)
     if not text.strip():
         raise InputError(f"{_start(name)} is empty.")
+    _check_containers(text, name)
+    check_depth(text, name)
     try:
         document = json.loads(text)
     except RecursionError:

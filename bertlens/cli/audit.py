@@ -26,6 +26,7 @@ def run_audit(args: argparse.Namespace) -> int:
     from bertlens.bias import audit
     from bertlens.bias.files import read_text
     from bertlens.export import check_out_path
+    from bertlens.outputs import write_atomic
 
     if args.out:
         if check_out_path(args.out).suffix.lower() != ".json":
@@ -53,13 +54,12 @@ def run_audit(args: argparse.Namespace) -> int:
     report = audit.run_audit(config, runner, where)
     text = audit.report_json(report)
     if args.out:
-        with open(args.out, "w", encoding="utf-8") as handle:
-            handle.write(text)
+        write_atomic(args.out, text)
         print(f"wrote {args.out}", file=sys.stderr)
     if args.html:
         from bertlens import report_html
 
-        report_html.write(report, args.html)
+        write_atomic(args.html, report_html.render(report))
         print(f"wrote {args.html}", file=sys.stderr)
     if args.json:
         print(text)
@@ -71,11 +71,11 @@ def run_audit(args: argparse.Namespace) -> int:
 def _check_html(path: str) -> None:
     from pathlib import Path
 
-    target = Path(path)
-    if target.suffix.lower() not in (".html", ".htm"):
+    from bertlens.outputs import check_output
+
+    if Path(path).suffix.lower() not in (".html", ".htm"):
         raise InputError("--html writes an HTML file: give it a name ending in .html.")
-    if not target.parent.exists():
-        raise InputError(f"The folder '{target.parent}' does not exist.")
+    check_output(path, what="--html")
 
 
 def print_report(report: dict) -> None:

@@ -31,12 +31,11 @@ def register(sub, common) -> None:
 
 
 def check_out(path: str) -> Path:
-    out = Path(path)
-    if out.suffix.lower() != ".json":
+    from bertlens.outputs import check_output
+
+    if Path(path).suffix.lower() != ".json":
         raise InputError("The StereoSet result is JSON: give --out a name ending in .json.")
-    if not out.parent.exists():
-        raise InputError(f"The folder '{out.parent}' does not exist.")
-    return out
+    return check_output(path)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -62,10 +61,9 @@ def run(args: argparse.Namespace) -> int:
         document = result_document(result, lm.info, lm.fingerprint())
     text = json.dumps(document, indent=2, ensure_ascii=False)
     if out is not None:
-        try:
-            out.write_text(text + "\n", encoding="utf-8")
-        except OSError as exc:
-            raise InputError(f"Cannot write '{out}': {exc.strerror or exc}.") from exc
+        from bertlens.outputs import write_atomic
+
+        write_atomic(out, text + "\n")
         print(f"wrote {out}", file=sys.stderr)
     if args.json:
         print(text)

@@ -50,8 +50,9 @@ def _check_json_out(args: argparse.Namespace) -> None:
 def _emit(args: argparse.Namespace, document: dict[str, Any]) -> str:
     text = json.dumps(jsonable(document), indent=2, ensure_ascii=False)
     if args.out:
-        with open(args.out, "w", encoding="utf-8") as handle:
-            handle.write(text)
+        from bertlens.outputs import write_atomic
+
+        write_atomic(args.out, text)
         print(f"wrote {args.out}", file=sys.stderr)
     if args.json:
         print(text)
