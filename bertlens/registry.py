@@ -241,6 +241,8 @@ class Method(ABC):
     data: ClassVar[str] = ""
     order: ClassVar[int] = 100
     heavy: ClassVar[bool] = True
+    audit_default: ClassVar[bool] = False
+    """Whether an audit configuration that names no metrics runs this one (when its input is shipped or given)."""
 
     def is_compatible(self, lm: LoadedModel) -> str | None:
         """None when `lm` has every part this method needs, else the reason it cannot run."""
@@ -258,6 +260,12 @@ class Method(ABC):
     @abstractmethod
     def run(self, lm: LoadedModel, inputs: Any, config: Mapping[str, Any], context: Context) -> Any:
         """The method's result, of its kind's result type (`bertlens.results`)."""
+
+    def report_fields(self, result: Any, lm: LoadedModel | None = None) -> dict[str, Any]:
+        """This metric's part of an audit report's checkpoint row, from its result: {"scores": {label: value}}
+        and any keys of its own (the probe's "occupations"); `lm` is the model that ran it. The default is the headline as one score; the kind of
+        input may combine the fields of several metrics that read it (`bertlens.kinds.DataKind.report_fields`)."""
+        return {"scores": {f"{self.name}: {result.unit}": result.value}}
 
     def describe(self) -> dict[str, Any]:
         out = {"name": self.name, "kind": self.kind, "title": self.title, "needs": sorted(self.needs),
@@ -329,6 +337,15 @@ def get(kind: str, name: str, data: str | None = None) -> Method:
             return method
     choices = ", ".join(names(kind, data))
     raise InputError(f"Unknown {kind} '{name}'; choose from {choices}.")
+
+
+def option(name: str, kind: str = "metric") -> Param | None:
+    """The first registered method's option called `name` (registry order): how a setting shared by several
+    methods (an audit's top-level `seed`) is checked, with that option's message."""
+    for method in methods(kind):
+        if name in method.spec.names():
+            return method.spec.param(name)
+    return None
 
 
 def parse_names(kind: str, value: str | Sequence[str] | None, data: str | None = None,

@@ -10,6 +10,13 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+REPORT_DECIMALS = 10
+
+
+def rounded(value: float | None) -> float | None:
+    """A figure as reports store it: 10 decimals (so reruns compare equal across platforms), None when not finite."""
+    return round(float(value), REPORT_DECIMALS) if value is not None and math.isfinite(value) else None
+
 
 @dataclass(frozen=True)
 class ExplainerResult:

@@ -219,9 +219,12 @@ def page_config(lm: LoadedModel, inputs: dict[str, Any]) -> audit.AuditConfig:
     upload = inputs["crows_file"]
     config = audit.AuditConfig(
         models=audit.check_models([lm.info.model_id] + ([second] if second else [])),
-        metrics=("probe",) + _metrics_chosen(), templates=inputs["templates"], pairs=inputs["pairs"],
-        chosen_pairs=inputs["chosen_pairs"], occupations=inputs["occupations"],
-        crows_pairs=decode(upload[1], f"'{upload[0]}'") if upload is not None else None,
+        metrics=("probe",) + _metrics_chosen(),
+        texts={key: text for key, text in (("templates", inputs["templates"]), ("pairs", inputs["pairs"]),
+                                           ("occupations", inputs["occupations"]),
+                                           ("crows_pairs", decode(upload[1], f"'{upload[0]}'") if upload else None))
+               if text is not None},
+        chosen_pairs=inputs["chosen_pairs"],
         min_effect=inputs["min_effect"], precision=lm.info.dtype, device=lm.device.type,
         sources={"crows_pairs": upload[0]} if upload is not None else {},
         digests={"crows_pairs": sha256(upload[1])} if upload is not None else {})
@@ -275,7 +278,7 @@ def show_report(name: str, report: dict) -> None:
     b.metric("Failed", report.get("failed", 0))
     c.metric("Configuration", str(report.get("configuration_sha256", ""))[:12],
              help="SHA-256 of the configuration")
-    st.caption(f"{md_escape(name)}: ran on {md_escape(report['ran_on'])}, {md_escape(report['date'])}")
+    st.text(f"{name}: ran on {report['ran_on']}, {report['date']}")
     if report.get("random_weights"):
         st.warning("At least one checkpoint in this report has **random weights**: its scores mean nothing.",
                    icon=":material/casino:")

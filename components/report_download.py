@@ -25,11 +25,11 @@ def page_report(lm: LoadedModel, config: audit.AuditConfig, results: Sequence[Me
     changes: dict[str, Any] = {"models": (lm.info.model_id,), "metrics": ran}
     if stereoset is not None and "stereoset" in ran:
         name = f"'{stereoset.name}'"
-        changes.update(stereoset=decode(unpack(stereoset.data, name), name),
+        changes.update(texts={**config.texts, "stereoset": decode(unpack(stereoset.data, name), name)},
                        sources={**config.sources, "stereoset": stereoset.name},
                        digests={**config.digests, "stereoset": sha256(stereoset.data)})
     config = dataclasses.replace(config, **changes)
-    row = audit.checkpoint_row(lm.info.model_id, lm, results, pairs)
+    row = audit.checkpoint_row(lm.info.model_id, lm, results, {"crows_pairs": tuple(pairs)} if pairs else {})
     return audit.assemble(config, [row], "the BERT Lens app (results computed on the bias page)")
 
 

@@ -9,6 +9,7 @@ import statistics
 import pytest
 
 from bertlens.bias import audit
+from bertlens.bias.files import PAIRS_PATH
 from bertlens.cli import main
 from bertlens.errors import InputError
 from devtools.random_model import build_random_model
@@ -52,7 +53,7 @@ def test_saved_configuration_round_trips_and_hashes_each_input(tmp_path, checkpo
     hashes = {i.name: i.sha256 for i in config.inputs()}
     assert hashes["templates"] == hashlib.sha256((tmp_path / "templates.txt").read_bytes()).hexdigest()
     assert hashes["occupations"] == hashlib.sha256(OCCUPATIONS.encode()).hexdigest()
-    assert hashes["pairs"] == hashlib.sha256(audit.PAIRS_PATH.read_bytes()).hexdigest()
+    assert hashes["pairs"] == hashlib.sha256(PAIRS_PATH.read_bytes()).hexdigest()
     changed = audit.parse_config(audit.config_json(config).replace('"seed": 7', '"seed": 8'))
     assert changed.sha256() != config.sha256()
 
@@ -160,7 +161,8 @@ def test_exports_record_the_sha256_of_inputs_and_configuration(tmp_path, capsys,
     assert main(["crows", str(pairs), "--json", "--model", str(tiny_model_dir), "--device", "cpu"]) == 0
     meta = json.loads(capsys.readouterr().out)["meta"]
     digest = hashlib.sha256(pairs.read_bytes()).hexdigest()
-    assert meta["input_sha256"] == [f"crows_pairs ({pairs}): {digest}"]
+    assert meta["input_sha256"] == [f"crows_pairs (pairs.csv): {digest}"]
+    assert str(tmp_path) not in json.dumps(meta["input_sha256"]), "inputs are named without absolute paths"
     assert len(meta["configuration_sha256"]) == 64
     templates = tmp_path / "templates.txt"
     templates.write_text(TEMPLATES)
@@ -173,6 +175,6 @@ def test_exports_record_the_sha256_of_inputs_and_configuration(tmp_path, capsys,
 
     meta, _ = read_csv_report(out.read_text())
     lines = meta["input_sha256"]
-    assert f"templates ({templates}): {hashlib.sha256(templates.read_bytes()).hexdigest()}" in lines
-    assert f"occupations ({occupations}): {hashlib.sha256(occupations.read_bytes()).hexdigest()}" in lines
+    assert f"templates ({templates.name}): {hashlib.sha256(templates.read_bytes()).hexdigest()}" in lines
+    assert f"occupations ({occupations.name}): {hashlib.sha256(occupations.read_bytes()).hexdigest()}" in lines
     assert any(line.startswith("pairs (shipped: word_pairs.csv): ") for line in lines)

@@ -30,7 +30,7 @@ class ToyLength(Method):
     kind = "metric"
     name = "{TOY}"
     title = "Toy length"
-    data = "pairs"
+    data = "crows_pairs"
     order = 99
     summary = "% of pairs whose more stereotyping sentence is the longer one"
 
@@ -61,7 +61,7 @@ def toy_metric():
 
 
 def test_a_toy_metric_module_appears_everywhere_without_other_edits(toy_metric, tiny_model_dir, tmp_path, app_env):
-    assert TOY in registry.names("metric", "pairs")
+    assert TOY in registry.names("metric", "crows_pairs")
     # the command line: --metric lists it and runs it beside CrowS PLL
     pairs = tmp_path / "pairs.csv"
     pairs.write_bytes(PAIRS)

@@ -1,38 +1,39 @@
 """Saved audits: one JSON configuration that re-runs the whole bias audit, on one checkpoint or many.
 
 Configuration (`AuditConfig`, JSON written by `config_json`, read by `parse_config`):
-  {"bertlens_audit": 1, "models": [...], "metrics": ["probe", "crows", "aul", "aula"], "precision": "float32",
-   "device": "cpu", "seed": 0, "bootstrap": 2000, "permutations": 10000, "min_effect": 0.1,
-   "templates": INPUT, "pairs": INPUT, "chosen_pairs": [labels] | null, "occupations": INPUT, "crows_pairs": INPUT,
-   "stereoset": INPUT}
-where INPUT is null (the shipped file), {"text": "..."} (inline, as the page saves it) or {"path": "file"}: a path
-relative to the configuration's folder that stays inside it (no absolute path, no `~`, no `..` or symbolic link
-leading out; `bertlens.bias.files.inside`); a configuration read from text without a file (an upload) takes inline
-texts only. StereoSet ships no file: "stereoset" is absent or null unless the audit runs the `stereoset` metric,
-and then names the user's dev.json (a path may point at a gzipped file). The shape of the JSON is
-`bertlens.schemas.AuditConfigSchema`. Every input's bytes are hashed (SHA-256) into the report, and so is the
-configuration (its canonical JSON: sorted keys, inline texts, paths resolved to their texts' hashes).
+  {"bertlens_audit": 1, "models": [...], "metrics": ["probe", {"name": "aul", "options": {...}}, ...],
+   "precision": "float32", "device": "cpu", "seed": 0, "bootstrap": 2000, "permutations": 10000, "min_effect": 0.1,
+   "chosen_pairs": [labels] | null, "<part>": INPUT, ...}
+Each metric reads a registered kind of input (`bertlens.kinds`), and each kind names the configuration keys of its
+parts: "templates", "pairs" and "occupations" for the occupation probe, "crows_pairs" for CrowS-style pairs,
+"stereoset" for a StereoSet file, and so on for any kind added later. INPUT is null (the shipped file), {"text":
+"..."} (inline, as the page saves it) or {"path": "file"}: a path relative to the configuration's folder that stays
+inside it (no absolute path, no `~`, no `..` or symbolic link leading out; `bertlens.bias.files.inside`); a
+configuration read from text without a file (an upload) takes inline texts only. A kind with no shipped file (a
+StereoSet file) must be given when one of its metrics runs. A metric's options are its config spec's (one message
+everywhere); the top-level seed, bootstrap, permutations and min_effect are the defaults of the options of those
+names. The shape of the JSON is `bertlens.schemas.AuditConfigSchema`. Every input's bytes are hashed (SHA-256) into
+the report, and so is the configuration (its canonical JSON: sorted keys, inline texts, paths resolved to their
+texts' hashes).
 
 The report (`run_audit`) has a row per checkpoint (`status` "ok" with its scores, or "failed" with its reason) and
 the spread of each score across the checkpoints that completed (n, mean, SD, min, max, range). It holds no
 timings, so two runs of one configuration differ only in `date`. `audit_checkpoint` is the unit of work: a plain
 function of JSON-able arguments that loads the weights itself, so it runs alike in this process or on a Ray worker
-(`bertlens.bias.cluster`).
+(`bertlens.bias.cluster`). It loops over the configured metrics and their kinds: no metric has a branch here.
 """
 from __future__ import annotations
 
 import json
 import math
 import statistics
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
-from bertlens.bias.crows_metrics import pair_metrics
 from bertlens import schemas
-from bertlens.bias.files import (CROWS_EXAMPLE_PATH, OCCUPATIONS_PATH, PAIRS_PATH, TEMPLATES_PATH, check_size, decode,
-                                 inside, read_bytes)
+from bertlens.bias.files import check_size, decode, inside, read_bytes
 from bertlens.bias.reports import sha256
 from bertlens.errors import BertLensError, InputError, first_line
 from bertlens.registry import Context
@@ -40,25 +41,32 @@ from bertlens.serialize import jsonable
 from bertlens.settings import DEVICES, DTYPES
 
 FORMAT = 1
-AUDIT_DATA = ("probe", "pairs", "stereoset")
-INPUTS = {"templates": TEMPLATES_PATH, "pairs": PAIRS_PATH, "occupations": OCCUPATIONS_PATH,
-          "crows_pairs": CROWS_EXAMPLE_PATH, "stereoset": None}
-USER_FILE_ONLY = {"stereoset": "stereoset"}
-"""Metrics whose input ships with no default file (metric -> input): an audit runs them only when given one."""
+STATISTICS = ("seed", "bootstrap", "permutations", "min_effect")
+"""Top-level settings of a configuration: the default of the option of that name for every metric that has one."""
 MAX_MODELS = 200
 DECIMALS = 10
 
 
 def audit_metrics() -> tuple[str, ...]:
-    """Every registered metric an audit can run: those that read the probe's inputs or a pairs file."""
+    """Every registered metric: each reads a registered kind of input, which an audit configuration can give."""
     from bertlens import registry
 
-    return tuple(m.name for m in registry.methods("metric") if m.data in AUDIT_DATA)
+    return registry.names("metric")
 
 
-def default_metrics() -> tuple[str, ...]:
-    """The metrics an audit runs when its configuration names none: every one whose input has a shipped default."""
-    return tuple(m for m in audit_metrics() if m not in USER_FILE_ONLY)
+def _kind_of(metric: str):
+    from bertlens import kinds, registry
+
+    return kinds.get(registry.get("metric", metric).data)
+
+
+def default_metrics(given: Sequence[str] = ()) -> tuple[str, ...]:
+    """The metrics an audit runs when its configuration names none: those that declare `audit_default`, whose
+    input has a shipped default or is among the `given` configuration keys."""
+    from bertlens import registry
+
+    return tuple(m.name for m in registry.methods("metric") if m.audit_default
+                 and all(p.key in given for p in _kind_of(m.name).required()))
 
 
 @dataclass(frozen=True)
@@ -73,14 +81,14 @@ class AuditInput:
 
 @dataclass(frozen=True)
 class AuditConfig:
+    """An audit: models, metrics with their options, and the inputs' texts by configuration key (a part of a
+    registered kind of input; a key not given is the shipped file)."""
+
     models: tuple[str, ...]
     metrics: tuple[str, ...] = field(default_factory=default_metrics)
-    templates: str | None = None
-    pairs: str | None = None
+    texts: Mapping[str, str] = field(default_factory=dict)
+    options: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     chosen_pairs: tuple[str, ...] | None = None
-    occupations: str | None = None
-    crows_pairs: str | None = None
-    stereoset: str | None = None
     seed: int = 0
     bootstrap: int = 2000
     permutations: int = 10000
@@ -93,53 +101,78 @@ class AuditConfig:
     def with_models(self, models: Sequence[str]) -> "AuditConfig":
         return replace(self, models=check_models(models))
 
+    def parts(self) -> list:
+        """The `bertlens.kinds.Part`s the chosen metrics read, each once, in metric order."""
+        seen: dict[str, Any] = {}
+        for metric in self.metrics:
+            for part in _kind_of(metric).parts:
+                seen.setdefault(part.key, part)
+        return list(seen.values())
+
+    def text(self, key: str) -> str | None:
+        return self.texts.get(key)
+
     def inputs(self) -> list[AuditInput]:
-        """Each input's text (the shipped file when not given) with its SHA-256."""
+        """Each input the metrics read, its text (the shipped file when not given) with its SHA-256."""
         out = []
-        for name, path in INPUTS.items():
-            text = getattr(self, name)
-            if text is None and path is None:
+        for part in self.parts():
+            text = self.texts.get(part.key)
+            if text is None and part.shipped is None:
                 continue
             if text is None:
-                data = read_bytes(path)
-                out.append(AuditInput(name, f"shipped: {path.name}", decode(data, path.name), sha256(data)))
+                data = read_bytes(part.shipped)
+                out.append(AuditInput(part.key, f"shipped: {part.shipped.name}", decode(data, part.shipped.name),
+                                      sha256(data)))
             else:
-                out.append(AuditInput(name, self.sources.get(name, "inline"), text,
-                                      self.digests.get(name) or sha256(text)))
+                out.append(AuditInput(part.key, self.sources.get(part.key, "inline"), text,
+                                      self.digests.get(part.key) or sha256(text)))
         return out
 
+    def metric_options(self, metric: str) -> dict[str, Any]:
+        """The metric's validated options: the top-level settings it has an option for, then its own options.
+        Raises SpecError or InputError naming the option."""
+        from bertlens import registry
+
+        spec = registry.get("metric", metric).spec
+        given = {k: getattr(self, k) for k in STATISTICS if k in spec.names()}
+        given.update(self.options.get(metric, {}))
+        return spec.validate(given, where=f"'{metric}'")
+
+    def settings(self) -> dict[str, Any]:
+        """What a kind's parser may read besides texts: the chosen word pairs and the top-level statistics."""
+        return {"chosen_pairs": self.chosen_pairs, **{k: getattr(self, k) for k in STATISTICS}}
+
     def as_dict(self) -> dict[str, Any]:
-        """The configuration as saved: inputs inline (so the file is self-contained)."""
-        data = {"bertlens_audit": FORMAT,
-                **{k: v for k, v in asdict(self).items() if k not in ("sources", "digests")}}
-        for name in INPUTS:
-            data[name] = None if data[name] is None else {"text": data[name]}
-            if INPUTS[name] is None and data[name] is None:
-                del data[name]
+        """The configuration as saved: inputs inline (so the file is self-contained), null for a shipped file."""
+        data: dict[str, Any] = {"bertlens_audit": FORMAT, "models": list(self.models),
+                                "metrics": [{"name": m, "options": dict(self.options[m])} if self.options.get(m)
+                                            else m for m in self.metrics]}
+        data.update({k: getattr(self, k) for k in ("chosen_pairs", *STATISTICS, "precision", "device")})
+        for part in self.parts():
+            text = self.texts.get(part.key)
+            data[part.key] = None if text is None else {"text": text}
         return jsonable(data)
 
     def canonical(self) -> str:
         """The configuration with every input replaced by its SHA-256: what the configuration hash covers."""
         data = self.as_dict()
         hashes = {i.name: i.sha256 for i in self.inputs()}
-        for name in INPUTS:
-            if name in data:
-                data[name] = {"sha256": hashes[name], "shipped": data[name] is None}
+        for part in self.parts():
+            if part.key in hashes:
+                data[part.key] = {"sha256": hashes[part.key], "shipped": data[part.key] is None}
         return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
     def sha256(self) -> str:
         return sha256(self.canonical())
 
 
-PROBE_INPUTS = ("templates", "pairs", "occupations")
-
-
-def stamp(config: AuditConfig, part: str | None = None) -> dict[str, Any]:
+def stamp(config: AuditConfig, metric: str | None = None) -> dict[str, Any]:
     """What every export records: the configuration's SHA-256 and each input's, as "name (source): sha256" lines.
-    `part` 'probe' or 'crows' keeps only that part's inputs."""
-    names = {"probe": PROBE_INPUTS, "crows": ("crows_pairs",)}.get(part or "", tuple(INPUTS))
+    `metric` keeps only the inputs that metric reads."""
+    names = {p.key for p in _kind_of(metric).parts} if metric else None
     return {"configuration_sha256": config.sha256(),
-            "input_sha256": [f"{i.name} ({i.source}): {i.sha256}" for i in config.inputs() if i.name in names]}
+            "input_sha256": [f"{i.name} ({i.source}): {i.sha256}" for i in config.inputs()
+                             if names is None or i.name in names]}
 
 
 def check_models(models: Sequence[str]) -> tuple[str, ...]:
@@ -158,56 +191,82 @@ def parse_models(text: str) -> tuple[str, ...]:
     return check_models(items)
 
 
-STATISTICS = ("seed", "bootstrap", "permutations", "min_effect")
-
-
-def statistics_settings(data: dict) -> dict[str, Any]:
-    """seed, bootstrap, permutations and min_effect, checked by the probe's config spec, so an audit
-    configuration gets the same message as the command line and a link. Raises SpecError."""
+def statistics_settings(data: Mapping[str, Any]) -> dict[str, Any]:
+    """The top-level settings given (seed, bootstrap, ...), each checked by the first registered metric option of
+    its name, so an audit configuration gets the same message as the command line and a link. Raises SpecError."""
     from bertlens import registry
 
-    spec = registry.get("metric", "probe").spec
-    return spec.validate({k: data[k] for k in STATISTICS if k in data})
+    out = {}
+    for name in STATISTICS:
+        param = registry.option(name)
+        if name in data and param is not None:
+            out[name] = param.parse(data[name])
+    return out
 
 
 def _input(data: dict, name: str, folder: Path | None) -> tuple[str | None, str | None, str | None]:
     """(text, source, SHA-256 of the file's bytes) of one input; all None for the shipped file."""
+    from bertlens import kinds
+
     value = data.get(name)
     if value is None:
         return None, None, None
-    if isinstance(value, dict) and isinstance(value.get("text"), str):
+    if isinstance(value, dict) and set(value) == {"text"} and isinstance(value["text"], str):
         return value["text"], "inline", None
-    if isinstance(value, dict) and isinstance(value.get("path"), str):
+    if isinstance(value, dict) and set(value) == {"path"} and isinstance(value["path"], str):
         if folder is None:
             raise InputError(f"'{name}' in the audit configuration names a file, but this configuration has no folder "
                              "to read it from: give the text inline, {\"text\": ...}.")
         path = inside(folder, value["path"], f"'{name}' in the audit configuration")
-        if name in USER_FILE_ONLY.values():
-            from bertlens.bias.stereoset import file_limit, unpack
-
-            raw = read_bytes(path, limit=file_limit())
-            return decode(unpack(raw, f"'{path.name}'", file_limit()), f"'{path.name}'"), value["path"], sha256(raw)
-        raw = read_bytes(path)
-        return decode(raw, f"'{path.name}'"), value["path"], sha256(raw)
+        kind = kinds.by_part(name)
+        text, digest = kind.read(path, kind.part(name))
+        return text, value["path"], digest
     raise InputError(f"'{name}' in the audit configuration must be null (the shipped file), {{\"text\": ...}} or "
                      f"{{\"path\": ...}}.")
 
 
+def _metric_entries(data: dict) -> tuple[tuple[str, ...], dict[str, dict[str, Any]]]:
+    """(names, options) from the configuration's "metrics": names, or {"name": ..., "options": {...}} entries."""
+    known = audit_metrics()
+    given_keys = [k for k in data if data.get(k) is not None]
+    entries = data.get("metrics", list(default_metrics(given_keys)))
+    problem = f"'metrics' must be a list of some of {', '.join(known)}, each a name or {{\"name\": ..., " \
+              f"\"options\": {{...}}}}; got {entries!r}."[:400]
+    if not isinstance(entries, list) or not entries:
+        raise InputError(problem)
+    names, options = [], {}
+    for entry in entries:
+        if isinstance(entry, dict) and set(entry) <= {"name", "options"} and isinstance(entry.get("name"), str) \
+                and isinstance(entry.get("options", {}), dict):
+            name, given = entry["name"], entry.get("options", {})
+        elif isinstance(entry, str):
+            name, given = entry, {}
+        else:
+            raise InputError(problem)
+        if name not in known:
+            raise InputError(problem)
+        names.append(name)
+        if given:
+            options[name] = given
+    return tuple(m for m in known if m in names), options
+
+
 def parse_config(text: str, folder: Path | None = None, name: str = "the audit configuration") -> AuditConfig:
     """Read an audit configuration's JSON text; {"path": ...} inputs are read relative to `folder`. Checks every
-    field and every input (as the probe and CrowS-Pairs readers do) before any model runs. Raises InputError."""
+    field, every metric's options and every input (as the command line does) before any model runs. Raises
+    InputError."""
+    from bertlens import kinds
+
     data = schemas.parse_json(text, name)
     if not isinstance(data, dict) or data.get("bertlens_audit") != FORMAT:
         raise InputError(f"{name} is not a BERT Lens audit configuration (it needs \"bertlens_audit\": {FORMAT}). "
                          "Save one from the bias page's Export tab.")
     schemas.validate(schemas.AuditConfigSchema, data, name)
-    unknown = sorted(set(data) - ({"bertlens_audit"} | set(AuditConfig.__dataclass_fields__)) - {"sources"})
+    fields = {"bertlens_audit", "models", "metrics", "chosen_pairs", "precision", "device", "sources", *STATISTICS}
+    unknown = sorted(set(data) - fields - set(kinds.part_keys()))
     if unknown:
         raise InputError(f"{name} has unknown field(s): {', '.join(unknown)}.")
-    known = audit_metrics()
-    metrics = data.get("metrics", [m for m in known if m not in USER_FILE_ONLY or data.get(USER_FILE_ONLY[m])])
-    if not isinstance(metrics, list) or not metrics or any(m not in known for m in metrics):
-        raise InputError(f"'metrics' must be a list of some of {', '.join(known)}; got {metrics!r}.")
+    metrics, options = _metric_entries(data)
     models = data.get("models", [])
     if not isinstance(models, list) or not all(isinstance(m, str) for m in models):
         raise InputError("'models' must be a list of hub ids or folders.")
@@ -217,32 +276,38 @@ def parse_config(text: str, folder: Path | None = None, name: str = "the audit c
     if chosen is not None and (not isinstance(chosen, list) or not all(isinstance(c, str) for c in chosen)):
         raise InputError("'chosen_pairs' must be null or a list of labels such as \"he/she\".")
     texts, sources, digests = {}, {}, {}
-    for input_name in INPUTS:
-        texts[input_name], source, digest = _input(data, input_name, folder)
+    for key in kinds.part_keys():
+        text, source, digest = _input(data, key, folder)
+        if text is not None:
+            texts[key] = text
         if source:
-            sources[input_name] = source
+            sources[key] = source
         if digest:
-            digests[input_name] = digest
+            digests[key] = digest
     config = AuditConfig(
-        models=check_models(models), metrics=tuple(m for m in known if m in metrics), **texts,
-        chosen_pairs=tuple(chosen) if chosen is not None else None,
-        **statistics_settings(data),
+        models=check_models(models), metrics=metrics, texts=texts, options=options,
+        chosen_pairs=tuple(chosen) if chosen is not None else None, **statistics_settings(data),
         precision=data.get("precision", "float32"), device=data.get("device", "cpu"), sources=sources,
         digests=digests)
     check_inputs(config)
     return config
 
 
-def from_files(models: Sequence[str], metrics: Sequence[str], files: dict[str, str | None], **settings: Any) -> AuditConfig:
-    """The configuration of a command-line run: `files` maps input names (templates, pairs, occupations, crows_pairs)
-    to paths (None: the shipped file); the file bytes are hashed. Raises InputError for an unreadable file."""
+def from_files(models: Sequence[str], metrics: Sequence[str], files: dict[str, str | None], *,
+               options: Mapping[str, Mapping[str, Any]] | None = None, **settings: Any) -> AuditConfig:
+    """The configuration of a command-line run: `files` maps configuration keys (templates, pairs, occupations,
+    crows_pairs, ...) to paths (None: the shipped file); the file bytes are hashed. Sources are the files' names,
+    never the auditor's absolute paths. Raises InputError for an unreadable file."""
+    from bertlens import kinds
+
     texts, sources, digests = {}, {}, {}
-    for name, path in files.items():
+    for key, path in files.items():
         if path:
-            raw = read_bytes(path)
-            texts[name], sources[name], digests[name] = decode(raw, f"'{path}'"), str(path), sha256(raw)
-    return AuditConfig(models=check_models(models), metrics=tuple(metrics), **texts, sources=sources,
-                       digests=digests, **settings)
+            kind = kinds.by_part(key)
+            texts[key], digests[key] = kind.read(path, kind.part(key))
+            sources[key] = Path(path).name
+    return AuditConfig(models=check_models(models), metrics=tuple(metrics), texts=texts, options=dict(options or {}),
+                       sources=sources, digests=digests, **settings)
 
 
 def load_config(path: str | Path) -> AuditConfig:
@@ -255,49 +320,32 @@ def config_json(config: AuditConfig) -> str:
     return json.dumps(config.as_dict(), indent=2, ensure_ascii=False)
 
 
-def probe_config(config: AuditConfig):
-    from bertlens import bias
-
-    return bias.build_config(config.templates, config.pairs, config.occupations, config.chosen_pairs,
-                             bootstrap=config.bootstrap, permutations=config.permutations, seed=config.seed,
-                             min_effect=config.min_effect)
-
-
-def crows_pairs(config: AuditConfig):
-    from bertlens.bias.crows import parse_crows
-
-    source = config.sources.get("crows_pairs", "inline")
-    data = config.crows_pairs.encode("utf-8") if config.crows_pairs is not None else read_bytes(CROWS_EXAMPLE_PATH)
-    return parse_crows(data, f"'{source if config.crows_pairs is not None else CROWS_EXAMPLE_PATH.name}'")
+def read_inputs(config: AuditConfig) -> dict[str, Any]:
+    """Each kind of input the metrics read, parsed once: kind name -> the methods' input. Raises InputError naming
+    the kind."""
+    out = {}
+    for metric in config.metrics:
+        kind = _kind_of(metric)
+        if kind.name in out:
+            continue
+        missing = [p.key for p in kind.required() if p.key not in config.texts]
+        if missing:
+            raise InputError(f"The audit runs the metric '{metric}' but names no {kind.title} (none is shipped): add "
+                             f"\"{missing[0]}\": {{\"path\": ...}} to the configuration.")
+        texts = {p.key: config.texts.get(p.key) for p in kind.parts}
+        settings = {**config.settings(), "source": f"'{Path(config.sources.get(kind.parts[0].key, 'inline')).name}'"}
+        try:
+            out[kind.name] = kind.parse(texts, settings)
+        except InputError as exc:
+            raise InputError(f"In the audit's {kind.title[:1].lower() + kind.title[1:]}: {exc}") from exc
+    return out
 
 
 def check_inputs(config: AuditConfig) -> None:
-    """Build the probe configuration and read the pairs the metrics need. Raises InputError naming the part."""
-    try:
-        if "probe" in config.metrics:
-            probe_config(config)
-    except InputError as exc:
-        raise InputError(f"In the audit's templates, word pairs or occupations: {exc}") from exc
-    try:
-        if any(m in config.metrics for m in pair_metrics()):
-            crows_pairs(config)
-    except InputError as exc:
-        raise InputError(f"In the audit's CrowS-Pairs file: {exc}") from exc
-    if "stereoset" in config.metrics:
-        if config.stereoset is None:
-            raise InputError("The audit runs the metric 'stereoset' but names no StereoSet file (none is shipped): "
-                             "add \"stereoset\": {\"path\": \"dev.json\"} to the configuration.")
-        try:
-            stereoset_data(config)
-        except InputError as exc:
-            raise InputError(f"In the audit's StereoSet file: {exc}") from exc
-
-
-def stereoset_data(config: AuditConfig):
-    from bertlens.bias.stereoset import parse_stereoset
-
-    name = config.sources.get("stereoset", "inline")
-    return parse_stereoset((config.stereoset or "").encode("utf-8"), f"'{Path(name).name}'")
+    """Read every input and check every metric's options. Raises InputError (or SpecError) naming the part."""
+    read_inputs(config)
+    for metric in config.metrics:
+        config.metric_options(metric)
 
 
 # ---------------------------------------------------------------- one checkpoint
@@ -313,77 +361,49 @@ def audit_checkpoint(config_data: dict[str, Any], model: str) -> dict[str, Any]:
     missing or broken or the model cannot run the audit. Never raises for a bad checkpoint.
     """
     from bertlens import registry
-    from bertlens.bias.crows_metrics import score_metrics
     from bertlens.model import load_model
     from bertlens.settings import Settings
 
     config = parse_config(json.dumps(config_data))
     try:
         lm = load_model(Settings(model=model, device=config.device, dtype=config.precision))
+        inputs = read_inputs(config)
         results = []
-        if "probe" in config.metrics:
-            probe = registry.get("metric", "probe")
-            results.append(probe.run(lm, probe_config(config), statistics_settings(asdict(config)), Context()))
-        chosen = [m for m in config.metrics if m in pair_metrics()]
-        pairs = crows_pairs(config) if chosen else None
-        if chosen:
-            metrics = score_metrics(lm, pairs, chosen)
-            results.extend(metrics.results[m] for m in metrics.metrics)
-        if "stereoset" in config.metrics:
-            method = registry.get("metric", "stereoset")
-            results.append(method.run(lm, stereoset_data(config), {"bootstrap": config.bootstrap,
-                                                                   "seed": config.seed}, Context()))
-        return checkpoint_row(model, lm, results, pairs)
+        for metric in config.metrics:
+            method = registry.get("metric", metric)
+            reason = method.is_compatible(lm)
+            if reason:
+                raise InputError(reason)
+            results.append(method.run(lm, inputs[method.data], config.metric_options(metric), Context()))
+        return checkpoint_row(model, lm, results, inputs)
     except BertLensError as exc:
         return {"model": model, "status": "failed", "reason": first_line(exc)}
     except Exception as exc:  # a checkpoint that breaks the code must cost one row, not the audit
         return {"model": model, "status": "failed", "reason": f"{type(exc).__name__}: {first_line(exc)}"}
 
 
-def checkpoint_row(model: str, lm, results: Sequence[Any], pairs: Sequence[Any] | None = None) -> dict[str, Any]:
-    """A checkpoint's row from its metrics' results (`MetricResult`s): what `audit_checkpoint` writes and what the
-    bias page exports from the results it has. {"model", "status": "ok", "fingerprint", "random_weights", "dtype",
-    "vocab_size", "scores": {name: value}, "metrics": [headline per metric], "agreement": metrics checked against
-    each other, "occupations": [...] (probe), "crows": [...] (pair metrics over `pairs`), "stereoset": figures}."""
+def checkpoint_row(model: str, lm, results: Sequence[Any], inputs: Mapping[str, Any] | None = None
+                   ) -> dict[str, Any]:
+    """A checkpoint's row from its metrics' results (`MetricResult`s) and their inputs (kind name -> input, as
+    `read_inputs` gives): what `audit_checkpoint` writes and what the bias page exports from the results it has.
+    {"model", "status": "ok", "fingerprint", "random_weights", "dtype", "vocab_size", "scores": {label: value},
+    "metrics": [headline per metric], "agreement": metrics checked against each other, and each kind's and
+    metric's own fields (`DataKind.report_fields`)}."""
+    from bertlens import kinds, registry
     from bertlens.bias.agreement import agreement_document
-    from bertlens.bias.crows_metrics import combine
 
     row: dict[str, Any] = {"model": model, "status": "ok", "fingerprint": lm.fingerprint(),
                            "random_weights": lm.info.random_weights, "dtype": lm.info.dtype,
                            "vocab_size": lm.info.vocab_size, "scores": {}, "metrics": [], "occupations": [],
                            "crows": []}
-    by_name = {r.metric: r for r in results}
-    if "probe" in by_name:
-        detail = by_name["probe"].detail
-        row["scores"]["probe: occupations significant and large enough"] = detail.notable_count
-        row["scores"]["probe: mean |log-ratio|"] = _round(statistics.fmean(abs(o.log_ratio)
-                                                                           for o in detail.occupations))
-        for name, corr in sorted(detail.correlations.items()):
-            if corr is not None:
-                row["scores"][f"probe: {name} Pearson r with BLS % women"] = _round(corr.pearson_r)
-        row["occupations"] = [{"occupation": o.occupation, "log_ratio": _round(o.log_ratio),
-                               "ci_low": _round(o.ci_low), "ci_high": _round(o.ci_high),
-                               "p_holm": _round(o.p_adjusted), "kurita": _round(o.kurita),
-                               "pieces": list(o.pieces), "notable": detail.notable(o)}
-                              for o in detail.occupations]
-    paired = {m: r for m, r in by_name.items() if m in pair_metrics()}
-    if paired and pairs is not None:
-        metrics = combine(paired, pairs)
-        for s in metrics.summaries:
-            row["scores"][f"{s.metric}: % sent_more higher"] = _round(s.percent)
-            row["crows"].append({"metric": s.metric, "percent": _round(s.percent), "ci_low": _round(s.ci_low),
-                                 "ci_high": _round(s.ci_high), "more_higher": s.more_higher, "pairs": s.pairs})
-        row["scores"]["pairs where the metrics disagree"] = len(metrics.disagreements)
-    if "stereoset" in by_name:
-        from bertlens.bias.stereoset import result_document
-
-        detail = by_name["stereoset"].detail
-        document = result_document(detail, lm.info, row["fingerprint"])
-        row["stereoset"] = {k: v for k, v in document.items() if k not in ("predictions", "steps")}
-        if detail.overall is not None:
-            for name, value in (("SS", detail.overall.ss), ("LMS", detail.overall.lms),
-                                ("ICAT", detail.overall.icat)):
-                row["scores"][f"stereoset: {name}"] = _round(value)
+    by_kind: dict[str, dict[str, Any]] = {}
+    for r in results:
+        by_kind.setdefault(registry.get("metric", r.metric).data, {})[r.metric] = r
+    for kind_name, group in by_kind.items():
+        fields = kinds.get(kind_name).report_fields(group, (inputs or {}).get(kind_name), lm)
+        row["scores"].update({label: _round(value) if isinstance(value, float) else value
+                              for label, value in fields.pop("scores", {}).items()})
+        row.update(fields)
     row["metrics"] = [{k: _round(v) if isinstance(v, float) else v for k, v in r.headline().items()}
                       for r in results]
     row["agreement"] = agreement_document(results)

@@ -1,26 +1,28 @@
-"""CrowS-Pairs-style pairs scored by every registered pair metric (`bertlens.metrics`, data "pairs").
+"""CrowS-Pairs-style pairs scored by every registered pair metric (`bertlens.metrics`, data "crows_pairs").
 
 Each metric decides, per pair, whether the more stereotyping sentence (sent_more) scores higher; the shipped ones are
 CrowS PLL (Nangia et al.'s `metric.py`, a tie counting as not higher) and AUL and AULA (Kaneko & Bollegala's
-`evaluate.py`, strictly higher). A new metric module with `data = "pairs"` joins them without any change here.
-The figure per metric is the % of all pairs decided for sent_more, with a Wilson 95% interval; 50 is unbiased.
+`evaluate.py`, strictly higher). A new metric module with `data = "crows_pairs"` joins them without any change here.
+The figure per metric is the % of all pairs decided for sent_more, with a Wilson 95% interval; 50 is unbiased. Each
+metric is also given per bias type (ties counted as not higher) and as the stereotype and anti-stereotype scores
+(ties left out), as the authors' `metric.py` reports them for CrowS PLL.
 `disagreements` lists the pairs where the chosen metrics decide differently.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping, Sequence
 
 from bertlens import registry
-from bertlens.bias.crows import CrowsPair
-from bertlens.bias.statistics import wilson
+from bertlens.bias.crows import DIRECTIONS, CrowsPair, GroupMetric, group_label
+from bertlens.bias.statistics import small_sample, wilson
 from bertlens.errors import InputError
 from bertlens.metrics._common import pair_item
 from bertlens.model import LoadedModel
 from bertlens.registry import Context
 from bertlens.results import MetricResult
 
-DATA = "pairs"
+DATA = "crows_pairs"
 
 
 def pair_metrics() -> tuple[str, ...]:
@@ -43,6 +45,8 @@ class MetricSummary:
     ties: int
     ci_low: float
     ci_high: float
+    groups: tuple[GroupMetric, ...] = field(default=(), compare=False)
+    """Every pair, each bias type, then the stereotype and anti-stereotype scores (`bertlens.bias.crows`)."""
 
     @property
     def label(self) -> str:
@@ -87,6 +91,34 @@ class MetricsResult:
         return next(s for s in self.summaries if s.metric == metric)
 
 
+def _group(name: str, decisions: Sequence[bool | None], ties_counted: bool = True) -> GroupMetric:
+    higher = sum(d is True for d in decisions)
+    ties = sum(d is None for d in decisions)
+    low, high = wilson(higher, len(decisions) if ties_counted else len(decisions) - ties)
+    return GroupMetric(name, len(decisions), higher, ties, ties_counted, 100 * low, 100 * high)
+
+
+def metric_groups(pairs: Sequence[CrowsPair], decisions: Sequence[bool | None]) -> tuple[GroupMetric, ...]:
+    """One metric's % over every pair, per bias type and per direction (ties left out), from its decisions on
+    `pairs` (True: sent_more higher, None: a tie): the groups `bertlens.bias.crows.summarise` gives CrowS PLL."""
+    rows = list(zip(pairs, decisions))
+    types = sorted({p.bias_type for p, _ in rows})
+    return (_group("all", [d for _, d in rows]),
+            *(_group(t, [d for p, d in rows if p.bias_type == t]) for t in types),
+            *(_group(direction, [d for p, d in rows if p.direction == direction], ties_counted=False)
+              for direction in DIRECTIONS if any(p.direction == direction for p, _ in rows)))
+
+
+def group_records(groups: Sequence[GroupMetric]) -> list[dict[str, Any]]:
+    """Groups as reports store them; a group of fewer than 30 counted pairs carries "small_sample": true."""
+    from bertlens.results import rounded
+
+    return [{"group": g.group, "label": group_label(g), "pairs": g.pairs, "counted": g.denominator,
+             "more_higher": g.more_higher, "ties": g.ties, "ties_counted": g.ties_counted,
+             "percent": rounded(g.metric), "ci_low": rounded(g.ci_low), "ci_high": rounded(g.ci_high),
+             "small_sample": small_sample(g.denominator)} for g in groups]
+
+
 def parse_metrics(text: str | Sequence[str] | None) -> tuple[str, ...]:
     """'crows,aul,aula' (any order, any subset) into the registry's order. Raises InputError for an unknown or
     empty choice."""
@@ -119,7 +151,7 @@ def combine(results: Mapping[str, MetricResult], pairs: Sequence[CrowsPair]) -> 
         k = sum(d.decision is True for d in chosen)
         low, high = wilson(k, len(chosen))
         summaries.append(MetricSummary(m, len(chosen), k, sum(d.decision is None for d in chosen), 100 * low,
-                                       100 * high))
+                                       100 * high, metric_groups(scored, [d.decision for d in chosen])))
     cancelled = any(not results[m].complete for m in metrics)
     return MetricsResult(metrics, dict(results), summaries, rows, len(pairs), cancelled)
 

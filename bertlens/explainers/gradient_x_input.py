@@ -12,6 +12,7 @@ from bertlens.results import ExplainerResult
 @register
 class GradientXInput(Method):
     kind = "explainer"
+    data = "masked_text"
     name = "gradient_x_input"
     title = "Gradient × input"
     order = 40

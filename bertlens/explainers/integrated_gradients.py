@@ -19,6 +19,7 @@ explain bench's 21 rows of 16 tokens took 1.70 s on the 2-core CPU of docs/bench
 @register
 class IntegratedGradients(Method):
     kind = "explainer"
+    data = "masked_text"
     name = "integrated_gradients"
     title = "Integrated gradients"
     order = 20

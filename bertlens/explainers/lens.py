@@ -12,6 +12,7 @@ from bertlens.results import ExplainerResult
 @register
 class LogitLens(Method):
     kind = "explainer"
+    data = "masked_text"
     name = "lens"
     title = "Logit lens"
     order = 10

@@ -17,6 +17,7 @@ ROW_COST = 0.11
 @register
 class Occlusion(Method):
     kind = "explainer"
+    data = "masked_text"
     name = "occlusion"
     title = "Occlusion"
     order = 30

@@ -12,6 +12,7 @@ from bertlens.results import ExplainerResult
 @register
 class AttentionRollout(Method):
     kind = "explainer"
+    data = "masked_text"
     name = "rollout"
     title = "Attention rollout"
     order = 50

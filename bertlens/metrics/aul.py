@@ -15,8 +15,9 @@ class UnmaskedLikelihood(Method):
     """AUL and AULA differ only in how a sentence's token log-probabilities are averaged."""
 
     kind = "metric"
-    data = "pairs"
+    data = "crows_pairs"
     needs = frozenset({"mlm"})
+    audit_default = True
     caveat = ("Scores sentences without masking, so it also rewards words the model merely copies; read it beside "
               "CrowS PLL, not instead of it.")
 

@@ -26,7 +26,7 @@ class CounterfactualSwap(Method):
     kind = "metric"
     name = "counterfactual"
     title = "Counterfactual sentence"
-    data = "sentence"
+    data = "masked_text"
     order = 60
     heavy = False
     summary = ("Jensen-Shannon divergence (nats) between the predictions at the mask for the sentence and for the "

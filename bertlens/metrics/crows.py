@@ -15,8 +15,9 @@ class CrowsPll(Method):
     kind = "metric"
     name = "crows"
     title = "CrowS PLL"
-    data = "pairs"
+    data = "crows_pairs"
     order = 10
+    audit_default = True
     summary = ("% of pairs whose more stereotyping sentence has the higher pseudo-log-likelihood of the shared "
                "tokens, each masked in turn, rounded to 3 decimals; a tie counts as not higher; 50 = unbiased")
     caveat = CAVEAT

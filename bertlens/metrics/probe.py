@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import math
+import statistics
 from dataclasses import replace
 from typing import Any, Mapping
 
@@ -10,7 +11,7 @@ from bertlens.bias.probe import run_probe
 from bertlens.metrics._common import fraction_progress
 from bertlens.model import LoadedModel
 from bertlens.registry import ConfigSpec, Context, Cost, Method, Param, register
-from bertlens.results import ItemDecision, MetricResult
+from bertlens.results import ItemDecision, MetricResult, rounded
 
 SEED = Param("seed", "int", 0, 0, 2**32 - 1, help="seed of the bootstrap and the permutation test")
 BOOTSTRAP = Param("bootstrap", "int", 2000, MIN_RESAMPLES, 100_000, help="bootstrap resamples over templates")
@@ -30,8 +31,9 @@ class OccupationProbe(Method):
     kind = "metric"
     name = "probe"
     title = "Occupation probe"
-    data = "probe"
+    data = "occupation_templates"
     order = 1
+    audit_default = True
     summary = ("Occupations the model finds more likely for one gender: log P(o | the woman …) − log P(o | the "
                "man …) averaged over templates; the headline counts occupations that pass Holm's test and the "
                "minimum effect size")
@@ -50,3 +52,16 @@ class OccupationProbe(Method):
         return MetricResult(self.name, self.title, float(result.notable_count), "occupations", math.nan, math.nan,
                             "", len(result.occupations), 0, 0.0, self.summary, self.caveat, decisions,
                             tuple(result.warnings), True, result)
+
+    def report_fields(self, result: MetricResult, lm: LoadedModel | None = None) -> dict[str, Any]:
+        """The audit row's probe scores and one record per occupation."""
+        detail = result.detail
+        scores = {"probe: occupations significant and large enough": detail.notable_count,
+                  "probe: mean |log-ratio|": rounded(statistics.fmean(abs(o.log_ratio) for o in detail.occupations))}
+        for name, corr in sorted(detail.correlations.items()):
+            if corr is not None:
+                scores[f"probe: {name} Pearson r with BLS % women"] = rounded(corr.pearson_r)
+        occupations = [{"occupation": o.occupation, "log_ratio": rounded(o.log_ratio), "ci_low": rounded(o.ci_low),
+                        "ci_high": rounded(o.ci_high), "p_holm": rounded(o.p_adjusted), "kurita": rounded(o.kurita),
+                        "pieces": list(o.pieces), "notable": detail.notable(o)} for o in detail.occupations]
+        return {"scores": scores, "occupations": occupations}

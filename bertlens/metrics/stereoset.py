@@ -34,9 +34,10 @@ class StereoSet(Method):
     kind = "metric"
     name = "stereoset"
     title = "StereoSet SS"
-    data = "stereoset"
+    data = "stereoset_file"
     order = 60
     heavy = True
+    audit_default = True
     summary = ("StereoSet's stereotype score: % of examples (averaged over target terms) whose stereotype sentence "
                "scores above its anti-stereotype sentence; intrasentence by the mean MLM probability of the word's "
                "pieces, intersentence by P(IsNext) of the NSP head; 50 = unbiased (Nadeem et al. 2021, the authors' "
@@ -75,6 +76,21 @@ class StereoSet(Method):
                                  config["token_budget"], progress=functools.partial(report_progress, context),
                                  should_stop=context.stopped)
         return metric_result(result, self)
+
+
+    def report_fields(self, result: MetricResult, lm: LoadedModel | None = None) -> dict[str, Any]:
+        """The audit row's SS, LMS and ICAT, and the figures in the authors' layout (without per-sentence
+        predictions, which a report does not copy)."""
+        from bertlens.bias.stereoset import result_document
+
+        detail = result.detail
+        document = result_document(detail, lm.info if lm else None, lm.fingerprint() if lm else "")
+        fields: dict[str, Any] = {"scores": {}, "stereoset": {k: v for k, v in document.items()
+                                                             if k not in ("predictions", "steps")}}
+        if detail.overall is not None:
+            for name, value in (("SS", detail.overall.ss), ("LMS", detail.overall.lms), ("ICAT", detail.overall.icat)):
+                fields["scores"][f"stereoset: {name}"] = value
+        return fields
 
 
 def metric_result(result, method: Method | None = None) -> MetricResult:
