@@ -80,7 +80,7 @@ def run(lm: LoadedModel, encoded: Encoded, text: str, pair: str | None = None, *
     `interventions` (heads switched off, for instance), the same pass through the edited model."""
     positions = (encoded.input_ids[0] == lm.tokenizer.mask_token_id).nonzero().squeeze(-1)
     states = weights = None
-    want_nsp = lm.info.has_nsp and lm.model.bert.pooler is not None
+    want_nsp = lm.info.has_nsp and forward.has_pooler(lm)
     with torch.inference_mode():
         output = forward.encoder(lm, encoded.input_ids, encoded.token_type_ids, encoded.attention_mask,
                                  hidden_states=hidden_states, attentions=attentions, pooled=want_nsp,

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import torch
 
+from bertlens import forward
 from bertlens.analysis import Analysis, analyse
 from bertlens.errors import InputError
 from bertlens.model import LoadedModel
@@ -198,18 +199,14 @@ def query_key(lm: LoadedModel, analysis: Analysis, layer: int, head: int, positi
     if analysis.hidden_states is None:
         raise InputError("This analysis was run without hidden states; run it with hidden_states=True.")
     config = lm.model.config
-    t = analysis.n_tokens
     for name, value, limit in (("layer", layer, config.num_hidden_layers), ("head", head, config.num_attention_heads),
-                               ("position", position, t)):
+                               ("position", position, analysis.n_tokens)):
         if not 0 <= value < limit:
             raise InputError(f"The {name} {value} is out of range (0 to {limit - 1}).")
-    module = lm.model.bert.encoder.layer[layer].attention.self
-    size = module.attention_head_size
-    weight = module.query.weight
+    hidden = analysis.hidden_states[layer]
     with torch.inference_mode():
-        hidden = analysis.hidden_states[layer].to(weight.device, weight.dtype)
-        query = module.query(hidden[position]).view(-1, size)[head].float().cpu()
-        keys = module.key(hidden).view(t, -1, size)[:, head].float().cpu()
+        queries, keys, scaling = forward.query_key(lm, layer, hidden[position], hidden)
+        query, keys = queries[head].float().cpu(), keys[:, head].float().cpu()
     products = query * keys
-    scores = products.sum(-1) * module.scaling
+    scores = products.sum(-1) * scaling
     return QueryKey(layer, head, position, query, keys, products, scores, torch.softmax(scores, dim=-1))

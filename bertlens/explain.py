@@ -289,13 +289,8 @@ def head_logits(lm: LoadedModel, states: torch.Tensor, bias: bool = True) -> tor
 
     With `bias=False` the decoder's output bias (a word-frequency prior) is left out.
     """
-    head = lm.model.cls.predictions
-    dtype = lm.model.bert.embeddings.word_embeddings.weight.dtype
     with torch.inference_mode():
-        logits = head(states.to(device=lm.device, dtype=dtype))
-        if not bias:
-            logits = logits - head.bias
-        return logits.float().cpu()
+        return forward.mlm_logits(lm, states.to(device=lm.device, dtype=forward.embedding_dtype(lm)), bias).cpu()
 
 
 def logit_lens(lm: LoadedModel, analysis: Analysis, target: Target, top_k: int = LENS_TOP_K,
@@ -409,15 +404,14 @@ def integrated_gradients(lm: LoadedModel, target: Target, steps: int = DEFAULT_S
     check_steps(steps)
     _check_differentiable(lm)
     input_ids = _ids(lm, target)
-    embedding = lm.model.bert.embeddings.word_embeddings
     with torch.inference_mode():
-        x = embedding(input_ids)[0].float()
-        b = embedding(baseline_ids(lm, input_ids, target, baseline))[0].float()
+        x = forward.embed_words(lm, input_ids)[0].float()
+        b = forward.embed_words(lm, baseline_ids(lm, input_ids, target, baseline))[0].float()
     x, b = x.clone(), b.clone()
     alphas = torch.linspace(0.0, 1.0, steps + 1, dtype=torch.float32, device=x.device)
     weights = torch.full((steps + 1,), 1.0 / steps, dtype=torch.float64)
     weights[0] = weights[-1] = 0.5 / steps
-    dtype = embedding.weight.dtype
+    dtype = forward.embedding_dtype(lm)
     chunk = rows_per_batch(lm, x.shape[0], gradients=True)
     total = 2 * math.ceil((steps + 1) / chunk)
     done = 0
@@ -455,9 +449,8 @@ def gradient_x_input(lm: LoadedModel, target: Target) -> GradientXInput:
     """Gradient x input alone: one forward and one backward pass on the input."""
     _check_differentiable(lm)
     input_ids = _ids(lm, target)
-    embedding = lm.model.bert.embeddings.word_embeddings
     with torch.inference_mode():
-        x = embedding(input_ids)
+        x = forward.embed_words(lm, input_ids)
     x = x.clone()
     with torch.enable_grad():
         leaf = x.detach().requires_grad_(True)
@@ -489,13 +482,13 @@ def occlusion(lm: LoadedModel, target: Target, f_input: float | None = None,
 
 
 def _f_no_grad(lm: LoadedModel, rows: torch.Tensor, target: Target, progress: Progress | None) -> torch.Tensor:
-    embedding = lm.model.bert.embeddings.word_embeddings
     chunk = rows_per_batch(lm, rows.shape[1], gradients=False)
     out = []
     total = math.ceil(len(rows) / chunk) if len(rows) else 0
     with torch.inference_mode():
         for n, start in enumerate(range(0, len(rows), chunk), 1):
-            out.append(_f(lm, embedding(rows[start:start + chunk].to(lm.device)), target).double().cpu())
+            embedded = forward.embed_words(lm, rows[start:start + chunk].to(lm.device))
+            out.append(_f(lm, embedded, target).double().cpu())
             if progress is not None:
                 progress(n, total)
     return torch.cat(out) if out else torch.empty(0, dtype=torch.float64)

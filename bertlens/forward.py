@@ -1,5 +1,7 @@
 """The one forward pass: every encoder run of BERT Lens goes through `encoder`, and the heads through `mlm_logits`
-and `nsp_logits`.
+and `nsp_logits`. This module (and `bertlens.interventions`) is the only one that reaches into the model's parts:
+the embedding lookup where gradients are taken (`embed_words`), the Q/K projections the attention page shows
+(`query_key`) and the MLM head's target rows that mediation reads (`mlm_target_logits`) are here too.
 
 Before this module there were seven forward paths, each with its own idea of padding, precision and batching.
 One function gives one place for those rules:
@@ -53,9 +55,12 @@ def encoder(lm: LoadedModel, input_ids: torch.Tensor | None = None, token_type_i
         if batched and lm.batcher is not None:
             last, pool = lm.batcher.encode(input_ids, token_type_ids)
             return EncoderOutput(last, pool if pooled else None)
-        from bertlens.fast import hidden_states as fast_hidden_states
+        from bertlens.fast import hidden_states as graph_hidden_states
 
-        last = fast_hidden_states(lm, {"input_ids": input_ids, "token_type_ids": token_type_ids})
+        inputs = {"input_ids": input_ids, "token_type_ids": token_type_ids}
+        last = graph_hidden_states(lm, inputs, unmasked_states)
+        if last is None:
+            last = lm.model.bert(**inputs).last_hidden_state
         return EncoderOutput(last, pool_of(lm, last) if pooled else None)
     output = lm.model.bert(input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids,
                            inputs_embeds=inputs_embeds, output_hidden_states=hidden_states,
@@ -67,15 +72,51 @@ def encoder(lm: LoadedModel, input_ids: torch.Tensor | None = None, token_type_i
                          tuple(output.attentions) if attentions else None)
 
 
+def unmasked_states(lm: LoadedModel, input_ids: torch.Tensor, token_type_ids: torch.Tensor) -> torch.Tensor:
+    """Last hidden states of one unpadded sequence: embeddings and the layers, without the pooler.
+
+    With no padding the attention mask is all ones, which the eager attention would only add as zeros, so it is
+    left out: the pass has no data-dependent branch and can be captured as a CUDA graph (`bertlens.fast`).
+    """
+    bert = lm.model.bert
+    hidden = bert.embeddings(input_ids=input_ids, token_type_ids=token_type_ids)
+    return bert.encoder(hidden, attention_mask=None).last_hidden_state
+
+
+def has_pooler(lm: LoadedModel) -> bool:
+    """Whether the checkpoint has the pooler the NSP head reads."""
+    return lm.model.bert.pooler is not None
+
+
 def pool_of(lm: LoadedModel, last_hidden: torch.Tensor) -> torch.Tensor | None:
     """The pooler's output for the [CLS] row, or None when the checkpoint has no pooler."""
     pooler = lm.model.bert.pooler
     return None if pooler is None else pooler(last_hidden)
 
 
-def mlm_logits(lm: LoadedModel, states: torch.Tensor) -> torch.Tensor:
-    """The MLM head (transform, tied decoder, bias) on hidden states of any leading shape; float32 logits."""
-    return lm.model.cls.predictions(states).float()
+def mlm_logits(lm: LoadedModel, states: torch.Tensor, bias: bool = True) -> torch.Tensor:
+    """The MLM head (transform, tied decoder, bias) on hidden states of any leading shape; float32 logits.
+
+    With `bias=False` the decoder's output bias (a word-frequency prior) is taken off again, in the weights'
+    precision, as the logit lens shows it."""
+    head = lm.model.cls.predictions
+    logits = head(states)
+    if not bias:
+        logits = logits - head.bias
+    return logits.float()
+
+
+def mlm_target_logits(lm: LoadedModel, states: torch.Tensor, token_ids: Sequence[int]) -> torch.Tensor:
+    """The MLM head's logits of `token_ids` only, for hidden states (rows, hidden): (rows, len(token_ids)).
+
+    Only those rows of the tied decoder are computed, in the weights' precision (the whole head, in float32, when
+    the decoder is int8-quantised and has no plain weight): mediation reads two targets from hundreds of runs."""
+    head = lm.model.cls.predictions
+    weight = getattr(head.decoder, "weight", None)
+    if isinstance(weight, torch.Tensor):
+        index = torch.tensor(list(token_ids), device=states.device)
+        return head.transform(states) @ weight[index].T + head.decoder.bias[index]
+    return mlm_logits(lm, states)[:, list(token_ids)]
 
 
 def mlm_log_probs(lm: LoadedModel, states: torch.Tensor) -> torch.Tensor:
@@ -86,6 +127,31 @@ def mlm_log_probs(lm: LoadedModel, states: torch.Tensor) -> torch.Tensor:
 def nsp_logits(lm: LoadedModel, pooled_output: torch.Tensor) -> torch.Tensor:
     """(IsNext, NotNext) logits of the NSP head, float32. Label 0 means "B follows A"."""
     return lm.model.cls.seq_relationship(pooled_output).float()
+
+
+def embed_words(lm: LoadedModel, input_ids: torch.Tensor) -> torch.Tensor:
+    """The word-embedding lookup alone, in the weights' precision: the input that gradients are taken at.
+    `encoder(inputs_embeds=...)` adds the position and type embeddings to it."""
+    return lm.model.bert.embeddings.word_embeddings(input_ids)
+
+
+def embedding_dtype(lm: LoadedModel) -> torch.dtype:
+    """The precision of the embeddings (and of the hidden states the head reads); it stays a float type when the
+    Linear layers are int8."""
+    return lm.model.bert.embeddings.word_embeddings.weight.dtype
+
+
+def query_key(lm: LoadedModel, layer: int, query_states: torch.Tensor,
+              key_states: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, float]:
+    """Layer `layer`'s (0-based) query projection of `query_states` and key projection of `key_states` (the layer's
+    input hidden states, any leading shape), split into heads: (..., heads, head size) each, in the hidden states'
+    precision; and the factor the attention scores q·k are multiplied by. No model run: two projections."""
+    module = lm.model.bert.encoder.layer[layer].attention.self
+    size = module.attention_head_size
+    dtype = embedding_dtype(lm)
+    query = module.query(query_states.to(lm.device, dtype))
+    key = module.key(key_states.to(lm.device, dtype))
+    return (query.view(*query.shape[:-1], -1, size), key.view(*key.shape[:-1], -1, size), module.scaling)
 
 
 def padded(lm: LoadedModel, rows: Sequence[Sequence[int]], types: Sequence[Sequence[int]] | None = None,

@@ -239,15 +239,7 @@ def target_logit_gap(lm: LoadedModel, states: torch.Tensor, ids: tuple[int, int]
 
     The log of the ratio y: the softmax's normaliser cancels, so only the targets' two decoder rows are computed
     (the whole head when the decoder is int8-quantised and has no plain weight)."""
-    head = lm.model.cls.predictions
-    weight = getattr(head.decoder, "weight", None)
-    if isinstance(weight, torch.Tensor):
-        index = torch.tensor(ids, device=states.device)
-        transformed = head.transform(states)
-        logits = transformed @ weight[index].T + head.decoder.bias[index]
-    else:
-        logits = forward.mlm_logits(lm, states)[:, list(ids)]
-    logits = logits.double().cpu()
+    logits = forward.mlm_target_logits(lm, states, ids).double().cpu()
     return logits[:, 0] - logits[:, 1]
 
 

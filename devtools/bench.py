@@ -378,7 +378,7 @@ class Bench:
     def section_graphs(self) -> None:
         if not self.cuda:
             return
-        from bertlens.fast import graph_runner, set_graphs
+        from bertlens.fast import graph_failure, set_graphs
 
         for dtype in ("float32", "bfloat16"):
             lm = self.model(dtype)
@@ -392,11 +392,11 @@ class Bench:
 
             times = compare({"graphs": lambda lm=lm: fill_mask(lm, FILL_MASK_TEXT, top_k=TOP_K),
                              "eager": eager}, self.repeats, self.device, warmup=2)
-            runner = graph_runner(lm)
+            failure = graph_failure(lm)
             graphs_ms = times["graphs"].median_ms
             self.report.add(Row("graphs", f"BERT Lens fill_mask, {dtype}, eager", times["eager"].median_ms,
                                 _ms(times["eager"])))
-            state = f"fell back to eager: {runner.failed}" if runner.failed else "CUDA graph replay"
+            state = f"fell back to eager: {failure}" if failure else "CUDA graph replay"
             self.report.add(Row("graphs", f"BERT Lens fill_mask, {dtype}, {state}", graphs_ms, _ms(times["graphs"]),
                                 None, "<= 5 ms", graphs_ms <= 5.0))
             from bertlens.fill_mask import forward, preprocess
@@ -411,25 +411,25 @@ class Bench:
 
     def section_profile(self) -> None:
         """Where one fill-mask call spends its time: tokenising, the encoder, the MLM head, ranking."""
-        from bertlens.fast import hidden_states
+        from bertlens import forward as one_forward
         from bertlens.fill_mask import forward, postprocess, preprocess
 
         for dtype in ("float32",) + (("bfloat16",) if self.cuda else ()):
             lm = self.model(dtype)
             encoded = preprocess(lm, FILL_MASK_TEXT)
-            inputs = encoded.model_inputs()
             analysis = forward(lm, encoded, FILL_MASK_TEXT)
-            with torch.inference_mode():
-                hidden = hidden_states(lm, inputs)
 
             def encoder() -> Any:
                 with torch.inference_mode():
-                    return hidden_states(lm, inputs)
+                    return one_forward.encoder(lm, encoded.input_ids, encoded.token_type_ids, encoded.attention_mask,
+                                               batched=False).last_hidden
+
+            hidden = encoder()
 
             def head() -> Any:
                 with torch.inference_mode():
                     where = (encoded.input_ids[0] == lm.tokenizer.mask_token_id).nonzero().squeeze(-1)
-                    return torch.log_softmax(lm.model.cls.predictions(hidden[0, where]).float(), dim=-1)
+                    return one_forward.mlm_log_probs(lm, hidden[0, where])
 
             times = compare({"tokenise": lambda: preprocess(lm, FILL_MASK_TEXT), "encoder": encoder, "head": head,
                              "rank": lambda: postprocess(lm, analysis, TOP_K, Filters())},

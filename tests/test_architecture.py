@@ -1,6 +1,6 @@
 """The layout holds, with no allow-list: the core never imports the app, its UI libraries or the dev tools; services
-never import components; every encoder run goes through `bertlens.forward`; the package reads no file outside
-itself; no module imports itself back."""
+never import components; only `bertlens.forward` and `bertlens.interventions` reach into the model; the package
+reads no file outside itself; no module imports itself back."""
 from __future__ import annotations
 
 import ast
@@ -115,34 +115,63 @@ def test_the_rule_finder_sees_a_planted_upward_import(tmp_path):
                                                                                            "devtools.bench"}
 
 
-FORWARD_MODULES = {"bertlens.forward", "bertlens.fast", "bertlens.interventions"}
+MODEL_OWNERS = {"bertlens/forward.py", "bertlens/interventions.py"}
+PRODUCT = ("bertlens", "components", "services", "app_pages", "app.py")
+SUBMODULES = {"bert", "cls", "embeddings", "word_embeddings", "position_embeddings", "token_type_embeddings", "pooler",
+              "seq_relationship", "base_model", "get_input_embeddings", "get_output_embeddings"}
+"""BertForPreTraining's parts: every path into the model's layers, heads and embeddings passes one of these names
+(`model.bert...`, `model.cls...`), so a reach into them is caught where it starts, even when the part is then kept
+in a variable and called later (`head = lm.model.cls.predictions`, `head(states)`)."""
 
 
-def encoder_calls(path: Path) -> list[int]:
-    """Lines that run the encoder directly: `<x>.bert(...)`, `<x>.bert.encoder(...)` or a whole-model call
-    `lm.model(...)`."""
+def model_reaches(path: Path) -> list[int]:
+    """Lines that reach into the model instead of going through `bertlens.forward`: an attribute named after one of
+    its parts (`lm.model.cls.predictions`, `.bert.encoder.layer[i].attention.self`, `.embeddings.word_embeddings`),
+    the same through `getattr(x, "bert")`, or a call of the whole model (`lm.model(...)`)."""
     lines = []
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-        if isinstance(node, ast.Call):
+        if isinstance(node, ast.Attribute) and node.attr in SUBMODULES:
+            lines.append(node.lineno)
+        elif isinstance(node, ast.Call):
             name = ast.unparse(node.func)
-            if name.endswith((".bert", ".bert.encoder", "lm.model", "self.lm.model")):
+            if name == "getattr" and len(node.args) > 1 and isinstance(node.args[1], ast.Constant) \
+                    and node.args[1].value in SUBMODULES:
                 lines.append(node.lineno)
-    return lines
+            elif name == "model" or name.endswith(".model"):
+                lines.append(node.lineno)
+    return sorted(set(lines))
 
 
-def test_every_forward_pass_goes_through_the_one_forward_function():
+def product_files() -> list[Path]:
+    return [p for entry in PRODUCT for p in ((ROOT / entry).rglob("*.py") if (ROOT / entry).is_dir()
+                                             else [ROOT / entry])]
+
+
+def test_only_the_forward_module_and_the_interventions_reach_into_the_model():
+    """Padding, precision, batching, the CUDA graph and interventions are decided in one place: a page, a metric or
+    an explainer that called the MLM head, the Q/K projections or the embeddings itself would skip them. The
+    dev tools are outside this rule: their references are transformers' own code, called directly on purpose."""
     found = {}
-    for path in (ROOT / "bertlens").rglob("*.py"):
-        name = ".".join(path.relative_to(ROOT).with_suffix("").parts)
-        if name not in FORWARD_MODULES and (lines := encoder_calls(path)):
+    for path in product_files():
+        name = path.relative_to(ROOT).as_posix()
+        if name not in MODEL_OWNERS and (lines := model_reaches(path)):
             found[name] = lines
-    assert not found, f"encoder runs outside bertlens.forward: {found}"
+    assert not found, f"reaches into the model outside bertlens/forward.py and bertlens/interventions.py: {found}"
 
 
-def test_the_forward_rule_finder_sees_a_planted_call(tmp_path):
+def test_the_model_rule_finder_sees_planted_reaches(tmp_path):
     planted = tmp_path / "planted.py"
-    planted.write_text("def f(lm, ids):\n    return lm.model.bert(input_ids=ids)\n", encoding="utf-8")
-    assert encoder_calls(planted) == [2]
+    planted.write_text(
+        "def f(lm, ids, hidden, states):\n"
+        "    out = lm.model.bert(input_ids=ids)\n"
+        "    head = lm.model.cls.predictions\n"
+        "    module = lm.model.bert.encoder.layer[0].attention.self\n"
+        "    vectors = lm.model.bert.embeddings.word_embeddings(ids)\n"
+        "    bert = getattr(lm.model, 'bert')\n"
+        "    whole = lm.model(input_ids=ids)\n"
+        "    fine = lm.model.config, lm.info.layers, args.predictions_file, forward.encoder(lm, ids)\n",
+        encoding="utf-8")
+    assert model_reaches(planted) == [2, 3, 4, 5, 6, 7]
 
 
 _READS = r"""

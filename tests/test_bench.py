@@ -11,7 +11,8 @@ import torch
 from devtools import bench
 from bertlens.cli import main
 from bertlens.errors import InputError
-from bertlens.fast import GraphRunner, encoder_states, hidden_states
+from bertlens import forward
+from bertlens.fast import GraphRunner, hidden_states
 from bertlens.model import quantize_int8
 from bertlens.settings import agreement_figure
 from bertlens.fill_mask import Filters, fill_mask, preprocess
@@ -99,18 +100,19 @@ def test_command_writes_json(tiny_model_dir, capsys, tmp_path):
     assert markdown.is_file() and markdown.with_suffix(".json").is_file()
 
 
-def test_encoder_states_equal_the_model(lm):
+def test_the_graphed_states_equal_the_model(lm):
     encoded = preprocess(lm, "The man worked as a [MASK] in the city.")
     with torch.inference_mode():
         expected = lm.model.bert(**encoded.model_inputs()).last_hidden_state
-        got = encoder_states(lm.model, encoded.input_ids, encoded.token_type_ids)
-        routed = hidden_states(lm, encoded.model_inputs())
+        got = forward.unmasked_states(lm, encoded.input_ids, encoded.token_type_ids)
+        routed = forward.encoder(lm, encoded.input_ids, encoded.token_type_ids, batched=False).last_hidden
     torch.testing.assert_close(got, expected)
     torch.testing.assert_close(routed, expected)
+    assert hidden_states(lm, encoded.model_inputs(), forward.unmasked_states) is None  # no GPU: eager mode
 
 
 def test_graph_runner_falls_back_without_cuda(lm):
-    runner = GraphRunner(lm)
+    runner = GraphRunner(lm, forward.unmasked_states)
     ids = torch.tensor([[lm.tokenizer.cls_token_id, lm.tokenizer.sep_token_id]])
     assert runner(ids, torch.zeros_like(ids)) is None
     assert runner.failed
