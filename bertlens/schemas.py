@@ -11,8 +11,8 @@ from __future__ import annotations
 import json
 from typing import Any, Literal, TypeVar
 
-from pydantic import (BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, StrictStr,
-                      ValidationError)
+from pydantic import (BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, StrictStr, TypeAdapter,
+                      ValidationError, model_validator)
 
 from bertlens.errors import InputError
 
@@ -50,27 +50,47 @@ class FilePath(_Strict):
 AuditInputSpec = InlineText | FilePath | None
 
 
-class AuditConfigSchema(_Strict):
-    """`bertlens.bias.audit.parse_config`'s input: shapes and types. Metric names, precision, device and the ranges
-    of the statistics settings are checked there (by the registry and the probe's config spec)."""
+class MetricEntry(_Strict):
+    """A metric with options in an audit configuration: {"name": "aul", "options": {...}}; the options are checked
+    by the metric's config spec."""
+
+    name: StrictStr = Field(max_length=MAX_NAME_CHARS)
+    options: dict[StrictStr, StrictStr | StrictInt | StrictFloat | StrictBool] = Field(default_factory=dict,
+                                                                                        max_length=100)
+
+
+class AuditConfigSchema(BaseModel):
+    """`bertlens.bias.audit.parse_config`'s input: shapes and types. Metric names and options, precision, device,
+    the ranges of the statistics settings and which input keys exist are checked there (by the registry, the
+    metrics' config specs and the registered kinds of input); every other key must have an input's shape."""
+
+    model_config = ConfigDict(extra="allow", allow_inf_nan=False, frozen=True)
 
     bertlens_audit: Literal[1]
     models: list[StrictStr] = Field(default_factory=list, max_length=10_000)
-    metrics: list[StrictStr] | None = Field(default=None, min_length=1, max_length=100)
+    metrics: list[StrictStr | MetricEntry] | None = Field(default=None, min_length=1, max_length=100)
     precision: StrictStr = "float32"
     device: StrictStr = "cpu"
-    # Types only: their ranges (seed 0 or more, ...) are the probe's config spec, one message everywhere.
+    # Types only: their ranges (seed 0 or more, ...) are the metrics' config specs, one message everywhere.
     seed: StrictInt = 0
     bootstrap: StrictInt = 2000
     permutations: StrictInt = 10000
     min_effect: Number = 0.1
-    templates: AuditInputSpec = None
-    pairs: AuditInputSpec = None
     chosen_pairs: list[StrictStr] | None = Field(default=None, max_length=10_000)
-    occupations: AuditInputSpec = None
-    crows_pairs: AuditInputSpec = None
-    stereoset: AuditInputSpec = None
     sources: dict[StrictStr, StrictStr] | None = None
+
+    @model_validator(mode="after")
+    def _inputs(self) -> "AuditConfigSchema":
+        for key, value in (self.model_extra or {}).items():
+            try:
+                _INPUT.validate_python(value)
+            except ValidationError:
+                raise ValueError(f"'{key}' must be null (the shipped file), {{\"text\": ...}} or {{\"path\": "
+                                 "...}}") from None
+        return self
+
+
+_INPUT = TypeAdapter(AuditInputSpec)
 
 
 # ---------------------------------------------------------------- the audit report
