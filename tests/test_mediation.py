@@ -233,7 +233,7 @@ TEMPLATES = ["The {occupation} said that [MASK] would be late.",
 
 
 def test_across_templates_is_a_registered_metric_and_averages_single_mediations(deep):
-    from bertlens.metrics.mediation_templates import choose_occupations, sentence
+    from bertlens.bias.occupation_mediation import choose_occupations, sentence
 
     method = get("metric", "mediation")
     assert method.data == "pronoun_templates" and "mlm" in method.needs

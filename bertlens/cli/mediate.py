@@ -1,8 +1,9 @@
 """`python -m bertlens mediate TEXT --swap WORD=OTHER --targets T1,T2 [--top K] [--json]`: which heads carry the
-effect of a word on the prediction at the [MASK] (causal mediation, `bertlens.mediation`).
+effect of a word on the prediction at the [MASK] (causal mediation of one sentence pair, `bertlens.mediation`).
 
 `python -m bertlens mediate --across-templates [--templates F] [--occupations N] [--json]` runs the registered
-across-templates metric (`bertlens.metrics.mediation_templates`) in the foreground, as the app runs it as a job."""
+across-templates metric (`bertlens.metrics.mediation_templates`, computed by `bertlens.bias.occupation_mediation`)
+in the foreground, as the app runs it as a job. This module only reads arguments and prints."""
 from __future__ import annotations
 
 import argparse
@@ -12,7 +13,10 @@ from bertlens import registry
 from bertlens.cli.common import ProgressBar, add_method_options, load, method_options, print_json
 from bertlens.errors import InputError
 from bertlens.mediation import Mediation, mediate, parse_swap, parse_targets, prepare
+from bertlens.metrics.mediation_templates import TemplateMediationMetric
 from bertlens.numbers import probability
+
+ACROSS_TEMPLATES = TemplateMediationMetric.name
 
 
 def register(sub, common) -> None:
@@ -33,7 +37,7 @@ def register(sub, common) -> None:
                         "with bootstrap intervals over templates")
     p.add_argument("--templates", help="with --across-templates: a templates file, one per line with {occupation} "
                                        "and [MASK] (default: the pronoun probe's)")
-    add_method_options(p, [registry.get("metric", "mediation")])
+    add_method_options(p, [registry.get("metric", ACROSS_TEMPLATES)])
     p.set_defaults(func=run)
 
 
@@ -64,7 +68,7 @@ def run(args: argparse.Namespace) -> int:
     parse_targets(args.targets)
     lm = load(args)
     prepared = prepare(lm, args.text, args.swap, args.targets)
-    bar = ProgressBar("mediation")
+    bar = ProgressBar("causal mediation")
     try:
         result = mediate(lm, args.text, args.swap, args.targets, progress=bar.progress, prepared=prepared)
     finally:
@@ -95,8 +99,8 @@ def run_templates(args: argparse.Namespace) -> int:
     """The registered across-templates metric, in the foreground with a progress bar."""
     from bertlens.bias.pronouns import load_pronoun_templates
 
-    method = registry.get("metric", "mediation")
-    config = method.spec.validate(method_options(args, [method])[method.name], where="'mediation'")
+    method = registry.get("metric", ACROSS_TEMPLATES)
+    config = method.spec.validate(method_options(args, [method])[method.name], where=f"'{method.name}'")
     templates = load_pronoun_templates(args.templates) if args.templates else None
     lm = load(args)
     problem = method.is_compatible(lm)
