@@ -16,7 +16,9 @@ computed from its patched layer on (the layers below are x's own, read from its 
 only at the mask (`bertlens.interventions`). The `mediation` bench section measures that against one forward pass
 and against the naive loop of 432 full passes.
 
-Layers and heads count from 1 in every result and message here.
+Layers and heads count from 1 in every result and message here. This module mediates one sentence pair;
+`bertlens.bias.occupation_mediation` repeats it over the pronoun templates and occupations (registered as the metric
+in `bertlens.metrics.mediation_templates`), and `bertlens.cli.mediate` is the `mediate` verb for both.
 """
 from __future__ import annotations
 
