@@ -3,7 +3,7 @@ import streamlit as st
 
 from components import figure_export
 from components.presentation import navigation_position, sidebar_controls
-from components.query_state import GLOBAL_FIELDS, PageState, publish_globals
+from components.query_state import GLOBAL_FIELDS, PageState, install_history, publish_globals
 from components.sidebar import model_facts, precision_picker
 from services.model import configured, open_model, random_weights_banner
 
@@ -24,6 +24,7 @@ PageState("app", GLOBAL_FIELDS).restore()
 page = st.navigation(PAGES, position=navigation_position())
 sidebar_controls()
 figure_export.install()
+install_history()
 publish_globals()
 settings, device_type = configured()
 facts = st.sidebar.container()

@@ -38,7 +38,7 @@ LONG_INPUT = 128
 EVERY_TOKEN = -1
 STATE = PageState("attention", [
     Field("att_pair_on", "pair_on", False, parse=parse_bool, dump=dump_bool),
-    Field("att_text", "text", DEFAULT_TEXT, label="the text"),
+    Field("att_text", "text", DEFAULT_TEXT, label="the text", lesson=True),
     Field("att_pair", "pair", DEFAULT_PAIR, label="sentence B"),
     Field("att_layer", "layer", 1, parse=bounded_int(1, 128)),
     Field("att_head", "head", 1, parse=bounded_int(1, 128)),

@@ -23,6 +23,7 @@ from components.query_state import (Field, PageState, bounded_int, bounded_text,
                                     parse_list)
 from components.safe import md_escape, show_error
 from components.uploads import kept_upload
+from components import lesson_sentence
 
 st.title("Gender-bias probe")
 st.caption(":material/school: **What to notice:** the same sentence with *the man* and with *the woman* gets "
@@ -114,6 +115,7 @@ with side_tab:
     # Presentation mode: the inputs on the left and the chart on the right, the two lists under them.
     inputs, output = side_by_side()
     with inputs:
+        lesson_sentence.template_offer("bias_side_template")
         left, middle, right = (st.container(),) * 3 if is_on() else st.columns([3, 2, 1])
         template = left.text_input("Template ({person} or {possessive} and one [MASK])", key="bias_side_template")
         chosen = middle.selectbox("Word pair", labels, key="bias_side_pair") if labels else None

@@ -7,6 +7,7 @@ from bertlens.numbers import significant
 from bertlens.text import MASK
 from components import counterfactual_view as view
 from components.presentation import Metric, chart, is_on, metrics, output_share, side_by_side
+from components.lesson_sentence import use_it_on
 from components.query_state import Field, PageState, bounded_int, dump_bool, parse_bool
 from components.safe import md_escape, show_error
 from services import cache
@@ -15,7 +16,7 @@ from services.model import get_model
 DEFAULT_TEXT = "She said that her [MASK] would be late."
 DEFAULT_PAIRS = "king,queen\nJohn,Mary"
 STATE = PageState("counterfactual", [
-    Field("cf_text", "text", DEFAULT_TEXT, label="the sentence"),
+    Field("cf_text", "text", DEFAULT_TEXT, label="the sentence", lesson=True),
     Field("cf_top_k", "k", 10, parse=bounded_int(1, MAX_TOP_K)),
     Field("cf_own_pairs", "own", False, parse=parse_bool, dump=dump_bool),
     Field("cf_pairs", "pairs", DEFAULT_PAIRS, label="your swap list"),
@@ -93,6 +94,7 @@ with output:
         Metric("Jensen-Shannon divergence", f"{significant(result.js_divergence)} nats",
                help="Symmetric; 0 = the same distribution, at most ln 2 ≈ 0.693."),
     ], fraction=output_share())
+    use_it_on(text, "counterfactual")
 with inputs if is_on() else output:
     st.caption("Every swap, and the rule that made it: check them")
     st.dataframe(view.swaps(result), hide_index=True, width="stretch")

@@ -19,6 +19,7 @@ from components import explain_charts as charts
 from components import method_options as options
 from components.figure_export import svg_download
 from components.head_switches import fields as head_switch_fields, head_switches
+from components.lesson_sentence import use_it_on
 from components.number_format import table
 from components.presentation import Metric, chart, content_width, is_on, metrics
 from components.query_state import Field, PageState, bounded_text
@@ -32,7 +33,7 @@ EXPLAINERS = registry.methods("explainer")
 QUICK = [m for m in EXPLAINERS if not m.heavy]
 SLOW = [m for m in EXPLAINERS if m.heavy]
 STATE = PageState("explain", [
-    Field("ex_text", "text", DEFAULT_TEXT, label="the text"),
+    Field("ex_text", "text", DEFAULT_TEXT, label="the text", lesson=True),
     Field("ex_target", "target", "he", parse=bounded_text(100), label="the target word", limit=100),
     Field("ex_contrast", "contrast", "she", parse=bounded_text(100), label="the contrast word", limit=100),
     *options.fields("ex", EXPLAINERS),
@@ -150,6 +151,7 @@ with explained_col:
         st.caption("Explained")
     st.text(("Explained: " if is_on() else "") +
             f"f = {target.label}   at [MASK] {target.mask_index + 1} (token {target.position})")
+    use_it_on(text, "explain")
 lens_tab, ig_tab, rollout_tab, side_tab = st.tabs(["Logit lens", "Integrated gradients", "Attention rollout",
                                                    "Side by side"])
 

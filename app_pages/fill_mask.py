@@ -5,6 +5,7 @@ from bertlens.fill_mask import MAX_TOP_K, Filters
 from bertlens.numbers import probability
 from bertlens.text import MASK, MAX_CHARS, MAX_MASKS, count_masks, mask_word, words, wrong_mask_spelling
 from components.fill_mask_view import show_result, show_word_scores
+from components.lesson_sentence import use_it_on
 from components.head_switches import fields as head_switch_fields, head_switches
 from components.presentation import is_on, side_by_side
 from components.presets import preset_picker
@@ -27,7 +28,7 @@ PRESETS = {
 DEFAULT_TEXT = "Hello I'm a [MASK] model."
 MAX_WORDS = 300
 STATE = PageState("fill_mask", [
-    Field("fm_text", "text", DEFAULT_TEXT, label="the text"),
+    Field("fm_text", "text", DEFAULT_TEXT, label="the text", lesson=True),
     Field("fm_top_k", "k", 10, parse=bounded_int(1, MAX_TOP_K)),
     Field("fm_hide_special", "special", True, parse=parse_bool, dump=dump_bool),
     Field("fm_hide_subwords", "subwords", False, parse=parse_bool, dump=dump_bool),
@@ -131,6 +132,7 @@ with output:
             st.metric("The original word's probability", probability(original.probability), help=md_escape(rank))
             st.caption(f"“{md_escape(word.text)}”: {md_escape(rank)}.")
         show_result(result, key="fm-masked", targets=scores if len(result.masks) == 1 else None)
+        use_it_on(single, "fill_mask")
     else:
         try:
             result = cache.fill_mask(lm, text, top_k, filters)
@@ -139,6 +141,7 @@ with output:
             st.stop()
         scores = scores_or_none(text)
         show_result(result, targets=scores)
+        use_it_on(text, "fill_mask")
     if scores:
         st.subheader("Target words")
         show_word_scores(scores)

@@ -5,6 +5,7 @@ from bertlens.errors import BertLensError
 from bertlens.mediation import PairInput, PairMediation, SwapLengthError, parse_swap, parse_targets, prepare
 from bertlens.registry import get as registered
 from components.heads_view import STRETCH_LABEL, show_mediation, show_template_mediation, swap_error
+from components.lesson_sentence import use_it_on
 from components.presentation import is_on
 from components.query_state import Field, PageState, bounded_int, bounded_text, dump_bool, one_of, parse_bool
 from components.safe import show_error
@@ -15,7 +16,7 @@ DEFAULT_TEXT = "The nurse said that [MASK] would be late for the meeting."
 VIEWS = ("pair", "templates")
 VIEW_LABELS = {"pair": "One sentence", "templates": "Across the probe's templates"}
 STATE = PageState("heads", [
-    Field("hd_text", "text", DEFAULT_TEXT, label="the text"),
+    Field("hd_text", "text", DEFAULT_TEXT, label="the text", lesson=True),
     Field("hd_swap", "swap", "nurse=man", parse=bounded_text(201), label="the swap", limit=201),
     Field("hd_targets", "targets", "she,he", parse=bounded_text(201), label="the targets", limit=201),
     Field("hd_stretch", "stretch", False, parse=parse_bool, dump=dump_bool),
@@ -79,6 +80,7 @@ if view == "pair":
         st.stop()
     st.caption("After the swap")
     st.code(checked.counterfactual, language=None, wrap_lines=True)
+    use_it_on(text, "heads")
     request = jobs.Request(PairMediation(), lm, PairInput(checked.text, inputs.swap, inputs.targets), {},
                            "Mediation over every head")
     results = jobs.job_area([request], button="Find the heads", key="hd_run",

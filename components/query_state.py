@@ -29,18 +29,22 @@ and `publish_globals()`.
 """
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import streamlit as st
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from bertlens.registry import SpecError
 
+from components import lesson_sentence
 from components.safe import md_escape
 
 MAX_URL_TEXT = 2_000
 _KEPT = "_kept_"
+_PAGE = "_page_now"
 DECLARED: dict[str, tuple[Field, ...]] = {}
 
 
@@ -125,6 +129,7 @@ class Field:
     dump: Callable[[Any], str] = str
     label: str = ""
     limit: int = MAX_URL_TEXT
+    lesson: bool = False
 
     @property
     def name(self) -> str:
@@ -150,6 +155,9 @@ class PageState:
             if field.key not in st.session_state:
                 kept = st.session_state.get(_KEPT + field.key, field.default)
                 st.session_state[field.key] = list(kept) if isinstance(kept, list) else kept
+        for field in self.fields:
+            if field.lesson:
+                lesson_sentence.follow(field.key, _KEPT + field.key)
         if warn:
             for problem in problems:
                 st.warning(md_escape(problem), icon=":material/link_off:")
@@ -167,6 +175,8 @@ class PageState:
         for field in self.fields:
             if field.key in st.session_state:
                 st.session_state[_KEPT + field.key] = st.session_state[field.key]
+                if field.lesson:
+                    lesson_sentence.commit(field.key, st.session_state[field.key], field.default)
         wanted, left_out = {}, []
         for field in (*self.fields, *GLOBAL_FIELDS):
             value = st.session_state.get(field.key, st.session_state.get(_KEPT + field.key, field.default))
@@ -178,34 +188,53 @@ class PageState:
                 continue
             wanted[field.param] = text
         if dict(st.query_params) != wanted:
-            st.query_params.clear()
-            st.query_params.update(wanted)
+            st.query_params.from_dict(wanted)  # one message: the browser makes one history entry of it
         if note and left_out:
             st.caption(":material/link: The link to this page leaves out " + md_escape("; ".join(left_out)) +
                        ": a reload or a shared link starts with the default there.")
         return left_out
 
     def _adopt_link(self) -> list[str]:
+        """Read the link's values: on the page's first run in the session, when Back or Forward brings an entry
+        of the browser's history (then a parameter the entry lacks means the default: the entry is restored
+        exactly), and when another page's link ("Use it on: …") opens this page with some of its parameters."""
         flag = f"_adopted_{self.page}"
-        if st.session_state.get(flag):
+        history = history_navigation()
+        entering = self.page != "app" and st.session_state.get(_PAGE) != self.page
+        if self.page != "app":
+            st.session_state[_PAGE] = self.page
+        carried = entering and any(field.param in st.query_params for field in self.fields)
+        if st.session_state.get(flag) and not history and not carried:
             return []
         st.session_state[flag] = True
         problems = []
         for field in self.fields:
             raw = st.query_params.get(field.param)
             if raw is None:
-                continue
-            try:
-                value = field.parse(raw)
-            except SpecError as exc:
+                if not history:
+                    continue
                 value = field.default
-                problems.append(f"{exc} The link's value was ignored; using the default.")
-            except (ValueError, TypeError) as exc:
-                value = field.default
-                problems.append(f"The link's '{field.param}' value was ignored ({exc}); using the default.")
-            st.session_state[field.key] = value
+            else:
+                try:
+                    value = field.parse(raw)
+                except SpecError as exc:
+                    value = field.default
+                    problems.append(f"{exc} The link's value was ignored; using the default.")
+                except (ValueError, TypeError) as exc:
+                    value = field.default
+                    problems.append(f"The link's '{field.param}' value was ignored ({exc}); using the default.")
+            st.session_state[field.key] = list(value) if isinstance(value, list) else value
             st.session_state[_KEPT + field.key] = value
+            if field.lesson:
+                lesson_sentence.seen(field.key, value)
         return problems
+
+
+def history_navigation() -> bool:
+    """Whether this run was started by the browser's Back or Forward button (its URL then holds the inputs to
+    restore)."""
+    ctx = get_script_run_ctx()
+    return bool(ctx and getattr(ctx, "is_history_navigation", False))
 
 
 def publish_globals() -> None:
@@ -217,6 +246,50 @@ def publish_globals() -> None:
                 del st.query_params[field.param]
         elif st.query_params.get(field.param) != field.dump(value):
             st.query_params[field.param] = field.dump(value)
+
+
+def install_history() -> None:
+    """One browser-history entry per committed change (Streamlit's frontend pushes an entry for every change of
+    the link, and a page change is two: the new page's address, then the page's inputs written by `publish`).
+    The script makes every further push within one script run replace the run's first entry, so Back restores
+    the previous inputs first, then the previous page; a run started by Back itself pushes nothing."""
+    with st.sidebar:
+        st.html(history_script(), unsafe_allow_javascript=True)
+
+
+def history_script() -> str:
+    """The script, checked as figure_export's is: Streamlit's sanitiser drops a <script> holding "<" before a
+    letter, "/" or "!"."""
+    body = _HISTORY.removeprefix("<script>").removesuffix("</script>")
+    if re.search(r"<[/\w!]", body):
+        raise ValueError("the history script holds '<' before a letter, '/' or '!'; Streamlit would drop it")
+    return _HISTORY
+
+
+_HISTORY = """<script>
+(() => {
+  const doc = window.parent && window.parent.document.querySelector("[data-testid=stApp]") ? window.parent.document
+                                                                                           : document;
+  const win = doc.defaultView;
+  if (win.__bertlensHistory) { return; }
+  win.__bertlensHistory = true;
+  const history = win.history;
+  const push = history.pushState.bind(history);
+  const replace = history.replaceState.bind(history);
+  let pushedThisRun = false;
+  function state() {
+    const app = doc.querySelector("[data-testid=stApp]");
+    return app ? app.getAttribute("data-test-script-state") : null;
+  }
+  new win.MutationObserver(() => { if (state() === "notRunning") { pushedThisRun = false; } })
+    .observe(doc.body, {attributes: true, subtree: true, attributeFilter: ["data-test-script-state"]});
+  history.pushState = function (data, title, url) {
+    if (pushedThisRun && state() !== "notRunning") { return replace(data, title, url); }
+    pushedThisRun = true;
+    return push(data, title, url);
+  };
+})();
+</script>"""
 
 
 def copy_link_button() -> None:

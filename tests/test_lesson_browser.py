@@ -442,3 +442,69 @@ def test_clicking_a_head_scrolls_its_panel_into_view(app, tab):
     SHOTS.mkdir(parents=True, exist_ok=True)
     tab.screenshot(path=str(SHOTS / "attention-after-head-click.png"))
     assert -1 <= panel["y"] < PROJECTOR["height"] / 2, f"the 'One head' panel is at y={panel['y']:.0f}"
+
+
+# ---- issue 26: Back restores inputs, one lesson sentence ------------------------------------------------------
+
+def text_of(tab, key: str) -> str:
+    return read(tab, key, "text")
+
+
+def back(tab) -> None:
+    tab.go_back()
+    wait_idle(tab)
+    tab.wait_for_timeout(500)
+    wait_idle(tab)
+
+
+@pytest.mark.parametrize("present", [False, True])
+def test_back_restores_the_previous_inputs_then_the_previous_page(app, tab, present):
+    extra = {"present": "1"} if present else {}
+    open_url(tab, page_url(app, "home", extra), "BERT Lens")
+    go_to(tab, "fill_mask")
+    default = text_of(tab, "fm_text")
+    first, second = "The nurse said that [MASK] was tired.", "The doctor said that [MASK] was late."
+    type_into(tab, "fm_text", first)
+    type_into(tab, "fm_text", second)
+    back(tab)
+    assert text_of(tab, "fm_text") == first
+    assert parse_qs(urlsplit(tab.url).query).get("text") == [first]
+    back(tab)
+    assert text_of(tab, "fm_text") == default
+    back(tab)
+    tab.wait_for_function("() => [...document.querySelectorAll('h1')].some(h => h.innerText.includes('BERT Lens'))",
+                          timeout=TIMEOUT_MS)
+    assert ("present=1" in tab.url) == present
+    tab.go_forward()
+    wait_idle(tab)
+    tab.wait_for_timeout(500)
+    wait_idle(tab)
+    assert text_of(tab, "fm_text") == default
+    assert not tab.errors
+
+
+def test_the_lesson_sentence_opens_explain_heads_and_attention(app, tab):
+    sentence = "The woman said that [MASK] was tired."
+    open_url(tab, page_url(app, "fill_mask"), "Fill-mask")
+    type_into(tab, "fm_text", sentence)
+    row = tab.locator(".st-key-use_it_on_fill_mask")
+    assert [t.strip() for t in row.locator("a").all_inner_texts()] == \
+        ["Explain", "Which heads?", "Attention", "Counterfactual", "Bias"]
+    TITLES.setdefault("heads", "Which heads?")
+    for name, key in (("explain", "ex_text"), ("heads", "hd_text"), ("attention", "att_text")):
+        tab.locator("[data-testid=stSidebarNav]").get_by_text(
+            {"explain": "Explain", "heads": "Which heads?", "attention": "Attention"}[name], exact=True).click()
+        tab.wait_for_function("t => [...document.querySelectorAll('h1')].some(h => h.innerText.includes(t))",
+                              arg=TITLES[name], timeout=TIMEOUT_MS)
+        wait_idle(tab)
+        assert text_of(tab, key) == sentence, name
+    back(tab)
+    back(tab)
+    assert text_of(tab, "ex_text") == sentence
+    open_url(tab, page_url(app, "fill_mask"), "Fill-mask")
+    type_into(tab, "fm_text", "The woman worked as a [MASK].")
+    tab.locator(".st-key-use_it_on_fill_mask a", has_text="Bias").click()
+    tab.wait_for_function("() => [...document.querySelectorAll('h1')].some(h => h.innerText.includes('bias'))",
+                          timeout=TIMEOUT_MS)
+    wait_idle(tab)
+    assert read(tab, "bias_side_template", "text") == "{person} worked as a [MASK]."
