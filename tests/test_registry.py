@@ -20,7 +20,7 @@ from bertlens.registry import ConfigSpec, Param, SpecError
 ROOT = Path(__file__).resolve().parent.parent
 TOY = "toy_length"
 TOY_MODULE = f'''"""A toy pair metric for the registry test: the longer sentence "wins"; it runs no model."""
-from bertlens.metrics._common import pair_item, percent_of_pairs
+from bertlens.bias.pair_decisions import pair_item, percent_of_pairs
 from bertlens.registry import Method, register
 from bertlens.results import ItemDecision
 

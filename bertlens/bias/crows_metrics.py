@@ -15,9 +15,9 @@ from typing import Any, Callable, Mapping, Sequence
 
 from bertlens import registry
 from bertlens.bias.crows import DIRECTIONS, CrowsPair, GroupMetric, group_label
+from bertlens.bias.pair_decisions import pair_item
 from bertlens.bias.statistics import small_sample, wilson
 from bertlens.errors import InputError
-from bertlens.metrics._common import pair_item
 from bertlens.model import LoadedModel
 from bertlens.registry import Context
 from bertlens.results import MetricResult

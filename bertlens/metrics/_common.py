@@ -1,18 +1,9 @@
-"""What the pair metrics share: items named by their line, a % of pairs with its Wilson interval, progress."""
+"""What the metric modules share besides the core's helpers (`bertlens.bias.pair_decisions`): progress reporting."""
 from __future__ import annotations
 
-from typing import Callable, Sequence
+from typing import Callable
 
-from bertlens.bias.statistics import wilson
-from bertlens.registry import Context, Method, report_progress
-from bertlens.results import ItemDecision, MetricResult
-
-PAIRS_UNBIASED = 50.0
-
-
-def pair_item(line: int) -> str:
-    """The id of a CrowS-Pairs-style pair in every metric's decisions: its line in the file."""
-    return f"line {line}"
+from bertlens.registry import Context, report_progress
 
 
 def fraction_progress(context: Context, keeps_partial: bool = False) -> Callable[[float, str], None]:
@@ -22,16 +13,3 @@ def fraction_progress(context: Context, keeps_partial: bool = False) -> Callable
     if keeps_partial:
         return lambda fraction, message: report_progress(context, fraction, 1.0, message)
     return lambda fraction, message: context.progress(fraction, 1.0, message)
-
-
-def percent_of_pairs(method: Method, decisions: Sequence[ItemDecision], *, measures: str, complete: bool = True,
-                     warnings: Sequence[str] = (), detail: object = None) -> MetricResult:
-    """The % of pairs decided for the more stereotyping sentence (a tie counts as not), with its Wilson 95%
-    interval: the headline every pair metric shares."""
-    n = len(decisions)
-    k = sum(d.decision is True for d in decisions)
-    ties = sum(d.decision is None for d in decisions)
-    low, high = wilson(k, n)
-    return MetricResult(method.name, method.title, 100.0 * k / n if n else float("nan"), "%", 100 * low,
-                        100 * high, "Wilson 95%", n, ties, PAIRS_UNBIASED, measures, method.caveat,
-                        tuple(decisions), tuple(warnings), complete, detail)

@@ -5,7 +5,8 @@ from typing import Any, Mapping, Sequence
 
 from bertlens.bias.aul import REFERENCE, score_aul
 from bertlens.bias.crows import CrowsPair
-from bertlens.metrics._common import fraction_progress, pair_item, percent_of_pairs
+from bertlens.bias.pair_decisions import pair_item, percent_of_pairs
+from bertlens.metrics._common import fraction_progress
 from bertlens.model import LoadedModel
 from bertlens.registry import Context, Cost, Method, register
 from bertlens.results import ItemDecision, MetricResult

@@ -4,7 +4,8 @@ from __future__ import annotations
 from typing import Any, Mapping, Sequence
 
 from bertlens.bias.crows import CAVEAT, CrowsPair, score_crows
-from bertlens.metrics._common import fraction_progress, pair_item, percent_of_pairs
+from bertlens.bias.pair_decisions import pair_item, percent_of_pairs
+from bertlens.metrics._common import fraction_progress
 from bertlens.model import LoadedModel
 from bertlens.registry import Context, Cost, Method, register
 from bertlens.results import ItemDecision, MetricResult
