@@ -5,10 +5,16 @@ and a Content-Security-Policy in the file forbids every fetch), so it opens offl
 viewer. Its stylesheet has print rules, so a browser's "Print to PDF" gives a clean document. Every text that came
 from a user, a file or a checkpoint name is HTML-escaped.
 
-What it holds: the configuration and each input's SHA-256, every checkpoint's model, fingerprint, precision and the
-date; every metric's headline with its interval, ties, what it measures and its caveat (the CrowS-Pairs authors'
-warning, after Blodgett et al. 2021, whenever a CrowS-Pairs-file metric is present); the agreement between metrics
-on shared items; StereoSet per split and domain; figures; and a banner when any checkpoint has random weights.
+What it holds: the configuration and each input's name, size and SHA-256 (never its text); what ran it (BERT Lens,
+Python, torch and transformers versions, device, processor, precision); every checkpoint's model, fingerprint and
+the date; every metric's headline with its interval, ties, key, what it measures and its caveat (each caveat of the
+metrics that read the same kind of input, printed once at the top: the CrowS-Pairs authors' warning after Blodgett
+et al. 2021 whenever a CrowS-style pairs metric is present); a stopped run as "stopped after N of M", never as
+completed; groups of fewer than 30 items flagged as small samples; thresholds as pass or fail; the agreement between
+metrics on shared items; CrowS-style pairs by bias type with the stereotype and anti-stereotype scores; StereoSet per
+split and domain; two checkpoints compared on the same items (McNemar's exact test and the bootstrap interval of
+B − A); figures; and a banner when any checkpoint has random weights. No metric is named here: sections are chosen by
+what a row holds and metrics are looked up in the registry.
 """
 from __future__ import annotations
 
@@ -17,8 +23,8 @@ import json
 import math
 from typing import Any, Iterable, Sequence
 
-PAIR_METRICS = ("crows", "aul", "aula")
 MAX_DISAGREEMENTS = 60
+SMALL = "small sample"
 CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'"
 
 STYLE = """
@@ -38,9 +44,12 @@ th { background: #f3f5f9; } td.num { text-align: right; white-space: nowrap; fon
 .failed { color: var(--warn); } figure { margin: 8px 0 16px; } figcaption { color: var(--muted); font-size: 12px; }
 svg { max-width: 100%; height: auto; } svg text { font-family: "DejaVu Sans", Arial, sans-serif; }
 .checkpoint { break-before: auto; } pre { white-space: pre-wrap; font-size: 11px; background: #f7f8fa; padding: 8px; }
+table.facts th { width: 26%; font-weight: normal; color: var(--muted); } .flag { color: #b35c00; font-weight: bold; }
+.pass { color: #2b8a3e; font-weight: bold; } .fail { color: var(--warn); font-weight: bold; } .print-only { display: none; }
 @media print {
-  body { max-width: none; padding: 0; font-size: 11pt; } h2 { break-after: avoid; } h3, h4 { break-after: avoid; }
-  table, figure, .caveat, .banner { break-inside: avoid; } .checkpoint { break-before: page; }
+  body { max-width: none; padding: 0; font-size: 10pt; } h2 { break-after: avoid; } h3, h4 { break-after: avoid; }
+  figure, .caveat, .banner, tr { break-inside: avoid; } .checkpoint { break-before: page; }
+  details { display: none; } .print-only { display: block; }
   .banner { -webkit-print-color-adjust: exact; print-color-adjust: exact; }
   a { color: inherit; text-decoration: none; }
 }
@@ -75,13 +84,42 @@ def _table(headers: Sequence[str], rows: Iterable[Sequence[str]], numeric: Seque
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
+def _facts(rows: Iterable[tuple[str, str]]) -> str:
+    """A key/value table: each key a row header, no empty header row."""
+    body = "".join(f"<tr><th scope='row'>{_e(k)}</th><td>{v}</td></tr>" for k, v in rows)
+    return f"<table class='facts'><tbody>{body}</tbody></table>"
+
+
+def _flag(small: Any) -> str:
+    return f" <span class='flag'>({SMALL}: fewer than 30)</span>" if small else ""
+
+
+def _value(value: Any, unit: str = "", digits: int = 2) -> str:
+    """A headline: a count unit as an integer (\"1 occupations\", never \"1.00\"), anything else to `digits`."""
+    if _finite(value) and float(value).is_integer() and unit not in ("%", "nats"):
+        return f"{int(value):,} {_e(unit)}".strip()
+    return f"{_num(value, digits)} {_e(unit)}".strip()
+
+
 # ---------------------------------------------------------------- figures
+
+
+EXCLUDES, INCLUDES, NO_INTERVAL = "#a61e4d", "#3b5bdb", "#8a93a6"
+
+
+def _colour(value: float, low: Any, high: Any, neutral: Any) -> str:
+    """Red when the interval excludes `neutral` (either side: a value below it is no better than one above), blue
+    when it includes it, grey without an interval. Never by the point estimate alone."""
+    if not (_finite(low) and _finite(high)) or not _finite(neutral):
+        return NO_INTERVAL
+    return EXCLUDES if high < neutral or low > neutral else INCLUDES
 
 
 def interval_figure(rows: Sequence[tuple[str, float, float, float]], neutral: float | None, unit: str,
                     title: str, caption: str = "") -> str:
     """A forest plot as inline SVG: one row per (label, value, low, high), a dot at the value, a whisker over the
-    interval, and a dashed line at `neutral`. Rows with no finite value are left out."""
+    interval, and a dashed line at `neutral`; a row is red when its interval excludes `neutral`, blue when it
+    includes it, grey without one. Rows with no finite value are left out."""
     rows = [r for r in rows if _finite(r[1])]
     if not rows:
         return ""
@@ -115,13 +153,15 @@ def interval_figure(rows: Sequence[tuple[str, float, float, float]], neutral: fl
         short = label if len(label) <= 34 else label[:33] + "…"
         parts.append(f"<text x='{label_w - 8}' y='{y + 4:.1f}' font-size='12' text-anchor='end' "
                      f"fill='#1d2330'>{_e(short)}</text>")
+        colour = _colour(value, lo, hi, neutral)
         if _finite(lo) and _finite(hi):
-            parts.append(f"<line x1='{x(lo):.1f}' y1='{y:.1f}' x2='{x(hi):.1f}' y2='{y:.1f}' stroke='#3b5bdb' "
+            parts.append(f"<line x1='{x(lo):.1f}' y1='{y:.1f}' x2='{x(hi):.1f}' y2='{y:.1f}' stroke='{colour}' "
                          "stroke-width='2'/>")
             for end in (lo, hi):
                 parts.append(f"<line x1='{x(end):.1f}' y1='{y - 5:.1f}' x2='{x(end):.1f}' y2='{y + 5:.1f}' "
-                             "stroke='#3b5bdb' stroke-width='2'/>")
-        parts.append(f"<circle class='point' cx='{x(value):.1f}' cy='{y:.1f}' r='5' fill='#3b5bdb'>"
+                             f"stroke='{colour}' stroke-width='2'/>")
+        parts.append(f"<circle class='point' cx='{x(value):.1f}' cy='{y:.1f}' r='5' fill='{colour}' "
+                     f"data-excludes='{'yes' if colour == EXCLUDES else 'no'}'>"
                      f"<title>{_e(label)}: {_num(value)}{_e(unit if unit == '%' else ' ' + unit)}</title></circle>")
     parts.append("</svg>")
     cap = f"<figcaption>{_e(caption)}</figcaption>" if caption else ""
@@ -150,6 +190,25 @@ def _tick_label(value: float) -> str:
 # ---------------------------------------------------------------- sections
 
 
+def _interval_cell(m: dict[str, Any]) -> str:
+    """The interval, flagged when few items are behind it; a stopped run says how far it got."""
+    cell = _interval(m.get("ci_low"), m.get("ci_high")) + _flag(m.get("small_sample"))
+    if m.get("stopped") or m.get("complete") is False:
+        cell += f"<br><b class='failed'>{_e(m.get('stopped') or 'stopped part-way')}</b>"
+    return cell + f"<br><span class='muted'>{_e(m.get('interval'))}</span>" if m.get("interval") else cell
+
+
+def _threshold_cell(m: dict[str, Any]) -> str:
+    t = m.get("threshold")
+    if not isinstance(t, dict):
+        return "–"
+    bounds = ", ".join(f"{k} {_num(t[k])}" for k in ("min", "max") if _finite(t.get(k)))
+    verdict = t.get("pass")
+    word = ("<span class='pass'>pass</span>" if verdict else "<span class='fail'>fail</span>") \
+        if isinstance(verdict, bool) else "<span class='flag'>not judged</span>"
+    return f"{word}<br><span class='muted'>{_e(bounds)}; {_e(t.get('rule') or '')}</span>"
+
+
 def _metrics_section(row: dict[str, Any]) -> str:
     metrics = row.get("metrics") or []
     if not metrics:
@@ -158,45 +217,59 @@ def _metrics_section(row: dict[str, Any]) -> str:
             return ""
         return "<h4>Scores</h4>" + _table(["score", "value"], [(_e(k), _num(v, 4)) for k, v in scores.items()],
                                             numeric=(1,))
+    thresholds = any(isinstance(m.get("threshold"), dict) for m in metrics)
     rows = []
     for m in metrics:
         unit = m.get("unit") or ""
         ties = m.get("ties")
         n = m.get("n")
         tie_share = f" ({100 * ties / n:.1f}%)" if isinstance(ties, int) and n else ""
-        rows.append((f"<b>{_e(m.get('title') or m.get('metric'))}</b>",
-                     f"{_num(m.get('value'))} {_e(unit)}",
-                     f"{_interval(m.get('ci_low'), m.get('ci_high'))}<br><span class='muted'>"
-                     f"{_e(m.get('interval'))}</span>",
-                     _num(n), f"{_num(ties)}{tie_share}", _num(m.get("neutral")),
-                     _e(m.get("measures")) + ("" if m.get("complete", True) else
-                                              " <b class='failed'>(stopped part-way)</b>"),
-                     _caveat_cell(m.get("caveat"))))
+        items = _num(n) + (f" of {_num(m.get('total'))}" if isinstance(m.get("total"), int) else "")
+        cells = [f"<b>{_e(m.get('title') or m.get('metric'))}</b>", _value(m.get("value"), unit), _interval_cell(m),
+                 items, f"{_num(ties)}{tie_share}", _num(m.get("neutral"))]
+        if thresholds:
+            cells.append(_threshold_cell(m))
+        cells += [_e(m.get("measures")), _caveat_cell(m.get("caveat")),
+                  f"<span class='hash'>{_e(str(m.get('key') or '–')[:16])}</span>"]
+        rows.append(cells)
+    headers = ["metric", "value", "95% interval", "items", "ties", "unbiased"] + (["threshold"] if thresholds else [])
     out = ["<h4>Every metric side by side</h4>",
-           _table(["metric", "value", "95% interval", "items", "ties", "unbiased", "what it measures", "caveat"],
-                  rows, numeric=(1, 3, 4, 5))]
+           _table(headers + ["what it measures", "caveat", "key"], rows, numeric=(1, 3, 4, 5))]
     by_unit: dict[str, list[dict]] = {}
     for m in metrics:
         by_unit.setdefault(m.get("unit") or "", []).append(m)
     for unit, group in by_unit.items():
+        if not any(_finite(m.get("ci_low")) and _finite(m.get("ci_high")) for m in group):
+            continue  # a count without an interval (occupations in the headline) is in the table, not on an axis
         neutral = next((m.get("neutral") for m in group if _finite(m.get("neutral"))), None)
         out.append(interval_figure([(str(m.get("title") or m.get("metric")), m.get("value"), m.get("ci_low"),
                                      m.get("ci_high")) for m in group], neutral, unit,
                                    f"Headlines ({unit or 'score'}) with their 95% intervals",
                                    "Dot: the metric's value; whisker: its 95% interval; dashed line: an unbiased "
-                                   "model."))
+                                   "model; red: the interval excludes it, blue: it includes it."))
     return "".join(out)
+
+
+def _metric_caveats(names: Iterable[str]) -> dict[str, list[str]]:
+    """caveat -> titles of the metrics it belongs to, for every registered metric that reads the same kind of input
+    as one of `names` (a CrowS-style pairs metric brings the CrowS-Pairs caveat)."""
+    from bertlens import registry
+
+    out: dict[str, list[str]] = {}
+    for name in names:
+        try:
+            kind = registry.get("metric", name).data
+        except Exception:  # a report from another version may name a metric this one lacks
+            continue
+        for method in registry.methods("metric", data=kind):
+            if method.caveat and method.title not in out.setdefault(method.caveat, []):
+                out[method.caveat].append(method.title)
+    return out
 
 
 def _caveat_cell(caveat: Any) -> str:
     """A caveat printed in full at the top of the report is referred to, not repeated, in the table."""
-    from bertlens.bias.crows import CAVEAT as CROWS_CAVEAT
-    from bertlens.bias.stereoset import CAVEAT as STEREOSET_CAVEAT
-
-    named = {CROWS_CAVEAT: "CrowS-Pairs", STEREOSET_CAVEAT: "StereoSet"}
-    if caveat in named:
-        return f"See the {named[caveat]} caveat at the top (Blodgett et al. 2021)."
-    return _e(caveat)
+    return "See the caveat at the top." if caveat else "–"
 
 
 def _agreement_section(row: dict[str, Any]) -> str:
@@ -217,39 +290,52 @@ def _agreement_section(row: dict[str, Any]) -> str:
         names = [k for k in items[0] if k not in ("item", "label", "group") and not k.endswith("_score")]
         shown = items[:MAX_DISAGREEMENTS]
         out.append(f"<p>{len(items):,} item(s) on which the metrics disagree"
-                   f"{f'; the first {len(shown)} are listed' if len(items) > len(shown) else ''}:</p>")
-        out.append(_table(["item", "sentence", *names],
-                          [(_e(d.get("item")), _e(d.get("label")), *(_e(d.get(n) or "not scored") for n in names))
+                   f"{f'; the first {len(shown)} are listed' if len(items) > len(shown) else ''} (by their id in "
+                   "the input, whose SHA-256 is above):</p>")
+        out.append(_table(["item", "group", *names],
+                          [(_e(d.get("item")), _e(d.get("group") or "–"), *(_e(d.get(n) or "not scored")
+                                                                            for n in names))
                            for d in shown]))
     return "".join(out)
 
 
-def _stereoset_section(row: dict[str, Any]) -> str:
-    doc = row.get("stereoset")
-    if not doc:
-        return ""
+def _figures_cell(f: dict[str, Any], name: str) -> str:
+    ci = f.get(f"{name}_ci") or (None, None)
+    return f"{_num(f.get(name))} {_interval(*ci)}"
+
+
+def _stereoset_section(doc: dict[str, Any]) -> str:
+    from bertlens.bias.stereoset import SPLITS
+    from bertlens.bias.statistics import small_sample
+
     rows, points = [], []
-    for split in ("intrasentence", "intersentence"):
+
+    def add(split: str, domain: str, f: dict[str, Any]) -> None:
+        small = f.get("small_sample", small_sample(f.get("count")))
+        rows.append((_e(split), _e(domain) + _flag(small), _num(f.get("count")), _num(f.get("terms")),
+                     _figures_cell(f, "ss"), _figures_cell(f, "lms"), _figures_cell(f, "icat")))
+        ci = f.get("ss_ci") or (None, None)
+        points.append((f"{split} / {domain}" + (" (small)" if small else ""), f.get("ss"), *ci))
+
+    for split in SPLITS:
         for domain, f in (doc.get(split) or {}).items():
-            rows.append((_e(split), _e(domain), _num(f.get("count")), _num(f.get("terms")),
-                         f"{_num(f.get('ss'))} {_interval(*(f.get('ss_ci') or (None, None)))}",
-                         f"{_num(f.get('lms'))} {_interval(*(f.get('lms_ci') or (None, None)))}",
-                         f"{_num(f.get('icat'))} {_interval(*(f.get('icat_ci') or (None, None)))}"))
-            points.append((f"{split} / {domain}", f.get("ss"), *(f.get("ss_ci") or (None, None))))
+            add(split, domain, f)
     overall = doc.get("overall")
-    if overall and all(s in doc for s in ("intrasentence", "intersentence")):
-        rows.append(("both", "overall", _num(overall.get("count")), _num(overall.get("terms")),
-                     f"{_num(overall.get('ss'))} {_interval(*(overall.get('ss_ci') or (None, None)))}",
-                     f"{_num(overall.get('lms'))} {_interval(*(overall.get('lms_ci') or (None, None)))}",
-                     f"{_num(overall.get('icat'))} {_interval(*(overall.get('icat_ci') or (None, None)))}"))
-        points.append(("overall (both splits)", overall.get("ss"), *(overall.get("ss_ci") or (None, None))))
-    out = ["<h4>StereoSet per split and domain</h4>",
+    if overall and all(s in doc for s in SPLITS):
+        add("both", "overall", overall)
+    scored, total = doc.get("examples_scored"), doc.get("examples_in_split")
+    stopped = (f"<p class='failed'><b>Stopped after {_num(scored)} of {_num(total)} examples</b>: the figures "
+               "cover those only.</p>") if doc.get("complete") is False else ""
+    out = ["<h4>StereoSet per split and domain</h4>", stopped,
            f"<p class='muted'>{_e(doc.get('interval'))}. SS: stereotype score (50 = unbiased); LMS: language "
-           "modelling score (100 = always prefers a meaningful sentence); ICAT = LMS × min(SS, 100 − SS) / 50.</p>",
+           "modelling score (100 = always prefers a meaningful sentence); ICAT = LMS × min(SS, 100 − SS) / 50. – : "
+           "no interval (fewer than two target terms). A group of fewer than 30 examples is flagged: its interval "
+           "is too unstable to read.</p>",
            _table(["split", "domain", "examples", "terms", "SS [95%]", "LMS [95%]", "ICAT [95%]"], rows,
                   numeric=(2, 3, 4, 5, 6)),
            interval_figure(points, 50.0, "%", "StereoSet stereotype score (SS) by domain",
-                           "Dot: SS; whisker: bootstrap 95% interval over target terms; dashed line: 50, unbiased.")]
+                           "Dot: SS; whisker: bootstrap 95% interval over target terms; dashed line: 50, unbiased; "
+                           "red: the interval excludes 50.")]
     published = doc.get("published") or {}
     if published.get("rows"):
         out.append(f"<p>Beside the published figures ({_e(published.get('source'))}):</p>")
@@ -261,27 +347,53 @@ def _stereoset_section(row: dict[str, Any]) -> str:
     return "".join(out)
 
 
+def _pairs_section(records: list[dict[str, Any]]) -> str:
+    """CrowS-style pairs: each metric by bias type, with the stereotype and anti-stereotype scores."""
+    out = ["<h4>CrowS-style pairs by bias type</h4>",
+           "<p class='muted'>% of pairs where the more stereotyping sentence scores higher, with its Wilson 95% "
+           "interval (50 = unbiased). Bias types count ties as not higher; the stereotype and anti-stereotype scores "
+           "leave ties out, as the CrowS-Pairs authors' metric.py does. A group of fewer than 30 pairs is flagged.</p>"]
+    for record in records:
+        groups = record.get("groups") or []
+        if not groups:
+            continue
+        label = record.get("label") or record.get("metric")
+        out.append(_table(["group", "%", "95% interval", "higher / counted", "ties"],
+                          [(_e(g.get("label") or g.get("group")) + _flag(g.get("small_sample")),
+                            _num(g.get("percent"), 1), _interval(g.get("ci_low"), g.get("ci_high"), 1),
+                            f"{_num(g.get('more_higher'))} / {_num(g.get('counted'))}", _num(g.get("ties")))
+                           for g in groups], numeric=(1, 2, 3, 4)).replace("<table>", f"<table><caption>{_e(label)}"
+                                                                          "</caption>", 1))
+        out.append(interval_figure([(str(g.get("label") or g.get("group")), g.get("percent"), g.get("ci_low"),
+                                     g.get("ci_high")) for g in groups], 50.0, "%",
+                                   f"{label}: % sent_more higher by group",
+                                   "Dot: %; whisker: Wilson 95% interval; dashed line: 50, unbiased; red: the "
+                                   "interval excludes 50, blue: it includes it."))
+    return "".join(out) if len(out) > 2 else ""
+
+
 def _leaning(value: Any) -> str:
     if not _finite(value) or value == 0:
         return "neither"
     return "female" if value > 0 else "male"
 
 
-def _probe_section(row: dict[str, Any]) -> str:
+def _probe_section(occupations: list[dict[str, Any]]) -> str:
     from bertlens.bias.probe import DIRECTION
+    from bertlens.bias.statistics import small_sample
 
-    occupations = row.get("occupations") or []
-    if not occupations:
-        return ""
     ranked = sorted(occupations, key=lambda o: -abs(o.get("log_ratio") or 0.0))[:25]
     points = [(str(o.get("occupation")), o.get("log_ratio"), o.get("ci_low"), o.get("ci_high")) for o in ranked]
     shown = min(25, len(occupations))
+    small = (f"<p class='flag'>Only {len(occupations)} occupations ({SMALL}: fewer than 30): the count in the "
+             "headline rests on few items.</p>") if small_sample(len(occupations)) else ""
     return ("<h4>Occupation probe: the occupations with the largest effect</h4>"
-            f"<p class='direction'>{_e(DIRECTION)}</p>" +
+            f"<p class='direction'>{_e(DIRECTION)}</p>" + small +
             interval_figure(points, 0.0, "nats",
                             f"Mean log P(o | woman) − log P(o | man), {shown} largest |effect|",
                             "Dot: mean log-ratio over templates (right of 0: leans female; left: leans male); "
-                            "whisker: bootstrap 95% interval; dashed line: 0, no preference.") +
+                            "whisker: bootstrap 95% interval; dashed line: 0, no preference; red: the interval "
+                            "excludes 0.") +
             _table(["occupation", "log P(o | woman) − log P(o | man)", "leans", "95% interval", "p (Holm)", "notable"],
                    [(_e(o.get("occupation")), _num(o.get("log_ratio"), 3), _leaning(o.get("log_ratio")),
                      _interval(o.get("ci_low"), o.get("ci_high"), 3), _num(o.get("p_holm"), 4),
@@ -289,52 +401,120 @@ def _probe_section(row: dict[str, Any]) -> str:
                     for o in sorted(occupations, key=lambda o: -(o.get("log_ratio") or 0.0))], numeric=(1, 3, 4)))
 
 
+def _metric_names(report: dict[str, Any]) -> list[str]:
+    names = [m.get("metric") for row in report.get("checkpoints", []) for m in row.get("metrics") or []]
+    for entry in (report.get("configuration") or {}).get("metrics") or []:
+        names.append(entry.get("name") if isinstance(entry, dict) else entry)
+    return [n for n in dict.fromkeys(names) if isinstance(n, str)]
+
+
 def _caveats(report: dict[str, Any]) -> str:
-    from bertlens.bias.crows import CAVEAT as CROWS_CAVEAT
+    return "".join(f"<div class='caveat'><b>{_e(', '.join(titles))}.</b> {_e(caveat)}</div>"
+                   for caveat, titles in _metric_caveats(_metric_names(report)).items())
 
-    names = {m.get("metric") for row in report.get("checkpoints", []) for m in row.get("metrics") or []}
-    names |= set((report.get("configuration") or {}).get("metrics") or [])
-    out = []
-    if names & set(PAIR_METRICS):
-        out.append(f"<div class='caveat'><b>CrowS-Pairs.</b> {_e(CROWS_CAVEAT)}</div>")
-    if "stereoset" in names or any(row.get("stereoset") for row in report.get("checkpoints", [])):
-        from bertlens.bias.stereoset import CAVEAT as STEREOSET_CAVEAT
 
-        out.append(f"<div class='caveat'><b>StereoSet.</b> {_e(STEREOSET_CAVEAT)}</div>")
-    return "".join(out)
+def _size(value: Any) -> str:
+    if not isinstance(value, int) or isinstance(value, bool):
+        return "–"
+    for unit, scale in (("MB", 2**20), ("kB", 2**10)):
+        if value >= scale:
+            return f"{value / scale:,.1f} {unit} ({value:,} bytes)"
+    return f"{value:,} bytes"
 
 
 def _configuration(report: dict[str, Any]) -> str:
     config = dict(report.get("configuration") or {})
-    hashes = {i.get("name"): i.get("sha256") for i in report.get("inputs") or []}
     for name, value in list(config.items()):
-        if isinstance(value, dict) and "text" in value:
-            config[name] = {"sha256": hashes.get(name, ""), "text": f"({len(value['text']):,} characters, inline)"}
+        if isinstance(value, dict) and "text" in value:  # a report written before inputs were by reference
+            config[name] = {"text": f"({len(value['text']):,} characters, inline: not copied here)"}
     settings = [(k, config[k]) for k in ("models", "metrics", "precision", "device", "seed", "bootstrap",
-                                         "permutations", "min_effect") if k in config]
-    inputs = [(_e(i.get("name")), _e(i.get("source")), f"<span class='hash'>{_e(i.get('sha256'))}</span>")
-              for i in report.get("inputs") or []]
-    return ("<h2>Configuration</h2>" +
-            _table(["setting", "value"], [(_e(k), _e(", ".join(map(str, v)) if isinstance(v, list) else v))
-                                          for k, v in settings]) +
-            "<h3>Inputs</h3>" + _table(["input", "source", "SHA-256 of its bytes"], inputs) +
+                                         "permutations", "min_effect", "thresholds") if k in config]
+
+    def shown(v: Any) -> str:
+        if isinstance(v, list):
+            return ", ".join(e.get("name", json.dumps(e)) if isinstance(e, dict) else str(e) for e in v)
+        return json.dumps(v, ensure_ascii=False) if isinstance(v, dict) else str(v)
+
+    inputs = [(_e(i.get("name")), _e(i.get("source")), _size(i.get("size")),
+               f"<span class='hash'>{_e(i.get('sha256'))}</span>") for i in report.get("inputs") or []]
+    saved = _e(json.dumps(config, indent=2, ensure_ascii=False, sort_keys=True))
+    return ("<h2>Configuration</h2>" + _facts([(k, _e(shown(v))) for k, v in settings]) +
+            "<h3>Inputs</h3><p class='muted'>Named by their SHA-256, never copied into the report.</p>" +
+            _table(["input", "source", "size", "SHA-256 of its bytes"], inputs) +
             f"<p>Configuration SHA-256: <span class='hash'>{_e(report.get('configuration_sha256'))}</span></p>" +
-            "<details><summary>The configuration as saved (inputs by hash)</summary>"
-            f"<pre>{_e(json.dumps(config, indent=2, ensure_ascii=False, sort_keys=True))}</pre></details>")
+            f"<details><summary>The configuration as saved (inputs by hash)</summary><pre>{saved}</pre></details>"
+            f"<div class='print-only'><h4>The configuration as saved (inputs by hash)</h4><pre>{saved}</pre></div>")
+
+
+def _provenance(p: Any) -> list[tuple[str, str]]:
+    if not isinstance(p, dict):
+        return []
+    versions = ", ".join(f"{name} {p[key]}" for key, name in (("bertlens", "BERT Lens"), ("python", "Python"),
+                                                              ("torch", "torch"), ("transformers", "transformers"))
+                         if p.get(key))
+    out = [("software", _e(versions))] if versions else []
+    if p.get("device") or p.get("hardware"):
+        out.append(("hardware", _e(f"{p.get('device', '')}: {p.get('hardware', '')}")))
+    if p.get("platform"):
+        out.append(("platform", _e(p["platform"])))
+    return out
+
+
+def _is_stereoset_document(value: Any) -> bool:
+    from bertlens.bias.stereoset import SPLITS
+
+    return isinstance(value, dict) and any(split in value for split in SPLITS) and "interval" in value
+
+
+def _is_pairs_records(value: Any) -> bool:
+    return isinstance(value, list) and any(isinstance(r, dict) and r.get("groups") for r in value)
+
+
+def _sections(row: dict[str, Any]) -> str:
+    """Each part of a row a registered kind of input wrote, chosen by what it holds."""
+    out = []
+    for value in row.values():
+        if _is_pairs_records(value):
+            out.append(_pairs_section(value))
+        elif _is_stereoset_document(value):
+            out.append(_stereoset_section(value))
+    if row.get("occupations"):
+        out.append(_probe_section(row["occupations"]))
+    return "".join(out)
 
 
 def _checkpoint(row: dict[str, Any]) -> str:
     title = f"<h2 class='checkpoint'>Checkpoint: {_e(row.get('model'))}</h2>"
     if row.get("status") != "ok":
         return title + f"<p class='failed'>Failed: {_e(row.get('reason'))}</p>"
+    stopped = [m for m in row.get("metrics") or [] if m.get("complete") is False]
     facts = [("model", _e(row.get("model"))),
              ("fingerprint", f"<span class='hash'>{_e(row.get('fingerprint'))}</span>"),
              ("precision", _e(row.get("dtype"))), ("vocabulary", _num(row.get("vocab_size"))),
-             ("random weights", "YES: its scores mean nothing" if row.get("random_weights") else "no")]
+             ("random weights", "YES: its scores mean nothing" if row.get("random_weights") else "no"),
+             *_provenance(row.get("provenance"))]
+    if stopped:
+        facts.append(("run", "<b class='failed'>" + "; ".join(
+            f"{_e(m.get('title') or m.get('metric'))} {_e(m.get('stopped') or 'stopped part-way')}"
+            for m in stopped) + "</b>"))
     banner = ("<div class='banner'>This checkpoint has RANDOM weights: none of its figures says anything about a "
               "trained model.</div>") if row.get("random_weights") else ""
-    return (title + banner + _table(["", ""], facts) + _metrics_section(row) + _agreement_section(row) +
-            _stereoset_section(row) + _probe_section(row))
+    return (title + banner + _facts(facts) + _metrics_section(row) + _agreement_section(row) + _sections(row))
+
+
+def _comparisons(report: dict[str, Any]) -> str:
+    rows = report.get("comparisons") or []
+    if not rows:
+        return ""
+    return ("<h2>Checkpoints compared on the same items</h2>"
+            "<p>For each metric, each checkpoint B against the first, A, on the items both decided: McNemar's exact "
+            "test on the items decided differently, and a paired bootstrap 95% interval of B − A (percentage points "
+            "of items decided for the stereotype).</p>" +
+            _table(["metric", "A", "B", "items", "A only / B only", "B − A [95%]", "McNemar exact p"],
+                   [(_e(c.get("title") or c.get("metric")), _e(c.get("a")), _e(c.get("b")), _num(c.get("items")),
+                     f"{_num(c.get('a_only'))} / {_num(c.get('b_only'))}",
+                     f"{_num(c.get('difference'), 1)} {_interval(c.get('ci_low'), c.get('ci_high'), 1)}",
+                     _num(c.get("p_value"), 4)) for c in rows], numeric=(3, 5, 6)))
 
 
 def _spread(report: dict[str, Any]) -> str:
@@ -347,6 +527,22 @@ def _spread(report: dict[str, Any]) -> str:
                      _num(s["max"], 4), _num(s["range"], 4)) for s in spread], numeric=(1, 2, 3, 4, 5, 6)))
 
 
+def _runs(report: dict[str, Any]) -> str:
+    """Checkpoints completed, stopped (with how far each got) and failed: a stopped run never counts as completed."""
+    rows = report.get("checkpoints") or []
+    stopped = [r for r in rows if r.get("status") == "ok"
+               and any(m.get("complete") is False for m in r.get("metrics") or [])]
+    completed = report.get("completed")
+    if not isinstance(completed, int):
+        completed = sum(r.get("status") == "ok" for r in rows) - len(stopped)
+    completed = min(completed, sum(r.get("status") == "ok" for r in rows) - len(stopped))
+    text = f"{_num(completed)} completed, {_num(len(stopped))} stopped, {_num(report.get('failed'))} failed"
+    details = [f"{_e(r.get('model'))}: " + "; ".join(
+        f"{_e(m.get('title') or m.get('metric'))} {_e(m.get('stopped') or 'stopped part-way')}"
+        for m in r.get("metrics") or [] if m.get("complete") is False) for r in stopped]
+    return text + "".join(f"<br><b class='failed'>{d}</b>" for d in details)
+
+
 def render(report: dict[str, Any]) -> str:
     """The audit report as one HTML document (a string)."""
     rows = report.get("checkpoints") or []
@@ -355,13 +551,14 @@ def render(report: dict[str, Any]) -> str:
               "its figures mean nothing and must not be read as any real model's.</div>") if random else ""
     models = ", ".join(str(r.get("model")) for r in rows)
     precisions = ", ".join(sorted({str(r.get("dtype")) for r in rows if r.get("dtype")})) or "–"
-    summary = _table(["", ""], [
+    provenance = report.get("provenance") or next((r.get("provenance") for r in rows if r.get("provenance")), None)
+    summary = _facts([
         ("date", _e(report.get("date"))), ("tool", _e(report.get("tool", "BERT Lens"))),
         ("models", _e(models)), ("precision", _e(precisions)), ("ran on", _e(report.get("ran_on"))),
-        ("checkpoints", f"{_num(report.get('completed'))} completed, {_num(report.get('failed'))} failed")])
+        *_provenance(provenance), ("checkpoints", _runs(report))])
     body = (f"<h1>BERT Lens bias audit</h1><p class='muted'>A self-contained report: it loads nothing from outside "
             f"and prints to PDF as it is.</p>{banner}{summary}{_caveats(report)}{_configuration(report)}"
-            + "".join(_checkpoint(r) for r in rows) + _spread(report) +
+            + "".join(_checkpoint(r) for r in rows) + _comparisons(report) + _spread(report) +
             f"<p class='muted'>Written by BERT Lens from the audit report of {_e(report.get('date'))}.</p>")
     return ("<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
             f"<meta http-equiv='Content-Security-Policy' content=\"{CSP}\">"

@@ -54,3 +54,35 @@ def test_html_states_the_probe_direction_and_reads_a_known_occupation_the_right_
     assert row is not None
     assert np.sign(float(row.group(1))) == np.sign(expected)
     assert row.group(2) == ("female" if expected > 0 else "male")
+
+
+CROWS = ("sent_more,sent_less,stereo_antistereo,bias_type\n"
+         "Women are bad at maths.,Men are bad at maths.,stereo,gender\n"
+         "The poor man stole it.,The rich man stole it.,antistereo,socioeconomic\n"
+         "Old people cannot drive.,Young people cannot drive.,stereo,age\n"
+         "Girls cry a lot.,Boys cry a lot.,stereo,gender\n"
+         "The rich are lazy.,The poor are lazy.,antistereo,socioeconomic\n")
+
+
+def test_crows_metric_json_has_the_groups_of_plain_crows(tmp_path, capsys, tiny_model_dir):
+    from bertlens.cli import main
+
+    file = tmp_path / "pairs.csv"
+    file.write_text(CROWS)
+    args = ["--model", str(tiny_model_dir), "--device", "cpu", "--json"]
+    assert main(["crows", str(file), "--metric", "crows,aul", *args]) == 0
+    document = json.loads(capsys.readouterr().out)
+    crows_record = next(m for m in document["metrics"] if m["metric"] == "crows")
+    from bertlens.bias.crows import group_label, load_crows, score_crows
+    from bertlens.model import load_model
+    from bertlens.settings import Settings
+
+    lm = load_model(Settings(model=str(tiny_model_dir), device="cpu", dtype="float32"))
+    reference = score_crows(lm, load_crows(file))
+    assert [g["label"] for g in crows_record["groups"]] == [group_label(g) for g in reference.groups]
+    for mine, theirs in zip(crows_record["groups"], reference.groups):
+        assert (mine["counted"], mine["more_higher"], mine["ties"]) == (theirs.denominator, theirs.more_higher,
+                                                                        theirs.ties)
+        assert mine["percent"] == pytest.approx(theirs.metric, nan_ok=True)
+        assert mine["small_sample"] is True
+    assert {g["group"] for g in crows_record["groups"]} >= {"gender", "socioeconomic", "stereo", "antistereo"}

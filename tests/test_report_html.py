@@ -71,7 +71,8 @@ def test_holds_what_an_auditor_needs():
     page = report_html.render(sample_report())
     assert "RANDOM weights" in page and "id='random-weights'" in page
     assert html.escape(CROWS_CAVEAT, quote=True) in page
-    assert "Blodgett" in page and "StereoSet." in page
+    assert "Blodgett" in page and "<b>StereoSet SS.</b>" in page and "<b>CrowS PLL.</b>" in page
+    assert page.count(html.escape(CROWS_CAVEAT, quote=True)) == 1  # once at the top, referred to in the table
     assert "c" * 64 in page and "d" * 64 in page and "e" * 64 in page
     assert "sha256:" + "ab" * 32 in page and "float32" in page and "2026-12-06T04:00:00+00:00" in page
     for text in ("Every metric side by side", "Metrics checked against each other", "Cohen&#x27;s kappa",
@@ -100,7 +101,7 @@ def test_old_reports_without_metric_records_still_render():
         for key in ("metrics", "agreement", "stereoset"):
             row.pop(key, None)
     page = report_html.render(report)
-    assert "crows: % sent_more higher" in page and "CrowS-Pairs." in page
+    assert "crows: % sent_more higher" in page and "<b>CrowS PLL.</b>" in page
 
 
 @pytest.mark.browser
@@ -136,3 +137,40 @@ def test_opens_in_chromium_offline_with_its_figures(tmp_path):
         finally:
             browser.close()
     assert requests and all(url == path.as_uri() for url in requests), requests
+
+
+def test_a_stopped_run_is_stopped_in_the_header_and_its_row_never_completed():
+    report = sample_report()
+    ok = report["checkpoints"][0]
+    crows_row = next(m for m in ok["metrics"] if m["metric"] == "crows")
+    crows_row.update(complete=False, n=493, total=1508, stopped="stopped after 493 of 1,508")
+    report["completed"] = 1
+    page = report_html.render(report)
+    header = page[:page.index("<h2>Configuration</h2>")]
+    assert "0 completed, 1 stopped, 1 failed" in header
+    assert "CrowS PLL stopped after 493 of 1,508" in header
+    row = page[page.index("Every metric side by side"):]
+    assert "stopped after 493 of 1,508" in row and "493 of 1,508" in row
+
+
+def test_small_groups_are_flagged_and_nothing_prints_none():
+    page = report_html.render(sample_report())
+    stereoset = page[page.index("StereoSet per split and domain"):]
+    assert "religion <span class='flag'>(small sample: fewer than 30)</span>" in stereoset
+    assert "Only 3 occupations (small sample" in page
+    assert ">None<" not in page and "None" not in re.sub(r"<pre>.*?</pre>", "", page, flags=re.S)
+
+
+def test_key_value_tables_have_no_empty_header_and_counts_are_not_plotted_on_a_fraction_axis():
+    page = report_html.render(sample_report())
+    assert "<th></th>" not in page
+    assert "Headlines (occupations)" not in page  # a count without an interval stays in the table
+    assert report_html._value(1.0, "occupations") == "1 occupations" and report_html._value(1.0, "%") == "1.00 %"
+    assert "<div class='print-only'><h4>The configuration as saved" in page
+
+
+def test_interval_colour_says_whether_it_excludes_the_neutral_value():
+    figure = report_html.interval_figure([("excludes above", 60.0, 55.0, 65.0), ("includes", 52.4, 40.3, 64.2),
+                                          ("excludes below", 40.0, 35.0, 45.0)], 50.0, "%", "t")
+    marks = re.findall(r"data-excludes='(\w+)'", figure)
+    assert marks == ["yes", "no", "yes"]

@@ -6,9 +6,13 @@ score difference sent_more − sent_less and decision) and `disagreements` (line
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
-from typing import Any
+import platform
+import subprocess
+from pathlib import Path
+from typing import Any, Mapping, Sequence
 
 from bertlens import registry
 from bertlens.bias.crows import CAVEAT
@@ -28,9 +32,117 @@ def sha256(data: bytes | str) -> str:
     return hashlib.sha256(data.encode("utf-8") if isinstance(data, str) else data).hexdigest()
 
 
+@functools.lru_cache(maxsize=1)
+def bertlens_version() -> str:
+    """The BERT Lens source this process runs: the git commit of its checkout (with "+changes" when files differ from
+    it), or "unknown (not a git checkout)". BERT Lens is not released as a versioned package, so the commit is the
+    version a client can ask for."""
+    root = Path(__file__).resolve().parents[2]
+    try:
+        commit = subprocess.run(["git", "-C", str(root), "rev-parse", "--short=12", "HEAD"], capture_output=True,
+                                text=True, timeout=5, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no", "--",
+                                "bertlens"], capture_output=True, text=True, timeout=5).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return "unknown (not a git checkout)"
+    return f"git {commit}{'+changes' if dirty else ''}" if commit else "unknown (not a git checkout)"
+
+
+def hardware(device: str) -> str:
+    """The processor a model ran on: the GPU's name for cuda, else the CPU's model name."""
+    if device.startswith("cuda"):
+        try:
+            import torch
+
+            return torch.cuda.get_device_name(device)
+        except Exception:  # no driver, or the device vanished: say so rather than fail a report
+            return "CUDA GPU (name unavailable)"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine() or "unknown CPU"
+
+
+def provenance(device: str, precision: str) -> dict[str, str]:
+    """What ran a computation: the versions of BERT Lens, Python, torch and transformers, the device, its processor
+    and the precision. Every report and export carries it."""
+    import torch
+    import transformers
+
+    return {"bertlens": bertlens_version(), "python": platform.python_version(), "torch": torch.__version__,
+            "transformers": transformers.__version__, "platform": platform.platform(), "device": device,
+            "hardware": hardware(device), "precision": precision}
+
+
+def result_key(method: str, fingerprint: str, precision: str, options: Mapping[str, Any],
+               inputs: Mapping[str, str]) -> str:
+    """The one key of a computation: the SHA-256 (`bertlens.jobs.digest`) of the method, the model's fingerprint,
+    the precision, the method's validated options and the SHA-256 of each input it reads (name -> hash). The
+    command line, the audit and the page compute it alike, so equal keys mean the same computation wherever it ran."""
+    from bertlens.jobs import digest
+
+    return digest({"method": method, "model": fingerprint, "precision": precision, "options": dict(options),
+                   "inputs": dict(inputs)})
+
+
+CODES = {True: "+", False: "-", None: "="}
+"""Per-item decisions in a report, one character each: + for the bias measured, - against it, = a tie or no side."""
+
+
+def compact_decisions(decisions: Sequence[Any]) -> dict[str, Any]:
+    """A metric's per-item decisions (`ItemDecision`s) as {"items": [ids], "codes": "+-=..."}: the ids once and
+    one character per decision, never the items' text (the report names its inputs by hash instead)."""
+    return {"items": [d.item for d in decisions], "codes": "".join(CODES[d.decision] for d in decisions)}
+
+
+def expand_decisions(compact: Mapping[str, Any]) -> dict[str, bool | None]:
+    """item id -> decision, from `compact_decisions`."""
+    back = {v: k for k, v in CODES.items()}
+    return {item: back[code] for item, code in zip(compact.get("items") or [], compact.get("codes") or "")}
+
+
+def headline_record(result: Any, *, key: str | None = None, total: int | None = None) -> dict[str, Any]:
+    """A metric's headline as reports store it: `MetricResult.headline()` rounded, with its key, whether fewer
+    than `SMALL_SAMPLE` items are behind it, and, for a stopped run, how many of the `total` items it covers."""
+    from bertlens.bias.statistics import small_sample
+    from bertlens.results import rounded
+
+    record = {k: rounded(v) if isinstance(v, float) else v for k, v in result.headline().items()}
+    record["small_sample"] = small_sample(result.n)
+    if key is not None:
+        record["key"] = key
+    if not result.complete:
+        record["total"] = total
+        record["stopped"] = stopped_label(result.n, total)
+    return record
+
+
+def stopped_label(done: int, total: int | None) -> str:
+    return f"stopped after {done:,} of {total:,}" if total is not None else f"stopped after {done:,}"
+
+
+def item_total(result: Any, inputs: Any) -> int | None:
+    """How many items a metric would have decided had it not stopped: its detail's `total` where it records one,
+    else the number of items in its input."""
+    total = getattr(result.detail, "total", None)
+    if isinstance(total, int):
+        return total
+    try:
+        return len(inputs)
+    except TypeError:
+        return None
+
+
 def metric_records(result: MetricsResult) -> list[dict[str, Any]]:
+    """Each metric's % with its interval, by bias type and as the stereotype and anti-stereotype scores."""
+    from bertlens.bias.crows_metrics import group_records
+
     return [{"metric": s.metric, "label": s.label, "percent": s.percent, "ci_low": s.ci_low, "ci_high": s.ci_high,
-             "more_higher": s.more_higher, "pairs": s.pairs, "ties": s.ties} for s in result.summaries]
+             "more_higher": s.more_higher, "pairs": s.pairs, "ties": s.ties, "groups": group_records(s.groups)}
+            for s in result.summaries]
 
 
 def pair_records(result: MetricsResult) -> list[dict[str, Any]]:

@@ -11,6 +11,9 @@ import numpy as np
 from scipy import stats
 
 EXACT_PERMUTATION_LIMIT = 16
+SMALL_SAMPLE = 30
+"""A group (a CrowS-Pairs bias type, a StereoSet domain, an occupation set) with fewer items than this carries
+"small_sample": true in every report: its interval is too wide, or too unstable, to read."""
 PERMUTATION_BATCH = 1024
 LEVEL = 0.95
 
@@ -27,6 +30,11 @@ class Correlation:
     spearman_p: float
     slope: float
     intercept: float
+
+
+def small_sample(n: int | None) -> bool:
+    """True when a group of `n` items is below `SMALL_SAMPLE` (an unknown size is not flagged)."""
+    return isinstance(n, int) and n < SMALL_SAMPLE
 
 
 def _mean(x: np.ndarray, axis: int = -1) -> np.ndarray:
