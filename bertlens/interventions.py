@@ -11,6 +11,8 @@ What can be changed, per layer (layers and heads count from 0 here; every interf
 - `patch_heads`: a head's slice of the context is taken from another run (`source`), at every position;
 - `patch_attention`: the layer's whole context is taken from `source`;
 - `patch_mlp`: the layer's intermediate activation (the input of `output.dense`) is taken from `source`.
+- `project`: the layer's output, every token, goes through an affine map (`Projection`: a fitted debiasing
+  transform, `bertlens.debias`).
 
 Causal mediation needs hundreds of runs of one input that differ from it in one layer each, so three more fields
 make those cheap:
@@ -70,6 +72,24 @@ class Activations:
         return self.last.shape[1]
 
 
+@dataclass(frozen=True, eq=False)
+class Projection:
+    """An affine map of every token's hidden state leaving one layer (0-based): h -> h @ matrix.T + offset, computed
+    in float32 and cast back. A fitted debiasing transform (LEACE, INLP, SentenceDebias; `bertlens.debias`) is one
+    per layer. Compared by identity, as `Activations`."""
+
+    layer: int
+    matrix: torch.Tensor
+    offset: torch.Tensor | None = None
+
+    def __call__(self, hidden: torch.Tensor) -> torch.Tensor:
+        matrix = self.matrix.to(hidden.device, torch.float32)
+        out = hidden.float() @ matrix.T
+        if self.offset is not None:
+            out = out + self.offset.to(hidden.device, torch.float32)
+        return out.to(hidden.dtype)
+
+
 @dataclass(frozen=True)
 class Interventions:
     """What to change in one encoder call (see the module docstring). Layers and heads count from 0.
@@ -86,6 +106,7 @@ class Interventions:
     variants: tuple["Interventions", ...] = ()
     positions: tuple[int, ...] | None = None
     record: bool = False
+    project: tuple[Projection, ...] = ()
 
     def __post_init__(self) -> None:
         for name in ("ablate", "patch_heads", "patch_attention", "patch_mlp"):
@@ -95,11 +116,12 @@ class Interventions:
         if self.positions is not None:
             object.__setattr__(self, "positions", tuple(int(p) for p in self.positions))
         object.__setattr__(self, "variants", tuple(self.variants))
+        object.__setattr__(self, "project", tuple(self.project))
 
     @property
     def empty(self) -> bool:
         return not (self.edits or self.variants or self.base is not None or self.positions is not None
-                    or self.record)
+                    or self.record or self.project)
 
     @property
     def edits(self) -> bool:
@@ -146,6 +168,12 @@ class Interventions:
                                  f"{layers} layers.")
         if self.record and (self.variants or self.positions is not None):
             raise ValueError("Recording needs a whole, single run: no variants and no positions.")
+        for projection in self.project:
+            if not 0 <= projection.layer < layers:
+                raise ValueError(f"A projection at layer {projection.layer} is out of range: the model has {layers} "
+                                 "layers (from 0 here).")
+        if self.project and (self.variants or self.base is not None):
+            raise ValueError("Projections apply to a whole run: no variants and no base.")
 
 
 @dataclass(frozen=True)
@@ -342,6 +370,9 @@ def _run_whole(lm: LoadedModel, iv: Interventions, embeddings: torch.Tensor, mas
         intermediate = _edit_intermediate(_intermediate(layer, attended), edits, iv.source, l, positions,
                                           batch_rows)
         out = _output(layer, intermediate, attended)
+        for projection in iv.project:
+            if projection.layer == l:
+                out = projection(out)
         if iv.record:
             for name, value in (("inputs", hidden), ("contexts", context), ("attended", attended),
                                 ("intermediates", intermediate)):

@@ -1,0 +1,119 @@
+"""Fit a transform on sentences, layer by layer.
+
+The features at layer L are the sentences' hidden states leaving layer L, averaged over every real token ([CLS]
+and [SEP] included), as bias-bench encodes its fitting sentences. Layers are fitted from the lowest up, each on
+features computed with the transforms below it already applied, so the stack removes what is left at each layer.
+"""
+from __future__ import annotations
+
+from typing import Any, Callable, Sequence
+
+import numpy as np
+import torch
+
+from bertlens import forward
+from bertlens.debias import METHODS, NAMES, inlp, leace, self_debias, sentence_debias
+from bertlens.debias.sentences import FittingSet, checked, default_set
+from bertlens.debias.store import Fit, check_layers
+from bertlens.encoding import token_limit
+from bertlens.errors import InputError
+from bertlens.interventions import Interventions, Projection
+from bertlens.model import LoadedModel
+
+
+def parse_layers(value: str | Sequence[int] | None, lm: LoadedModel) -> tuple[int, ...]:
+    """Layers written `L[,L...]` (from 1), checked against the model; the last layer when None. Sorted."""
+    if value is None or value == "":
+        return (lm.config.num_hidden_layers,)
+    items = value.split(",") if isinstance(value, str) else list(value)
+    layers = set()
+    for item in items:
+        text = str(item).strip()
+        if not text:
+            continue
+        if not text.lstrip("-").isdigit():
+            raise InputError(f"'{text[:20]}' is not a layer: write layer numbers from 1, such as 12,24.")
+        layers.add(int(text))
+    if not layers:
+        raise InputError("Name at least one layer, such as 24.")
+    result = tuple(sorted(layers))
+    check_layers(result, lm)
+    return result
+
+
+def features(lm: LoadedModel, texts: Sequence[str], layer: int, interventions: Interventions | None = None,
+             batch_size: int = 32, progress: Callable[[int, int], None] | None = None) -> np.ndarray:
+    """(n, hidden) float64: each text's hidden states leaving `layer` (from 1), mean over its tokens."""
+    rows = [lm.tokenizer(text)["input_ids"] for text in texts]
+    limit = token_limit(lm)
+    for text, row in zip(texts, rows):
+        if len(row) > limit:
+            raise InputError(f"The sentence '{text[:40]}' is {len(row)} tokens long; the model reads {limit}.")
+    order = sorted(range(len(rows)), key=lambda i: len(rows[i]))
+    out = np.zeros((len(rows), lm.config.hidden_size))
+    last = layer == lm.config.num_hidden_layers
+    for start in range(0, len(order), batch_size):
+        chunk = order[start:start + batch_size]
+        ids, mask, types = forward.padded(lm, [rows[i] for i in chunk])
+        with torch.inference_mode():
+            output = forward.encoder(lm, ids, types, mask, hidden_states=not last, interventions=interventions)
+            hidden = (output.last_hidden if last else output.hidden_states[layer]).float()
+            weights = mask.unsqueeze(-1).float()
+            mean = (hidden * weights).sum(dim=1) / weights.sum(dim=1)
+        out[chunk] = mean.cpu().double().numpy()
+        if progress is not None:
+            progress(min(start + batch_size, len(order)), len(order))
+    return out
+
+
+def fit(lm: LoadedModel, method: str, layers: Sequence[int] | None = None, fitting: FittingSet | None = None,
+        options: dict[str, Any] | None = None, progress: Callable[[str], None] | None = None) -> Fit:
+    """Fit `method` at `layers` (from 1; the last by default) on `fitting` (the default set when None).
+
+    Options: INLP `n_classifiers` (80), SentenceDebias `k` (1), Self-Debias `prefix`, `decay` (50), `epsilon`
+    (0.01). Raises InputError for an unknown method, a layer outside the model, or unusable sentences."""
+    if method not in METHODS:
+        raise InputError(f"Unknown method '{method}'; choose one of {', '.join(METHODS)}.")
+    options = dict(options or {})
+    if method == "self_debias":
+        chosen = {"prefix": str(options.get("prefix", self_debias.GENDER_PREFIX)),
+                  "decay": float(options.get("decay", self_debias.DECAY)),
+                  "epsilon": float(options.get("epsilon", self_debias.EPSILON))}
+        return Fit(method, (), chosen, "", lm.fingerprint(), lm.info.model_id, 0)
+    fitting = checked(fitting or default_set())
+    chosen_layers = tuple(sorted(set(layers))) if layers else (lm.config.num_hidden_layers,)
+    check_layers(chosen_layers, lm)
+    if method == "inlp":
+        options = {"n_classifiers": int(options.get("n_classifiers", inlp.N_CLASSIFIERS))}
+        if options["n_classifiers"] < 1:
+            raise InputError("INLP needs at least one classifier.")
+    elif method == "sentence_debias":
+        options = {"k": int(options.get("k", sentence_debias.K))}
+        if not fitting.pairs:
+            raise InputError(f"SentenceDebias needs counterfactual pairs: {fitting.source} has none (give plain "
+                             "lines, which are paired with their swaps, or a CSV with as many sentences of each "
+                             "label).")
+        if not 1 <= options["k"] <= min(len(fitting.pairs) * 2, lm.config.hidden_size):
+            raise InputError(f"SentenceDebias's k must be from 1 to the number of sentences; got {options['k']}.")
+    else:
+        options = {}
+    labels = np.array([fitting.classes.index(label) for label in fitting.labels])
+    matrices, offsets = [], []
+    for layer in chosen_layers:
+        if progress is not None:
+            progress(f"{NAMES[method]}: encoding {len(fitting.texts)} sentences at layer {layer}")
+        below = Interventions(project=tuple(Projection(l - 1, m, o)
+                                            for l, m, o in zip(chosen_layers, matrices, offsets))) if matrices else None
+        x = features(lm, fitting.texts, layer, below)
+        if method == "leace":
+            matrix, offset = leace.fit(x, labels)
+        elif method == "inlp":
+            matrix, offset = inlp.fit(x, labels, options["n_classifiers"])
+        else:
+            first = x[[a for a, _ in fitting.pairs]]
+            second = x[[b for _, b in fitting.pairs]]
+            matrix, offset = sentence_debias.fit(first, second, options["k"])
+        matrices.append(matrix)
+        offsets.append(offset)
+    return Fit(method, chosen_layers, options, fitting.digest(), lm.fingerprint(), lm.info.model_id,
+               len(fitting.texts), tuple(matrices), tuple(offsets), {"data": fitting.source})
