@@ -157,9 +157,11 @@ def combine(results: Mapping[str, MetricResult], pairs: Sequence[CrowsPair]) -> 
 
 
 def score_metrics(lm: LoadedModel, pairs: list[CrowsPair], metrics: Sequence[str] | None = None,
-                  context: Context | None = None, on_metric: Callable[[str], None] | None = None) -> MetricsResult:
-    """Score `pairs` under each chosen registered pair metric (all by default), one after another. A run stopped
-    through `context` ends with the metrics finished so far. Raises InputError as each metric does."""
+                  context: Context | None = None, on_metric: Callable[[str], None] | None = None,
+                  options: Mapping[str, Mapping[str, Any]] | None = None) -> MetricsResult:
+    """Score `pairs` under each chosen registered pair metric (all by default), one after another, each with its
+    `options` (metric name -> option values; defaults for the rest). A run stopped through `context` ends with the
+    metrics finished so far. Raises InputError as each metric does, SpecError for an option out of range."""
     metrics = parse_metrics(metrics if metrics is not None else pair_metrics())
     context = context or Context()
     results: dict[str, MetricResult] = {}
@@ -169,5 +171,6 @@ def score_metrics(lm: LoadedModel, pairs: list[CrowsPair], metrics: Sequence[str
         if on_metric is not None:
             on_metric(metric)
         method = registry.get("metric", metric, DATA)
-        results[metric] = method.run(lm, pairs, method.spec.validate(), context)
+        config = method.spec.validate((options or {}).get(metric), where=f"'{metric}'")
+        results[metric] = method.run(lm, pairs, config, context)
     return combine(results, pairs)

@@ -5,7 +5,7 @@ import argparse
 import sys
 
 from bertlens import registry
-from bertlens.bias.crows_metrics import pair_metrics
+from bertlens.bias.crows_metrics import DATA, pair_metrics
 from bertlens.cli.common import add_method_options, load, method_options
 from bertlens.numbers import significant
 
@@ -31,6 +31,7 @@ def register(sub, common) -> None:
     c.add_argument("--metric", help=f"{','.join(pair_metrics())}: score with these metrics side by side, "
                                     "comma-separated (default: crows alone)")
     c.add_argument("--models", help="A,B: run both checkpoints and compare them (replaces --model)")
+    add_method_options(c, registry.methods("metric", DATA))
     c.set_defaults(func=run_crows)
 
 
@@ -86,10 +87,13 @@ def input_stamp(args: argparse.Namespace, lm, part: str, **files: str | None) ->
     """The SHA-256 of the input files and of the run's configuration, for the report's metadata."""
     from bertlens.bias import audit
 
+    from bertlens.bias.reports import metric_key, provenance
+
     settings = probe_options(args) if part == "probe" else {}
-    config = audit.from_files([lm.info.model_id], ["probe"] if part == "probe" else ["crows"], files,
-                              precision=lm.info.dtype, device=lm.device.type, **settings)
-    return audit.stamp(config, part)
+    config = audit.from_files([lm.info.model_id], [part], files, precision=lm.info.dtype, device=lm.device.type,
+                              **settings)
+    return {**audit.stamp(config, part), "key": metric_key(config, part, lm),
+            "provenance": provenance(lm.device.type, lm.info.dtype)}
 
 
 def probe_options(args: argparse.Namespace) -> dict:

@@ -43,30 +43,85 @@ def print_json(value: Any) -> None:
     print(json.dumps(jsonable(value, JSON_PROPERTIES), indent=2, ensure_ascii=False))
 
 
-def add_method_options(parser: argparse.ArgumentParser, methods: Sequence[Method]) -> None:
-    """One flag per option of each method's config spec: `--steps`, or `--METHOD-OPTION` where two methods share an
-    option's name. Values are read as text and checked by the spec, so the message is the one a page and an audit
-    configuration give."""
-    counts: dict[str, int] = {}
+def flag_names(methods: Sequence[Method]) -> dict[tuple[str, str], list[str]]:
+    """(method, option) -> its flags: `--METHOD-OPTION` always, and the bare `--OPTION` for the first method in
+    registry order (explainers and metrics by `order`, then name) that has an option of that name. A method added
+    later never takes a bare flag from one that has it, so adding a method changes no existing command."""
+    from bertlens import registry
+
+    ranked = sorted({(m.kind, m.name): m for m in registry.methods(methods[0].kind)}.values(),
+                    key=lambda m: (m.order, m.name)) if methods else []
+    owner: dict[str, str] = {}
+    for method in ranked:
+        for param in method.spec.params:
+            owner.setdefault(param.name, method.name)
+    out = {}
     for method in methods:
         for param in method.spec.params:
-            counts[param.name] = counts.get(param.name, 0) + 1
+            flags = [f"--{method.name}-{param.name}".replace("_", "-")]
+            if owner.get(param.name) == method.name:
+                flags.insert(0, "--" + param.name.replace("_", "-"))
+            out[(method.name, param.name)] = flags
+    return out
+
+
+def add_method_options(parser: argparse.ArgumentParser, methods: Sequence[Method]) -> None:
+    """Each option of each method's config spec as flags (`flag_names`), and `--set METHOD.OPTION=VALUE`
+    (repeatable; `--set OPTION=VALUE` when the verb runs one method). Values are read as text and checked by the
+    spec, so the message is the one a page and an audit configuration give."""
+    flags = flag_names(methods)
     for method in methods:
         group = parser.add_argument_group(f"{method.title} options")
         for param in method.spec.params:
-            flag = param.name if counts[param.name] == 1 else f"{method.name}_{param.name}"
-            group.add_argument("--" + flag.replace("_", "-"), dest=_dest(method, param.name), metavar="VALUE",
+            group.add_argument(*flags[(method.name, param.name)], dest=_dest(method, param.name), metavar="VALUE",
                                help=f"{param.help + '; ' if param.help else ''}{param.allowed()} "
                                     f"(default {param.default})")
+    add_set_option(parser)
+
+
+def add_set_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--set", action="append", default=[], metavar="METHOD.OPTION=VALUE", dest="set_options",
+                        help="an option of a registered method, repeatable (e.g. --set aul.batch=8); "
+                             "`python -m bertlens methods` lists every option")
+
+
+def set_options(values: Sequence[str], methods: Sequence[Method]) -> dict[str, dict[str, str]]:
+    """`--set` values as method name -> {option: text}. `OPTION=VALUE` without a method is allowed when exactly
+    one method runs. Raises InputError naming the method or option it does not know."""
+    from bertlens.errors import InputError
+
+    by_name = {m.name: m for m in methods}
+    out: dict[str, dict[str, str]] = {}
+    for item in values:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise InputError(f"--set takes METHOD.OPTION=VALUE; got {item[:80]!r}.")
+        name, dot, option = key.strip().rpartition(".")
+        if not dot:
+            if len(methods) != 1:
+                raise InputError(f"--set {key.strip()}=...: name the method, METHOD.OPTION=VALUE (one of "
+                                 f"{', '.join(by_name)}).")
+            name = methods[0].name
+        if name not in by_name:
+            raise InputError(f"--set names '{name}', which this command does not run; it runs: "
+                             f"{', '.join(by_name)}.")
+        if option not in by_name[name].spec.names():
+            known = ", ".join(by_name[name].spec.names()) or "none"
+            raise InputError(f"Unknown option '{option}' for '{name}'; its options are: {known}.")
+        out.setdefault(name, {})[option] = value
+    return out
 
 
 def method_options(args: argparse.Namespace, methods: Sequence[Method]) -> dict[str, dict[str, Any]]:
-    """The flags given for each method, as method name -> {option: text}; `Method.spec.validate` parses them."""
+    """The options given for each method, flags and `--set` alike, as method name -> {option: text};
+    `Method.spec.validate` parses them. Raises InputError for a `--set` naming an unknown method or option."""
     out: dict[str, dict[str, Any]] = {}
     for method in methods:
         given = {p.name: getattr(args, _dest(method, p.name)) for p in method.spec.params
                  if getattr(args, _dest(method, p.name), None) is not None}
         out[method.name] = given
+    for name, values in set_options(getattr(args, "set_options", None) or [], methods).items():
+        out[name].update(values)
     return out
 
 

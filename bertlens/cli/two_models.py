@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from typing import Any
+from typing import Any, Sequence
 
 from bertlens.cli.common import settings_from
 from bertlens.errors import InputError
@@ -64,17 +64,31 @@ def memory_note(added: list[int]) -> dict[str, Any]:
             "how": "resident memory (psutil RSS) after loading each model and one tiny pass, minus before"}
 
 
+def chosen_options(args: argparse.Namespace, metrics: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """The chosen pair metrics' options from their flags and `--set`, validated before any model loads. Raises
+    SpecError or InputError naming the option."""
+    from bertlens import registry
+    from bertlens.cli.common import method_options
+
+    methods = [registry.get("metric", m) for m in metrics]
+    given = method_options(args, methods)
+    for method in methods:
+        method.spec.validate(given[method.name], where=f"'{method.name}'")
+    return given
+
+
 def crows_metrics(args: argparse.Namespace) -> int:
     from bertlens.bias import audit
     from bertlens.bias.compare import compare_crows
     from bertlens.bias.crows import load_crows
     from bertlens.bias.crows_metrics import parse_metrics, score_metrics
     from bertlens.bias.files import read_bytes
-    from bertlens.bias.reports import metrics_document, sha256
+    from bertlens.bias.reports import metric_key, metrics_document, provenance, sha256
     from bertlens.cli.common import ProgressBar
 
     _check_json_out(args)
     metrics = parse_metrics(args.metric or "crows")
+    options = chosen_options(args, metrics)
     models = model_list(args)
     pairs = load_crows(args.file)
     digest = sha256(read_bytes(args.file))
@@ -83,16 +97,20 @@ def crows_metrics(args: argparse.Namespace) -> int:
         lm, extra = _load(args, model)
         bar = ProgressBar(lm.info.model_id)
         try:
-            result = score_metrics(lm, pairs, metrics, context=bar)
+            result = score_metrics(lm, pairs, metrics, context=bar, options=options)
         finally:
             bar.close()
         runs.append((lm, result))
         added.append(extra)
     documents = [metrics_document(lm, result, args.file, digest) for lm, result in runs]
-    stamp = audit.stamp(audit.from_files([lm.info.model_id for lm, _ in runs], metrics, {"crows_pairs": args.file},
-                                         precision=runs[0][0].info.dtype, device=runs[0][0].device.type), "crows")
-    for document in documents:
-        document["metadata"].update(stamp)
+    config = audit.from_files([lm.info.model_id for lm, _ in runs], metrics, {"crows_pairs": args.file},
+                              options={m: o for m, o in options.items() if o}, precision=runs[0][0].info.dtype,
+                              device=runs[0][0].device.type)
+    stamp = audit.stamp(config, metrics[0])
+    for (lm, _), document in zip(runs, documents):
+        document["metadata"].update(stamp, provenance=provenance(lm.device.type, lm.info.dtype))
+        for record in document["metrics"]:
+            record["key"] = metric_key(config, record["metric"], lm)
     if len(runs) == 1:
         document = documents[0]
         document["metadata"]["memory"] = memory_note(added)
@@ -146,7 +164,11 @@ def probe_two(args: argparse.Namespace, config, print_probe) -> int:
         lm, extra = _load(args, model)
         runs.append((lm, bias.run_probe(lm, config, batch_size=args.batch_size)))
         added.append(extra)
-    documents = [json.loads(probe_json(lm, result)) for lm, result in runs]
+    from bertlens.cli.bias import input_stamp
+
+    documents = [json.loads(probe_json(lm, result, input_stamp(args, lm, "probe", templates=args.templates,
+                                                               pairs=args.pairs, occupations=args.occupations)))
+                 for lm, result in runs]
     comparison = compare_probe(runs[0][0], runs[0][1], runs[-1][0], runs[-1][1]) if len(runs) == 2 else None
     _emit(args, {"models": documents, "comparison": comparison, "memory": memory_note(added)})
     if not args.json:
