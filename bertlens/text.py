@@ -121,11 +121,21 @@ _MD_SPECIAL = frozenset(string.punctuation)
 
 def md_escape(text: str) -> str:
     """`text` for a markdown context (Streamlit's st.error, st.info, captions): every ASCII punctuation mark
-    backslash-escaped, so no link, image, HTML, math or emphasis survives, and control and format characters shown
-    as escapes (`visible`). Plain-text elements (st.text, st.code, dataframes) need no escaping; prefer them for
+    backslash-escaped, so no link, image, HTML, math or emphasis survives, bare URLs and e-mail addresses broken
+    (`defang`), and control and format characters shown as escapes (`visible`). Plain-text elements (st.text, st.code, dataframes) need no escaping; prefer them for
     whole strings from users or files."""
-    shown = visible(str(text), keep="\n\t")
+    shown = defang(visible(str(text), keep="\n\t"))
     return "".join("\\" + c if c in _MD_SPECIAL else c for c in shown).replace("\n", "  \n")
+
+
+_URL_START = re.compile(r"(?i)\b(https?|ftp|mailto|javascript|data|file|www)(:|\.)")
+_EMAIL_AT = re.compile(r"(?<=[\w.+-])@(?=[\w-]+\.)")
+
+
+def defang(text: str) -> str:
+    """`text` with every URL and e-mail address broken visibly (`http[:]//host`, `www[.]host`, `a[@]b.org`):
+    Streamlit's markdown turns a bare URL into a live link even when its punctuation is escaped."""
+    return _EMAIL_AT.sub("[@]", _URL_START.sub(r"\1[\2]", text))
 
 
 _INVISIBLE = frozenset(("Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"))

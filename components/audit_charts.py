@@ -91,9 +91,14 @@ def crows_two_models(comparison: CrowsComparison) -> go.Figure:
     return legend_in_margin(fig, rows=2)
 
 
+MAX_LEGEND = 12
+
+
 def checkpoint_strip(report: dict, limit: int = 60) -> go.Figure:
     """One row per occupation, one dot per completed checkpoint (its log-ratio), occupations ordered by their mean;
-    a bar marks the mean across checkpoints. Hover names the checkpoint."""
+    a bar marks the mean across checkpoints. Hover names the checkpoint. Up to MAX_LEGEND checkpoints each get a
+    trace (and a legend entry); beyond, all dots are one trace, built in one pass: a report of 36,000 checkpoints
+    took over 40 s with a trace (and a scan of every value) per checkpoint."""
     rows = [r for r in report["checkpoints"] if r.get("status") == "ok" and r.get("occupations")]
     values: dict[str, list[tuple[str, float]]] = {}
     for row in rows:
@@ -105,16 +110,24 @@ def checkpoint_strip(report: dict, limit: int = 60) -> go.Figure:
     if len(order) > limit:
         order = order[: limit // 2] + order[-limit // 2:]
     fig = go.Figure()
-    for i, model in enumerate(dict.fromkeys(r["model"] for r in rows)):
-        xs, ys = [], []
-        for occupation in order:
-            for name, value in values[occupation]:
-                if name == model:
-                    xs.append(value)
-                    ys.append(plotly_text(occupation))
-        fig.add_trace(go.Scatter(x=xs, y=ys, mode="markers", name=_label(model), showlegend=len(rows) <= 12,
-                                 marker=dict(size=8, opacity=0.75), hovertemplate="%{y}: %{x:+.3f}<extra>"
-                                 + _label(model) + "</extra>"))
+    models = list(dict.fromkeys(r["model"] for r in rows))
+    each = len(models) <= MAX_LEGEND
+    dots: dict[str, tuple[list[float], list[str], list[str]]] = {}
+    for occupation in order:
+        label = plotly_text(occupation)
+        for name, value in values[occupation]:
+            xs, ys, names = dots.setdefault(name if each else "", ([], [], []))
+            xs.append(value)
+            ys.append(label)
+            names.append(_label(name))
+    for model in models if each else [""]:
+        if model not in dots:
+            continue
+        xs, ys, names = dots[model]
+        fig.add_trace(go.Scatter(x=xs, y=ys, customdata=names, mode="markers",
+                                 name=_label(model) if each else f"{len(models):,} checkpoints", showlegend=True,
+                                 marker=dict(size=8, opacity=0.75 if each else 0.3),
+                                 hovertemplate="%{y}: %{x:+.3f}<extra>%{customdata}</extra>"))
     fig.add_trace(go.Scatter(x=[means[o] for o in order], y=[plotly_text(o) for o in order], mode="markers",
                              name="mean across checkpoints", marker=dict(symbol="line-ns-open", size=16, color="black",
                                                                          line=dict(width=2)),

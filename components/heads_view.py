@@ -19,6 +19,7 @@ import streamlit as st
 
 from bertlens import svg
 from bertlens.mediation import HeadEffect, Mediation, SwapLengthError
+from bertlens.export import csv_text
 from bertlens.numbers import significant
 from bertlens.results import MetricResult
 from bertlens.serialize import jsonable
@@ -170,12 +171,12 @@ def top_heads_table(heads: Sequence[HeadEffect], low: np.ndarray | None = None,
 
 
 def grid_csv(grid: np.ndarray, provenance: dict[str, Any]) -> str:
-    lines = [f"# {k}: {v}" for k, v in provenance.items()]
-    lines.append("layer,head,nie")
-    for l in range(grid.shape[0]):
-        for h in range(grid.shape[1]):
-            lines.append(f"{l + 1},{h + 1},{grid[l, h]:.8g}")
-    return "\n".join(lines) + "\n"
+    """Every head's effect, with the provenance as `#key,value` lines, through the one spreadsheet-safe CSV writer
+    (`bertlens.export.csv_text`): a swap such as `nurse=a,-2+3` written raw split into a cell `-2+3` that a
+    spreadsheet runs as a formula."""
+    records = [{"layer": l + 1, "head": h + 1, "nie": float(grid[l, h])}
+               for l in range(grid.shape[0]) for h in range(grid.shape[1])]
+    return csv_text(dict(provenance), records, ["layer", "head", "nie"])
 
 
 def selected_head(value: Any, layers: int, heads: int) -> tuple[int, int] | None:

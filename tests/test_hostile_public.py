@@ -52,6 +52,7 @@ MAX_MESSAGE = 600
 TRACEBACK = re.compile(r"Traceback|File \"|object at 0x")
 LIVE = re.compile(r"(?<!\\)!\[|(?<!\\)\]\(\s*(https?|javascript)|(?<!\\)<\s*(img|script|a\s|iframe)", re.I)
 HTML = re.compile(r"<(img|script|a\s|iframe|svg|object|b>|i>|span)", re.I)  # a tag starts right after "<"
+BARE_URL = re.compile(r"(?i)(https?://|www\.)127\.0\.0\.9|@127\.0\.0\.9")  # markdown autolinks these, escaped or not
 BIG_FIELD = "y" * 200_000
 MARKUP = "[Click to re-login](http://127.0.0.9/phish) ![b](http://127.0.0.9/beacon.png) <img src=x onerror=alert(1)>"
 
@@ -171,6 +172,11 @@ def open_page(page: str, query: dict[str, str] | None = None) -> AppTest:
     return at
 
 
+def unescaped(markdown: str) -> str:
+    """Markdown text as a reader sees it (backslash escapes undone): what Streamlit's autolinking reads."""
+    return re.sub(r"\\(.)", r"\1", markdown)
+
+
 def rendered(at: AppTest) -> list[str]:
     """Every string drawn as markdown, and every plotly figure's JSON."""
     texts = [str(e.value) for kind in ("markdown", "caption", "error", "warning", "info", "success", "title",
@@ -188,7 +194,8 @@ def chart_texts(at: AppTest) -> list[str]:
 def page_verdict(at: AppTest, expect_message: bool = True, baseline: set[str] | None = None) -> Verdict:
     if at.exception:
         return broken(f"exception on the page: {at.exception[0].value[:160]}")
-    live = [t for t in rendered(at) if t not in (baseline or set()) and LIVE.search(t) and "127.0.0.9" in t]
+    live = [t for t in rendered(at) if t not in (baseline or set()) and "127.0.0.9" in t
+            and (LIVE.search(t) or BARE_URL.search(unescaped(t)))]
     live += [t for t in chart_texts(at) if HTML.search(t)]
     if live:
         return broken(f"live markup: {live[0][:160]!r}")
@@ -969,6 +976,81 @@ def test_round_two_settings_and_outputs(app_env, tmp_path, monkeypatch):
         "text.py:120 a right-to-left override in a message is a visible escape": rtl_in_a_message,
     }
     rows = record("13 round 2: settings and outputs", cases)
+    assert_none_weak_or_broken(rows)
+
+
+# ---------------------------------------------------------------- 14 round 2 (issue 28): pages
+
+URL_NAME = "[Click to re-login](http://127.0.0.9/phish) www.127.0.0.9 me@127.0.0.9.csv"
+
+
+def test_round_two_pages(app_env):
+    import csv as csv_module
+
+    import numpy as np
+
+    from components import audit_charts
+    from components.heads_view import grid_csv
+
+    at = open_page("app_pages/bias_probe.py")
+    baseline = set(rendered(at))
+
+    def ran_on_is_plain_text() -> Verdict:
+        """components/audit_views.py:268 captioned ran_on through md_escape, and markdown still linked its bare
+        URLs. Expected: the string is drawn by st.text (no markdown), and no markdown element links the host."""
+        upload_report(at, "r.json", json.dumps({**GOOD_REPORT, "ran_on": MARKUP}).encode())
+        if not any("127.0.0.9/phish" in str(t.value) for t in at.text):
+            return broken("ran_on is not drawn as plain text (st.text)")
+        return page_verdict(at, expect_message=False, baseline=baseline)
+
+    def upload_named(key: str, data: bytes) -> Verdict:
+        """A file name quoted in a message: expected defanged (no bare URL, address or www. host left)."""
+        page = open_page("app_pages/bias_probe.py")
+        next(u for u in page.file_uploader if u.key == key).set_value((URL_NAME, data, "text/csv"))
+        page.run()
+        return page_verdict(page, expect_message=False, baseline=baseline)
+
+    def heads_csv_is_spreadsheet_safe() -> Verdict:
+        """components/heads_view.py:173 wrote '# swap: ...=a,-2+3' raw: a cell '-2+3' a spreadsheet runs.
+        Expected: every cell, comment lines included, passes the one spreadsheet-safe writer."""
+        text = grid_csv(np.zeros((2, 2)), {"text": "=HYPERLINK(\"http://127.0.0.9\")",
+                                           "swap": "nurse x y z w v=a,-2+3", "note": "@SUM(1)"})
+        cells = [c for row in csv_module.reader(text.splitlines()) for c in row]
+        risky = [c for c in cells if c[:1] in ("=", "+", "-", "@", "\t", "\r")]
+        return broken(f"formula cells: {risky}") if risky else held(f"{len(cells)} cells, none a formula")
+
+    def huge_report() -> Verdict:
+        """components/audit_charts.py:108-117 built one trace per checkpoint in a quadratic loop (40 s for
+        36,000). Expected: the page draws one trace for the dots, and shows the report without an exception."""
+        rows = [{"model": f"s{i}", "status": "ok", "scores": {"s": 0.5},
+                 "occupations": [{"occupation": "nurse", "log_ratio": (i % 97) / 97}]} for i in range(36_000)]
+        report = {**GOOD_REPORT, "checkpoints": rows, "completed": 36_000, "failed": 0, "spread": [], "inputs": []}
+        data = json.dumps(report).encode()
+        finished, page, exc = in_thread(lambda: upload_report(at, "huge.json", data), 120)
+        if not finished or exc is not None:
+            return broken(f"not shown in 120 s: {exc}")
+        figure = audit_charts.checkpoint_strip(audit_parse(data))
+        if len(figure.data) > audit_charts.MAX_LEGEND + 1:
+            return broken(f"{len(figure.data)} traces")
+        return page_verdict(page, expect_message=False, baseline=baseline)
+
+    def audit_parse(data: bytes) -> dict:
+        from bertlens.bias import audit
+
+        return audit.parse_report(data, "huge.json")
+
+    cases: dict[str, Callable[[], Verdict]] = {
+        "components/audit_views.py:268 a report's ran_on with bare URLs is plain text, not a live link":
+            ran_on_is_plain_text,
+        "components/uploads.py a CrowS-Pairs file named with a URL: no live link": lambda: upload_named(
+            "bias_crows_file", b"not,a,crows,file\n"),
+        "components/uploads.py an occupations file named with a URL: no live link": lambda: upload_named(
+            "bias_occupations_file", b"\xff\xfe broken"),
+        "components/heads_view.py:173 the heads CSV is spreadsheet-safe, comment lines too":
+            heads_csv_is_spreadsheet_safe,
+        "components/audit_charts.py:108 a report of 36,000 checkpoints loads with one trace": huge_report,
+    }
+    rows = record("14 round 2: pages", cases)
     assert_none_weak_or_broken(rows)
 
 
