@@ -375,3 +375,48 @@ def test_layers_outside_the_model_and_unknown_methods(lm):
     assert fitting.parse_layers("2, 1", lm) == (1, 2)
     with pytest.raises(InputError, match="Unknown method"):
         fitting.fit(lm, "nope")
+
+
+def test_debias_fit_command_and_seat_with_the_fit(lm, deep_lm, tiny_model_dir, tmp_path, capsys):
+    from bertlens.bias import seat
+    from bertlens.bias.seat_templates import SEAT_DIR
+    from bertlens.cli import main
+
+    out = tmp_path / "leace"
+    assert main(["debias", "fit", "--method", "leace", "--model", str(tiny_model_dir), "--out", str(out)]) == 0
+    assert "Debiased: LEACE at layer 2" in capsys.readouterr().out
+    code = main(["seat", str(SEAT_DIR / "weat6b.jsonl"), "--model", str(tiny_model_dir), "--debias", str(out),
+                 "--json"])
+    result = json.loads(capsys.readouterr().out)
+    assert code == 0 and result["transform"] == "Debiased: LEACE at layer 2"
+    [expected] = seat.run(lm, seat.read_word_sets(SEAT_DIR / "weat6b.jsonl"),
+                          interventions=store.load(out, lm).interventions())
+    assert result["tests"][0]["effect_size"] == expected.effect_size
+    [intact] = seat.run(lm, seat.read_word_sets(SEAT_DIR / "weat6b.jsonl"))
+    assert intact.effect_size != expected.effect_size
+    assert main(["seat", "--model", str(deep_lm.info.source), "--debias", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "made for another model" in err and one_error(err)
+
+
+@pytest.mark.parametrize("args, fragment", [
+    (["--layers", "3"], "Layer 3 is outside the model"),
+    (["--sentences", "{empty}"], "has no sentences"),
+    (["--sentences", "{one_label}"], "one label only"),
+])
+def test_debias_fit_command_bad_input(tiny_model_dir, tmp_path, capsys, args, fragment):
+    from bertlens.cli import main
+
+    (tmp_path / "empty.txt").write_text("")
+    (tmp_path / "one.csv").write_text("text,label\nHe is here.,m\nShe is here.,m\n")
+    args = [a.format(empty=tmp_path / "empty.txt", one_label=tmp_path / "one.csv") for a in args]
+    code = main(["debias", "fit", "--method", "inlp", "--model", str(tiny_model_dir), "--out", str(tmp_path / "o"),
+                 *args])
+    err = capsys.readouterr().err
+    assert code == 2 and fragment in err and one_error(err)
+
+
+def one_error(err: str) -> bool:
+    """One line of error (beside the random-weights warning), no traceback."""
+    lines = [line for line in err.splitlines() if not line.startswith("warning: this model has RANDOM weights")]
+    return len(lines) == 1 and lines[0].startswith("error: ") and "Traceback" not in err

@@ -214,3 +214,34 @@ def test_bad_word_set_files_give_one_line(tmp_path, text, fragment):
     with pytest.raises(InputError) as caught:
         seat.read_word_sets(path)
     assert fragment in str(caught.value) and "\n" not in str(caught.value)
+
+
+def test_seat_command_prints_the_core_results(lm, tiny_model_dir, capsys):
+    from bertlens.cli import main
+
+    code = main(["seat", str(SEAT_DIR / "weat6.jsonl"), str(SEAT_DIR / "weat7.jsonl"), "--model", str(tiny_model_dir),
+                 "--json"])
+    out = json.loads(capsys.readouterr().out)
+    assert code == 0 and out["transform"] == "intact"
+    core = seat.run(lm, seat.read_word_sets(SEAT_DIR / "weat6.jsonl") + seat.read_word_sets(SEAT_DIR / "weat7.jsonl"))
+    assert [(t["test"], t["effect_size"], t["p_value"], t["sizes"]) for t in out["tests"]] == \
+        [(r.test, r.effect_size, r.p_value, r.sizes) for r in core]
+    code = main(["seat", str(SEAT_DIR / "weat6.jsonl"), "--model", str(tiny_model_dir)])
+    text = capsys.readouterr().out
+    assert code == 0 and "weat6" in text and "mean |effect size|" in text
+
+
+def test_seat_command_names_a_missing_set(tmp_path, tiny_model_dir, capsys):
+    from bertlens.cli import main
+
+    path = tmp_path / "three.jsonl"
+    path.write_text(json.dumps({key: {"category": key, "examples": ["a", "b"]} for key in seat.SETS[:3]}))
+    assert main(["seat", str(path), "--model", str(tiny_model_dir)]) == 2
+    err = capsys.readouterr().err
+    assert "lacks the set 'attr2'" in err and one_error(err)
+
+
+def one_error(err: str) -> bool:
+    """One line of error (beside the random-weights warning), no traceback."""
+    lines = [line for line in err.splitlines() if not line.startswith("warning: this model has RANDOM weights")]
+    return len(lines) == 1 and lines[0].startswith("error: ") and "Traceback" not in err
