@@ -23,6 +23,7 @@ from bertlens.results import ItemDecision, MetricResult
 
 CATEGORIES = (True, False, None)
 NAMES = {True: "for", False: "against", None: "tie"}
+SCORE_DIGITS = 6
 
 
 @dataclass(frozen=True)
@@ -117,11 +118,15 @@ def headline_table(results: Sequence[MetricResult]) -> list[dict[str, Any]]:
 
 
 def agreement_document(results: Sequence[MetricResult]) -> dict[str, Any]:
-    """Headlines, pairwise agreement and disagreeing items of `results`, as plain data (NaN as None)."""
+    """Headlines, pairwise agreement and disagreeing items of `results`, as plain data (NaN as None). Items are
+    named by their id in the input (whose SHA-256 the report records), never by their text, and scores are
+    rounded to `SCORE_DIGITS` decimals: a report references its inputs and stays small."""
     from bertlens.serialize import jsonable
 
+    compact = [{k: round(v, SCORE_DIGITS) if k.endswith("_score") and isinstance(v, float) else v
+                for k, v in row.items() if k != "label"} for row in disagreeing_items(results)]
     return jsonable({"headlines": headline_table(results),
                      "agreement": [p.as_dict() for p in pairwise(results)],
-                     "disagreements": disagreeing_items(results),
+                     "disagreements": compact,
                      "kappa": "Cohen's kappa over three categories (for, against, tie) on the items both metrics "
                               "scored; None where undefined (both metrics put every item in one category)"})

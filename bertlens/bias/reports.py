@@ -88,6 +88,18 @@ def result_key(method: str, fingerprint: str, precision: str, options: Mapping[s
                    "inputs": dict(inputs)})
 
 
+def metric_key(config: Any, metric: str, lm: LoadedModel) -> str:
+    """`result_key` of `metric` run on `lm` as the audit configuration `config` (`bertlens.bias.audit.AuditConfig`)
+    sets it: its validated options and the SHA-256 of each input its kind reads. Every route builds such a
+    configuration (the command line from its flags, the page from its widgets, the audit from its file), so every
+    route gets the same key for the same computation."""
+    from bertlens import kinds
+
+    parts = {p.key for p in kinds.get(registry.get("metric", metric).data).parts}
+    inputs = {i.name: i.sha256 for i in config.inputs() if i.name in parts}
+    return result_key(metric, lm.fingerprint(), lm.info.dtype, config.metric_options(metric), inputs)
+
+
 CODES = {True: "+", False: "-", None: "="}
 """Per-item decisions in a report, one character each: + for the bias measured, - against it, = a tie or no side."""
 

@@ -36,16 +36,11 @@ def register(sub, common) -> None:
 
 
 def _bar(total_label: str):
-    from tqdm import tqdm
+    """A `ProgressBar` and its (fraction, message) callback."""
+    from bertlens.cli.common import ProgressBar
 
-    bar = tqdm(total=1000, desc=total_label, file=sys.stderr, bar_format="{l_bar}{bar}| {postfix}")
-
-    def update(fraction: float, message: str) -> None:
-        bar.n = int(fraction * 1000)
-        bar.set_postfix_str(message, refresh=False)
-        bar.refresh()
-
-    return bar, update
+    bar = ProgressBar(total_label)
+    return bar, bar.update
 
 
 def run_probe(args: argparse.Namespace) -> int:

@@ -130,21 +130,44 @@ def _dest(method: Method, option: str) -> str:
 
 
 class ProgressBar(Context):
-    """The command line's side of a job: the same `Method.run`, in the foreground, with a progress bar on stderr
-    (shown only on a terminal)."""
+    """The command line's side of a job: the same `Method.run`, in the foreground, with per-item progress on stderr:
+    a live bar on a terminal, and otherwise (a log file, CI, a pipe) one line every `INTERVAL` seconds, so a long
+    run that nobody watches live still says how far it got."""
 
-    def __init__(self, title: str) -> None:
+    INTERVAL = 10.0
+
+    def __init__(self, title: str, stream: Any = None, clock: Any = None) -> None:
+        import time
+
         self.title = title
+        self.stream = stream if stream is not None else sys.stderr
+        self.clock = clock or time.monotonic
         self.bar = None
+        self.last: float | None = None
+        self.tty = bool(getattr(self.stream, "isatty", lambda: False)())
 
     def progress(self, done: float, total: float, message: str = "") -> None:
-        if self.bar is None:
-            from tqdm import tqdm
+        if self.tty:
+            if self.bar is None:
+                from tqdm import tqdm
 
-            self.bar = tqdm(total=total, desc=self.title, file=sys.stderr, disable=None, leave=False)
-        self.bar.total = total
-        self.bar.n = done
-        self.bar.set_postfix_str(message[:40], refresh=True)
+                self.bar = tqdm(total=total, desc=self.title, file=self.stream, leave=False)
+            self.bar.total = total
+            self.bar.n = done
+            self.bar.set_postfix_str(message[:40], refresh=True)
+            return
+        now = self.clock()
+        if self.last is not None and now - self.last < self.INTERVAL:
+            return
+        self.last = now
+        share = f" ({100 * done / total:.0f}%)" if total else ""
+        amount = f"{done:,.0f} of {total:,.0f}" if total and total > 1 else f"{100 * done:.0f}%" if total else ""
+        print(f"{self.title}: {amount}{share if total and total > 1 else ''}{' ' + message if message else ''}",
+              file=self.stream, flush=True)
+
+    def update(self, fraction: float, message: str = "") -> None:
+        """Progress given as a fraction (as the bias modules report it)."""
+        self.progress(fraction, 1.0, message)
 
     def close(self) -> None:
         if self.bar is not None:

@@ -85,21 +85,18 @@ def _from_predictions(args: argparse.Namespace, data) -> dict:
 
 
 class _bar:
-    """A tqdm bar on stderr fed with (done, total, message)."""
+    """A `ProgressBar` on stderr fed with (done, total, message)."""
 
     def __init__(self) -> None:
-        from tqdm import tqdm
+        from bertlens.cli.common import ProgressBar
 
-        self.tqdm = tqdm(total=1, desc="stereoset", file=sys.stderr, unit="row")
+        self.bar = ProgressBar("stereoset")
 
     def update(self, done: float, total: float, message: str) -> None:
-        self.tqdm.total = total
-        self.tqdm.n = int(done)
-        self.tqdm.set_postfix_str(message, refresh=False)
-        self.tqdm.refresh()
+        self.bar.progress(done, total, message)
 
     def close(self) -> None:
-        self.tqdm.close()
+        self.bar.close()
 
 
 def _cell(value, ci) -> str:
