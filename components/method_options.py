@@ -1,8 +1,10 @@
 """Widgets and link fields drawn from a registered method's config spec, so a page keeps no list of options.
 
-Each option of each method becomes one widget (its key `PREFIX_OPTION`, or `PREFIX_METHOD_OPTION` where two
-methods share an option's name) and one link parameter (the option's name, or `METHOD_OPTION`). A link value
-outside the spec gets the spec's own message, the one the command line and audit configurations give.
+Each option of each method becomes one widget and one link parameter. The option's own name (`top_k`) belongs to
+the first of the page's methods in registry order that has it (the rule of the command line's flags, `bertlens.cli.common`), so a
+method added later never renames another's widget or link parameter; every other method's option is namespaced,
+`METHOD_OPTION`, and every option is also read from the namespaced `METHOD.OPTION` in a link. A link value outside
+the spec gets the spec's own message, the one the command line and audit configurations give.
 """
 from __future__ import annotations
 
@@ -15,21 +17,21 @@ from bertlens.text import md_escape
 from components.query_state import Field, dump_bool
 
 
-def _shared(methods: Sequence[Method]) -> set[str]:
-    seen: dict[str, int] = {}
-    for method in methods:
-        for p in method.spec.params:
-            seen[p.name] = seen.get(p.name, 0) + 1
-    return {name for name, count in seen.items() if count > 1}
-
-
-def widget_key(prefix: str, methods: Sequence[Method], method: Method, param: Param) -> str:
-    name = f"{method.name}_{param.name}" if param.name in _shared(methods) else param.name
-    return f"{prefix}_{name}"
+def _owner(methods: Sequence[Method], method: Method, option: str) -> bool:
+    """Whether `method` is the first of the page's `methods` in registry order (by `order`, then name) with an
+    option called `option`."""
+    for other in sorted(methods, key=lambda m: (m.order, m.name)):
+        if option in other.spec.names():
+            return other.name == method.name
+    return True
 
 
 def link_name(methods: Sequence[Method], method: Method, param: Param) -> str:
-    return f"{method.name}_{param.name}" if param.name in _shared(methods) else param.name
+    return param.name if _owner(methods, method, param.name) else f"{method.name}_{param.name}"
+
+
+def widget_key(prefix: str, methods: Sequence[Method], method: Method, param: Param) -> str:
+    return f"{prefix}_{link_name(methods, method, param)}"
 
 
 def fields(prefix: str, methods: Sequence[Method]) -> list[Field]:
@@ -37,9 +39,10 @@ def fields(prefix: str, methods: Sequence[Method]) -> list[Field]:
     out = []
     for method in methods:
         for p in method.spec.params:
-            out.append(Field(widget_key(prefix, methods, method, p), link_name(methods, method, p), p.default,
-                             parse=p.parse, dump=dump_bool if p.type == "bool" else str,
-                             label=f"'{link_name(methods, method, p)}'"))
+            name = link_name(methods, method, p)
+            aliases = tuple(a for a in (f"{method.name}.{p.name}", f"{method.name}_{p.name}") if a != name)
+            out.append(Field(widget_key(prefix, methods, method, p), name, p.default, parse=p.parse,
+                             dump=dump_bool if p.type == "bool" else str, label=f"'{name}'", aliases=aliases))
     return out
 
 

@@ -129,6 +129,15 @@ class Field:
     dump: Callable[[Any], str] = str
     label: str = ""
     limit: int = MAX_URL_TEXT
+    aliases: tuple[str, ...] = ()
+    """Other parameter names a link may use for this input (an older name kept so old links still work)."""
+
+    def given(self, params: Any) -> str | None:
+        """This input's value in the link's `params` (its name first, then an alias), None when absent."""
+        for name in (self.param, *self.aliases):
+            if name in params:
+                return params.get(name)
+        return None
     lesson: bool = False
 
     @property
@@ -203,13 +212,13 @@ class PageState:
         entering = self.page != "app" and st.session_state.get(_PAGE) != self.page
         if self.page != "app":
             st.session_state[_PAGE] = self.page
-        carried = entering and any(field.param in st.query_params for field in self.fields)
+        carried = entering and any(field.given(st.query_params) is not None for field in self.fields)
         if st.session_state.get(flag) and not history and not carried:
             return []
         st.session_state[flag] = True
         problems = []
         for field in self.fields:
-            raw = st.query_params.get(field.param)
+            raw = field.given(st.query_params)
             if raw is None:
                 if not history:
                     continue
@@ -292,14 +301,14 @@ _HISTORY = """<script>
 </script>"""
 
 
-def copy_link_button() -> None:
+def copy_link_button(label: str = "Copy link to this page") -> None:
     """A visible "Copy link" button: copies the page's current address (which `publish` keeps up to date)."""
-    st.iframe(_COPY_HTML, height=44)
+    st.iframe(_COPY_HTML.replace("COPY_LABEL", label), height=44)
 
 
 _COPY_HTML = """<!doctype html><html><body style="margin:0;font-family:sans-serif">
 <button id="copy" type="button" style="font-size:15px;padding:6px 12px;border:1px solid #adb5bd;border-radius:8px;
-background:#fff;cursor:pointer">Copy link to this page</button>
+background:#fff;cursor:pointer">COPY_LABEL</button>
 <span id="done" style="font-size:13px;color:#2b8a3e;margin-left:6px" aria-live="polite"></span>
 <script>
 const done = document.getElementById("done");

@@ -44,13 +44,11 @@ def print_json(value: Any) -> None:
 
 
 def flag_names(methods: Sequence[Method]) -> dict[tuple[str, str], list[str]]:
-    """(method, option) -> its flags: `--METHOD-OPTION` always, and the bare `--OPTION` for the first method in
-    registry order (explainers and metrics by `order`, then name) that has an option of that name. A method added
-    later never takes a bare flag from one that has it, so adding a method changes no existing command."""
-    from bertlens import registry
-
-    ranked = sorted({(m.kind, m.name): m for m in registry.methods(methods[0].kind)}.values(),
-                    key=lambda m: (m.order, m.name)) if methods else []
+    """(method, option) -> its flags: `--METHOD-OPTION` always, and the bare `--OPTION` for the first of the
+    verb's methods in registry order (by `order`, then name) that has an option of that name. A method added later
+    (a higher `order`) never takes a bare flag from one that has it, so adding a method changes no existing
+    command."""
+    ranked = sorted(methods, key=lambda m: (m.order, m.name))
     owner: dict[str, str] = {}
     for method in ranked:
         for param in method.spec.params:
