@@ -7,11 +7,12 @@ import streamlit as st
 from bertlens.attention import STATISTIC_LABELS, STATISTICS, mask_attention, mean_over_heads, query_key
 from bertlens.attention_views import (bertviz_head_view, bertviz_heights, bertviz_layers_that_fit,
                                       bertviz_model_view, bertviz_model_view_layers, head_view_svg, line_segments,
-                                      model_view_svg, thumbnails)
+                                      thumbnails)
 from bertlens.errors import BertLensError
 from bertlens.fill_mask import postprocess
 from components import attention_charts as charts
-from components.attention_widgets import head_from_selection, relabel_when_tokens_change, static_url
+from components.attention_callbacks import EVERY_TOKEN, model_view_svg_of, pick_head, step_layer, token_label
+from components.attention_widgets import relabel_when_tokens_change, static_url
 from components.figure_export import svg_download
 from components.number_format import table
 from components.presentation import chart, content_width, is_on, output_share, side_by_side
@@ -35,7 +36,6 @@ SCOPES = ("this head", "mean of this layer's heads", "mean of all heads")
 GRIDS = ("all", "layer")
 GRID_LABELS = {"all": "every head", "layer": "one layer, large"}
 LONG_INPUT = 128
-EVERY_TOKEN = -1
 STATE = PageState("attention", [
     Field("att_pair_on", "pair_on", False, parse=parse_bool, dump=dump_bool),
     Field("att_text", "text", DEFAULT_TEXT, label="the text", lesson=True),
@@ -125,23 +125,7 @@ for name, options in (("att_layer", range(1, layers + 1)), ("att_head", range(1,
         del st.session_state[name]
 st.session_state.setdefault("att_layer", 1)
 st.session_state.setdefault("att_head", 1)
-
-
-def in_context(position: int) -> str:
-    return "every token" if position == EVERY_TOKEN else charts.token_in_context(attention.tokens, position)
-
-
-def _pick(chart: str) -> None:
-    picked = head_from_selection(st.session_state.get(chart))
-    if picked:
-        st.session_state.att_layer, st.session_state.att_head = picked
-        st.session_state["_att_scroll"] = st.session_state.get("_att_scroll", 0) + 1
-        st.session_state["_att_scrolled"] = False
-
-
-def _step_layer(delta: int) -> None:
-    st.session_state.att_layer = min(layers, max(1, st.session_state.att_layer + delta))
-
+in_context = partial(token_label, tuple(attention.tokens))  # plain values: no function of this page outlives its run
 
 selected = (st.session_state.att_layer, st.session_state.att_head)
 provenance = {"model": lm.info.model_id, "revision": lm.fingerprint(),
@@ -151,17 +135,17 @@ with output:
         layer_now = st.session_state.att_layer
         st.subheader(f"Layer {layer_now:d}: its {heads} heads")
         back, middle, forward = st.columns([1, 2, 1], vertical_alignment="center")
-        back.button("◀ Layer", key="att_layer_back", on_click=_step_layer, args=(-1,), disabled=layer_now <= 1,
+        back.button("◀ Layer", key="att_layer_back", on_click=step_layer, args=(-1, layers), disabled=layer_now <= 1,
                     width="stretch")
         middle.caption(f"Layer {layer_now:d} of {layers}: rows attend to columns. Click a head to open it below.")
-        forward.button("Layer ▶", key="att_layer_forward", on_click=_step_layer, args=(1,),
+        forward.button("Layer ▶", key="att_layer_forward", on_click=step_layer, args=(1, layers),
                        disabled=layer_now >= layers, width="stretch")
         layer_thumbs = thumbnails(attention.weights[layer_now - 1:layer_now], size=64)[0].numpy()
         chart(charts.layer_figure(layer_thumbs, layer_now, 4 if heads >= 4 else heads, st.session_state.att_head,
                                   width=content_width(output_share())),
-              key="att_layer_heads", name=f"attention-layer-{layer_now}", on_select=lambda: _pick("att_layer_heads"),
+              key="att_layer_heads", name=f"attention-layer-{layer_now}", on_select=partial(pick_head, "att_layer_heads"),
               selection_mode="points")
-        svg_download(partial(model_view_svg, attention, [layer_now - 1]), f"attention-model-view-layer-{layer_now}",
+        svg_download(partial(model_view_svg_of, lm, text, pair, (layer_now - 1,)), f"attention-model-view-layer-{layer_now}",
                      "att_layer_svg", "Model view of this layer (SVG)",
                      help="bertviz's model view of this layer's heads as a standalone vector figure: every head's "
                           "lines, the tokens named.")
@@ -175,7 +159,7 @@ with output:
                        "its own peak and 8/T, so a near-uniform head stays pale. The orange square marks the head "
                        "shown below; click a thumbnail to open another.")
         chart(charts.thumbnail_figure(view.grid, attention, selected, width=content_width(output_share())),
-              key="att_thumbs", name="attention-heads", on_select=lambda: _pick("att_thumbs"),
+              key="att_thumbs", name="attention-heads", on_select=partial(pick_head, "att_thumbs"),
               selection_mode="points")
 
 st.subheader("A statistic of every head")
@@ -185,7 +169,7 @@ right.download_button("Per-head statistics (CSV)", stats.to_csv(provenance), fil
                       mime="text/csv", key="att_csv", icon=":material/download:", width="stretch")
 st.caption("Click a cell to open that head below; the orange square marks it.")
 chart(charts.statistics_figure(stats, statistic, selected, attention.n_tokens, stretch, width=content_width()),
-      key="att_stats", name=f"attention-{statistic}", on_select=lambda: _pick("att_stats"), selection_mode="points")
+      key="att_stats", name=f"attention-{statistic}", on_select=partial(pick_head, "att_stats"), selection_mode="points")
 with st.expander(f"Tokens ({attention.n_tokens})"):
     segments = ["A" if t == 0 else "B" for t in attention.token_type_ids]
     st.dataframe({"position": list(range(attention.n_tokens)), "token": attention.tokens, "segment": segments},
@@ -264,7 +248,7 @@ with bertviz_tab:
                 st.iframe(bertviz_model_view(attention, [c - 1 for c in sorted(chosen)], static_url=static_url()),
                           height=bertviz_heights(attention.n_tokens, len(chosen), heads)[1],
                           alt="bertviz model view")
-                svg_download(partial(model_view_svg, attention, [c - 1 for c in sorted(chosen)]),
+                svg_download(partial(model_view_svg_of, lm, text, pair, tuple(c - 1 for c in sorted(chosen))),
                              "attention-model-view-layers-" + "-".join(str(c) for c in sorted(chosen)),
                              "att_bv_svg", "Model view of these layers (SVG)")
 
