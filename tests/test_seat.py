@@ -245,3 +245,30 @@ def one_error(err: str) -> bool:
     """One line of error (beside the random-weights warning), no traceback."""
     lines = [line for line in err.splitlines() if not line.startswith("warning: this model has RANDOM weights")]
     return len(lines) == 1 and lines[0].startswith("error: ") and "Traceback" not in err
+
+
+def test_the_word_sets_kind_and_the_seat_metric_are_registered(lm, tiny_model_dir, tmp_path):
+    from bertlens import kinds, registry
+    from bertlens.bias import audit
+    from bertlens.registry import Context
+
+    kind = kinds.get("word_sets")
+    method = registry.get("metric", "seat")
+    assert method.data == "word_sets" and "seat" in registry.names("metric", "word_sets")
+    assert kind.parse({"word_sets": None}) == tuple(seat.shipped_tests())
+    with pytest.raises(InputError, match="lacks the set 'attr2'"):
+        kind.parse({"word_sets": json.dumps({k: {"examples": ["a", "b"]} for k in seat.SETS[:3]})})
+    tests = kind.parse(kind.sample(), {"source": "'mine.json'"})
+    assert [t.name for t in tests] == ["mine"]
+    result = method.run(lm, tests, method.spec.validate({"samples": 500}), Context())
+    [expected] = seat.run(lm, tests, n_samples=500)
+    assert result.value == abs(expected.effect_size) and result.n == 1
+    assert result.decisions[0].score == expected.effect_size
+
+    (tmp_path / "ws.json").write_text(kind.sample()["word_sets"])
+    config = audit.parse_config(json.dumps({"bertlens_audit": audit.FORMAT, "models": [str(tiny_model_dir)],
+                                            "metrics": [{"name": "seat", "options": {"samples": 500}}],
+                                            "word_sets": {"path": "ws.json"}}), tmp_path)
+    row = audit.audit_checkpoint(config.as_dict(), str(tiny_model_dir))
+    assert row["status"] == "ok", row
+    assert row["scores"]["seat: |effect size|"] == pytest.approx(abs(expected.effect_size), abs=1e-6)

@@ -32,7 +32,7 @@ import torch
 
 from bertlens import forward
 from bertlens.bias.files import read_text
-from bertlens.bias.seat_templates import SEAT_DIR, SETS
+from bertlens.bias.seat_templates import GENDER_FILE, SEAT_DIR, SETS
 from bertlens.encoding import token_limit
 from bertlens.errors import InputError
 from bertlens.model import LoadedModel
@@ -84,8 +84,9 @@ class SeatResult:
 # ---------------------------------------------------------------- reading
 
 def parse_word_sets(text: str, name: str, test: str) -> list[SeatTest]:
-    """The tests in SEAT-layout `text` (one JSON object, or one object a line), named `test` (`test#2`, ... for
-    the later lines of a JSON-lines file). Raises InputError naming the file, the line and the set at fault."""
+    """The tests in SEAT-layout `text` (one JSON object, or one object a line), each named by its "name" key (a
+    BERT Lens addition) or else `test` (`test#2`, ... for the later lines of a JSON-lines file). Raises InputError
+    naming the file, the line and the set at fault."""
     if not text.strip():
         raise InputError(f"{_start(name)} is empty: give a JSON object with targ1, targ2, attr1 and attr2.")
     try:
@@ -107,7 +108,9 @@ def parse_word_sets(text: str, name: str, test: str) -> list[SeatTest]:
     tests = []
     for index, (data, line) in enumerate(zip(objects, lines)):
         where = f"line {line} of {name}" if line else name
-        tests.append(_test(data, where, test if index == 0 else f"{test}#{index + 1}"))
+        named = data.get("name") if isinstance(data, dict) else None
+        default = test if index == 0 else f"{test}#{index + 1}"
+        tests.append(_test(data, where, named.strip()[:80] if isinstance(named, str) and named.strip() else default))
     return tests
 
 
@@ -149,6 +152,12 @@ def read_word_sets(path: str | Path) -> list[SeatTest]:
     path = Path(path)
     name = f"the SEAT file '{path}'"
     return parse_word_sets(read_text(path, name), name, path.name.split(".")[0] or path.name)
+
+
+def shipped_gender_tests() -> list[SeatTest]:
+    """The six sentence-level gender tests from the shipped `gender.jsonl` (one a line, each named)."""
+    name = "the shipped SEAT gender tests"
+    return parse_word_sets(read_text(GENDER_FILE, name), name, "gender")
 
 
 def shipped_tests(names: Sequence[str] = GENDER_TESTS) -> list[SeatTest]:

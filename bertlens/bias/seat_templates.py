@@ -10,7 +10,7 @@ The sentence templates follow SEAT's scheme: a word gets the templates of its ki
 count noun with its plural, an adjective, a pronoun by case), and a person noun "is a person" where a thing "is a
 thing". When the two target sets end up of different sizes, the longer one is cut to the shorter one's size by a
 seeded random choice that keeps the order (SEAT cuts them too, unseeded, so its published files keep another
-subset of the longer set). This module is BERT Lens's own code; `python -m bertlens.bias.seat_templates` writes
+subset of the longer set). `gender.jsonl` holds the six sentence-level tests, one a line, each with its name. This module is BERT Lens's own code; `python -m bertlens.bias.seat_templates` writes
 `bertlens/data/seat/` from it, and a test checks that the shipped files equal what it writes.
 """
 from __future__ import annotations
@@ -23,6 +23,8 @@ from pathlib import Path
 from bertlens.bias.files import DATA
 
 SEAT_DIR = DATA / "seat"
+GENDER_FILE = SEAT_DIR / "gender.jsonl"
+GENDER_TESTS = ("weat6", "weat6b", "weat7", "weat7b", "weat8", "weat8b")
 SETS = ("targ1", "targ2", "attr1", "attr2")
 TRUNCATION_SEED = 0
 
@@ -144,6 +146,8 @@ def shipped_files() -> dict[str, str]:
     for name in WORD_TESTS:
         out[f"{name}.jsonl"] = json.dumps(word_test(name), indent=2) + "\n"
         out[f"sent-{name}.jsonl"] = json.dumps(sentence_test(name), indent=2) + "\n"
+    out[GENDER_FILE.name] = "".join(json.dumps({"name": f"sent-{name}", **sentence_test(name)}) + "\n"
+                                    for name in GENDER_TESTS)
     return out
 
 
