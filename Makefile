@@ -41,7 +41,7 @@ test: install-dev browser deploy-tools
 	$(BIN)/python -m pytest
 
 bench: install
-	$(BIN)/python -m bertlens bench
+	$(BIN)/python -m devtools.bench
 
 clean:
 	rm -rf $(VENV) .pytest_cache test-artifacts

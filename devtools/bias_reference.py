@@ -1,5 +1,5 @@
 """The bias probe scored the slow way, for the benchmark: one transformers `pipeline("fill-mask", targets=...)` call
-per sentence and chain step. `python -m bertlens bench` times it against the batched `bertlens.bias.run_probe`, and
+per sentence and chain step. `python -m devtools.bench` times it against the batched `bertlens.bias.run_probe`, and
 a test checks both give the same scores."""
 from __future__ import annotations
 

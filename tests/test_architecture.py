@@ -101,6 +101,39 @@ def test_core_does_not_import_the_app_or_the_dev_tools():
         assert not outside, (name, outside)
 
 
+OUTSIDE_THE_CORE = {"components", "services", "app_pages", "devtools", "app", "streamlit", "plotly"}
+IMPORTERS = ("import_module", "__import__", "find_spec", "run_module", "find_module", "import_from_path")
+
+
+def dynamic_imports(path: Path) -> set[str]:
+    """Modules named by a constant in a call that imports or finds them at run time (`importlib.import_module`,
+    `__import__`, `importlib.util.find_spec`, `runpy.run_module`), which the import graph does not see."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Call) and ast.unparse(node.func).endswith(IMPORTERS) and node.args \
+                and isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str):
+            found.add(node.args[0].value)
+    return found
+
+
+def test_the_core_does_not_reach_the_app_or_the_dev_tools_through_importlib_either():
+    """`python -m bertlens bench` runs `python -m devtools.bench` as a program; the package never loads it."""
+    found = {}
+    for path in (ROOT / "bertlens").rglob("*.py"):
+        named = {m for m in dynamic_imports(path) if m.split(".")[0] in OUTSIDE_THE_CORE}
+        if named:
+            found[path.relative_to(ROOT).as_posix()] = sorted(named)
+    assert not found, found
+
+
+def test_the_dynamic_import_finder_sees_planted_ones(tmp_path):
+    planted = tmp_path / "planted.py"
+    planted.write_text("import importlib, importlib.util\nimportlib.import_module('devtools.bench')\n"
+                       "importlib.util.find_spec('devtools')\n__import__('services.jobs')\n"
+                       "importlib.import_module(f'bertlens.{1}')\n", encoding="utf-8")
+    assert dynamic_imports(planted) == {"devtools.bench", "devtools", "services.jobs"}
+
+
 def test_services_never_import_components_or_pages():
     graph = import_graph()
     for name, targets in graph.items():

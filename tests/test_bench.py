@@ -9,7 +9,8 @@ import pytest
 import torch
 
 from devtools import bench
-from bertlens.cli import main
+from bertlens.cli import bench as cli_bench
+from bertlens.cli import build_parser, main
 from bertlens.errors import InputError
 from bertlens import forward
 from bertlens.fast import GraphRunner, hidden_states
@@ -92,12 +93,39 @@ def test_unknown_section_is_an_input_error():
 
 def test_command_writes_json(tiny_model_dir, capsys, tmp_path):
     markdown = tmp_path / "bench.md"
-    code = main(["bench", "--model", str(tiny_model_dir), "--device", "cpu", "--repeats", "1",
-                 "--only", "fill-mask,cache", "--json", "--write", str(markdown)])
+    code = bench.main(["--model", str(tiny_model_dir), "--device", "cpu", "--repeats", "1",
+                       "--only", "fill-mask,cache", "--json", "--write", str(markdown)])
     assert code == 0
     data = json.loads(capsys.readouterr().out)
     assert {r["section"] for r in data["rows"]} == {"fill-mask", "cache"}
+    assert data["command"].startswith("python -m devtools.bench --model ")
     assert markdown.is_file() and markdown.with_suffix(".json").is_file()
+    assert bench.main(["--only", "warp-drive", "--model", str(tiny_model_dir)]) == 2
+    assert "Unknown benchmark section" in capsys.readouterr().err
+
+
+def test_the_old_verb_runs_the_benchmark_with_the_same_flags(tiny_model_dir, capfd, tmp_path):
+    """`python -m bertlens bench` is kept: it runs `python -m devtools.bench` in a child process (the core never
+    imports the dev tools) with every flag given, and passes its exit code on."""
+    first, second = tmp_path / "a.json", tmp_path / "b.json"
+    args = build_parser().parse_args(["bench", "--device", "cpu", "--model", "M", "--json", "--repeats", "2",
+                                      "--from-json", str(first), "--from-json", str(second), "--max-file-mb", "9"])
+    assert cli_bench.forwarded(args) == ["--device", "cpu", "--model", "M", "--repeats", "2", "--from-json",
+                                         str(first), "--from-json", str(second), "--json"]
+    code = main(["bench", "--model", str(tiny_model_dir), "--device", "cpu", "--repeats", "1", "--only", "cache",
+                 "--json", "--write", str(tmp_path / "bench.md")])
+    assert code == 0
+    data = json.loads(capfd.readouterr().out)
+    assert {r["section"] for r in data["rows"]} == {"cache"}
+    assert (tmp_path / "bench.json").is_file()
+    assert main(["bench", "--only", "warp-drive", "--model", str(tiny_model_dir)]) == 2
+    assert "Unknown benchmark section" in capfd.readouterr().err
+
+
+def test_the_old_verb_says_where_the_benchmark_is_without_a_checkout(monkeypatch, capsys):
+    monkeypatch.setattr(cli_bench, "checkout", lambda: None)
+    assert main(["bench", "--only", "cache"]) == 2
+    assert "python -m devtools.bench" in capsys.readouterr().err
 
 
 def test_the_graphed_states_equal_the_model(lm):
