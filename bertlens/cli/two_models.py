@@ -83,7 +83,7 @@ def crows_metrics(args: argparse.Namespace) -> int:
     from bertlens.bias.crows import load_crows
     from bertlens.bias.crows_metrics import parse_metrics, score_metrics
     from bertlens.bias.files import read_bytes
-    from bertlens.bias.reports import metric_key, metrics_document, provenance, sha256
+    from bertlens.bias.reports import metrics_document, sha256, stamp_metrics_document
     from bertlens.cli.common import ProgressBar
 
     _check_json_out(args)
@@ -106,11 +106,8 @@ def crows_metrics(args: argparse.Namespace) -> int:
     config = audit.from_files([lm.info.model_id for lm, _ in runs], metrics, {"crows_pairs": args.file},
                               options={m: o for m, o in options.items() if o}, precision=runs[0][0].info.dtype,
                               device=runs[0][0].device.type)
-    stamp = audit.stamp(config, metrics[0])
     for (lm, _), document in zip(runs, documents):
-        document["metadata"].update(stamp, provenance=provenance(lm.device.type, lm.info.dtype))
-        for record in document["metrics"]:
-            record["key"] = metric_key(config, record["metric"], lm)
+        stamp_metrics_document(document, config, lm)
     if len(runs) == 1:
         document = documents[0]
         document["metadata"]["memory"] = memory_note(added)
