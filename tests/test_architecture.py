@@ -134,6 +134,22 @@ def test_the_dynamic_import_finder_sees_planted_ones(tmp_path):
     assert dynamic_imports(planted) == {"devtools.bench", "devtools", "services.jobs"}
 
 
+REGISTRATIONS = ("bertlens.metrics", "bertlens.explainers")
+ROUTES = ("bertlens.metrics", "bertlens.explainers", "bertlens.kinds", "bertlens.cli")
+
+
+def test_the_computation_never_imports_a_registration_module():
+    """metrics/ and explainers/ only register: the computation they call lives in the core (bertlens/bias/,
+    bertlens.explain, bertlens.mediation), which never reaches back into them. The registry finds them by
+    `discover()`; the command line and the kinds of input may name them."""
+    graph = import_graph()
+    found = {name: sorted(t for t in targets if t.startswith(REGISTRATIONS))
+             for name, targets in graph.items()
+             if name.startswith("bertlens.") and not name.startswith(ROUTES)}
+    assert "bertlens.bias.crows_metrics" in found
+    assert not {name: targets for name, targets in found.items() if targets}
+
+
 def test_services_never_import_components_or_pages():
     graph = import_graph()
     for name, targets in graph.items():
