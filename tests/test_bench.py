@@ -139,6 +139,28 @@ def test_the_graphed_states_equal_the_model(lm):
     assert hidden_states(lm, encoded.model_inputs(), forward.unmasked_states) is None  # no GPU: eager mode
 
 
+def test_the_encoder_takes_the_graph_path_when_it_answers_and_the_eager_model_when_not(lm, monkeypatch):
+    """On a GPU `bertlens.fast` replays a graph of `forward.unmasked_states`; its answer is the encoder's, and None
+    sends the encoder to the eager model (checked here without a GPU, by standing in for the graph path)."""
+    encoded = preprocess(lm, "The man worked as a [MASK] in the city.")
+    seen = []
+
+    def graph(lm_, inputs, states):
+        seen.append(states)
+        return sentinel
+
+    sentinel = torch.zeros(1, encoded.input_ids.shape[-1], lm.config.hidden_size)
+    monkeypatch.setattr("bertlens.fast.hidden_states", graph)
+    with torch.inference_mode():
+        out = forward.encoder(lm, encoded.input_ids, encoded.token_type_ids, batched=False)
+    assert out.last_hidden is sentinel and seen == [forward.unmasked_states]
+    monkeypatch.setattr("bertlens.fast.hidden_states", lambda *args: None)
+    with torch.inference_mode():
+        eager = forward.encoder(lm, encoded.input_ids, encoded.token_type_ids, batched=False).last_hidden
+        expected = lm.model.bert(**encoded.model_inputs()).last_hidden_state
+    assert torch.equal(eager, expected)
+
+
 def test_graph_runner_falls_back_without_cuda(lm):
     runner = GraphRunner(lm, forward.unmasked_states)
     ids = torch.tensor([[lm.tokenizer.cls_token_id, lm.tokenizer.sep_token_id]])
