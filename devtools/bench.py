@@ -33,10 +33,10 @@ from bertlens.settings import AGREEMENT_JSON, Settings
 log = logging.getLogger(__name__)
 
 SECTIONS = ("load", "fill-mask", "bf16", "fp16", "int8", "graphs", "profile", "probe", "attention", "cache",
-            "concurrency", "explain", "mediation", "audit", "aul", "stereoset", "second-model", "jobs")
+            "concurrency", "explain", "mediation", "audit", "aul", "stereoset", "second-model", "jobs", "debias")
 CONCURRENT_REQUESTS = 16
 ROW_ORDER = ("load", "fill-mask", "bfloat16", "float16", "int8", "graphs", "profile", "probe", "attention", "cache",
-             "concurrency", "explain", "mediation", "audit", "aul", "stereoset", "second-model", "jobs")
+             "concurrency", "explain", "mediation", "audit", "aul", "stereoset", "second-model", "jobs", "debias")
 COUNTERFACTUAL_TEXT = "She told her brother that the [MASK] would be late."
 AUL_PAIRS = 1508
 AUL_PLL_STRIDE = 32
@@ -545,6 +545,13 @@ class Bench:
 
         for row in measure(self.model("float32"), self.repeats):
             self.report.add(Row("jobs", **row))
+
+    def section_debias(self) -> None:
+        from devtools.bench_debias import measure
+
+        timed = lambda contenders: compare(contenders, self.repeats, self.device)  # noqa: E731
+        for row in measure(self.model("float32"), timed, self.cuda):
+            self.report.add(Row("debias", **row))
 
     def section_cache(self) -> None:
         lm = self.model("float32")
