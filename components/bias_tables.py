@@ -46,7 +46,7 @@ def crows_groups(result: CrowsResult) -> TableSpec:
         "higher / counted": f"{g.more_higher} / {g.denominator}", "ties": g.ties, "ties %": g.tie_share,
         "pairs": g.pairs, "fewer than 30": g.small,
     } for g in result.groups])
-    return table(frame, numbers=["%", "95% low", "95% high", "ties %"]), {}
+    return table(frame, numbers=["%", "95% low", "95% high", "ties %"]).format(na_rep="–"), {}
 
 
 def crows_pairs(result: CrowsResult) -> TableSpec:

@@ -21,7 +21,8 @@ from bertlens.results import MetricResult
 from components.presentation import chart, is_on
 from components.safe import md_escape, plotly_text, show_error
 from components.uploads import kept_upload
-from services.jobs import Request, cached, job_area
+from components.job_panel import Request, job_area
+from services.jobs import cached
 
 UPLOAD_TYPES = ["json", "gz"]
 SS_COLOUR = "#3b5bdb"
@@ -88,17 +89,21 @@ def domain_chart(result: ss.StereoSetResult, info: ModelInfo | None = None) -> g
 
 
 def figures_table(result: ss.StereoSetResult) -> TableSpec:
+    """SS, LMS and ICAT per split and domain with their intervals; a group of fewer than 30 examples is marked a
+    small sample, and an interval that cannot be computed (fewer than two target terms) reads "–", never None."""
+    from bertlens.bias.statistics import small_sample
+
     rows = [(s, d, f) for s, groups in result.figures.items() for d, f in groups.items()]
     if result.overall is not None and len(result.figures) == 2:
         rows.append(("both", "overall", result.overall))
     frame = pd.DataFrame([{
-        "split": s, "domain": d, "SS": f.ss, "SS 95% low": f.ss_ci[0], "SS 95% high": f.ss_ci[1], "LMS": f.lms,
-        "LMS 95% low": f.lms_ci[0], "LMS 95% high": f.lms_ci[1], "ICAT": f.icat, "ICAT 95% low": f.icat_ci[0],
-        "ICAT 95% high": f.icat_ci[1], "examples": f.count, "terms": f.terms, "ties": f.ties,
+        "split": s, "domain": d, "small sample (< 30)": small_sample(f.count), "SS": f.ss,
+        "SS 95% low": f.ss_ci[0], "SS 95% high": f.ss_ci[1], "LMS": f.lms, "LMS 95% low": f.lms_ci[0],
+        "LMS 95% high": f.lms_ci[1], "ICAT": f.icat, "ICAT 95% low": f.icat_ci[0], "ICAT 95% high": f.icat_ci[1],
+        "examples": f.count, "terms": f.terms, "ties": f.ties,
     } for s, d, f in rows])
-    formats = {c: st.column_config.NumberColumn(format="%.2f") for c in frame.columns
-               if c.startswith(("SS", "LMS", "ICAT"))}
-    return frame, formats
+    figures = [c for c in frame.columns if c.startswith(("SS", "LMS", "ICAT"))]
+    return frame.style.format({c: "{:.2f}" for c in figures}, na_rep="–"), {}
 
 
 def examples_table(result: ss.StereoSetResult) -> TableSpec:
