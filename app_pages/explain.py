@@ -151,7 +151,6 @@ with explained_col:
         st.caption("Explained")
     st.text(("Explained: " if is_on() else "") +
             f"f = {target.label}   at [MASK] {target.mask_index + 1} (token {target.position})")
-    use_it_on(text, "explain")
 lens_tab, ig_tab, rollout_tab, side_tab = st.tabs(["Logit lens", "Integrated gradients", "Attention rollout",
                                                    "Side by side"])
 
@@ -169,6 +168,7 @@ with lens_tab:
         options.draw("ex", EXPLAINERS, registry.get("explainer", "lens"))
     svg_download(partial(charts.lens_svg, lens), "logit-lens", "ex_lens_svg", "Logit lens (SVG)",
                  help="The grid as a standalone vector figure, every token written whole.")
+    use_it_on(text, "explain")
     lp, rank = st.columns(2)
     with lp:
         st.caption("Log-probability of the target (and contrast) after each layer")

@@ -110,7 +110,8 @@ def template_offer(key: str) -> None:
     template = person_template(current() or "")
     if not template or st.session_state.get(key) == template:
         return
-    st.button("Use the lesson sentence: " + md_escape(template), key=f"{key}_from_lesson", on_click=_set, args=(key, template),
+    st.button("Use the lesson sentence: " + md_escape(template), key=f"{key}_from_lesson", on_click=_set,
+              args=(key, template),
               icon=":material/school:", help="The lesson sentence with its gendered word as {person}.")
 
 

@@ -31,6 +31,14 @@ html {{ font-size: 20px; }}
 [data-testid="stMetricValue"] {{ font-size: 1.8rem; }}
 [data-testid="stMain"] [data-testid="stAlert"] > div {{ padding: 0.45rem 0.8rem; }}
 textarea, input {{ font-size: 1rem !important; }}
+[data-testid="stTopNav"] [data-testid="stTopNavLink"] {{ padding: 2px 5px; gap: 0; }}
+[data-testid="stTopNav"] [data-testid="stTopNavLink"] > span {{ padding: 0; margin: 0; }}
+[data-testid="stTopNav"] [data-testid="stTopNavLink"] > span:first-child {{ display: none; }}
+[data-testid="stTopNav"] [data-testid="stTopNavLink"] p {{ font-size: 15px; }}
+[data-testid="stTopNav"] .rc-overflow-item > div {{ margin-right: 2px; }}
+[data-testid="stTopNav"] {{ margin-right: 120px; }}
+.st-key-top_copy_link {{ position: fixed; top: 0.3rem; right: 2.6rem; width: 112px; z-index: 999991; }}
+[data-testid="stLayoutWrapper"]:has(> .st-key-top_copy_link) {{ margin-bottom: -1rem; }}
 </style>"""
 # Both modes: a metric's label and value, a widget's label and a button's text wrap instead of being cut
 # ("Jensen-Shannon diverg…", "Include the decoder's output bias (a word-freque…", "Run the slower methods (under a s").
@@ -41,6 +49,7 @@ _FRAME_CSS = """<style>
 [data-testid="stMain"] [data-testid^="stPageLink"] span { white-space: normal !important;
   overflow: visible !important; text-overflow: clip !important; }
 [data-testid="stMain"] [data-testid^="stBaseButton"] { max-width: 100%; height: auto; }
+[class*="st-key-use_it_on_"] a { padding: 0 0.3rem; min-height: 0; }
 [data-testid="stMetricValue"] > div { white-space: normal !important; overflow: visible !important;
   text-overflow: clip !important; overflow-wrap: anywhere; }
 </style>"""
@@ -87,6 +96,8 @@ def sidebar_controls() -> None:
     st.html(_FRAME_CSS)
     if is_on():
         st.html(_CSS)
+        with st.container(key="top_copy_link"):
+            copy_link_button("Copy link")  # the sidebar is folded away: the top bar holds the button
 
 
 @dataclass(frozen=True)

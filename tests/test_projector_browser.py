@@ -138,6 +138,10 @@ def act_counterfactual(tab):
     type_into(tab, "cf_text", "His father said that the [MASK] was late.")
 
 
+def act_heads(tab):
+    run_job(tab, "hd_run", ".st-key-hd_pair_grid .js-plotly-plot")
+
+
 FIRST_RESULTS = {
     "fill_mask": (act_fill_mask, "[class*='st-key-fm-chart'] .js-plotly-plot"),
     "explain": (act_explain, ".st-key-ex-lens-grid .js-plotly-plot"),
@@ -145,6 +149,7 @@ FIRST_RESULTS = {
     "attention": (act_attention, ".st-key-att_thumbs .js-plotly-plot"),
     "bias_probe": (act_bias_probe, "[role=tabpanel]:not([hidden]) [data-testid=stMetric]"),
     "counterfactual": (act_counterfactual, "[data-testid=stMain] [data-testid=stMetric]"),
+    "heads": (act_heads, ".st-key-hd_pair_grid .js-plotly-plot"),
 }
 
 
@@ -185,6 +190,25 @@ def test_presentation_mode_folds_the_sidebar_and_the_header_never_covers_the_ban
     tab.locator("[data-testid=stSidebarCollapseButton] button").click()
     tab.wait_for_timeout(800)
     assert_header_clear(tab)
+
+
+def test_the_top_bar_shows_every_page_and_copy_link_at_1024(app, tab):
+    """Issue 26: at 1024 px in presentation mode no page waits behind "N more", and "Copy link" sits in the bar."""
+    open_page(tab, app, "heads", present=True)
+    nav = tab.locator("[data-testid=stTopNav]")
+    assert nav.get_by_text(re.compile(r"^\d+ more$")).count() == 0 or \
+        not nav.get_by_text(re.compile(r"^\d+ more$")).first.is_visible(), "a page is folded under 'more'"
+    header = tab.locator("[data-testid=stHeader]").bounding_box()
+    for label in ("Home", "Fill-mask", "Explain", "Next sentence", "Attention", "Which heads?", "Gender-bias probe",
+                  "Counterfactual"):
+        link = nav.get_by_text(label, exact=True).first
+        box = link.bounding_box()
+        assert link.is_visible() and box and box["x"] + box["width"] <= PROJECTOR["width"], label
+    copy = tab.locator(".st-key-top_copy_link iframe").bounding_box()
+    assert copy and copy["y"] < header["y"] + header["height"] and copy["x"] + copy["width"] <= PROJECTOR["width"]
+    links = [nav.get_by_text(label, exact=True).first.bounding_box() for label in ("Counterfactual",)]
+    assert links[0]["x"] + links[0]["width"] <= copy["x"], "the last page link runs under Copy link"
+    tab.screenshot(path=str(SHOTS / "top-bar-present-1024x768.png"))
 
 
 def assert_header_clear(tab) -> None:
