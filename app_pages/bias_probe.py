@@ -4,7 +4,7 @@ from functools import partial
 
 import streamlit as st
 
-from bertlens import bias, registry
+from bertlens import bias, kinds, registry
 from bertlens.bias.crows import CAVEAT, EXAMPLE_PATH, MAX_UPLOAD_BYTES, parse_crows
 from bertlens.bias.files import decode
 from bertlens.bias.probe import DIRECTION
@@ -13,10 +13,10 @@ from bertlens.errors import BertLensError
 from bertlens.metrics.probe import MIN_EFFECT_PARAM
 from bertlens.export import crows_csv, crows_json, probe_csv, probe_json
 from components import (agreement_view, audit_views, bias_charts, bias_pronouns, bias_robustness, bias_tables,
-                        report_download, stereoset_view)
+                        kind_panel, report_download, stereoset_view, views)
 from services import cache
-from services.jobs import Request, job_area
-from services.model import get_model
+from components.job_panel import Request, job_area
+from components.weights_panel import get_model
 from bertlens.numbers import interval, percent, significant
 from components.presentation import Metric, chart, is_on, metrics, output_share, side_by_side
 from components.query_state import (Field, PageState, bounded_int, bounded_text, dump_bool, dump_list, parse_bool,
@@ -65,6 +65,10 @@ with st.expander("Go deeper: how the scores are computed"):
     )
 
 lm = get_model(require="mlm")
+for drawn_here in ("occupation_templates", "pronoun_templates", "paraphrases", "crows_pairs", "stereoset_file",
+                   "masked_text"):
+    views.place(drawn_here)
+GENERAL_KINDS = [k.name for k in kinds.kinds() if registry.methods("metric", k.name) and not views.placed(k.name)]
 
 DEFAULT_PAIRS_TEXT = bias.pairs_text()
 DEFAULT_TEMPLATES_TEXT = bias.templates_text()
@@ -83,6 +87,8 @@ STATE = PageState("bias_probe", [
     Field("bias_pronoun_templates", "pronoun_templates", bias_pronouns.DEFAULT_TEMPLATES_TEXT,
           label="the pronoun templates"),
     Field("bias_paraphrases", "paraphrases", bias_robustness.DEFAULT_PARAPHRASES_TEXT, label="the paraphrase sets"),
+    *audit_views.option_fields(),
+    *kind_panel.state_fields(GENERAL_KINDS, lambda name: registry.methods("metric", name)),
 ])
 STATE.restore()
 
@@ -107,7 +113,8 @@ with probe_main:
     side_tab, probe_tab, reference_tab, robustness_tab = st.tabs(
         ["Side by side", "Occupation scores", "Real-world reference", "Template robustness"])
 with benchmarks_tab:
-    crows_tab, metrics_tab, stereoset_tab = st.tabs(["CrowS-Pairs", "Pair metrics", "StereoSet"])
+    crows_tab, metrics_tab, stereoset_tab, *general_tabs = st.tabs(
+        ["CrowS-Pairs", "Pair metrics", "StereoSet", *(kinds.get(name).title for name in GENERAL_KINDS)])
 with compare_tab:
     two_tab, many_tab = st.tabs(["Two models", "Many checkpoints"])
 
@@ -306,6 +313,11 @@ with metrics_tab:
 with stereoset_tab:
     stereoset_run = stereoset_view.stereoset_tab(lm)
 
+general_results = []
+for name, tab in zip(GENERAL_KINDS, general_tabs):
+    with tab:
+        general_results += kind_panel.panel(lm, kinds.get(name), registry.methods("metric", name))
+
 with two_tab:
     audit_views.two_models_tab(lm, config, crows_pairs)
 
@@ -320,7 +332,9 @@ with export_tab:
     audit_inputs = dict(
         templates=templates_text, pairs=pairs_text, chosen_pairs=tuple(probe_labels), occupations=occupations_text,
         crows_file=(crows_file.name, crows_bytes) if crows_file is not None else None,
-        min_effect=float(min_effect))
+        min_effect=float(min_effect),
+        stereoset=(stereoset_run.name, stereoset_run.data, {"split": stereoset_run.result.detail.split})
+        if stereoset_run is not None else None)
     if probe_result is not None:
         stamp = audit_views.export_stamp(lm, audit_inputs, "probe")
         a, b = st.columns(2)
@@ -338,9 +352,10 @@ with export_tab:
         b.download_button("CrowS-Pairs report (JSON)", partial(crows_json, lm, crows_result, source, stamp),
                           "crows_pairs.json", "application/json", key="bias_dl_crows_json", on_click="ignore")
     if metrics_result is not None:
-        audit_views.metrics_download(lm, metrics_result, source, crows_bytes)
+        audit_views.metrics_download(lm, metrics_result, source, crows_bytes, audit_inputs)
     audit_views.audit_config_download(lm, audit_inputs)
     pair_results = {"crows": crows_metric, **(metrics_result.results if metrics_result is not None else {})}
     report_download.html_report_button(lm, partial(audit_views.page_config, lm, audit_inputs),
-                                       [probe_metric, *pair_results.values(), stereoset_run and stereoset_run.result],
+                                       [probe_metric, *pair_results.values(), stereoset_run and stereoset_run.result,
+                                        *general_results],
                                        crows_pairs, stereoset_run)

@@ -3,6 +3,7 @@ configuration, and a many-checkpoint audit report. The page calls one function p
 `bertlens.bias` (aul, crows_metrics, compare, audit)."""
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pandas as pd
@@ -13,16 +14,17 @@ from bertlens.bias.compare import compare_crows, compare_probe
 from bertlens.bias.crows import CrowsPair
 from bertlens.bias.crows_metrics import MetricsResult, combine, pair_metrics, title
 from bertlens.bias.files import decode
-from bertlens.bias.reports import metrics_json, sha256
+from bertlens.bias.reports import metric_key, metrics_document, provenance, sha256, stamp_metrics_document
 from bertlens.errors import BertLensError
 from bertlens.model import LoadedModel
+from bertlens.serialize import jsonable
 from bertlens.settings import allowed_models, check_allowed
-from components import audit_charts
+from components import audit_charts, method_options
 from components.presentation import style
 from components.safe import md_escape, show_error
 from bertlens.registry import get
-from services.jobs import Request, job_area
-from services.model import SECOND_MODEL_NOTE, get_second_model, random_weights_banner
+from components.job_panel import Request, job_area
+from components.weights_panel import SECOND_MODEL_NOTE, get_second_model, random_weights_banner
 
 METRICS_NOTE = (
     "**AUL** (All Unmasked Likelihood, Kaneko & Bollegala 2022) scores a sentence by the mean log-probability the model "
@@ -40,10 +42,20 @@ def _metrics_chosen() -> tuple[str, ...]:
 
 
 def metric_requests(lm: LoadedModel, pairs: list[CrowsPair], metrics: tuple[str, ...]) -> list[Request]:
-    """One job per metric on `pairs`: a metric already run on these pairs (CrowS PLL from its own tab) is read
-    from the store, not run again."""
-    return [Request(get("metric", m), lm, tuple(pairs), get("metric", m).spec.validate(),
+    """One job per metric on `pairs`, each with its options from the page's widgets: a metric already run on these
+    pairs (CrowS PLL from its own tab) is read from the store, not run again."""
+    methods = [get("metric", m) for m in pair_metrics()]
+    return [Request(get("metric", m), lm, tuple(pairs), method_options.config(OPTIONS, methods, get("metric", m)),
                     f"{get('metric', m).title} ({lm.info.model_id})") for m in metrics]
+
+
+OPTIONS = "bias_pm"
+"""The widget prefix of the pair metrics' options (`components.method_options`)."""
+
+
+def option_fields() -> list:
+    """The pair metrics' options as link fields of the bias page."""
+    return method_options.fields(OPTIONS, [get("metric", m) for m in pair_metrics()])
 
 
 def metrics_section(lm: LoadedModel, pairs: list[CrowsPair], source: str) -> MetricsResult | None:
@@ -55,6 +67,10 @@ def metrics_section(lm: LoadedModel, pairs: list[CrowsPair], source: str) -> Met
     if not chosen:
         st.info("Choose at least one metric.")
         return None
+    methods = [get("metric", m) for m in pair_metrics()]
+    for method in (m for m in methods if m.name in chosen and m.spec.params):
+        st.caption(md_escape(f"{method.title} options"))
+        method_options.draw(OPTIONS, methods, method)
     results = job_area(metric_requests(lm, pairs, tuple(chosen)), button="Compare metrics", key="bias_metrics_run",
                        hint="Press Compare metrics to score these pairs with each chosen metric.")
     if results is None:
@@ -89,9 +105,22 @@ def show_metrics(result: MetricsResult) -> None:
             column_config={"line": st.column_config.NumberColumn(format="%d", width="small")})
 
 
-def metrics_download(lm: LoadedModel, result: MetricsResult, source: str, data: bytes | None) -> None:
-    st.download_button("CrowS metrics report (JSON)", metrics_json(lm, result, source, sha256(data) if data else
-                                                                   None),
+def metrics_document_json(lm: LoadedModel, result: MetricsResult, source: str, data: bytes | None,
+                          inputs: dict[str, Any] | None = None) -> str:
+    """The pair metrics' report, stamped as the command line stamps it (configuration and input hashes, what ran
+    it, each metric's key) when the page's inputs are valid."""
+    document = metrics_document(lm, result, source, sha256(data) if data else None)
+    if inputs is not None:
+        try:
+            stamp_metrics_document(document, page_config(lm, inputs), lm)
+        except BertLensError:
+            pass
+    return json.dumps(jsonable(document), indent=2, ensure_ascii=False)
+
+
+def metrics_download(lm: LoadedModel, result: MetricsResult, source: str, data: bytes | None,
+                     inputs: dict[str, Any] | None = None) -> None:
+    st.download_button("CrowS metrics report (JSON)", metrics_document_json(lm, result, source, data, inputs),
                        "crows_metrics.json", "application/json", key="bias_dl_metrics_json", on_click="ignore")
 
 
@@ -212,22 +241,34 @@ def show_crows_comparison(comparison) -> None:
 
 def page_config(lm: LoadedModel, inputs: dict[str, Any]) -> audit.AuditConfig:
     """The page's whole audit: `inputs` holds templates, pairs, chosen_pairs, occupations (None: shipped), crows_file
-    ((name, bytes) of the upload; None: the shipped example), min_effect. Raises InputError for a bad input."""
+    ((name, bytes) of the upload; None: the shipped example), min_effect, and stereoset ((name, bytes, options) of
+    the StereoSet file the page scored; absent or None: not run), so the configuration holds everything the page ran.
+    Raises InputError for a bad input."""
+    from bertlens.bias.stereoset import unpack
+
     second = st.session_state.get("bias_second_name")
     if second:
         check_allowed([second])
     upload = inputs["crows_file"]
+    stereoset = inputs.get("stereoset")
+    files = {"crows_pairs": upload} if upload is not None else {}
+    texts = {"crows_pairs": decode(upload[1], f"'{upload[0]}'")} if upload is not None else {}
+    metrics, options = ("probe",) + _metrics_chosen(), {}
+    if stereoset is not None:
+        name, raw, chosen = stereoset
+        files["stereoset"] = (name, raw)
+        texts["stereoset"] = decode(unpack(raw, f"'{name}'"), f"'{name}'")
+        metrics += ("stereoset",)
+        options["stereoset"] = dict(chosen)
     config = audit.AuditConfig(
         models=audit.check_models([lm.info.model_id] + ([second] if second else [])),
-        metrics=("probe",) + _metrics_chosen(),
-        texts={key: text for key, text in (("templates", inputs["templates"]), ("pairs", inputs["pairs"]),
-                                           ("occupations", inputs["occupations"]),
-                                           ("crows_pairs", decode(upload[1], f"'{upload[0]}'") if upload else None))
-               if text is not None},
+        metrics=metrics, options=options,
+        texts={**{key: text for key, text in (("templates", inputs["templates"]), ("pairs", inputs["pairs"]),
+                                              ("occupations", inputs["occupations"])) if text is not None}, **texts},
         chosen_pairs=inputs["chosen_pairs"],
         min_effect=inputs["min_effect"], precision=lm.info.dtype, device=lm.device.type,
-        sources={"crows_pairs": upload[0]} if upload is not None else {},
-        digests={"crows_pairs": sha256(upload[1])} if upload is not None else {})
+        sources={key: name for key, (name, _) in files.items()},
+        digests={key: sha256(raw) for key, (_, raw) in files.items()})
     audit.check_inputs(config)
     return config
 
@@ -236,7 +277,9 @@ def export_stamp(lm: LoadedModel, inputs: dict[str, Any], part: str) -> dict[str
     """SHA-256 of the inputs and configuration for an export of `part` ('probe' or 'crows'); {} when the inputs
     are not valid (the Export tab says why)."""
     try:
-        return audit.stamp(page_config(lm, inputs), part)
+        config = page_config(lm, inputs)
+        return {**audit.stamp(config, part), "key": metric_key(config, part, lm),
+                "provenance": provenance(lm.device.type, lm.info.dtype)}
     except BertLensError:
         return {}
 
