@@ -1,9 +1,10 @@
-"""`python -m bertlens methods [--json]`: every registered explainer and metric, with what it needs and its options."""
+"""`python -m bertlens methods [--json]`: every registered explainer and metric, with what it needs and its options,
+and every registered kind of input with its parts."""
 from __future__ import annotations
 
 import argparse
 
-from bertlens import registry
+from bertlens import kinds, registry
 from bertlens.cli.common import print_json
 
 
@@ -16,7 +17,7 @@ def register(sub, common) -> None:
 def run(args: argparse.Namespace) -> int:
     described = [m.describe() for kind in registry.KINDS for m in registry.methods(kind)]
     if args.json:
-        print_json({"methods": described})
+        print_json({"methods": described, "kinds": [k.describe() for k in kinds.kinds()]})
         return 0
     for kind in registry.KINDS:
         print(f"{kind}s:")
@@ -29,4 +30,8 @@ def run(args: argparse.Namespace) -> int:
             for param in method.spec.params:
                 print(f"      --{param.name.replace('_', '-'):<16} {param.allowed()}; default {param.default}"
                       + (f" ({param.help})" if param.help else ""))
+    print("kinds of input (--data KIND=FILE for `run`; configuration keys for audits):")
+    for kind in kinds.kinds():
+        parts = ", ".join(f"{p.key}{'' if p.shipped else ' (required)'}" for p in kind.parts)
+        print(f"  {kind.name:<22} {kind.title}  (parts: {parts})")
     return 0
