@@ -203,9 +203,8 @@ def query_key(lm: LoadedModel, analysis: Analysis, layer: int, head: int, positi
                                ("position", position, analysis.n_tokens)):
         if not 0 <= value < limit:
             raise InputError(f"The {name} {value} is out of range (0 to {limit - 1}).")
-    hidden = analysis.hidden_states[layer]
     with torch.inference_mode():
-        queries, keys, scaling = forward.query_key(lm, layer, hidden[position], hidden)
+        queries, keys, scaling = forward.query_key(lm, layer, analysis.hidden_states[layer], position)
         query, keys = queries[head].float().cpu(), keys[:, head].float().cpu()
     products = query * keys
     scores = products.sum(-1) * scaling

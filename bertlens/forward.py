@@ -141,17 +141,23 @@ def embedding_dtype(lm: LoadedModel) -> torch.dtype:
     return lm.model.bert.embeddings.word_embeddings.weight.dtype
 
 
-def query_key(lm: LoadedModel, layer: int, query_states: torch.Tensor,
-              key_states: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, float]:
-    """Layer `layer`'s (0-based) query projection of `query_states` and key projection of `key_states` (the layer's
-    input hidden states, any leading shape), split into heads: (..., heads, head size) each, in the hidden states'
-    precision; and the factor the attention scores q·k are multiplied by. No model run: two projections."""
+def query_key(lm: LoadedModel, layer: int, hidden: torch.Tensor,
+              position: int) -> tuple[torch.Tensor, torch.Tensor, float]:
+    """Layer `layer`'s (0-based) query of the token at `position` and keys of every token, from the layer's input
+    hidden states (tokens, hidden), split into heads: (heads, head size) and (tokens, heads, head size), in the
+    hidden states' precision; and the factor the attention scores q·k are multiplied by. No model run.
+
+    An int8-quantised projection picks its activation scale from all the rows it is given, so there the query is
+    projected with every row, as in the model's own run (and a lone row is no input it takes)."""
     module = lm.model.bert.encoder.layer[layer].attention.self
     size = module.attention_head_size
-    dtype = embedding_dtype(lm)
-    query = module.query(query_states.to(lm.device, dtype))
-    key = module.key(key_states.to(lm.device, dtype))
-    return (query.view(*query.shape[:-1], -1, size), key.view(*key.shape[:-1], -1, size), module.scaling)
+    hidden = hidden.to(lm.device, embedding_dtype(lm))
+    if isinstance(getattr(module.query, "weight", None), torch.Tensor):
+        query = module.query(hidden[position])
+    else:
+        query = module.query(hidden)[position]
+    key = module.key(hidden)
+    return query.view(-1, size), key.view(hidden.shape[0], -1, size), module.scaling
 
 
 def padded(lm: LoadedModel, rows: Sequence[Sequence[int]], types: Sequence[Sequence[int]] | None = None,

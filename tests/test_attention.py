@@ -226,3 +226,19 @@ def test_cli_summary_table_and_errors(tiny_model_dir, lm, capsys):
     assert main(["attention", "  ", "--model", str(tiny_model_dir)]) == 2
     assert "empty" in capsys.readouterr().err
     assert main(["attention", "A.", "--pair", "", "--model", str(tiny_model_dir)]) == 2
+
+
+@pytest.mark.parametrize("dtype", ["float32", "int8"])
+def test_query_key_reproduces_the_models_own_attention(lm, dtype):
+    """The Q/K view recomputes one head's row from the layer's input; with int8 Linear layers (whose activation
+    scale depends on every row projected) it must still give the weights the model's own run gave."""
+    from bertlens.analysis import analyse
+    from bertlens.attention import query_key
+    from bertlens.model import quantize_int8
+
+    model = lm if dtype == "float32" else quantize_int8(lm)
+    analysis = analyse(model, "The nurse said that [MASK] would be late.", hidden_states=True, attentions=True)
+    for layer, head, position in ((0, 0, 0), (1, 2, 3), (model.info.layers - 1, 1, analysis.n_tokens - 1)):
+        qk = query_key(model, analysis, layer, head, position)
+        torch.testing.assert_close(qk.weights, analysis.attentions[layer][head][position].float())
+        torch.testing.assert_close(qk.products.sum(-1) / qk.query.numel() ** 0.5, qk.scores)
