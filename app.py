@@ -5,7 +5,7 @@ from components import figure_export
 from components.presentation import navigation_position, sidebar_controls
 from components.query_state import GLOBAL_FIELDS, PageState, install_history, publish_globals
 from components.sidebar import model_facts, precision_picker
-from services.model import configured, open_model, random_weights_banner
+from components.weights_panel import configured, open_model, random_weights_banner
 
 st.set_page_config(page_title="BERT Lens", page_icon="assets/icon.png", layout="wide")
 

@@ -20,7 +20,7 @@ from components.query_state import (Field, PageState, bounded_float, bounded_int
                                     parse_bool, parse_list)
 from components.safe import md_escape, show_error
 from services import cache
-from services.model import get_model
+from components.weights_panel import get_model
 
 SCROLL_HTML = """<!-- NONCE --><script>
 let tries = 0;

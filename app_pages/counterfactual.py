@@ -11,7 +11,7 @@ from components.lesson_sentence import use_it_on
 from components.query_state import Field, PageState, bounded_int, dump_bool, parse_bool
 from components.safe import md_escape, show_error
 from services import cache
-from services.model import get_model
+from components.weights_panel import get_model
 
 DEFAULT_TEXT = "She said that her [MASK] would be late."
 DEFAULT_PAIRS = "king,queen\nJohn,Mary"

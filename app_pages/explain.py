@@ -25,8 +25,8 @@ from components.presentation import Metric, chart, content_width, is_on, metrics
 from components.query_state import Field, PageState, bounded_text
 from components.safe import md_escape, show_error
 from services import cache
-from services.jobs import Request, job_area
-from services.model import get_model
+from components.job_panel import Request, job_area
+from components.weights_panel import get_model
 
 DEFAULT_TEXT = "The doctor said that [MASK] would be late for the meeting."
 EXPLAINERS = registry.methods("explainer")

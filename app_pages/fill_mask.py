@@ -12,7 +12,7 @@ from components.presets import preset_picker
 from components.query_state import Field, PageState, bounded_int, bounded_text, dump_bool, parse_bool
 from components.safe import md_escape, show_error
 from services import cache
-from services.model import get_model
+from components.weights_panel import get_model
 
 PRESETS = {
     "Model card: Hello I'm a [MASK] model.": "Hello I'm a [MASK] model.",

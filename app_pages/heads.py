@@ -9,8 +9,8 @@ from components.lesson_sentence import use_it_on
 from components.presentation import is_on, side_by_side
 from components.query_state import Field, PageState, bounded_int, bounded_text, dump_bool, one_of, parse_bool
 from components.safe import show_error
-from services import jobs
-from services.model import get_model
+from components import job_panel as jobs
+from components.weights_panel import get_model
 
 DEFAULT_TEXT = "The nurse said that [MASK] would be late for the meeting."
 VIEWS = ("pair", "templates")

@@ -1,6 +1,6 @@
 import streamlit as st
 
-from services.model import get_model
+from components.weights_panel import get_model
 from components.safe import md_escape
 
 lm = get_model()

@@ -11,7 +11,7 @@ from components.presets import preset_picker
 from components.query_state import Field, PageState
 from components.safe import md_escape, show_error
 from services import cache
-from services.model import get_model
+from components.weights_panel import get_model
 
 DEFAULT_A = "I went to the store to buy some milk."
 DEFAULT_B = "They were out of it, so I bought juice instead."

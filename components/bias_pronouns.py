@@ -16,7 +16,7 @@ from bertlens.text import md_escape
 from components.bias_charts import FEMALE, GREY, MALE
 from components.presentation import style
 from components.safe import plotly_text, show_error
-from services.jobs import Request, job_area
+from components.job_panel import Request, job_area
 
 THEY = "#7048e8"
 

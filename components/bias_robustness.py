@@ -20,7 +20,7 @@ from bertlens.numbers import interval
 from components.bias_charts import FEMALE, GREY, MALE
 from components.presentation import style
 from components.safe import md_escape, plotly_text, show_error
-from services.jobs import Request, job_area
+from components.job_panel import Request, job_area
 
 SET_COLOURS = ("#495057", "#f08c00", "#1098ad", "#ae3ec9", "#74b816", "#e64980", "#4263eb", "#fd7e14")
 

@@ -162,7 +162,7 @@ def _chosen_heads(lm: LoadedModel, text: str, prefix: str, mode: str) -> list[tu
     except BertLensError as exc:
         show_error(exc)
         return []
-    from services import jobs
+    from components import job_panel as jobs
 
     results = jobs.job_area([jobs.Request(PairMediation(), lm, inputs, {}, "Finding the heads (mediation)")],
                             button="Find the heads that carry it", key=f"{prefix}_hs_run")

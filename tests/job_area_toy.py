@@ -36,7 +36,7 @@ class CountWords(Method):
 
 
 def page() -> None:
-    from services.jobs import Request, job_area
+    from components.job_panel import Request, job_area
 
     text = st.text_input("Text", "one two three", key="text")
     done = job_area([Request(CountWords(), LM, text, {}, "Word count")], button="Count", key="count", hint=HINT)

@@ -157,6 +157,50 @@ def test_services_never_import_components_or_pages():
             assert not {t.split(".")[0] for t in targets} & {"components", "app_pages"}, (name, targets)
 
 
+STREAMLIT_IN_SERVICES = {"cache_resource", "cache_data"}
+"""The rule "services never draw" (issue 25, rule 5), checked exactly: in services/, the only attributes read on the
+streamlit module (however it is imported or aliased) are these caching decorators, and the only names imported from
+streamlit are its runtime's (the script-run context that names the session). So no button, markdown, write, text,
+columns, container, progress, info, warning, error, caption, fragment, stop or rerun: drawing is in components/."""
+
+
+def streamlit_uses(path: Path) -> list[str]:
+    """'line: what' for every use of streamlit in `path` outside STREAMLIT_IN_SERVICES and streamlit.runtime."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    aliases, found = set(), []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.name == "streamlit":
+                    aliases.add(alias.asname or alias.name)
+                elif alias.name.startswith("streamlit.") and not alias.name.startswith("streamlit.runtime"):
+                    found.append(f"{node.lineno}: import {alias.name}")
+        elif isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[0] == "streamlit":
+            if not node.module.startswith("streamlit.runtime"):
+                found += [f"{node.lineno}: from {node.module} import {a.name}" for a in node.names]
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id in aliases \
+                and node.attr not in STREAMLIT_IN_SERVICES:
+            found.append(f"{node.lineno}: {node.value.id}.{node.attr}")
+        elif isinstance(node, ast.Name) and node.id in aliases and not any(
+                isinstance(parent, ast.Attribute) and parent.value is node for parent in ast.walk(tree)):
+            found.append(f"{node.lineno}: {node.id} used as a value")
+    return found
+
+
+def test_services_never_draw():
+    found = {str(p.relative_to(ROOT)): uses for p in sorted((ROOT / "services").rglob("*.py"))
+             if (uses := streamlit_uses(p))}
+    assert not found, f"services/ draws (move it to components/): {found}"
+
+
+def test_the_drawing_finder_sees_planted_drawing(tmp_path):
+    planted = tmp_path / "planted.py"
+    planted.write_text("import streamlit as s\nfrom streamlit import button\nfrom streamlit.runtime import x\n"
+                       "@s.cache_resource\ndef f():\n    s.markdown('x')\n    g(s)\n", encoding="utf-8")
+    assert [u.split(":")[0] for u in streamlit_uses(planted)] == ["2", "6", "7"], streamlit_uses(planted)
+
+
 def test_the_rule_finder_sees_a_planted_upward_import(tmp_path):
     planted = tmp_path / "planted.py"
     planted.write_text("from services.jobs import runner\nimport devtools.bench\n", encoding="utf-8")

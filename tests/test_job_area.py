@@ -1,4 +1,4 @@
-"""The page side of a job (`services.jobs.job_area`), under AppTest: the hint shows only while the run button waits,
+"""The page side of a job (`components.job_panel.job_area`), under AppTest: the hint shows only while the run button waits,
 a running job shows its progress and Stop instead, Stop says so, and a result shows only for the inputs it was
 computed from."""
 from __future__ import annotations
@@ -9,6 +9,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 import job_area_toy as toy
+import components.job_panel
 import services.jobs
 from bertlens.text import md_escape
 from app_support import finish_jobs, job_runner
@@ -105,7 +106,7 @@ def test_a_run_under_way_elsewhere_is_offered_to_follow_not_to_start_again(at, m
     at.run()
     label = at.button(key="count").label.replace("\\", "")
     assert re.fullmatch(r"Follow the run already under way \(\d+%\)", label), label
-    assert [md_escape(services.jobs.UNDER_WAY)] == infos(at)
+    assert [md_escape(components.job_panel.UNDER_WAY)] == infos(at)
     runs = job_runner().runs
     at.button(key="count").click().run()
     assert "count_stop" in [b.key for b in at.button], "following shows the run's progress and Stop"
