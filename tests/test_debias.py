@@ -420,3 +420,46 @@ def one_error(err: str) -> bool:
     """One line of error (beside the random-weights warning), no traceback."""
     lines = [line for line in err.splitlines() if not line.startswith("warning: this model has RANDOM weights")]
     return len(lines) == 1 and lines[0].startswith("error: ") and "Traceback" not in err
+
+
+def test_lm_cost_equals_a_one_mask_at_a_time_reference(lm):
+    from bertlens.debias import evaluate
+
+    sentences_ = ["The train leaves at seven.", "Rain is expected tomorrow."]
+    fit = fitting.fit(lm, "leace")
+    matrix, offset = fit.matrices[0], fit.offsets[0]
+    before, after, same, count = 0.0, 0.0, 0, 0
+    with torch.no_grad():
+        for text in sentences_:
+            ids = lm.tokenizer(text)["input_ids"]
+            for position in range(1, len(ids) - 1):
+                row = list(ids)
+                row[position] = lm.tokenizer.mask_token_id
+                hidden = lm.model.bert(input_ids=torch.tensor([row])).last_hidden_state[0, position]
+                intact = torch.log_softmax(lm.model.cls.predictions(hidden), dim=-1)
+                erased = torch.log_softmax(lm.model.cls.predictions(hidden @ matrix.T + offset), dim=-1)
+                before += float(intact[ids[position]])
+                after += float(erased[ids[position]])
+                same += int(intact.argmax() == erased.argmax())
+                count += 1
+    cost = evaluate.lm_cost(lm, fit, sentences_, bootstrap=200)
+    assert cost.tokens == count
+    assert cost.pppl_before == pytest.approx(np.exp(-before / count), rel=1e-4)
+    assert cost.pppl_after == pytest.approx(np.exp(-after / count), rel=1e-4)
+    assert cost.agreement == same / count
+    assert cost.ratio_low <= cost.ratio <= cost.ratio_high
+
+
+def test_debias_eval_command(tiny_model_dir, tmp_path, capsys):
+    from bertlens.cli import main
+
+    out = tmp_path / "sd"
+    assert main(["debias", "fit", "--method", "sentence_debias", "--model", str(tiny_model_dir), "--out",
+                 str(out)]) == 0
+    capsys.readouterr()
+    assert main(["debias", "eval", str(out), "--model", str(tiny_model_dir), "--samples", "200", "--json"]) == 0
+    document = json.loads(capsys.readouterr().out)
+    assert document["transform"] == "Debiased: SentenceDebias at layer 2"
+    assert len(document["seat"]["tests"]) == 6 and document["lm_cost"]["sentences"] == 40
+    assert main(["debias", "eval", str(out), "--model", str(tiny_model_dir), "--metrics", "crows"]) == 2
+    assert one_error(capsys.readouterr().err)

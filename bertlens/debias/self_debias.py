@@ -40,37 +40,47 @@ def rescale(regular: torch.Tensor, prefixed: Sequence[torch.Tensor], decay: floa
 
 
 def log_probs(lm: LoadedModel, texts: Sequence[str], prefixes: Sequence[str] = (GENDER_PREFIX,),
-              decay: float = DECAY, epsilon: float = EPSILON, batch_size: int = 16,
-              interventions=None) -> torch.Tensor:
+              decay: float = DECAY, epsilon: float = EPSILON, batch_size: int = 16) -> torch.Tensor:
     """(len(texts), vocab) self-debiased log-probabilities at each text's one [MASK]. Raises InputError for a
     text without exactly one [MASK], no prefix, or a prefixed text longer than the model reads."""
+    mask_id = lm.tokenizer.mask_token_id
+    rows, positions = [], []
+    for text in texts:
+        ids = lm.tokenizer(text)["input_ids"]
+        if ids.count(mask_id) != 1:
+            raise InputError(f"Self-Debias reads one [MASK]; the text '{text[:40]}' has {ids.count(mask_id)}.")
+        rows.append(ids)
+        positions.append(ids.index(mask_id))
+    return log_probs_at(lm, rows, positions, prefixes, decay, epsilon, batch_size)
+
+
+def log_probs_at(lm: LoadedModel, rows: Sequence[Sequence[int]], positions: Sequence[int],
+                 prefixes: Sequence[str] = (GENDER_PREFIX,), decay: float = DECAY, epsilon: float = EPSILON,
+                 batch_size: int = 16) -> torch.Tensor:
+    """(len(rows), vocab) self-debiased log-probabilities at `positions[i]` of each id row ([CLS] ... [SEP]).
+    Raises InputError for no prefix or a prefixed row longer than the model reads."""
     lm.require("mlm")
     if not prefixes:
         raise InputError("Self-Debias needs at least one debiasing prefix.")
     tokenizer = lm.tokenizer
-    mask_id = tokenizer.mask_token_id
     heads = [tokenizer(" ".join([tokenizer.cls_token, prefix]), add_special_tokens=False)["input_ids"]
              for prefix in prefixes]
     limit = token_limit(lm)
-    rows, positions = [], []
-    for text in texts:
-        ids = tokenizer(text)["input_ids"]
-        if ids.count(mask_id) != 1:
-            raise InputError(f"Self-Debias reads one [MASK]; the text '{text[:40]}' has {ids.count(mask_id)}.")
-        where = ids.index(mask_id)
-        rows.append(ids)
-        positions.append(where)
+    every_row, every_position = [], []
+    for ids, where in zip(rows, positions):
+        every_row.append(list(ids))
+        every_position.append(where)
         for head in heads:
-            rows.append(head + ids[1:])
-            positions.append(len(head) - 1 + where)
-    if any(len(row) > limit for row in rows):
+            every_row.append(head + list(ids[1:]))
+            every_position.append(len(head) - 1 + where)
+    if any(len(row) > limit for row in every_row):
         raise InputError(f"With the debiasing prefix a text is longer than {limit} tokens.")
     logits = []
-    for start in range(0, len(rows), batch_size):
-        ids, mask, types = forward.padded(lm, rows[start:start + batch_size])
+    for start in range(0, len(every_row), batch_size):
+        ids, mask, types = forward.padded(lm, every_row[start:start + batch_size])
         with torch.inference_mode():
-            hidden = forward.encoder(lm, ids, types, mask, interventions=interventions).last_hidden
-            at = torch.tensor(positions[start:start + batch_size], device=hidden.device)
+            hidden = forward.encoder(lm, ids, types, mask).last_hidden
+            at = torch.tensor(every_position[start:start + batch_size], device=hidden.device)
             logits.append(forward.mlm_logits(lm, hidden[torch.arange(len(at), device=hidden.device), at]).cpu())
-    every = torch.cat(logits).view(len(texts), 1 + len(heads), -1)
+    every = torch.cat(logits).view(len(rows), 1 + len(heads), -1)
     return rescale(every[:, 0], [every[:, 1 + j] for j in range(len(heads))], decay, epsilon)
