@@ -47,6 +47,8 @@ GROUPS = {
     "13 round 2: settings and outputs": "issue 28: bad BERT_LENS_* settings, outputs that are not regular files, "
                                         "a gzip object bomb, control characters in messages",
     "14 round 2: pages": "issue 28: outside strings as live links, a formula in the heads CSV, a huge report",
+    "15 round 2: one visitor against the others": "issue 28: the queue, a stopped shared run, the store's budgets, "
+                                                   "memory an idle attention page keeps",
 }
 MAX_MESSAGE = 600
 TRACEBACK = re.compile(r"Traceback|File \"|object at 0x")
@@ -1051,6 +1053,96 @@ def test_round_two_pages(app_env):
         "components/audit_charts.py:108 a report of 36,000 checkpoints loads with one trace": huge_report,
     }
     rows = record("14 round 2: pages", cases)
+    assert_none_weak_or_broken(rows)
+
+
+# ---------------------------------------------------------------- 15 round 2 (issue 28): one visitor against others
+
+def test_round_two_one_visitor_against_the_others(app_env):
+    """The runner with fake jobs held on events (no model, no browser)."""
+    import numpy as np
+
+    from bertlens.jobs import JobKey, QueueFull, ResultStore, Runner
+
+    def key(n: object) -> JobKey:
+        return JobKey.of("toy", "m", "float32", {}, n)
+
+    def gate(release: threading.Event, started: threading.Event | None = None):
+        def work(context) -> str:
+            if started is not None:
+                started.set()
+            while not release.wait(0.01):
+                context.progress(0.5, 1.0)
+            return "done"
+        return work
+
+    def one_session_fills_the_queue() -> Verdict:
+        """bertlens/jobs.py:301-302: with MAX_QUEUE=6 one session queued six runs and another was refused. Expected:
+        the first session is capped at its share (SESSION_QUEUE), the second's single run is queued and runs
+        next (round-robin, jobs.py:380-383)."""
+        release, busy = threading.Event(), threading.Event()
+        runner = Runner(workers=1, max_queue=6, session_queue=4)
+        runner.submit(key("scoring 5,000 pairs"), gate(release, busy), "a")
+        busy.wait(10)
+        capped = 0
+        for n in range(6):
+            try:
+                runner.submit(key(f"a{n}"), gate(release), "a")
+            except QueueFull:
+                capped += 1
+        try:
+            single = runner.submit(key("b"), gate(release), "b")
+        except QueueFull as exc:
+            release.set()
+            return broken(f"the other session was refused: {exc}")
+        place = runner.position(single)
+        for n in range(6):
+            runner.stop(key(f"a{n}"), "a")
+        runner.stop(key("b"), "b")
+        release.set()
+        return held(f"{capped} of a's runs refused; b is number {place}") if capped and place == 1 else \
+            broken(f"b is number {place} in the queue")
+
+    def stopped_owner_waits() -> Verdict:
+        """bertlens/jobs.py:327,382,395: a session that pressed Stop on a shared run stayed its running owner, and
+        its next run waited with a worker free. Expected: it starts at once."""
+        release, started_shared, started_next = threading.Event(), threading.Event(), threading.Event()
+        runner = Runner(workers=2)
+        runner.submit(key("shared"), gate(release, started_shared), "a")
+        runner.submit(key("shared"), gate(release), "b")
+        started_shared.wait(10)
+        runner.stop(key("shared"), "a")
+        runner.submit(key("next"), gate(release, started_next), "a")
+        ok = started_next.wait(10)
+        release.set()
+        return held() if ok else broken("a's next run waited for the run it stopped")
+
+    def quick_views_evict_a_run() -> Verdict:
+        """bertlens/jobs.py:158-170: three attention links from B evicted A's finished CrowS result (one LRU).
+        Expected: runs and quick views have their own budgets (services/jobs.py: half of BERT_LENS_STORE_MB each)."""
+        store = ResultStore(max_entries=512, max_bytes=256 * 2**20, quick_share=0.5)
+        store.put("crows of A", np.zeros(2**20))
+        for n in range(3):
+            store.get_or_compute(("attention of B", n), lambda: np.zeros(7 * 2**20))
+        return held() if "crows of A" in store else broken("A's result was evicted")
+
+    def idle_page_keeps_its_tensors() -> Verdict:
+        """app_pages/attention.py:130,134,142: closures over the page passed to widgets (:215,234,275) kept every
+        idle session's ~400 MB view. Expected: the page defines no function (tests/test_session_memory.py checks
+        that a dropped view is freed)."""
+        import ast
+
+        tree = ast.parse((ROOT / "app_pages" / "attention.py").read_text(encoding="utf-8"))
+        defined = [n.lineno for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.Lambda))]
+        return broken(f"functions at lines {defined}") if defined else held()
+
+    cases: dict[str, Callable[[], Verdict]] = {
+        "bertlens/jobs.py:301 one session cannot hold the whole queue": one_session_fills_the_queue,
+        "bertlens/jobs.py:327 a session that stopped a shared run is not its running owner": stopped_owner_waits,
+        "bertlens/jobs.py:158 quick views cannot evict another visitor's run": quick_views_evict_a_run,
+        "app_pages/attention.py:130 no page closure keeps an idle session's tensors": idle_page_keeps_its_tensors,
+    }
+    rows = record("15 round 2: one visitor against the others", cases)
     assert_none_weak_or_broken(rows)
 
 
