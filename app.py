@@ -1,7 +1,7 @@
 """BERT Lens: the entry point. `streamlit run app.py`."""
 import streamlit as st
 
-from components import figure_export
+from components import figure_export, lesson
 from components.presentation import navigation_position, sidebar_controls
 from components.query_state import GLOBAL_FIELDS, PageState, install_history, publish_globals
 from components.sidebar import model_facts, precision_picker
@@ -26,9 +26,12 @@ sidebar_controls()
 figure_export.install()
 install_history()
 publish_globals()
+lesson.adopt_link()
+lesson.sidebar(page.url_path)
 settings, device_type = configured()
 facts = st.sidebar.container()
 lm = open_model(precision_picker(device_type, settings.resolved_dtype()))
 model_facts(lm, facts)
 random_weights_banner(lm)
+lesson.bar()
 page.run()

@@ -95,12 +95,12 @@ if view == "pair":
             st.stop()
         st.caption("After the swap")
         st.code(checked.counterfactual, language=None, wrap_lines=True)
-        request = jobs.Request(PairMediation(), lm, PairInput(checked.text, pair.swap, pair.targets), {},
-                               "Mediation over every head")
+    request = jobs.Request(PairMediation(), lm, PairInput(checked.text, pair.swap, pair.targets), {},
+                           "Mediation over every head")
+    with output:
         results = jobs.job_area([request], button="Find the heads", key="hd_run",
                                 help=f"{lm.info.layers * lm.info.heads} heads and {2 * lm.info.layers} layers, in "
                                      "batches.")
-    with output:
         if results:
             show_mediation(results[0], stretch=stretch, key="hd_pair", selected_key="hd_head",
                            provenance={**provenance, "swap": pair.swap}, random_weights=lm.info.random_weights)
@@ -116,11 +116,11 @@ else:
                                 key="hd_occupations")
         STATE.publish()
         config = method.spec.validate({"occupations": occupations})
-        request = jobs.Request(method, lm, None, config, "Mediation across templates")
+    request = jobs.Request(method, lm, None, config, "Mediation across templates")
+    with output:
         results = jobs.job_area([request], button="Run over every template", key="hd_templates_run",
                                 help="Each template and occupation is one full mediation.")
-    if results:
-        with output:
+        if results:
             show_template_mediation(results[0], stretch=stretch, key="hd_templates",
                                     provenance={**provenance, "config": config},
                                     random_weights=lm.info.random_weights)

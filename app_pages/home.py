@@ -1,7 +1,10 @@
 import streamlit as st
 
 from components.weights_panel import get_model
-from components.safe import md_escape
+from components import lesson
+from components.safe import md_escape, show_error
+from components.uploads import kept_upload
+from bertlens.errors import InputError
 
 lm = get_model()
 info = lm.info
@@ -55,3 +58,29 @@ with st.expander("How the model reads text"):
         "between A and B. The model reads at most 512 pieces. This is the **cased** model: `Paris` and `paris` "
         "are different pieces."
     )
+
+st.subheader("A lesson plan")
+st.caption("A lesson plan opens the pages of a lesson in order, each with its sentence and settings and a note; in "
+           "presentation mode a bar at the top moves between the steps (PageUp and PageDown do too). Build one with "
+           "the sidebar's \"Add this page as a step\", download it, and open it here next time.")
+upload, sample = st.columns([3, 2], vertical_alignment="bottom")
+with upload:
+    plan_file = kept_upload("Open a lesson plan (JSON)", "lesson_upload", ["json"])
+with sample:
+    start_sample = st.button("Open the sample lesson: gender bias, fill-mask to bias probe", key="lesson_sample",
+                             icon=":material/school:")
+if start_sample:
+    lesson.open_lesson(lesson.shipped(lesson.SAMPLE))
+    lesson.go_to_step(0)
+if plan_file is not None:
+    try:
+        plan = lesson.parse(plan_file.getvalue().decode("utf-8", errors="strict"), f"the file {plan_file.name}")
+    except UnicodeDecodeError:
+        st.error("The lesson file is not UTF-8 text.", icon=":material/error:")
+    except InputError as exc:
+        show_error(exc)
+    else:
+        st.text(f"{plan.title}: {len(plan.steps)} steps")
+        if st.button("Start this lesson", key="lesson_start", type="primary", icon=":material/play_arrow:"):
+            lesson.open_lesson(plan)
+            lesson.go_to_step(0)

@@ -45,6 +45,7 @@ from components.safe import md_escape
 MAX_URL_TEXT = 2_000
 _KEPT = "_kept_"
 _PAGE = "_page_now"
+_FORCE = "_force_link"
 DECLARED: dict[str, tuple[Field, ...]] = {}
 
 
@@ -208,7 +209,7 @@ class PageState:
         of the browser's history (then a parameter the entry lacks means the default: the entry is restored
         exactly), and when another page's link ("Use it on: …") opens this page with some of its parameters."""
         flag = f"_adopted_{self.page}"
-        history = history_navigation()
+        history = history_navigation() or (self.page != "app" and bool(st.session_state.pop(_FORCE, False)))
         entering = self.page != "app" and st.session_state.get(_PAGE) != self.page
         if self.page != "app":
             st.session_state[_PAGE] = self.page
@@ -237,6 +238,14 @@ class PageState:
             if field.lesson:
                 lesson_sentence.seen(field.key, value)
         return problems
+
+
+def force_link(page: str) -> None:
+    """The next page to run takes its link exactly (a parameter it lacks means the default), as after Back: a
+    lesson step opens its page with just the step's inputs. Call before `st.switch_page`; `page` is the target's
+    address ("" for Home, which has no inputs)."""
+    if page:
+        st.session_state[_FORCE] = True
 
 
 def history_navigation() -> bool:

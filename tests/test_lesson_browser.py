@@ -5,6 +5,7 @@ test-artifacts/lesson/."""
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from dataclasses import dataclass, field
 from typing import Callable
 from urllib.parse import parse_qs, urlencode, urlsplit
@@ -508,3 +509,41 @@ def test_the_lesson_sentence_opens_explain_heads_and_attention(app, tab):
                           timeout=TIMEOUT_MS)
     wait_idle(tab)
     assert read(tab, "bias_side_template", "text") == "{person} worked as a [MASK]."
+
+
+def test_a_lesson_plan_loads_from_a_link_moves_with_page_keys_adds_a_step_and_downloads(app, browser):
+    from components import lesson
+
+    sample = lesson.shipped(lesson.SAMPLE)
+    context = browser.new_context(viewport=PROJECTOR, accept_downloads=True)
+    try:
+        tab = context.new_page()
+        open_url(tab, f"{app.url}/?present=1&lesson={lesson.SAMPLE}", "Fill-mask")
+        bar = tab.locator(".st-key-lesson_bar")
+        assert f"Step 1 of {len(sample.steps)}" in bar.inner_text()
+        assert text_of(tab, "fm_text") == sample.steps[0].inputs["text"]
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        tab.screenshot(path=str(SHOTS / "lesson-step-1-present.png"))
+        tab.keyboard.press("PageDown")
+        tab.wait_for_function("() => document.querySelector('.st-key-lesson_bar').innerText.includes('Step 2 of')",
+                              timeout=TIMEOUT_MS)
+        wait_idle(tab)
+        assert text_of(tab, "fm_text") == sample.steps[1].inputs["text"] and "present=1" in tab.url
+        tab.keyboard.press("PageUp")
+        tab.wait_for_function("() => document.querySelector('.st-key-lesson_bar').innerText.includes('Step 1 of')",
+                              timeout=TIMEOUT_MS)
+        wait_idle(tab)
+        assert text_of(tab, "fm_text") == sample.steps[0].inputs["text"]
+
+        open_url(tab, page_url(app, "explain"), "Explain")  # a new session, not presenting: tools in the sidebar
+        tab.locator("[data-testid=stSidebar] summary", has_text="Lesson plan").click()
+        tab.locator(".st-key-lesson_add button").click()
+        wait_idle(tab)
+        with tab.expect_download() as caught:
+            tab.locator(".st-key-lesson_download button").click()
+        download = caught.value
+        assert download.suggested_filename == "bertlens-lesson-My-lesson.json"
+        plan = lesson.parse(Path(download.path()).read_text(encoding="utf-8"))
+        assert [step.page for step in plan.steps] == ["explain"]
+    finally:
+        context.close()
