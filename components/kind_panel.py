@@ -27,7 +27,7 @@ def state_fields(kind_names: Sequence[str], methods_of) -> list:
     """The link fields of every general panel: each metric's options (`components.method_options.fields`)."""
     out = []
     for name in kind_names:
-        out += method_options.fields(prefix(kinds.get(name)), methods_of(name))
+        out += method_options.fields(prefix(kinds.get(name)), methods_of(name), namespaced=True)
     return out
 
 

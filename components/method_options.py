@@ -34,12 +34,14 @@ def widget_key(prefix: str, methods: Sequence[Method], method: Method, param: Pa
     return f"{prefix}_{link_name(methods, method, param)}"
 
 
-def fields(prefix: str, methods: Sequence[Method]) -> list[Field]:
-    """One PageState field per option: the link carries it, page changes and reloads keep it."""
+def fields(prefix: str, methods: Sequence[Method], namespaced: bool = False) -> list[Field]:
+    """One PageState field per option: the link carries it, page changes and reloads keep it. `namespaced` links
+    every option as METHOD.OPTION (for panels that came after the page's own parameters, so an option's name can
+    never collide with one of them)."""
     out = []
     for method in methods:
         for p in method.spec.params:
-            name = link_name(methods, method, p)
+            name = f"{method.name}.{p.name}" if namespaced else link_name(methods, method, p)
             aliases = tuple(a for a in (f"{method.name}.{p.name}", f"{method.name}_{p.name}") if a != name)
             out.append(Field(widget_key(prefix, methods, method, p), name, p.default, parse=p.parse,
                              dump=dump_bool if p.type == "bool" else str, label=f"'{name}'", aliases=aliases))

@@ -375,19 +375,19 @@ def audit_checkpoint(config_data: dict[str, Any], model: str) -> dict[str, Any]:
             if reason:
                 raise InputError(reason)
             results.append(method.run(lm, inputs[method.data], config.metric_options(metric), Context()))
-        return checkpoint_row(model, lm, results, inputs)
+        return checkpoint_row(model, lm, results, inputs, {m: config.metric_options(m) for m in config.metrics})
     except BertLensError as exc:
         return {"model": model, "status": "failed", "reason": first_line(exc)}
     except Exception as exc:  # a checkpoint that breaks the code must cost one row, not the audit
         return {"model": model, "status": "failed", "reason": f"{type(exc).__name__}: {first_line(exc)}"}
 
 
-def checkpoint_row(model: str, lm, results: Sequence[Any], inputs: Mapping[str, Any] | None = None
-                   ) -> dict[str, Any]:
+def checkpoint_row(model: str, lm, results: Sequence[Any], inputs: Mapping[str, Any] | None = None,
+                   options: Mapping[str, Mapping[str, Any]] | None = None) -> dict[str, Any]:
     """A checkpoint's row from its metrics' results (`MetricResult`s) and their inputs (kind name -> input, as
     `read_inputs` gives): what `audit_checkpoint` writes and what the bias page exports from the results it has.
     {"model", "status": "ok", "fingerprint", "random_weights", "dtype", "vocab_size", "scores": {label: value},
-    "metrics": [headline per metric], "agreement": metrics checked against each other, and each kind's and
+    "metrics": [headline per metric, with the options it ran with], "agreement": metrics checked against each other, and each kind's and
     metric's own fields (`DataKind.report_fields`)}."""
     from bertlens import kinds, registry
     from bertlens.bias.agreement import agreement_document
@@ -404,7 +404,8 @@ def checkpoint_row(model: str, lm, results: Sequence[Any], inputs: Mapping[str, 
         row["scores"].update({label: _round(value) if isinstance(value, float) else value
                               for label, value in fields.pop("scores", {}).items()})
         row.update(fields)
-    row["metrics"] = [{k: _round(v) if isinstance(v, float) else v for k, v in r.headline().items()}
+    row["metrics"] = [{**{k: _round(v) if isinstance(v, float) else v for k, v in r.headline().items()},
+                       **({"options": dict(options[r.metric])} if options and r.metric in options else {})}
                       for r in results]
     row["agreement"] = agreement_document(results)
     return row
