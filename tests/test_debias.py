@@ -463,3 +463,21 @@ def test_debias_eval_command(tiny_model_dir, tmp_path, capsys):
     assert len(document["seat"]["tests"]) == 6 and document["lm_cost"]["sentences"] == 40
     assert main(["debias", "eval", str(out), "--model", str(tiny_model_dir), "--metrics", "crows"]) == 2
     assert one_error(capsys.readouterr().err)
+
+
+def test_embed_command_writes_the_pooled_features(lm, tiny_model_dir, tmp_path, capsys):
+    from bertlens.cli import main
+
+    (tmp_path / "s.csv").write_text("text,label\nHe is here.,a\nShe is there.,b\n")
+    out = tmp_path / "x.npy"
+    assert main(["embed", str(tmp_path / "s.csv"), "--model", str(tiny_model_dir), "--layer", "1", "--pool", "cls",
+                 "--out", str(out)]) == 0
+    array = np.load(out)
+    with torch.no_grad():
+        hidden = lm.model.bert(**lm.tokenizer("She is there.", return_tensors="pt"),
+                               output_hidden_states=True).hidden_states[1][0, 0]
+    assert array.shape == (2, 32) and array.dtype == np.float32
+    np.testing.assert_allclose(array[1], hidden.numpy(), rtol=1e-4, atol=1e-5)
+    assert main(["embed", str(tmp_path / "s.csv"), "--model", str(tiny_model_dir), "--layer", "5", "--out",
+                 str(out)]) == 2
+    assert "Layer 5 is outside the model" in capsys.readouterr().err

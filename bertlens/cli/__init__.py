@@ -12,8 +12,8 @@ import argparse
 import os
 import sys
 
-from bertlens.cli import (attention, audit, bench, bias, counterfactual, debias, download, explain, fill_mask, info,
-                          mediate, methods, nsp, pronouns, random_model, run, seat, stereoset)
+from bertlens.cli import (attention, audit, bench, bias, counterfactual, debias, download, embed, explain, fill_mask,
+                          info, mediate, methods, nsp, pronouns, random_model, run, seat, stereoset)
 from bertlens.cli.common import common_options
 from bertlens.errors import BertLensError, InputError, WeightsUnavailable
 from bertlens.settings import check_environment
@@ -22,7 +22,7 @@ from bertlens.text import visible
 MAX_FILE_MB = 4096
 
 VERBS = (fill_mask, nsp, download, info, attention, explain, mediate, bias, counterfactual, pronouns, stereoset, audit,
-         methods, run, bench, random_model, seat, debias)
+         methods, run, bench, random_model, seat, debias, embed)
 
 
 def build_parser() -> argparse.ArgumentParser:

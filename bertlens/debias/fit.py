@@ -42,8 +42,12 @@ def parse_layers(value: str | Sequence[int] | None, lm: LoadedModel) -> tuple[in
 
 
 def features(lm: LoadedModel, texts: Sequence[str], layer: int, interventions: Interventions | None = None,
-             batch_size: int = 32, progress: Callable[[int, int], None] | None = None) -> np.ndarray:
-    """(n, hidden) float64: each text's hidden states leaving `layer` (from 1), mean over its tokens."""
+             batch_size: int = 32, progress: Callable[[int, int], None] | None = None,
+             pool: str = "mean") -> np.ndarray:
+    """(n, hidden) float64: each text's hidden states leaving `layer` (from 1), mean over its tokens (`pool`
+    "mean") or its [CLS] row ("cls")."""
+    if pool not in ("mean", "cls"):
+        raise InputError(f"Pooling must be mean or cls, not '{pool}'.")
     rows = [lm.tokenizer(text)["input_ids"] for text in texts]
     limit = token_limit(lm)
     for text, row in zip(texts, rows):
@@ -59,8 +63,8 @@ def features(lm: LoadedModel, texts: Sequence[str], layer: int, interventions: I
             output = forward.encoder(lm, ids, types, mask, hidden_states=not last, interventions=interventions)
             hidden = (output.last_hidden if last else output.hidden_states[layer]).float()
             weights = mask.unsqueeze(-1).float()
-            mean = (hidden * weights).sum(dim=1) / weights.sum(dim=1)
-        out[chunk] = mean.cpu().double().numpy()
+            pooled = hidden[:, 0] if pool == "cls" else (hidden * weights).sum(dim=1) / weights.sum(dim=1)
+        out[chunk] = pooled.cpu().double().numpy()
         if progress is not None:
             progress(min(start + batch_size, len(order)), len(order))
     return out
