@@ -6,18 +6,15 @@ score difference sent_more − sent_less and decision) and `disagreements` (line
 """
 from __future__ import annotations
 
-import functools
 import hashlib
 import json
-import platform
-import subprocess
-from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 from bertlens import registry
 from bertlens.bias.crows import CAVEAT
 from bertlens.bias.crows_metrics import MetricsResult
 from bertlens.model import LoadedModel
+from bertlens.provenance import provenance  # noqa: F401  (re-exported: every report's "what ran it")
 from bertlens.serialize import jsonable
 
 
@@ -30,51 +27,6 @@ def definition(metric: str) -> str:
 def sha256(data: bytes | str) -> str:
     """Hex SHA-256 of bytes, or of text encoded as UTF-8."""
     return hashlib.sha256(data.encode("utf-8") if isinstance(data, str) else data).hexdigest()
-
-
-@functools.lru_cache(maxsize=1)
-def bertlens_version() -> str:
-    """The BERT Lens source this process runs: the git commit of its checkout (with "+changes" when files differ from
-    it), or "unknown (not a git checkout)". BERT Lens is not released as a versioned package, so the commit is the
-    version a client can ask for."""
-    root = Path(__file__).resolve().parents[2]
-    try:
-        commit = subprocess.run(["git", "-C", str(root), "rev-parse", "--short=12", "HEAD"], capture_output=True,
-                                text=True, timeout=5, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no", "--",
-                                "bertlens"], capture_output=True, text=True, timeout=5).stdout.strip()
-    except (OSError, subprocess.SubprocessError):
-        return "unknown (not a git checkout)"
-    return f"git {commit}{'+changes' if dirty else ''}" if commit else "unknown (not a git checkout)"
-
-
-def hardware(device: str) -> str:
-    """The processor a model ran on: the GPU's name for cuda, else the CPU's model name."""
-    if device.startswith("cuda"):
-        try:
-            import torch
-
-            return torch.cuda.get_device_name(device)
-        except Exception:  # no driver, or the device vanished: say so rather than fail a report
-            return "CUDA GPU (name unavailable)"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine() or "unknown CPU"
-
-
-def provenance(device: str, precision: str) -> dict[str, str]:
-    """What ran a computation: the versions of BERT Lens, Python, torch and transformers, the device, its processor
-    and the precision. Every report and export carries it."""
-    import torch
-    import transformers
-
-    return {"bertlens": bertlens_version(), "python": platform.python_version(), "torch": torch.__version__,
-            "transformers": transformers.__version__, "platform": platform.platform(), "device": device,
-            "hardware": hardware(device), "precision": precision}
 
 
 def result_key(method: str, fingerprint: str, precision: str, options: Mapping[str, Any],
@@ -100,14 +52,11 @@ def metric_key(config: Any, metric: str, lm: LoadedModel) -> str:
     return result_key(metric, lm.fingerprint(), lm.info.dtype, config.metric_options(metric), inputs)
 
 
-def stamp_metrics_document(document: dict[str, Any], config: Any, lm: LoadedModel) -> dict[str, Any]:
-    """`metrics_document` stamped as every route stamps it: the configuration's and inputs' SHA-256, what ran it,
-    and each metric's key (`metric_key`)."""
-    from bertlens.bias.audit import stamp
-
-    metrics = [record["metric"] for record in document["metrics"]]
-    document["metadata"].update(stamp(config, metrics[0]) if metrics else stamp(config),
-                                provenance=provenance(lm.device.type, lm.info.dtype))
+def stamp_metrics_document(document: dict[str, Any], config: Any, lm: LoadedModel,
+                           stamp: Mapping[str, Any]) -> dict[str, Any]:
+    """`metrics_document` stamped as every route stamps it: the configuration's and inputs' SHA-256 (`stamp`, from
+    `bertlens.bias.audit.stamp`), what ran it, and each metric's key (`metric_key`)."""
+    document["metadata"].update(stamp, provenance=provenance(lm.device.type, lm.info.dtype))
     for record in document["metrics"]:
         record["key"] = metric_key(config, record["metric"], lm)
     return document

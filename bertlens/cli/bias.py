@@ -47,7 +47,8 @@ def run_probe(args: argparse.Namespace) -> int:
     if args.models:
         from bertlens.cli.two_models import probe_two
 
-        return probe_two(args, probe_config(args), print_probe)
+        return probe_two(args, probe_config(args), print_probe, lambda lm: input_stamp(
+            args, lm, "probe", templates=args.templates, pairs=args.pairs, occupations=args.occupations))
     from bertlens import bias
     from bertlens.export import check_out_path, probe_csv, probe_json, save
 

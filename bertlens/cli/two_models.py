@@ -107,7 +107,7 @@ def crows_metrics(args: argparse.Namespace) -> int:
                               options={m: o for m, o in options.items() if o}, precision=runs[0][0].info.dtype,
                               device=runs[0][0].device.type)
     for (lm, _), document in zip(runs, documents):
-        stamp_metrics_document(document, config, lm)
+        stamp_metrics_document(document, config, lm, audit.stamp(config, metrics[0]))
     if len(runs) == 1:
         document = documents[0]
         document["metadata"]["memory"] = memory_note(added)
@@ -149,8 +149,9 @@ def print_crows_comparison(comparison, added: int) -> None:
         print(f"note: {note}")
 
 
-def probe_two(args: argparse.Namespace, config, print_probe) -> int:
-    """`probe --models A,B` with the probe configuration `config` and the single-model printer `print_probe`."""
+def probe_two(args: argparse.Namespace, config, print_probe, stamp_of=None) -> int:
+    """`probe --models A,B` with the probe configuration `config`, the single-model printer `print_probe` and
+    `stamp_of(lm)`, each model's export stamp (input hashes, key, what ran it)."""
     from bertlens import bias
     from bertlens.bias.compare import compare_probe
     from bertlens.export import probe_json
@@ -161,11 +162,7 @@ def probe_two(args: argparse.Namespace, config, print_probe) -> int:
         lm, extra = _load(args, model)
         runs.append((lm, bias.run_probe(lm, config, batch_size=args.batch_size)))
         added.append(extra)
-    from bertlens.cli.bias import input_stamp
-
-    documents = [json.loads(probe_json(lm, result, input_stamp(args, lm, "probe", templates=args.templates,
-                                                               pairs=args.pairs, occupations=args.occupations)))
-                 for lm, result in runs]
+    documents = [json.loads(probe_json(lm, result, stamp_of(lm) if stamp_of else None)) for lm, result in runs]
     comparison = compare_probe(runs[0][0], runs[0][1], runs[-1][0], runs[-1][1]) if len(runs) == 2 else None
     _emit(args, {"models": documents, "comparison": comparison, "memory": memory_note(added)})
     if not args.json:
