@@ -86,7 +86,7 @@ class AuditConfigSchema(BaseModel):
                 _INPUT.validate_python(value)
             except ValidationError:
                 raise ValueError(f"'{key}' must be null (the shipped file), {{\"text\": ...}} or {{\"path\": "
-                                 "...}}") from None
+                                 "...}") from None
         return self
 
 

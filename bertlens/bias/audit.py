@@ -261,11 +261,11 @@ def parse_config(text: str, folder: Path | None = None, name: str = "the audit c
     if not isinstance(data, dict) or data.get("bertlens_audit") != FORMAT:
         raise InputError(f"{name} is not a BERT Lens audit configuration (it needs \"bertlens_audit\": {FORMAT}). "
                          "Save one from the bias page's Export tab.")
-    schemas.validate(schemas.AuditConfigSchema, data, name)
     fields = {"bertlens_audit", "models", "metrics", "chosen_pairs", "precision", "device", "sources", *STATISTICS}
     unknown = sorted(set(data) - fields - set(kinds.part_keys()))
     if unknown:
         raise InputError(f"{name} has unknown field(s): {', '.join(unknown)}.")
+    schemas.validate(schemas.AuditConfigSchema, data, name)
     metrics, options = _metric_entries(data)
     models = data.get("models", [])
     if not isinstance(models, list) or not all(isinstance(m, str) for m in models):
@@ -387,15 +387,14 @@ def checkpoint_row(model: str, lm, results: Sequence[Any], inputs: Mapping[str, 
     """A checkpoint's row from its metrics' results (`MetricResult`s) and their inputs (kind name -> input, as
     `read_inputs` gives): what `audit_checkpoint` writes and what the bias page exports from the results it has.
     {"model", "status": "ok", "fingerprint", "random_weights", "dtype", "vocab_size", "scores": {label: value},
-    "metrics": [headline per metric, with the options it ran with], "agreement": metrics checked against each other, and each kind's and
-    metric's own fields (`DataKind.report_fields`)}."""
+    "metrics": [headline per metric, with the options it ran with], "agreement": metrics checked against each
+    other, and each kind's and metric's own fields (`DataKind.report_fields`)}."""
     from bertlens import kinds, registry
     from bertlens.bias.agreement import agreement_document
 
     row: dict[str, Any] = {"model": model, "status": "ok", "fingerprint": lm.fingerprint(),
                            "random_weights": lm.info.random_weights, "dtype": lm.info.dtype,
-                           "vocab_size": lm.info.vocab_size, "scores": {}, "metrics": [], "occupations": [],
-                           "crows": []}
+                           "vocab_size": lm.info.vocab_size, "scores": {}, "metrics": []}
     by_kind: dict[str, dict[str, Any]] = {}
     for r in results:
         by_kind.setdefault(registry.get("metric", r.metric).data, {})[r.metric] = r
