@@ -28,6 +28,7 @@ from bertlens.errors import InputError
 from bertlens.fill_mask import Filters, fill_mask
 from bertlens.model import LoadedModel, load_model
 from devtools.random_model import model_folder
+from devtools.timing import Timing, compare, synchronize
 from bertlens.settings import AGREEMENT_JSON, Settings
 
 log = logging.getLogger(__name__)
@@ -89,18 +90,6 @@ print(json.dumps({"seconds": loaded, "first_result_seconds": first, "rss_after_l
 
 
 @dataclass(frozen=True)
-class Timing:
-    """Wall-clock milliseconds of one contender over the rounds of a comparison."""
-
-    name: str
-    runs_ms: list[float]
-
-    @property
-    def median_ms(self) -> float:
-        return statistics.median(self.runs_ms)
-
-
-@dataclass(frozen=True)
 class Row:
     """One line of the report. `ratio` is ours / reference, where lower is better unless the target says '>='."""
 
@@ -130,28 +119,6 @@ class BenchReport:
         self.rows.append(row)
         log.info("%s | %s | %s", row.section, row.what, row.value)
         return row
-
-
-def synchronize(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-
-
-def compare(contenders: dict[str, Callable[[], Any]], repeats: int, device: torch.device,
-            warmup: int = 1) -> dict[str, Timing]:
-    """Time each contender `repeats` times, interleaved round by round, after `warmup` untimed rounds."""
-    for _ in range(warmup):
-        for fn in contenders.values():
-            fn()
-    runs: dict[str, list[float]] = {name: [] for name in contenders}
-    for _ in range(repeats):
-        for name, fn in contenders.items():
-            synchronize(device)
-            start = time.perf_counter()
-            fn()
-            synchronize(device)
-            runs[name].append((time.perf_counter() - start) * 1000)
-    return {name: Timing(name, r) for name, r in runs.items()}
 
 
 def top_ids(lm: LoadedModel, text: str, k: int = TOP_K) -> list[int]:

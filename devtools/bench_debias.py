@@ -88,7 +88,7 @@ def _ms(ms: float) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     from bertlens import Settings, load_model
-    from devtools.bench import compare
+    from devtools.timing import compare
     from devtools.random_model import model_folder
 
     parser = argparse.ArgumentParser(prog="python -m devtools.bench_debias", description=__doc__.splitlines()[0])
