@@ -76,4 +76,4 @@ def test_the_app_refuses_on_its_first_page_and_runs_none(app_env, monkeypatch, n
     assert not at.exception
     errors = [e.value for e in at.error]
     assert len(errors) == 1 and name.replace("_", "\\_") in errors[0], errors
-    assert not at.button and not at.text_area and not at.text_input
+    assert not at.main.title and not at.main.text_area and not at.main.text_input, "a page ran"
