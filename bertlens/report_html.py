@@ -45,11 +45,11 @@ th { background: #f3f5f9; } td.num { text-align: right; white-space: nowrap; fon
 svg { max-width: 100%; height: auto; } svg text { font-family: "DejaVu Sans", Arial, sans-serif; }
 .checkpoint { break-before: auto; } pre { white-space: pre-wrap; font-size: 11px; background: #f7f8fa; padding: 8px; }
 table.facts th { width: 26%; font-weight: normal; color: var(--muted); } .flag { color: #b35c00; font-weight: bold; }
-.pass { color: #2b8a3e; font-weight: bold; } .fail { color: var(--warn); font-weight: bold; } .print-only { display: none; }
+.pass { color: #2b8a3e; font-weight: bold; } dl.measures dt { font-weight: bold; } dl.measures dd { margin: 0 0 6px 16px; } .fail { color: var(--warn); font-weight: bold; } .print-only { display: none; }
 @media print {
   body { max-width: none; padding: 0; font-size: 10pt; } h2 { break-after: avoid; } h3, h4 { break-after: avoid; }
-  figure, .caveat, .banner, tr { break-inside: avoid; } .checkpoint { break-before: page; }
-  details { display: none; } .print-only { display: block; }
+  figure, .caveat, .banner, tr, .keep { break-inside: avoid; } .checkpoint { break-before: page; }
+  details.saved { display: none; } .print-only { display: block; }
   .banner { -webkit-print-color-adjust: exact; print-color-adjust: exact; }
   a { color: inherit; text-decoration: none; }
 }
@@ -91,7 +91,7 @@ def _facts(rows: Iterable[tuple[str, str]]) -> str:
 
 
 def _flag(small: Any) -> str:
-    return f" <span class='flag'>({SMALL}: fewer than 30)</span>" if small else ""
+    return f" <span class='flag'>({SMALL})</span>" if small else ""
 
 
 def _value(value: Any, unit: str = "", digits: int = 2) -> str:
@@ -202,11 +202,16 @@ def _threshold_cell(m: dict[str, Any]) -> str:
     t = m.get("threshold")
     if not isinstance(t, dict):
         return "–"
-    bounds = ", ".join(f"{k} {_num(t[k])}" for k in ("min", "max") if _finite(t.get(k)))
+    low, high = t.get("min"), t.get("max")
+    bounds = (f"{_num(low)} – {_num(high)}" if _finite(low) and _finite(high) else
+              f"≥ {_num(low)}" if _finite(low) else f"≤ {_num(high)}")
     verdict = t.get("pass")
     word = ("<span class='pass'>pass</span>" if verdict else "<span class='fail'>fail</span>") \
         if isinstance(verdict, bool) else "<span class='flag'>not judged</span>"
-    return f"{word}<br><span class='muted'>{_e(bounds)}; {_e(t.get('rule') or '')}</span>"
+    within = t.get("interval_within")
+    interval = "" if within is None else "<br><span class='muted'>interval " + \
+        ("within" if within else "crosses a bound") + "</span>"
+    return f"{word} {_e(bounds)}{interval}"
 
 
 def _metrics_section(row: dict[str, Any]) -> str:
@@ -225,20 +230,23 @@ def _metrics_section(row: dict[str, Any]) -> str:
         n = m.get("n")
         tie_share = f" ({100 * ties / n:.1f}%)" if isinstance(ties, int) and n else ""
         items = _num(n) + (f" of {_num(m.get('total'))}" if isinstance(m.get("total"), int) else "")
-        cells = [f"<b>{_e(m.get('title') or m.get('metric'))}</b>", _value(m.get("value"), unit), _interval_cell(m),
-                 items, f"{_num(ties)}{tie_share}", _num(m.get("neutral"))]
+        key = f"<br><span class='hash muted'>key {_e(str(m['key'])[:16])}…</span>" if m.get("key") else ""
+        cells = [f"<b>{_e(m.get('title') or m.get('metric'))}</b>{key}", _value(m.get("value"), unit),
+                 _interval_cell(m), items, f"{_num(ties)}{tie_share}", _num(m.get("neutral"))]
         if thresholds:
             cells.append(_threshold_cell(m))
-        cells += [_e(m.get("measures")), f"<span class='hash'>{_e(str(m.get('key') or '–')[:16])}</span>"]
         rows.append(cells)
     headers = ["metric", "value", "95% interval", "items", "ties", "unbiased"] + (["threshold"] if thresholds else [])
-    intervals = "; ".join(f"{m.get('title') or m.get('metric')}: {m.get('interval')}" for m in metrics
-                          if m.get("interval"))
-    out = ["<h4>Every metric side by side</h4>",
-           _table(headers + ["what it measures", "key"], rows, numeric=(1, 3, 4, 5)),
-           f"<p class='muted'>Intervals: {_e(intervals)}. Each metric's caveat is at the top of the report. Key: the "
-           "first 16 hex digits of the computation's key (method, model fingerprint, precision, options and input "
-           "hashes; in full in the JSON report).</p>" if intervals else ""]
+    measures = "".join(f"<dt>{_e(m.get('title') or m.get('metric'))}</dt><dd>{_e(m.get('measures'))}"
+                       f"{' Interval: ' + _e(m.get('interval')) + '.' if m.get('interval') else ''}</dd>"
+                       for m in metrics if m.get("measures") or m.get("interval"))
+    out = ["<h4>Every metric side by side</h4>", _table(headers, rows, numeric=(1, 3, 4, 5)),
+           "<p class='muted'>Small sample: fewer than 30 items behind the figure, so its interval is too unstable "
+           "to read. Key: the first 16 hex digits of the computation's key (method, model fingerprint, precision, "
+           "options and input hashes; in full in the JSON report); the same computation has the same key whether "
+           "the command line, the page or an audit ran it. Each metric's caveat is at the top of the report.</p>",
+           f"<div class='keep'><p><b>What each metric measures</b></p><dl class='measures'>{measures}</dl></div>"
+           if measures else ""]
     by_unit: dict[str, list[dict]] = {}
     for m in metrics:
         by_unit.setdefault(m.get("unit") or "", []).append(m)
@@ -363,7 +371,8 @@ def _pairs_section(records: list[dict[str, Any]]) -> str:
                             f"{_num(g.get('more_higher'))} / {_num(g.get('counted'))}", _num(g.get("ties")))
                            for g in groups], numeric=(1, 2, 3, 4)).replace("<table>", f"<table><caption>{_e(label)}"
                                                                           "</caption>", 1))
-        out.append(interval_figure([(str(g.get("label") or g.get("group")), g.get("percent"), g.get("ci_low"),
+        out.append(interval_figure([(str(g.get("group")) + ("" if g.get("ties_counted", True) else
+                                                             " (ties left out)"), g.get("percent"), g.get("ci_low"),
                                      g.get("ci_high")) for g in groups], 50.0, "%",
                                    f"{label}: % sent_more higher by group",
                                    "Dot: %; whisker: Wilson 95% interval; dashed line: 50, unbiased; red: the "
@@ -386,13 +395,13 @@ def _probe_section(occupations: list[dict[str, Any]]) -> str:
     shown = min(25, len(occupations))
     small = (f"<p class='flag'>Only {len(occupations)} occupations ({SMALL}: fewer than 30): the count in the "
              "headline rests on few items.</p>") if small_sample(len(occupations)) else ""
-    return ("<h4>Occupation probe: the occupations with the largest effect</h4>"
+    return ("<div class='keep'><h4>Occupation probe: the occupations with the largest effect</h4>"
             f"<p class='direction'>{_e(DIRECTION)}</p>" + small +
             interval_figure(points, 0.0, "nats",
                             f"Mean log P(o | woman) − log P(o | man), {shown} largest |effect|",
                             "Dot: mean log-ratio over templates (right of 0: leans female; left: leans male); "
                             "whisker: bootstrap 95% interval; dashed line: 0, no preference; red: the interval "
-                            "excludes 0.") +
+                            "excludes 0.") + "</div>" +
             _table(["occupation", "log P(o | woman) − log P(o | man)", "leans", "95% interval", "p (Holm)", "notable"],
                    [(_e(o.get("occupation")), _num(o.get("log_ratio"), 3), _leaning(o.get("log_ratio")),
                      _interval(o.get("ci_low"), o.get("ci_high"), 3), _num(o.get("p_holm"), 4),
@@ -441,7 +450,8 @@ def _configuration(report: dict[str, Any]) -> str:
             "<h3>Inputs</h3><p class='muted'>Named by their SHA-256, never copied into the report.</p>" +
             _table(["input", "source", "size", "SHA-256 of its bytes"], inputs) +
             f"<p>Configuration SHA-256: <span class='hash'>{_e(report.get('configuration_sha256'))}</span></p>" +
-            f"<details><summary>The configuration as saved (inputs by hash)</summary><pre>{saved}</pre></details>"
+            f"<details class='saved'><summary>The configuration as saved (inputs by hash)</summary><pre>{saved}</pre>"
+            "</details>"
             f"<div class='print-only'><h4>The configuration as saved (inputs by hash)</h4><pre>{saved}</pre></div>")
 
 

@@ -106,11 +106,18 @@ def judge(record: dict[str, Any], bounds: Mapping[str, Any]) -> dict[str, Any]:
 
     verdict = inside(value)
     ends = [inside(low), inside(high)]
+    if verdict is None:
+        rule = "no value to judge"
+    elif None in ends:
+        rule = "the value is " + ("within" if verdict else "outside") + " the bounds (no interval)"
+    elif verdict:
+        rule = "the value and its whole 95% interval are within the bounds" if all(ends) else \
+            "the value is within the bounds, but its 95% interval crosses one"
+    else:
+        rule = "the value and its whole 95% interval are outside the bounds" if not any(ends) else \
+            "the value is outside the bounds; its 95% interval reaches inside"
     return {**{k: v for k, v in (("min", lo), ("max", hi)) if v is not None}, "pass": verdict,
-            "interval_within": None if None in ends else all(ends),
-            "rule": "pass: the value lies within the bounds" + ("" if None in ends else
-                                                                   "; the whole 95% interval does too" if all(ends)
-                                                                   else "; the 95% interval crosses a bound")}
+            "interval_within": None if None in ends else all(ends), "rule": rule}
 
 
 def apply_thresholds(rows: Sequence[dict[str, Any]], thresholds: Mapping[str, Mapping[str, Any]] | None) -> None:
