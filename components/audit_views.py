@@ -112,7 +112,8 @@ def metrics_document_json(lm: LoadedModel, result: MetricsResult, source: str, d
     document = metrics_document(lm, result, source, sha256(data) if data else None)
     if inputs is not None:
         try:
-            stamp_metrics_document(document, page_config(lm, inputs), lm)
+            config = page_config(lm, inputs)
+            stamp_metrics_document(document, config, lm, audit.stamp(config, result.metrics[0]))
         except BertLensError:
             pass
     return json.dumps(jsonable(document), indent=2, ensure_ascii=False)
