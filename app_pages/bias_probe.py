@@ -23,7 +23,7 @@ from components.query_state import (Field, PageState, bounded_int, bounded_text,
                                     parse_list)
 from components.safe import md_escape, show_error
 from components.uploads import kept_upload
-from components import lesson_sentence
+from components import lesson_glossary, lesson_sentence
 
 st.title("Gender-bias probe")
 st.caption(":material/school: **What to notice:** the same sentence with *the man* and with *the woman* gets "
@@ -88,6 +88,10 @@ STATE = PageState("bias_probe", [
           label="the pronoun templates"),
     Field("bias_paraphrases", "paraphrases", bias_robustness.DEFAULT_PARAPHRASES_TEXT, label="the paraphrase sets"),
     *audit_views.option_fields(),
+    Field("bias_metrics", "metrics", list(audit_views.pair_metrics()), parse=parse_list(bounded_text(100)),
+          dump=dump_list, label="the pair metrics"),
+    Field("bias_second_model", "second", "", parse=bounded_text(audit_views.MAX_CHECKPOINT_NAME),
+          label="the second checkpoint"),
     *kind_panel.state_fields(GENERAL_KINDS, lambda name: registry.methods("metric", name)),
 ])
 STATE.restore()
@@ -102,10 +106,9 @@ except BertLensError as exc:
     show_error(exc)
     pairs = []
 labels = [p.label for p in pairs]
-if st.session_state.get("bias_side_pair") not in labels:
-    st.session_state["bias_side_pair"] = labels[0] if labels else None
-st.session_state["bias_probe_pairs"] = [label for label in st.session_state.get("bias_probe_pairs") or []
-                                        if label in labels]
+if STATE.get("bias_side_pair") not in labels:
+    STATE.set("bias_side_pair", labels[0] if labels else None)
+STATE.set("bias_probe_pairs", [label for label in STATE.get("bias_probe_pairs") or [] if label in labels])
 
 probe_main, pronoun_tab, benchmarks_tab, compare_tab, export_tab = st.tabs(
     ["Probe", "Pronouns", "Benchmarks", "Compare", "Export"])
@@ -214,6 +217,7 @@ with probe_tab:
                             help=f"{n_significant} of {len(probe_result.occupations)} pass Holm's test alone."),
                      Metric("Time", f"{significant(probe_result.seconds)} s",
                             help=f"{probe_result.rows} forward rows, batched")], fraction=output_share())
+            lesson_glossary.define("Holm", "log-ratio")
             m = probe_result.min_effect
             st.caption(f"The headline counts occupations that pass both Holm's test (p < 0.05) and the minimum "
                        f"effect size (|mean log-ratio| ≥ {m:g} nats, ×{math.exp(m):.2f} in probability); "
@@ -289,6 +293,7 @@ with crows_tab:
                          Metric("Ties", f"{overall.ties} ({percent(overall.tie_share)})",
                                 help="Pairs whose two sentences score the same to 3 decimals."),
                          Metric("Pairs", str(overall.pairs))])
+                lesson_glossary.define("ties")
                 st.warning(md_escape(CAVEAT), icon=":material/report:")
                 for note in crows_result.warnings:
                     st.warning(md_escape(note))

@@ -63,7 +63,9 @@ def metrics_section(lm: LoadedModel, pairs: list[CrowsPair], source: str) -> Met
     st.subheader("Pair metrics on the same pairs: " + ", ".join(md_escape(title(m)) for m in pair_metrics()))
     st.markdown(METRICS_NOTE)
     known = pair_metrics()
-    chosen = st.multiselect("Metrics", list(known), default=list(known), format_func=title, key="bias_metrics")
+    if any(m not in known for m in st.session_state.get("bias_metrics", [])):
+        st.session_state["bias_metrics"] = [m for m in st.session_state["bias_metrics"] if m in known]
+    chosen = st.multiselect("Metrics", list(known), format_func=title, key="bias_metrics")
     if not chosen:
         st.info("Choose at least one metric.")
         return None

@@ -173,6 +173,23 @@ class PageState:
                 st.warning(md_escape(problem), icon=":material/link_off:")
         return problems
 
+    def get(self, key: str) -> Any:
+        """The current value of the input `key` (its default before `restore`)."""
+        field = self._field(key)
+        return st.session_state.get(field.key, field.default)
+
+    def set(self, key: str, value: Any) -> None:
+        """Replace the input `key`'s value before its widget is drawn (e.g. a restored choice that is no longer
+        among the options): pages change their inputs only here, so every input is a declared, linked one."""
+        self._field(key)
+        st.session_state[key] = list(value) if isinstance(value, list) else value
+
+    def _field(self, key: str) -> Field:
+        for field in self.fields:
+            if field.key == key:
+                return field
+        raise KeyError(f"'{key}' is not an input declared on the page '{self.page}'")
+
     def forget(self, *keys: str) -> None:
         """Put these inputs back to their defaults (call from a widget callback, before they are drawn)."""
         for field in self.fields:
@@ -316,7 +333,7 @@ def copy_link_button(label: str = "Copy link to this page") -> None:
 
 
 _COPY_HTML = """<!doctype html><html><body style="margin:0;font-family:sans-serif">
-<button id="copy" type="button" style="font-size:15px;padding:6px 12px;border:1px solid #adb5bd;border-radius:8px;
+<button id="copy" type="button" style="font-size:15px;padding:6px 10px;border:1px solid #adb5bd;border-radius:8px;
 background:#fff;cursor:pointer">COPY_LABEL</button>
 <span id="done" style="font-size:13px;color:#2b8a3e;margin-left:6px" aria-live="polite"></span>
 <script>
