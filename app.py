@@ -1,7 +1,7 @@
 """BERT Lens: the entry point. `streamlit run app.py`."""
 import streamlit as st
 
-from components import figure_export, lesson
+from components import figure_export, lesson, lesson_glossary
 from components.presentation import navigation_position, sidebar_controls
 from components.query_state import GLOBAL_FIELDS, PageState, install_history, publish_globals
 from components.sidebar import model_facts, precision_picker
@@ -18,11 +18,13 @@ PAGES = [
     st.Page("app_pages/heads.py", title="Which heads?", icon=":material/account_tree:", url_path="heads"),
     st.Page("app_pages/bias_probe.py", title="Gender-bias probe", icon=":material/balance:", url_path="bias-probe"),
     st.Page("app_pages/counterfactual.py", title="Counterfactual", icon=":material/swap_horiz:", url_path="counterfactual"),
+    st.Page("app_pages/glossary.py", title="Glossary", icon=":material/menu_book:", url_path="glossary"),
 ]
 
 PageState("app", GLOBAL_FIELDS).restore()
 page = st.navigation(PAGES, position=navigation_position())
 sidebar_controls()
+lesson_glossary.switch()
 figure_export.install()
 install_history()
 publish_globals()

@@ -7,6 +7,7 @@ from bertlens.numbers import significant
 from bertlens.text import MASK
 from components import counterfactual_view as view
 from components.presentation import Metric, chart, is_on, metrics, output_share, side_by_side
+from components.lesson_glossary import define
 from components.lesson_sentence import use_it_on
 from components.query_state import Field, PageState, bounded_int, dump_bool, parse_bool
 from components.safe import md_escape, show_error
@@ -94,6 +95,7 @@ with output:
         Metric("Jensen-Shannon divergence", f"{significant(result.js_divergence)} nats",
                help="Symmetric; 0 = the same distribution, at most ln 2 ≈ 0.693."),
     ], fraction=output_share())
+    define("KL", "nats")
     use_it_on(text, "counterfactual")
 with inputs if is_on() else output:
     st.caption("Every swap, and the rule that made it: check them")
@@ -101,6 +103,7 @@ with inputs if is_on() else output:
 
 with output:
     st.subheader("Log-ratio of the candidates")
+    define("log-ratio")
     either = st.checkbox("Also show candidates in only one version's top-k", key="cf_union")
     shown = result.candidates if either else result.shared
     if shown:

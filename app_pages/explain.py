@@ -19,6 +19,7 @@ from components import explain_charts as charts
 from components import method_options as options
 from components.figure_export import svg_download
 from components.head_switches import fields as head_switch_fields, head_switches
+from components.lesson_glossary import define
 from components.lesson_sentence import use_it_on
 from components.number_format import table
 from components.presentation import Metric, chart, content_width, is_on, metrics
@@ -204,6 +205,7 @@ with ig_tab:
                         significant(detail.f_baseline)),
                  Metric("Completeness gap", significant(detail.completeness_gap),
                         help="Σ attributions − (f(input) − f(baseline)); 0 for the exact integral.")])
+        define("f", "completeness gap")
         if not detail.complete:
             st.warning(
                 f"The completeness gap is {detail.relative_gap:.1%} of |f(input) − f(baseline)|, more than "

@@ -5,6 +5,7 @@ from bertlens.errors import BertLensError
 from bertlens.mediation import PairInput, PairMediation, SwapLengthError, parse_swap, parse_targets, prepare
 from bertlens.registry import get as registered
 from components.heads_view import STRETCH_LABEL, show_mediation, show_template_mediation, swap_error
+from components.lesson_glossary import define
 from components.lesson_sentence import use_it_on
 from components.presentation import is_on, side_by_side
 from components.query_state import Field, PageState, bounded_int, bounded_text, dump_bool, one_of, parse_bool
@@ -104,6 +105,7 @@ if view == "pair":
         if results:
             show_mediation(results[0], stretch=stretch, key="hd_pair", selected_key="hd_head",
                            provenance={**provenance, "swap": pair.swap}, random_weights=lm.info.random_weights)
+            define("total effect", "NIE")
         use_it_on(text, "heads")
 else:
     method = registered("metric", "mediation")

@@ -16,6 +16,22 @@ LARGE = 1e6
 ORDERS = 100.0
 
 
+_IN_WORDS = ((1e-3, 1e3, "thousand"), (1e-6, 1e6, "million"), (1e-9, 1e9, "billion"))
+
+
+def in_words(value: float | None) -> str:
+    """A probability for a class: from 1% up as a percentage ("4.81%"), below it as "4.4 in a million" (two
+    significant digits), never with an SI prefix such as μ; below one in a billion as `significant` writes it."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "n/a"
+    if value == 0 or abs(value) >= 0.01:
+        return percent(value * 100) if abs(value) <= 1 else significant(value)
+    for low, scale, word in _IN_WORDS:
+        if abs(value) >= low:
+            return f"{float(f'{value * scale:.2g}'):g} in a {word}"
+    return significant(value)
+
+
 def significant(value: float | None, digits: int = DIGITS, sign: bool = False) -> str:
     """`value` with `digits` significant digits; scientific below 0.001 and from a million up; "0" for zero.
 

@@ -81,7 +81,7 @@ def probabilities_chart(result: PronounResult) -> go.Figure:
                              hovertemplate="%{y}<br>" + name + " %{x:.4g}<extra></extra>"))
     fig.update_layout(barmode="group", height=max(360, 30 * len(rows) + 120), plot_bgcolor="white",
                       margin=dict(l=10, r=20, t=30, b=50), xaxis=dict(title="mean probability at the mask",
-                                                                       gridcolor="#f1f3f5"),
+                                                                       gridcolor="#f1f3f5", exponentformat="e"),
                       yaxis=dict(automargin=True, tickfont=dict(size=11)),
                       legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="left", x=0))
     return fig

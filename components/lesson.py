@@ -184,10 +184,10 @@ def sidebar(page_path: str) -> None:
         lesson = current()
         if lesson is not None:
             st.text(f"{lesson.title}: {len(lesson.steps)} steps")
-        note = st.text_input("Note for this step (optional)", key="lesson_note", max_chars=500)
-        if st.button("Add this page as a step", key="lesson_add", icon=":material/add:"):
+        if st.button("Add this page as a step", key="lesson_add", icon=":material/add:",
+                     help="The page with its current inputs; write its note in the downloaded file."):
             try:
-                add_step(page_path, dict(st.query_params.to_dict()), note)
+                add_step(page_path, dict(st.query_params.to_dict()), "")
             except (InputError, ValueError) as exc:
                 st.error(md_escape(str(exc).splitlines()[0]), icon=":material/error:")
             else:

@@ -31,13 +31,14 @@ html {{ font-size: 20px; }}
 [data-testid="stMetricValue"] {{ font-size: 1.8rem; }}
 [data-testid="stMain"] [data-testid="stAlert"] > div {{ padding: 0.45rem 0.8rem; }}
 textarea, input {{ font-size: 1rem !important; }}
-[data-testid="stTopNav"] [data-testid="stTopNavLink"] {{ padding: 2px 5px; gap: 0; }}
+[data-testid="stTopNav"] [data-testid="stTopNavLink"] {{ padding: 2px 4px; gap: 0; }}
 [data-testid="stTopNav"] [data-testid="stTopNavLink"] > span {{ padding: 0; margin: 0; }}
 [data-testid="stTopNav"] [data-testid="stTopNavLink"] > span:first-child {{ display: none; }}
 [data-testid="stTopNav"] [data-testid="stTopNavLink"] p {{ font-size: 15px; }}
-[data-testid="stTopNav"] .rc-overflow-item > div {{ margin-right: 2px; }}
-[data-testid="stTopNav"] {{ margin-right: 120px; }}
-.st-key-top_copy_link {{ position: fixed; top: 0.3rem; right: 2.6rem; width: 112px; z-index: 999991; }}
+[data-testid="stTopNav"] .rc-overflow-item > div {{ margin-right: 0; }}
+[data-testid="stTopNav"] {{ margin-right: 140px; }}
+[data-testid="stTopNav"] .rc-overflow-item:has(a[href$="/glossary"]) {{ display: none; }}
+.st-key-top_copy_link {{ position: fixed; top: 0.3rem; right: 2.4rem; width: 96px; z-index: 999991; }}
 [data-testid="stLayoutWrapper"]:has(> .st-key-top_copy_link) {{ margin-bottom: -1rem; }}
 </style>"""
 # Both modes: a metric's label and value, a widget's label and a button's text wrap instead of being cut

@@ -95,6 +95,7 @@ PAGES = {
         shows=lambda lm, i: [("[data-testid=stMetricLabel]", "Total effect")],
         payload_key="hd_text", payload_suffix=" [MASK] was late.",
     ),
+    "glossary": BrowserPage(title="Glossary", view="[data-testid=stMain] li"),
     "counterfactual": BrowserPage(
         title="Counterfactual sentences", inputs={"cf_text": "He said that his [MASK] was late."},
         shows=lambda lm, i: [("[data-testid=stText]", counterfactual(lm, i["cf_text"]).counterfactual_text)],

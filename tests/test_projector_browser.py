@@ -193,7 +193,8 @@ def test_presentation_mode_folds_the_sidebar_and_the_header_never_covers_the_ban
 
 
 def test_the_top_bar_shows_every_page_and_copy_link_at_1024(app, tab):
-    """Issue 26: at 1024 px in presentation mode no page waits behind "N more", and "Copy link" sits in the bar."""
+    """Issue 26: at 1024 px in presentation mode no page waits behind "N more", "Copy link" sits in the bar, and
+    plain words (on by default there) define the terms in place."""
     open_page(tab, app, "heads", present=True)
     nav = tab.locator("[data-testid=stTopNav]")
     assert nav.get_by_text(re.compile(r"^\d+ more$")).count() == 0 or \
@@ -209,6 +210,12 @@ def test_the_top_bar_shows_every_page_and_copy_link_at_1024(app, tab):
     links = [nav.get_by_text(label, exact=True).first.bounding_box() for label in ("Counterfactual",)]
     assert links[0]["x"] + links[0]["width"] <= copy["x"], "the last page link runs under Copy link"
     tab.screenshot(path=str(SHOTS / "top-bar-present-1024x768.png"))
+
+    open_page(tab, app, "counterfactual", present=True)  # plain words are on by default when presenting
+    definition = tab.locator(".st-key-plain_KL_nats")
+    assert definition.is_visible() and "Kullback-Leibler" in definition.inner_text()
+    open_page(tab, app, "counterfactual", present=False)
+    assert tab.locator(".st-key-plain_KL_nats").count() == 0
 
 
 def assert_header_clear(tab) -> None:
