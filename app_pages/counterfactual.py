@@ -107,7 +107,7 @@ with output:
     either = st.checkbox("Also show candidates in only one version's top-k", key="cf_union")
     shown = result.candidates if either else result.shared
     if shown:
-        chart(view.log_ratios(shown), key="cf-log-ratios", name="counterfactual-log-ratios")
+        chart(view.log_ratios(shown, result.swaps), key="cf-log-ratios", name="counterfactual-log-ratios")
     else:
         st.info("The two top-k lists have no candidate in common; tick the box to see all candidates.")
 

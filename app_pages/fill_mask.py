@@ -53,7 +53,7 @@ with st.expander("Go deeper: what the numbers mean"):
         "Special tokens such as `[CLS]` are hidden by default: transformers' pipeline ranks them as candidates, "
         "but they are never a real answer. Hiding candidates does not renormalise: the probabilities stay those of "
         "the whole vocabulary.\n\n"
-        "**Target words** are scored even when they are not in the top list, and drawn as orange bars under the "
+        "**Target words** are scored even when they are not in the top list, and drawn as purple bars under the "
         "blue candidates. A word the vocabulary splits into several pieces (`firefighter` = `fire ##fighter`) "
         "gets one `[MASK]` per piece, and its probability is the chain "
         "P(fire | [MASK] [MASK]) × P(##fighter | fire [MASK]).\n\n"
@@ -131,7 +131,8 @@ with output:
                 f"{len(original.pieces)} WordPieces, chained"
             st.metric("The original word's probability", probability(original.probability), help=md_escape(rank))
             st.caption(f"“{md_escape(word.text)}”: {md_escape(rank)}.")
-        show_result(result, key="fm-masked", targets=scores if len(result.masks) == 1 else None)
+        show_result(result, key="fm-masked", targets=scores if len(result.masks) == 1 else None,
+                    model=lm.info.model_id)
         use_it_on(single, "fill_mask")
     else:
         try:
@@ -140,7 +141,7 @@ with output:
             show_error(exc)
             st.stop()
         scores = scores_or_none(text)
-        show_result(result, targets=scores)
+        show_result(result, targets=scores, model=lm.info.model_id)
         use_it_on(text, "fill_mask")
     if scores:
         st.subheader("Target words")

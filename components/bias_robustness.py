@@ -22,7 +22,8 @@ from components.presentation import style
 from components.safe import md_escape, plotly_text, show_error
 from components.job_panel import Request, job_area
 
-SET_COLOURS = ("#495057", "#f08c00", "#1098ad", "#ae3ec9", "#74b816", "#e64980", "#4263eb", "#fd7e14")
+# no orange or blue: those mean female and male on every chart
+SET_COLOURS = ("#495057", "#1098ad", "#ae3ec9", "#74b816", "#e64980", "#7950f2", "#0ca678", "#a61e4d")
 
 
 def cache_key(config: ProbeConfig) -> ProbeConfig:

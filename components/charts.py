@@ -7,28 +7,22 @@ import plotly.graph_objects as go
 
 from bertlens.fill_mask import Candidate, WordScore
 from bertlens.nsp import NSPResult
-from bertlens.numbers import linear_ticks, log_ticks, probability, significant, spans_orders, tick
-from components.presentation import content_width, legend_in_margin
+from bertlens.numbers import linear_ticks, probability, significant, tick
+from components.presentation import legend_in_margin
 from components.safe import plotly_text
 
-BLUE = "#3b5bdb"
+# Orange and blue mean female and male on every chart (components.bias_charts); other groupings take other hues.
+CANDIDATE = "#0c8599"
+TARGET = "#7048e8"
 GREY = "#adb5bd"
-ORANGE = "#e8590c"
 
 
 def probability_axis(values: list[float], title: str = "probability", room: float = 1.22,
                      width_px: float | None = None) -> dict:
-    """A probability axis in the one number format: linear from 0 with round ticks, or logarithmic when the values
-    span two orders of magnitude or more (a target word at 1e-7 beside a candidate at 0.4). `room` leaves space
-    after the largest value for the bars' labels."""
+    """A linear probability axis from 0 with round ticks, in the one number format. Bars are never drawn on a log
+    axis: there a bar 184 times shorter than another looked a third as long; every bar carries its value instead.
+    `room` leaves space after the largest value for the bars' labels."""
     positive = [v for v in values if v > 0 and math.isfinite(v)]
-    if spans_orders(positive):
-        low, high = min(positive), max(positive)
-        ticks = log_ticks(low / 2, high)
-        fits = max(2, int((width_px or content_width(0.6)) // 70))  # a label such as "1e-10" and a gap
-        ticks = ticks[::max(1, -(-len(ticks) // fits))]
-        return dict(title=title, type="log", tickvals=ticks, ticktext=[tick(t) for t in ticks],
-                    range=[math.log10(ticks[0]), math.log10(high) + math.log10(room) * 3])
     top = max(positive, default=1.0)
     ticks = linear_ticks(top)
     ticks = [t for t in ticks if t <= top * room]
@@ -38,8 +32,8 @@ def probability_axis(values: list[float], title: str = "probability", room: floa
 def probability_bars(candidates: list[Candidate], title: str = "", targets: tuple[WordScore, ...] | list = ()
                       ) -> go.Figure:
     """Horizontal bars, most likely on top, labelled with the probability. Target words (scored at the same
-    mask) are orange bars under the candidates, labelled "word (target)", with a legend naming both colours. The
-    axis turns logarithmic when the probabilities span orders of magnitude."""
+    mask) are purple bars under the candidates, labelled "word (target)", with a legend naming both colours. The
+    axis stays linear: a target far less likely than the candidates is a short bar with its value beside it."""
     labels = [_unique_label(c, i) for i, c in enumerate(candidates)]
     probs = [c.probability for c in candidates]
     fig = go.Figure()
@@ -47,14 +41,14 @@ def probability_bars(candidates: list[Candidate], title: str = "", targets: tupl
                      for i, t in enumerate(targets)]
     if targets:
         fig.add_trace(go.Bar(
-            x=[t.probability for t in targets][::-1], y=target_labels[::-1], orientation="h", marker_color=ORANGE,
+            x=[t.probability for t in targets][::-1], y=target_labels[::-1], orientation="h", marker_color=TARGET,
             name="your target words", text=[probability(t.probability) for t in targets][::-1],
             textposition="outside", cliponaxis=False,
             customdata=[[probability(t.probability), " ".join(t.pieces)] for t in targets][::-1],
             hovertemplate="%{y}<br>p = %{customdata[0]}<br>pieces: %{customdata[1]}<extra></extra>",
         ))
     fig.add_trace(go.Bar(
-        x=probs[::-1], y=labels[::-1], orientation="h", marker_color=BLUE, name="top candidates",
+        x=probs[::-1], y=labels[::-1], orientation="h", marker_color=CANDIDATE, name="top candidates",
         text=[probability(p) for p in probs[::-1]], textposition="outside", cliponaxis=False,
         customdata=[[probability(c.probability), significant(c.log_probability), c.token_id]
                     for c in candidates][::-1],
@@ -65,8 +59,9 @@ def probability_bars(candidates: list[Candidate], title: str = "", targets: tupl
     fig.update_layout(
         showlegend=bool(targets), legend=dict(traceorder="reversed"),
         yaxis_categoryorder="array", yaxis_categoryarray=[*target_labels[::-1], *labels[::-1]],
-        title=plotly_text(title), height=max(220, 26 * rows + 90 + (50 if targets else 0)),
-        margin=dict(l=10, r=30, t=40, b=50),
+        title=dict(text="<br>".join(plotly_text(line) for line in title.split("\n")), x=0, xanchor="left"),
+        height=max(220, 26 * rows + 90 + (50 if targets else 0) + 22 * title.count("\n")),
+        margin=dict(l=10, r=30, t=40 + 24 * title.count("\n"), b=50),
         xaxis=probability_axis([*probs, *(t.probability for t in targets)]),
         yaxis=dict(automargin=True), plot_bgcolor="white",
     )
@@ -76,7 +71,7 @@ def probability_bars(candidates: list[Candidate], title: str = "", targets: tupl
 def nsp_bar(result: NSPResult) -> go.Figure:
     """One stacked bar: P(IsNext) against P(NotNext)."""
     fig = go.Figure([
-        go.Bar(x=[result.p_is_next], y=["B after A"], orientation="h", name="IsNext", marker_color=BLUE,
+        go.Bar(x=[result.p_is_next], y=["B after A"], orientation="h", name="IsNext", marker_color=CANDIDATE,
                text=[probability(result.p_is_next)], textposition="inside", insidetextanchor="middle",
                hovertemplate=f"P(IsNext) = {probability(result.p_is_next)}<extra></extra>"),
         go.Bar(x=[result.p_not_next], y=["B after A"], orientation="h", name="NotNext", marker_color=GREY,
@@ -97,7 +92,7 @@ def nsp_ranking(results: list[NSPResult], max_label: int = 60) -> go.Figure:
     labels = [f"{i + 1}. {label}" for i, label in enumerate(labels)]
     fig = go.Figure(go.Bar(
         x=[r.p_is_next for r in results][::-1], y=[plotly_text(l) for l in labels][::-1], orientation="h",
-        marker_color=BLUE, text=[probability(r.p_is_next) for r in results][::-1], textposition="outside",
+        marker_color=CANDIDATE, text=[probability(r.p_is_next) for r in results][::-1], textposition="outside",
         cliponaxis=False, customdata=[probability(r.p_is_next) for r in results][::-1],
         hovertemplate="%{y}<br>P(IsNext) = %{customdata}<extra></extra>",
     ))

@@ -20,9 +20,11 @@ def candidates_table(mask: MaskPrediction) -> pd.DataFrame:
     })
 
 
-def show_result(result: FillMaskResult, key: str = "fm", targets: list[WordScore] | None = None) -> None:
+def show_result(result: FillMaskResult, key: str = "fm", targets: list[WordScore] | None = None,
+                model: str = "") -> None:
     """The completed sentence, then a chart and a table per mask; `targets` (scores at a single mask) are drawn
-    on that mask's chart as orange bars. In presentation mode the chart comes first and the sentence after it."""
+    on that mask's chart as purple bars. In presentation mode the chart comes first and the sentence after it.
+    Each chart's title and downloaded file name carry the sentence and `model` (its id)."""
     if not is_on():
         completed(result)
     if len(result.masks) > 1:
@@ -33,9 +35,9 @@ def show_result(result: FillMaskResult, key: str = "fm", targets: list[WordScore
         tabs = st.tabs([f"[MASK] {m.mask_index + 1}" for m in result.masks])
         for tab, mask in zip(tabs, result.masks):
             with tab:
-                show_mask(mask, len(result.masks), key)
+                show_mask(mask, len(result.masks), key, sentence=result.text, model=model)
     else:
-        show_mask(result.masks[0], 1, key, targets)
+        show_mask(result.masks[0], 1, key, targets, sentence=result.text, model=model)
     if is_on():
         completed(result)
 
@@ -45,16 +47,34 @@ def completed(result: FillMaskResult) -> None:
     st.code(result.completed, language=None, wrap_lines=True)
 
 
-def show_mask(mask: MaskPrediction, total: int, key: str, targets: list[WordScore] | None = None) -> None:
+def model_name(model: str) -> str:
+    """A model id as a title and a file name show it: the last part of a hub id or folder ("bert-large-cased")."""
+    return model.rstrip("/").split("/")[-1] if model else ""
+
+
+def chart_title(sentence: str, mask_index: int, total: int, model: str, limit: int = 40) -> str:
+    """'"The nurse said that [MASK] was tired."' and, on a second line, '[MASK] 1 of 2 · bert-large-cased' (the
+    sentence shortened to fit a chart's width)."""
+    words = " ".join(sentence.split())
+    words = words if len(words) <= limit else words[:limit - 1] + "…"
+    which = f"[MASK] {mask_index + 1} of {total}" if total > 1 else "Predictions for [MASK]"
+    second = " · ".join(part for part in (which, model_name(model)) if part)
+    return f"“{words}”\n{second}" if words else second
+
+
+def show_mask(mask: MaskPrediction, total: int, key: str, targets: list[WordScore] | None = None,
+              sentence: str = "", model: str = "") -> None:
     if not mask.candidates:
         st.warning("Every candidate is hidden by the filters. Untick a filter to see predictions.")
         return
-    title = f"[MASK] {mask.mask_index + 1} of {total}" if total > 1 else "Predictions for [MASK]"
+    title = chart_title(sentence, mask.mask_index, total, model)
+    name = f"fill-mask {model_name(model)} {sentence}"
     left, right = (st.container(), st.container()) if is_on() else st.columns([3, 2])
     with left:
-        chart(probability_bars(mask.candidates, title, targets or ()), key=f"{key}-chart-{mask.mask_index}")
+        chart(probability_bars(mask.candidates, title, targets or ()), key=f"{key}-chart-{mask.mask_index}",
+              name=name)
         if targets:
-            st.caption("Blue bars: the top candidates. Orange bars: your target words, scored at this mask "
+            st.caption("Teal bars: the top candidates. Purple bars: your target words, scored at this mask "
                        "(a word of several pieces is chained).")
     with right:
         st.dataframe(table(candidates_table(mask), numbers=["probability", "log-probability"]), hide_index=True,

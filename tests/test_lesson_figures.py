@@ -1,0 +1,72 @@
+"""Figures a class reads (issue 26): orange and blue mean female and male on every chart and nothing else, the
+counterfactual chart names its words, fill-mask bars stay on a linear axis, and a fill-mask chart's title and
+downloaded file name carry the sentence and the model."""
+from __future__ import annotations
+
+import pytest
+
+from bertlens.bias.counterfactual import counterfactual
+from bertlens.fill_mask import fill_mask
+from bertlens.fill_mask import score_words
+from components import bias_robustness, charts, counterfactual_view
+from components.bias_charts import FEMALE, MALE
+from components.figure_export import chart_config
+from components.fill_mask_view import chart_title, model_name
+
+
+@pytest.mark.parametrize("text, original_colour", [
+    ("She said that her [MASK] was late.", FEMALE),
+    ("He said that his [MASK] was late.", MALE),
+])
+def test_the_counterfactual_chart_names_its_words_in_the_gender_colours(lm, text, original_colour):
+    result = counterfactual(lm, text)
+    fig = counterfactual_view.log_ratios(result.candidates, result.swaps)
+    right, left = (a.text for a in fig.layout.annotations)
+    originals = {s.original for s in result.swaps}
+    replacements = {s.replacement for s in result.swaps}
+    assert all(word in right for word in originals) and all(word in left for word in replacements)
+    assert "counterfactual" not in right + left
+    other = MALE if original_colour == FEMALE else FEMALE
+    bars = fig.data[0]
+    expected = [original_colour if x > 0 else other for x in bars.x]
+    assert list(bars.marker.color) == expected
+    assert fig.layout.annotations[0].font.color == original_colour
+
+
+def test_fill_mask_bars_stay_linear_and_avoid_the_gender_colours(lm):
+    text = "The nurse said that [MASK] was tired."
+    result = fill_mask(lm, text, top_k=10)
+    targets = score_words(lm, text, ["she", "he"])
+    values = [c.probability for c in result.masks[0].candidates] + [t.probability for t in targets]
+    fig = charts.probability_bars(result.masks[0].candidates, "t", targets)
+    assert fig.layout.xaxis.type != "log"
+    assert fig.layout.xaxis.range[0] == 0 and fig.layout.xaxis.range[1] >= max(values)
+    assert {t.marker.color for t in fig.data}.isdisjoint({FEMALE, MALE, "#3b5bdb", "#e8590c"})
+    assert all(t.text is not None and len(t.text) == len(t.x) for t in fig.data), "every bar carries its value"
+
+
+def test_paraphrase_sets_never_take_orange_or_blue():
+    def hue(colour: str) -> float | None:
+        """The hue in degrees, or None for a grey (too little saturation to read as a colour)."""
+        import colorsys
+        r, g, b = (int(colour[i:i + 2], 16) / 255 for i in (1, 3, 5))
+        h, s, _ = colorsys.rgb_to_hsv(r, g, b)
+        return h * 360 if s > 0.35 else None
+
+    assert hue(FEMALE) is not None and 15 <= hue(FEMALE) <= 45 and 200 <= hue(MALE) <= 235
+    for colour in bias_robustness.SET_COLOURS:
+        if hue(colour) is None:
+            continue
+        assert not 15 <= hue(colour) <= 45, f"{colour} reads as orange (female)"
+        assert not 200 <= hue(colour) <= 235, f"{colour} reads as blue (male)"
+
+
+def test_fill_mask_titles_and_file_names_carry_the_sentence_and_the_model():
+    title = chart_title("The nurse said that [MASK] was tired.", 0, 1, "/models/bert-large-cased")
+    assert "The nurse said that [MASK] was tired." in title and "bert-large-cased" in title
+    assert model_name("google/multiberts-seed_0") == "multiberts-seed_0"
+    long = chart_title("word " * 40 + "[MASK].", 1, 2, "m")
+    assert "[MASK] 2 of 2" in long and len(long.splitlines()[0]) <= 42
+    name = chart_config("fill-mask bert-large-cased The nurse said that [MASK] was tired.")
+    assert name["toImageButtonOptions"]["filename"] == \
+        "bertlens-fill-mask-bert-large-cased-The-nurse-said-that-MASK-was-tired"
