@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from bertlens import registry
 from bertlens.bias.crows_metrics import DATA, pair_metrics
@@ -166,6 +167,7 @@ def run_crows(args: argparse.Namespace) -> int:
     pairs = load_crows(args.file)
     lm = load(args)
     stamp = input_stamp(args, lm, "crows", crows_pairs=args.file)
+    name = Path(args.file).name  # exports name the file, never the auditor's absolute path
     bar, update = _bar("crows")
     stop = {"now": False}
     try:
@@ -177,11 +179,10 @@ def run_crows(args: argparse.Namespace) -> int:
     finally:
         bar.close()
     if args.out:
-        save(args.out, lambda: crows_csv(lm, result, args.file, stamp),
-             lambda: crows_json(lm, result, args.file, stamp))
+        save(args.out, lambda: crows_csv(lm, result, name, stamp), lambda: crows_json(lm, result, name, stamp))
         print(f"wrote {args.out}", file=sys.stderr)
     if args.json:
-        print(crows_json(lm, result, args.file, stamp))
+        print(crows_json(lm, result, name, stamp))
         return 0
     print(f"model: {lm.info.model_id} ({lm.fingerprint()})" + ("  RANDOM WEIGHTS: meaningless" if
                                                               lm.info.random_weights else ""))

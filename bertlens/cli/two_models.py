@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 from typing import Any, Sequence
 
 from bertlens.cli.common import settings_from
@@ -102,7 +103,7 @@ def crows_metrics(args: argparse.Namespace) -> int:
             bar.close()
         runs.append((lm, result))
         added.append(extra)
-    documents = [metrics_document(lm, result, args.file, digest) for lm, result in runs]
+    documents = [metrics_document(lm, result, Path(args.file).name, digest) for lm, result in runs]
     config = audit.from_files([lm.info.model_id for lm, _ in runs], metrics, {"crows_pairs": args.file},
                               options={m: o for m, o in options.items() if o}, precision=runs[0][0].info.dtype,
                               device=runs[0][0].device.type)
