@@ -481,3 +481,20 @@ def test_embed_command_writes_the_pooled_features(lm, tiny_model_dir, tmp_path, 
     assert main(["embed", str(tmp_path / "s.csv"), "--model", str(tiny_model_dir), "--layer", "5", "--out",
                  str(out)]) == 2
     assert "Layer 5 is outside the model" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("change, fragment", [
+    ({"layers": ["2"]}, "'layers' must be a list"),
+    ({"method": "magic"}, "is not a BERT Lens fit"),
+    ({"options": "k=1"}, "'options' must be an object"),
+])
+def test_a_broken_fit_file_gives_one_line(lm, tmp_path, change, fragment):
+    folder = store.save(fitting.fit(lm, "sentence_debias"), tmp_path / "fit")
+    info = json.loads((folder / "fit.json").read_text())
+    (folder / "fit.json").write_text(json.dumps({**info, **change}))
+    with pytest.raises(InputError, match=fragment):
+        store.load(folder, lm)
+    (folder / "fit.json").write_text(json.dumps(info))
+    (folder / "transform.safetensors").write_bytes(b"not tensors")
+    with pytest.raises(InputError, match="cannot be read"):
+        store.load(folder, lm)

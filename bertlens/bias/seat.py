@@ -28,14 +28,12 @@ from pathlib import Path
 from typing import Any, Callable, Sequence
 
 import numpy as np
-import torch
 
-from bertlens import forward
 from bertlens.bias.files import read_text
 from bertlens.bias.seat_templates import GENDER_FILE, SEAT_DIR, SETS
-from bertlens.encoding import token_limit
 from bertlens.errors import InputError
 from bertlens.model import LoadedModel
+from bertlens.pooling import sentence_vectors
 from bertlens.schemas import parse_json
 
 GENDER_TESTS = ("sent-weat6", "sent-weat6b", "sent-weat7", "sent-weat7b", "sent-weat8", "sent-weat8b")
@@ -171,24 +169,7 @@ def encode(lm: LoadedModel, sentences: Sequence[str], batch_size: int = 32, inte
            progress: Callable[[int, int], None] | None = None) -> np.ndarray:
     """(n, hidden) float64: each sentence's last-layer hidden states averaged over its tokens ([CLS] and [SEP]
     included), L2-normalised. Raises InputError for a sentence longer than the model reads."""
-    tokenizer = lm.tokenizer
-    rows = [tokenizer(text)["input_ids"] for text in sentences]
-    limit = token_limit(lm)
-    for text, row in zip(sentences, rows):
-        if len(row) > limit:
-            raise InputError(f"The sentence '{text[:40]}' is {len(row)} tokens long; the model reads {limit}.")
-    order = sorted(range(len(rows)), key=lambda i: len(rows[i]))
-    out = np.zeros((len(rows), lm.config.hidden_size))
-    for start in range(0, len(order), batch_size):
-        chunk = order[start:start + batch_size]
-        ids, mask, types = forward.padded(lm, [rows[i] for i in chunk])
-        with torch.inference_mode():
-            hidden = forward.encoder(lm, ids, types, mask, interventions=interventions).last_hidden.float()
-            weights = mask.unsqueeze(-1).float()
-            mean = (hidden * weights).sum(dim=1) / weights.sum(dim=1)
-        out[chunk] = mean.cpu().double().numpy()
-        if progress is not None:
-            progress(min(start + batch_size, len(order)), len(order))
+    out = sentence_vectors(lm, sentences, None, interventions, "mean", batch_size, progress)
     norms = np.linalg.norm(out, axis=1, keepdims=True)
     return out / np.where(norms == 0, 1.0, norms)
 

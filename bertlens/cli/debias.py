@@ -84,8 +84,8 @@ def run_eval(args: argparse.Namespace) -> int:
         files.append(path)
     tests = [t for path in files for t in seat.read_word_sets(path)] if files else seat.shipped_gender_tests()
     heldout = evaluate.read_heldout(args.heldout)
-    if args.samples < 2:
-        raise InputError("--samples must be at least 2.")
+    if not 2 <= args.samples <= 1_000_000:
+        raise InputError("--samples must be from 2 to 1,000,000.")
     lm = load(args)
     fit = load_fit(args.fit, lm)
     changes = evaluate.seat_change(lm, fit, tests, args.samples, args.seed) \

@@ -25,8 +25,8 @@ def run(args: argparse.Namespace) -> int:
     from bertlens.errors import InputError
 
     tests = [t for path in args.files for t in seat.read_word_sets(path)] if args.files else seat.shipped_tests()
-    if args.samples < 2:
-        raise InputError("--samples must be at least 2.")
+    if not 2 <= args.samples <= 1_000_000:
+        raise InputError("--samples must be from 2 to 1,000,000.")
     lm = load(args)
     fit, interventions = debias_from(args, lm)
     results = seat.run(lm, tests, n_samples=args.samples, seed=args.seed, interventions=interventions)

@@ -9,16 +9,14 @@ from __future__ import annotations
 from typing import Any, Callable, Sequence
 
 import numpy as np
-import torch
 
-from bertlens import forward
 from bertlens.debias import METHODS, NAMES, inlp, leace, self_debias, sentence_debias
 from bertlens.debias.sentences import FittingSet, checked, default_set
 from bertlens.debias.store import Fit, check_layers
-from bertlens.encoding import token_limit
 from bertlens.errors import InputError
 from bertlens.interventions import Interventions, Projection
 from bertlens.model import LoadedModel
+from bertlens.pooling import sentence_vectors
 
 
 def parse_layers(value: str | Sequence[int] | None, lm: LoadedModel) -> tuple[int, ...]:
@@ -42,32 +40,9 @@ def parse_layers(value: str | Sequence[int] | None, lm: LoadedModel) -> tuple[in
 
 
 def features(lm: LoadedModel, texts: Sequence[str], layer: int, interventions: Interventions | None = None,
-             batch_size: int = 32, progress: Callable[[int, int], None] | None = None,
              pool: str = "mean") -> np.ndarray:
-    """(n, hidden) float64: each text's hidden states leaving `layer` (from 1), mean over its tokens (`pool`
-    "mean") or its [CLS] row ("cls")."""
-    if pool not in ("mean", "cls"):
-        raise InputError(f"Pooling must be mean or cls, not '{pool}'.")
-    rows = [lm.tokenizer(text)["input_ids"] for text in texts]
-    limit = token_limit(lm)
-    for text, row in zip(texts, rows):
-        if len(row) > limit:
-            raise InputError(f"The sentence '{text[:40]}' is {len(row)} tokens long; the model reads {limit}.")
-    order = sorted(range(len(rows)), key=lambda i: len(rows[i]))
-    out = np.zeros((len(rows), lm.config.hidden_size))
-    last = layer == lm.config.num_hidden_layers
-    for start in range(0, len(order), batch_size):
-        chunk = order[start:start + batch_size]
-        ids, mask, types = forward.padded(lm, [rows[i] for i in chunk])
-        with torch.inference_mode():
-            output = forward.encoder(lm, ids, types, mask, hidden_states=not last, interventions=interventions)
-            hidden = (output.last_hidden if last else output.hidden_states[layer]).float()
-            weights = mask.unsqueeze(-1).float()
-            pooled = hidden[:, 0] if pool == "cls" else (hidden * weights).sum(dim=1) / weights.sum(dim=1)
-        out[chunk] = pooled.cpu().double().numpy()
-        if progress is not None:
-            progress(min(start + batch_size, len(order)), len(order))
-    return out
+    """(n, hidden) float64: each text's hidden states leaving `layer` (from 1), mean over its tokens (or [CLS])."""
+    return sentence_vectors(lm, texts, layer, interventions, pool)
 
 
 def fit(lm: LoadedModel, method: str, layers: Sequence[int] | None = None, fitting: FittingSet | None = None,

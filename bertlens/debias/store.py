@@ -92,7 +92,10 @@ def load(folder: str | Path, lm: LoadedModel) -> Fit:
     if info.get("model_fingerprint") != lm.fingerprint():
         raise InputError(f"The fit in '{folder}' was made for another model ('{info.get('model', '?')}'); fit it "
                          f"again for '{lm.info.model_id}'.")
-    layers = tuple(int(l) for l in info["layers"])
+    if not all(isinstance(l, int) and not isinstance(l, bool) for l in info["layers"]) or \
+            (info["method"] != "self_debias" and not info["layers"]):
+        raise InputError(f"{name[:1].upper() + name[1:]}: 'layers' must be a list of layer numbers.")
+    layers = tuple(info["layers"])
     matrices, offsets = [], []
     if info["method"] != "self_debias":
         try:
@@ -109,8 +112,14 @@ def load(folder: str | Path, lm: LoadedModel) -> Fit:
             offsets.append(tensors.get(f"layer{layer}.offset"))
     check_layers(layers, lm)
     known = {"format", "method", "name", "layers", "options", "data_hash", "model_fingerprint", "model", "sentences"}
-    return Fit(info["method"], layers, dict(info.get("options") or {}), str(info.get("data_hash", "")),
-               info["model_fingerprint"], str(info.get("model", "")), int(info.get("sentences", 0)),
+    options = info.get("options") or {}
+    sentences = info.get("sentences", 0)
+    if not isinstance(options, dict) or not isinstance(sentences, int):
+        raise InputError(f"{name[:1].upper() + name[1:]}: 'options' must be an object and 'sentences' a number.")
+    if info["method"] == "self_debias" and not {"prefix", "decay", "epsilon"} <= set(options):
+        raise InputError(f"{name[:1].upper() + name[1:]}: a Self-Debias fit needs prefix, decay and epsilon.")
+    return Fit(info["method"], layers, dict(options), str(info.get("data_hash", "")),
+               info["model_fingerprint"], str(info.get("model", "")), sentences,
                tuple(matrices), tuple(offsets), {k: v for k, v in info.items() if k not in known})
 
 
