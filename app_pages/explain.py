@@ -4,25 +4,18 @@ The quick explainers (the lens, rollout) read the one-pass analysis and draw at 
 gradients, occlusion, gradient × input) run as jobs behind one button that says how long they will take, so a
 link never starts them and a click elsewhere never stops them.
 """
-from functools import partial
-
-import pandas as pd
 import streamlit as st
 
 from bertlens import registry
 from bertlens.errors import BertLensError
-from bertlens.explain import COMPLETENESS_WARNING, MultiPieceWord, max_steps, words_of
+from bertlens.explain import MultiPieceWord, words_of
 from bertlens.explanation import compare_results
 from bertlens.text import MASK, MAX_CHARS, count_masks, mask_word, words, wrong_mask_spelling
-from bertlens.numbers import significant
 from components import explain_charts as charts
+from components import explain_views
 from components import method_options as options
-from components.figure_export import svg_download
 from components.head_switches import fields as head_switch_fields, head_switches
-from components.lesson_glossary import define
-from components.lesson_sentence import use_it_on
-from components.number_format import table
-from components.presentation import Metric, chart, content_width, is_on, metrics
+from components.presentation import chart, content_width, is_on
 from components.query_state import Field, PageState, bounded_text
 from components.safe import md_escape, show_error
 from services import cache
@@ -152,91 +145,12 @@ with explained_col:
         st.caption("Explained")
     st.text(("Explained: " if is_on() else "") +
             f"f = {target.label}   at [MASK] {target.mask_index + 1} (token {target.position})")
-lens_tab, ig_tab, rollout_tab, side_tab = st.tabs(["Logit lens", "Integrated gradients", "Attention rollout",
-                                                   "Side by side"])
-
-with lens_tab:
-    untrained = st.container()  # in presentation mode the grid comes first and the warning right under it
-    lens = results["lens"].detail
-    chart(charts.lens_grid(lens), key="ex-lens-grid", name="logit-lens")
-    with untrained if not is_on() else st.container():
-        st.info(
-            "**The lens is untrained.** The MLM head only ever saw layer-24 states, so the earlier layers are off "
-            "its distribution: read their predictions as a rough probe, not as what the model 'thinks' at that "
-            "layer. The lens runs at the mask only; at an unmasked position the head mostly copies the input word.",
-            icon=":material/warning:",
-        )
-        options.draw("ex", EXPLAINERS, registry.get("explainer", "lens"))
-    svg_download(partial(charts.lens_svg, lens), "logit-lens", "ex_lens_svg", "Logit lens (SVG)",
-                 help="The grid as a standalone vector figure, every token written whole.")
-    use_it_on(text, "explain")
-    lp, rank = st.columns(2)
-    with lp:
-        st.caption("Log-probability of the target (and contrast) after each layer")
-        chart(charts.lens_target_lines(lens, "log_prob"), key="ex-lens-lp", name="logit-lens-log-probability")
-    with rank:
-        st.caption("Rank in the vocabulary after each layer")
-        chart(charts.lens_target_lines(lens, "rank"), key="ex-lens-rank", name="logit-lens-rank")
-    st.caption("Entropy of each layer's prediction, and KL(final ‖ layer): how far it is from the last layer's")
-    chart(charts.lens_entropy_kl(lens), key="ex-lens-kl", name="logit-lens-entropy-kl")
-    lens_table = pd.DataFrame({
-        "layer": [layer.layer for layer in lens.layers],
-        "top candidate": [layer.top[0].token for layer in lens.layers],
-        "target log p": [layer.target_log_prob for layer in lens.layers],
-        "target rank": [layer.target_rank for layer in lens.layers],
-        "entropy": [layer.entropy for layer in lens.layers],
-        "KL(final ‖ layer)": [layer.kl_to_final for layer in lens.layers],
-    })
-    if target.contrast is not None:
-        lens_table.insert(4, "contrast log p", [layer.contrast_log_prob for layer in lens.layers])
-        lens_table.insert(5, "contrast rank", [layer.contrast_rank for layer in lens.layers])
-    st.dataframe(table(lens_table, numbers=["target log p", "contrast log p", "entropy", "KL(final ‖ layer)"]),
-                 hide_index=True, width="stretch")
-
-with ig_tab:
-    ig = results.get("integrated_gradients")
-    if ig is None:
-        st.info("Press the run button above to compute integrated gradients, occlusion and gradient × input.",
-                icon=":material/play_circle:")
-    else:
-        detail = ig.detail
-        metrics([Metric("f(input)", significant(detail.f_input)),
-                 Metric(f"f(baseline: context as {'[MASK]' if detail.baseline == 'mask' else '[PAD]'})",
-                        significant(detail.f_baseline)),
-                 Metric("Completeness gap", significant(detail.completeness_gap),
-                        help="Σ attributions − (f(input) − f(baseline)); 0 for the exact integral.")])
-        define("f", "completeness gap")
-        if not detail.complete:
-            st.warning(
-                f"The completeness gap is {detail.relative_gap:.1%} of |f(input) − f(baseline)|, more than "
-                f"{COMPLETENESS_WARNING:.0%}: the {detail.steps} steps approximate the integral poorly. Raise the "
-                f"steps (try {min(max_steps(), detail.steps * 4)}).", icon=":material/warning:")
-        st.caption("Blue words pushed f up, red words pushed it down. Each row is scaled by its own largest score.")
-        rows = {registry.get("explainer", name).title: sentence_words.merge(r.scores)
-                for name, r in results.items() if r.scores is not None and registry.get("explainer", name).heavy}
-        chart(charts.signed_words(sentence_words, rows), key="ex-ig-words", name="attributions")
-        svg_download(partial(charts.attributions_svg, sentence_words, rows, f"f = {target.label}"), "attributions",
-                     "ex_ig_svg", "Attributions (SVG)",
-                     help="The strip as a standalone vector figure, every word written whole in its cell.")
-        st.dataframe(table(pd.DataFrame({"word": list(sentence_words.words),
-                                         **{k: list(v) for k, v in rows.items()}}), numbers=list(rows)),
-                     hide_index=True, width="stretch")
-        st.caption("Occlusion: f(input) − f(with that token replaced by [MASK]). Gradient × input: the gradient of "
-                   "f at the input, dotted with the word's embedding.")
-
-with rollout_tab:
-    st.info(
-        "**Rollout's limits.** Attention rollout (Abnar & Zuidema 2020) averages the heads, adds the residual "
-        "connection as r·I + (1 − r)·A (r = 0.5 by default) and multiplies the layers. It ignores the size of the "
-        "value vectors and the feed-forward blocks, and its residual weight is arbitrary. It has no sign: it says "
-        "where information could flow from, not whether a word pushed the prediction up or down.",
-        icon=":material/info:")
-    options.draw("ex", EXPLAINERS, registry.get("explainer", "rollout"))
-    roll = results["rollout"].detail
-    chart(charts.rollout_bars(roll, target.position), key="ex-rollout", name="attention-rollout")
-    st.dataframe(table(pd.DataFrame({"position": range(len(roll.tokens)), "token": list(roll.tokens),
-                                     "rolled-out attention": list(roll.weights)}), numbers=["rolled-out attention"]),
-                 hide_index=True, width="stretch")
+context = explain_views.ExplainContext(text, target, results, sentence_words, EXPLAINERS)
+page_tabs = explain_views.tabs(usable)
+*view_tabs, side_tab = st.tabs([t.title for t in page_tabs] + ["Side by side"])
+for tab, view_tab in zip(page_tabs, view_tabs):
+    with view_tab:
+        tab.view(tab.methods, context)
 
 with side_tab:
     if not slow_results:

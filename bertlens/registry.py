@@ -241,6 +241,9 @@ class Method(ABC):
     data: ClassVar[str] = ""
     order: ClassVar[int] = 100
     heavy: ClassVar[bool] = True
+    result_type: ClassVar[type | None] = None
+    """The type of the result's `detail` (a logit lens's `Lens`, ...): what picks its view on a page before any
+    result exists, as LIT picks its modules by output type. None: only the general view of its kind's results."""
     audit_default: ClassVar[bool] = False
     """Whether an audit configuration that names no metrics runs this one (when its input is shipped or given)."""
 

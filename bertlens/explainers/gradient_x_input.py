@@ -4,6 +4,7 @@ from __future__ import annotations
 from typing import Any, Mapping
 
 from bertlens.explain import ExplainInput, gradient_x_input
+from bertlens.explain import GradientXInput as GradientTimesInput
 from bertlens.model import LoadedModel
 from bertlens.registry import Context, Cost, Method, register
 from bertlens.results import ExplainerResult
@@ -13,6 +14,7 @@ from bertlens.results import ExplainerResult
 class GradientXInput(Method):
     kind = "explainer"
     data = "masked_text"
+    result_type = GradientTimesInput
     name = "gradient_x_input"
     title = "Gradient × input"
     order = 40

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from bertlens.explain import LENS_TOP_K, MAX_LENS_TOP_K, ExplainInput, logit_lens
+from bertlens.explain import LENS_TOP_K, MAX_LENS_TOP_K, ExplainInput, Lens, logit_lens
 from bertlens.model import LoadedModel
 from bertlens.registry import ConfigSpec, Context, Method, Param, register
 from bertlens.results import ExplainerResult
@@ -13,6 +13,7 @@ from bertlens.results import ExplainerResult
 class LogitLens(Method):
     kind = "explainer"
     data = "masked_text"
+    result_type = Lens
     name = "lens"
     title = "Logit lens"
     order = 10

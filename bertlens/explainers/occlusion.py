@@ -4,6 +4,7 @@ from __future__ import annotations
 from typing import Any, Mapping
 
 from bertlens.explain import ExplainInput, analysis_f, occlusion
+from bertlens.explain import Occlusion as Occluded
 from bertlens.model import LoadedModel
 from bertlens.registry import Context, Cost, Method, register
 from bertlens.results import ExplainerResult
@@ -18,6 +19,7 @@ ROW_COST = 0.11
 class Occlusion(Method):
     kind = "explainer"
     data = "masked_text"
+    result_type = Occluded
     name = "occlusion"
     title = "Occlusion"
     order = 30

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from bertlens.explain import ExplainInput, rollout
+from bertlens.explain import ExplainInput, Rollout, rollout
 from bertlens.model import LoadedModel
 from bertlens.registry import ConfigSpec, Context, Method, Param, register
 from bertlens.results import ExplainerResult
@@ -13,6 +13,7 @@ from bertlens.results import ExplainerResult
 class AttentionRollout(Method):
     kind = "explainer"
     data = "masked_text"
+    result_type = Rollout
     name = "rollout"
     title = "Attention rollout"
     order = 50
