@@ -9,6 +9,7 @@ Per-page specifics live in PAGES below: adding a page is one entry.
 """
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, field
 from typing import Callable
@@ -274,6 +275,31 @@ def test_typed_script_does_not_run(page, app, name):
     assert injected == {"pwned": False, "onerror": 0, "img": 0, "iframe": 0}, injected
     assert PAYLOAD.split(" ")[0] in page.locator(f".st-key-{spec.payload_key} textarea, "
                                                  f".st-key-{spec.payload_key} input").first.input_value()
+    assert_clean(page)
+
+
+def test_an_uploaded_reports_text_is_no_live_link(page, app, tmp_path):
+    """Issue 28, broken 1 (components/audit_views.py:268): a report's ran_on with a markdown link, an image and bare
+    URLs became <a href> and <img src> at the outside host. Expected in the browser's DOM: the text is shown, and no
+    link or image points at that host."""
+    ran_on = "[Click to re-login](http://127.0.0.9/phish) ![b](http://127.0.0.9/beacon.png) www.127.0.0.9"
+    report = {"report": "BERT Lens bias audit", "date": "2026-01-01", "configuration_sha256": "a" * 64,
+              "ran_on": ran_on, "inputs": [], "completed": 1, "failed": 0, "spread": [],
+              "checkpoints": [{"model": "m1", "status": "ok", "scores": {"s": 1.0},
+                               "occupations": [{"occupation": "nurse", "log_ratio": 0.5}]}]}
+    upload = tmp_path / "report.json"
+    upload.write_text(json.dumps(report), encoding="utf-8")
+    open_page(page, app, "bias_probe")
+    click(page, "Compare")
+    click(page, "Many checkpoints")
+    page.locator(".st-key-bias_audit_upload input[type=file]").set_input_files(str(upload))
+    page.wait_for_function("() => document.body.innerText.includes('127.0.0.9/phish')", timeout=TIMEOUT_MS)
+    wait_idle(page)
+    outside = page.evaluate("""() => ({
+        a: [...document.querySelectorAll('a')].map(a => a.getAttribute('href') || '').filter(h => h.includes('127.0.0.9')),
+        img: [...document.querySelectorAll('img')].map(i => i.getAttribute('src') || '').filter(s => s.includes('127.0.0.9')),
+    })""")
+    assert outside == {"a": [], "img": []}, outside
     assert_clean(page)
 
 
