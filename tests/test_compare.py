@@ -94,7 +94,7 @@ def test_cli_two_models_report(lm, tiny_model_dir, second_dir, tmp_path, capsys)
     alone = crows_metrics.score_metrics(lm, pairs, ("crows", "aula"))
     first = {m["metric"]: m["more_higher"] for m in report["models"][0]["metrics"]}
     assert first == {s.metric: s.more_higher for s in alone.summaries}
-    assert report["models"][0]["metadata"]["inputs"][str(path)] == __import__("hashlib").sha256(PAIRS).hexdigest()
+    assert report["models"][0]["metadata"]["inputs"][path.name] == __import__("hashlib").sha256(PAIRS).hexdigest()
     assert main(["crows", str(path), "--models", "a,b,c"]) == 2
 
 
