@@ -14,6 +14,7 @@ from bertlens.kinds import DataKind
 from bertlens.model import LoadedModel
 from bertlens.registry import Method
 from components import method_options, views
+from components.query_state import MAX_URL_TEXT, Field, bounded_text
 from components.safe import md_escape, show_error
 from components.uploads import kept_upload
 from components.job_panel import Request, job_area
@@ -24,10 +25,17 @@ def prefix(kind: DataKind) -> str:
 
 
 def state_fields(kind_names: Sequence[str], methods_of) -> list:
-    """The link fields of every general panel: each metric's options (`components.method_options.fields`)."""
+    """The link fields of every general panel: the texts of a kind asked for in a text widget (its `link` name, or
+    KIND.PART; an upload cannot travel in a link) and each metric's options (`components.method_options.fields`)."""
     out = []
     for name in kind_names:
-        out += method_options.fields(prefix(kinds.get(name)), methods_of(name), namespaced=True)
+        kind = kinds.get(name)
+        if kind.widget != "upload":
+            sample = kind.sample()
+            out += [Field(f"{prefix(kind)}_{part.key}", kind.link if kind.link and len(kind.parts) == 1
+                          else f"{kind.name}.{part.key}", sample.get(part.key, ""),
+                          parse=bounded_text(MAX_URL_TEXT), label=f"the {part.title}") for part in kind.parts]
+        out += method_options.fields(prefix(kind), methods_of(name), namespaced=True)
     return out
 
 
@@ -57,8 +65,7 @@ def kind_inputs(kind: DataKind) -> tuple[dict[str, str | None], str] | None:
             names.append(upload.name)
         else:
             widget = st.text_input if kind.widget == "text" else st.text_area
-            sample = kind.sample().get(part.key, "")
-            text = widget(f"{part.title[:1].upper() + part.title[1:]}", value=sample, key=key)
+            text = widget(f"{part.title[:1].upper() + part.title[1:]}", key=key)
             texts[part.key] = text if text.strip() or part.shipped is None else None
             names.append(part.key)
     missing = [p for p in kind.required() if texts.get(p.key) is None]
