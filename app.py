@@ -1,7 +1,7 @@
 """BERT Lens: the entry point. `streamlit run app.py`."""
 import streamlit as st
 
-from components import figure_export, lesson, lesson_glossary
+from components import figure_export, lesson, lesson_glossary, lesson_stale
 from components.presentation import navigation_position, sidebar_controls
 from components.query_state import GLOBAL_FIELDS, PageState, install_history, publish_globals
 from components.sidebar import model_facts, precision_picker
@@ -27,6 +27,7 @@ sidebar_controls()
 lesson_glossary.switch()
 figure_export.install()
 install_history()
+lesson_stale.install()
 publish_globals()
 lesson.adopt_link()
 lesson.sidebar(page.url_path)

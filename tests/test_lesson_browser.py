@@ -487,7 +487,16 @@ def test_back_restores_the_previous_inputs_then_the_previous_page(app, tab, pres
 def test_the_lesson_sentence_opens_explain_heads_and_attention(app, tab):
     sentence = "The woman said that [MASK] was tired."
     open_url(tab, page_url(app, "fill_mask"), "Fill-mask")
-    type_into(tab, "fm_text", sentence)
+    box = tab.locator(".st-key-fm_text textarea")
+    box.fill(sentence)  # typed, not applied: the results shown are the previous sentence's
+    note = tab.locator(".st-key-fm_text .bertlens-stale-note")
+    note.wait_for(timeout=10_000)
+    assert "previous sentence" in note.inner_text()
+    assert tab.evaluate("document.body.classList.contains('bertlens-stale')")
+    box.press("Control+Enter")
+    wait_idle(tab)
+    tab.wait_for_timeout(300)
+    assert note.count() == 0 and not tab.evaluate("document.body.classList.contains('bertlens-stale')")
     row = tab.locator(".st-key-use_it_on_fill_mask")
     assert [t.strip() for t in row.locator("a").all_inner_texts()] == \
         ["Explain", "Which heads?", "Attention", "Counterfactual", "Bias"]

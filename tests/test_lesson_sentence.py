@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from components import lesson_sentence
+from components import lesson_sentence, lesson_stale
 from components.query_state import history_script
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
@@ -51,9 +51,10 @@ def test_person_template_puts_person_in_place_of_the_gendered_word(sentence, tem
     assert lesson_sentence.person_template(sentence) == template
 
 
-def test_history_script_survives_streamlits_sanitiser():
-    body = history_script().removeprefix("<script>").removesuffix("</script>")
-    assert "pushState" in body and not re.search(r"<[/\w!]", body)
+def test_history_and_stale_scripts_survive_streamlits_sanitiser():
+    for script, needs in ((history_script(), "pushState"), (lesson_stale.script(), "bertlens-stale")):
+        body = script.removeprefix("<script>").removesuffix("</script>")
+        assert needs in body and not re.search(r"<[/\w!]", body)
 
 
 def test_a_sentence_committed_on_fill_mask_opens_every_sentence_page(at):

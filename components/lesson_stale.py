@@ -1,0 +1,97 @@
+"""Stale results: while a sentence box holds text that is not yet applied (typed, Ctrl+Enter not pressed), the
+page's charts and tables are for the previous sentence. A page-wide script greys them out and says so beside the
+box ("The results shown are for the previous sentence: press Ctrl+Enter …"), until the text is
+applied or put back. The boxes are the pages' sentence inputs (`WATCHED`)."""
+from __future__ import annotations
+
+import json
+import re
+
+import streamlit as st
+
+WATCHED = ("fm_text", "ex_text", "hd_text", "att_text", "cf_text", "ns_a", "ns_b", "bias_side_template")
+NOTE = "The results shown are for the previous sentence: press Ctrl+Enter (or click outside the box) to run this one."
+
+
+def install() -> None:
+    with st.sidebar:
+        st.html(script(), unsafe_allow_javascript=True)
+
+
+def script() -> str:
+    """The script, checked as figure_export's is (Streamlit's sanitiser drops a <script> holding '<' before a
+    letter, '/' or '!')."""
+    text = _SCRIPT.replace("WATCHED", json.dumps(list(WATCHED))).replace("NOTE", json.dumps(NOTE))
+    body = text.removeprefix("<script>").removesuffix("</script>")
+    if re.search(r"<[/\w!]", body):
+        raise ValueError("the stale-result script holds '<' before a letter, '/' or '!'; Streamlit would drop it")
+    return text
+
+
+_SCRIPT = """<script>
+(() => {
+  const doc = window.parent && window.parent.document.querySelector("[data-testid=stApp]") ? window.parent.document
+                                                                                           : document;
+  const win = doc.defaultView;
+  if (win.__bertlensStale) { return; }
+  win.__bertlensStale = true;
+  const keys = WATCHED;
+  const applied = new Map();
+  const style = doc.createElement("style");
+  style.textContent = ".bertlens-stale [data-testid=stMain] .js-plotly-plot, " +
+    ".bertlens-stale [data-testid=stMain] [data-testid=stDataFrame], " +
+    ".bertlens-stale [data-testid=stMain] [data-testid=stMetric], " +
+    ".bertlens-stale [data-testid=stMain] [data-testid=stCode] { opacity: 0.3; filter: grayscale(1); }" +
+    " .bertlens-stale-note { color: #c92a2a; font-size: 0.9rem; margin-top: 0.25rem; }";
+  doc.head.appendChild(style);
+  function boxes() {
+    return keys.map(k => [k, doc.querySelector(".st-key-" + k + " textarea, .st-key-" + k + " input")])
+               .filter(([, box]) => box);
+  }
+  function remember() {
+    for (const [key, box] of boxes()) { applied.set(key, box.value); }
+    check();
+  }
+  function check() {
+    let stale = null;
+    for (const [key, box] of boxes()) {
+      if (applied.has(key) && box.value !== applied.get(key)) { stale = key; }
+    }
+    doc.body.classList.toggle("bertlens-stale", stale !== null);
+    for (const old of doc.querySelectorAll(".bertlens-stale-note")) {
+      if (!stale || !old.closest(".st-key-" + stale)) { old.remove(); }
+    }
+    if (stale) {
+      const holder = doc.querySelector(".st-key-" + stale);
+      if (holder && !holder.querySelector(".bertlens-stale-note")) {
+        const note = doc.createElement("div");
+        note.className = "bertlens-stale-note";
+        note.setAttribute("role", "status");
+        note.textContent = NOTE;
+        holder.appendChild(note);
+      }
+    }
+  }
+  let running = false;
+  new win.MutationObserver(() => {
+    const app = doc.querySelector("[data-testid=stApp]");
+    const now = app && app.getAttribute("data-test-script-state") !== "notRunning";
+    if (running && !now) { win.setTimeout(remember, 50); }
+    running = now;
+  }).observe(doc.body, {attributes: true, subtree: true, attributeFilter: ["data-test-script-state"]});
+  doc.addEventListener("input", event => {
+    if (event.target && event.target.closest && keys.some(k => event.target.closest(".st-key-" + k))) {
+      for (const [key, box] of boxes()) {
+        if (!applied.has(key) && box !== event.target) { applied.set(key, box.value); }
+      }
+      check();
+    }
+  }, true);
+  let tries = 0;
+  (function first() {
+    const app = doc.querySelector("[data-testid=stApp]");
+    if (boxes().length && app && app.getAttribute("data-test-script-state") === "notRunning") { remember(); }
+    else if (tries++ < 100) { win.setTimeout(first, 200); }
+  })();
+})();
+</script>"""
