@@ -53,8 +53,8 @@ class Part:
     """One file (or text) of a kind: its audit-configuration key, what it holds, its default and its limits.
 
     `shipped` is the project's default file (None: the user must bring one); `file_types` are the upload
-    extensions a page accepts; `max_bytes` None means the file rules of `bertlens.bias.files` (5 MB unless a
-    command raised it)."""
+    extensions a page accepts; `max_bytes` raises the file rules' limit of `bertlens.bias.files` (5 MB unless a
+    command raised it further) for this part; None keeps it."""
 
     key: str
     title: str
@@ -85,10 +85,10 @@ class DataKind(ABC):
 
     def read(self, path: str | Path, part: Part | None = None) -> tuple[str, str]:
         """(text, SHA-256 of the bytes) of one file for `part`, within the file rules. Raises InputError."""
-        from bertlens.bias.files import decode, read_bytes
+        from bertlens.bias.files import current_limit, decode, read_bytes
 
         part = part or self.parts[0]
-        raw = read_bytes(path, limit=part.max_bytes)
+        raw = read_bytes(path, limit=None if part.max_bytes is None else max(part.max_bytes, current_limit()))
         return decode(self.unpack(raw, Path(path).name), f"'{Path(path).name}'"), sha256(raw)
 
     def unpack(self, raw: bytes, name: str) -> bytes:
