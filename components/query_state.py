@@ -131,7 +131,9 @@ class Field:
     label: str = ""
     limit: int = MAX_URL_TEXT
     aliases: tuple[str, ...] = ()
-    """Other parameter names a link may use for this input (an older name kept so old links still work)."""
+    """Other parameter names a link may use for this input (an older name kept so old links still work). A field
+    whose `param` is "" is an input of the session only (a choice among options that depend on other inputs): it is
+    kept across page changes but never written to or read from a link."""
 
     def given(self, params: Any) -> str | None:
         """This input's value in the link's `params` (its name first, then an alias), None when absent."""
@@ -184,6 +186,12 @@ class PageState:
         self._field(key)
         st.session_state[key] = list(value) if isinstance(value, list) else value
 
+    def pop(self, key: str) -> None:
+        """Drop the input `key`'s value (its widget then starts from its first option)."""
+        self._field(key)
+        st.session_state.pop(key, None)
+        st.session_state.pop(_KEPT + key, None)
+
     def _field(self, key: str) -> Field:
         for field in self.fields:
             if field.key == key:
@@ -207,7 +215,7 @@ class PageState:
         wanted, left_out = {}, []
         for field in (*self.fields, *GLOBAL_FIELDS):
             value = st.session_state.get(field.key, st.session_state.get(_KEPT + field.key, field.default))
-            if value == field.default or value is None:
+            if not field.param or value == field.default or value is None:
                 continue
             text = field.dump(value)
             if len(text) > field.limit:
@@ -235,7 +243,7 @@ class PageState:
             return []
         st.session_state[flag] = True
         problems = []
-        for field in self.fields:
+        for field in (f for f in self.fields if f.param):
             raw = field.given(st.query_params)
             if raw is None:
                 if not history:
@@ -255,6 +263,12 @@ class PageState:
             if field.lesson:
                 lesson_sentence.seen(field.key, value)
         return problems
+
+
+def assign(key: str, value: Any) -> None:
+    """Set a declared input from a widget callback: `on_click=assign, args=(key, value)` passes plain values, so
+    the callback keeps nothing of the page alive."""
+    st.session_state[key] = list(value) if isinstance(value, list) else value
 
 
 def force_link(page: str) -> None:
