@@ -16,7 +16,7 @@ from components import explain_views
 from components import method_options as options
 from components.head_switches import fields as head_switch_fields, head_switches
 from components.presentation import chart, content_width, is_on
-from components.query_state import Field, PageState, bounded_text
+from components.query_state import Field, PageState, assign, bounded_text
 from components.safe import md_escape, show_error
 from services import cache
 from components.job_panel import Request, job_area
@@ -30,6 +30,7 @@ STATE = PageState("explain", [
     Field("ex_text", "text", DEFAULT_TEXT, label="the text", lesson=True),
     Field("ex_target", "target", "he", parse=bounded_text(100), label="the target word", limit=100),
     Field("ex_contrast", "contrast", "she", parse=bounded_text(100), label="the contrast word", limit=100),
+    Field("ex_mask", "", 0, label="which mask"),
     *options.fields("ex", EXPLAINERS),
     *head_switch_fields("ex"),
 ])
@@ -81,8 +82,8 @@ contrast = contrast_col.text_input("Contrast word" if is_on() else
                                    key="ex_contrast", placeholder="she",
                                    help="Optional: explain logit(target) − logit(contrast) instead.")
 n_masks = count_masks(text)
-if st.session_state.get("ex_mask") not in (None, *range(n_masks)):
-    del st.session_state["ex_mask"]
+if STATE.get("ex_mask") not in range(n_masks):
+    STATE.set("ex_mask", 0)
 mask_index = st.selectbox("Which mask", range(n_masks), format_func=lambda i: f"[MASK] {i + 1}",
                           key="ex_mask") if n_masks > 1 else 0
 settings_col, run_col, explained_col = st.columns([2, 2, 3]) if is_on() else (st.container(), st.container(),
@@ -104,18 +105,14 @@ if text.strip() and n_masks == 0 and not wrong_mask_spelling(text) and len(text)
     st.code(text, language=None, wrap_lines=True)
 
 
-def use_first_piece(piece: str, field: str) -> None:
-    st.session_state[field] = piece
-
-
 try:
     target = cache.explain_target(lm, text, word, contrast or None, mask_index)
     configs = {m.name: options.config("ex", EXPLAINERS, m) for m in EXPLAINERS}
 except MultiPieceWord as exc:
     show_error(exc)
     field = "ex_target" if exc.role == "target" else "ex_contrast"
-    st.button(f"Use its first piece: {md_escape(exc.first_piece)}", key=f"{field}_first", on_click=use_first_piece,
-              args=(exc.first_piece, field))
+    st.button(f"Use its first piece: {md_escape(exc.first_piece)}", key=f"{field}_first", on_click=assign,
+              args=(field, exc.first_piece))
     st.stop()
 except BertLensError as exc:
     show_error(exc)
