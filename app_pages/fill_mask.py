@@ -71,8 +71,8 @@ with inputs:
     sentence_words = []
     if text.strip() and count_masks(text) == 0 and not wrong_mask_spelling(text) and len(text) <= MAX_CHARS:
         sentence_words = words(lm.tokenizer, text)[:MAX_WORDS]
-        if st.session_state.get("fm_mask_word") not in range(len(sentence_words)):
-            st.session_state.fm_mask_word = None
+        if STATE.get("fm_mask_word") not in range(len(sentence_words)):
+            STATE.set("fm_mask_word", None)
         st.pills(f"There is no {MASK}: click a word to hide it, and the model will guess it",
                  range(len(sentence_words)), key="fm_mask_word", wrap=True,
                  format_func=lambda i: md_escape(sentence_words[i].text))
@@ -106,7 +106,7 @@ def scores_or_none(masked: str, extra: tuple[str, ...] = ()):
 
 with output:
     if sentence_words:
-        picked = st.session_state.get("fm_mask_word")
+        picked = STATE.get("fm_mask_word")
         if picked is None:
             st.info(f"Click a word {'on the left' if is_on() else 'above'} to hide it behind {MASK}.",
                     icon=":material/touch_app:")

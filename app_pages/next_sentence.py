@@ -89,10 +89,10 @@ with ranking:
                      height=70)
         lines = st.text_area(f"Candidate B sentences, one per line (up to {MAX_CANDIDATES})", key="ns_candidates",
                              height=150)
-    first = st.session_state.get("ns_rank_a") or st.session_state.get("ns_a", "")
+    first = STATE.get("ns_rank_a") or STATE.get("ns_a")
     candidates = tuple(line for line in lines.splitlines() if line.strip())
     with output:
-        source = "typed above" if st.session_state.get("ns_rank_a") else "from the first tab"
+        source = "typed above" if STATE.get("ns_rank_a") else "from the first tab"
         st.caption(f"Ranking every candidate as the sentence after this sentence A ({md_escape(source)}):")
         st.text(first if len(first) <= 300 else first[:299] + "…")
         try:
