@@ -13,6 +13,7 @@ from components.safe import plotly_text
 
 ATTENTION_SCALE = "Blues"
 STRETCH_LABEL = "Stretch colours to the data"
+SELECTED = "#7048e8"  # the chosen head's outline: not orange, which means female on every chart
 
 
 def colour_range(values: np.ndarray, low: float, high: float, stretch: bool) -> tuple[float, float, str]:
@@ -86,7 +87,7 @@ def thumbnail_figure(grid: np.ndarray, attention: Attention, selected: tuple[int
         layer, head = selected
         fig.add_shape(type="rect", x0=centre_x[head - 1] - side / 2 - 0.5, x1=centre_x[head - 1] + side / 2 - 0.5,
                       y0=centre_y[layer - 1] - side / 2 - 0.5, y1=centre_y[layer - 1] + side / 2 - 0.5,
-                      line=dict(color="#e8590c", width=2))
+                      line=dict(color=SELECTED, width=2))
     fig.update_xaxes(tickvals=centre_x, ticktext=[str(h + 1) for h in range(heads)], title_text="head", side="top",
                      showgrid=False, zeroline=False, range=[-0.5, grid.shape[1] - 0.5], constrain="domain")
     fig.update_yaxes(tickvals=centre_y, ticktext=[str(l + 1) for l in range(layers)], title_text="layer",
@@ -126,11 +127,11 @@ def layer_figure(thumbs: np.ndarray, layer: int, columns: int, selected_head: in
     for h in range(heads):
         fig.add_annotation(x=centre_x[h], y=centre_y[h] - side / 2 - band / 2, text=f"head {h + 1}", showarrow=False,
                            yanchor="middle", font=dict(size=font_px,
-                                                       color="#e8590c" if h + 1 == selected_head else "#212529"))
+                                                       color=SELECTED if h + 1 == selected_head else "#212529"))
     if selected_head:
         x, y = centre_x[selected_head - 1], centre_y[selected_head - 1]
         fig.add_shape(type="rect", x0=x - side / 2, x1=x + side / 2, y0=y - side / 2, y1=y + side / 2,
-                      line=dict(color="#e8590c", width=3))
+                      line=dict(color=SELECTED, width=3))
     fig.update_xaxes(visible=False, range=[-0.5, grid.shape[1] - 0.5], constrain="domain")
     fig.update_yaxes(visible=False, range=[grid.shape[0] - 0.5, -0.5], scaleanchor="x", constrain="domain")
     fig.update_layout(height=int(min(1400, max(140, px * grid.shape[0] + 20))), margin=dict(l=10, r=10, t=10, b=10),
@@ -162,7 +163,7 @@ def statistics_figure(stats: HeadStatistics, name: str, selected: tuple[int, int
     if selected:
         layer, head = selected
         fig.add_shape(type="rect", x0=head - 0.5, x1=head + 0.5, y0=layer - 0.5, y1=layer + 0.5,
-                      line=dict(color="#e8590c", width=3))
+                      line=dict(color=SELECTED, width=3))
     height = _grid_height(layers, heads, width)
     font = chart_font()
     fig.update_xaxes(title_text="head", dtick=_dtick(width, heads, font), side="top", showgrid=False,

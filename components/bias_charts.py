@@ -17,6 +17,17 @@ from components.safe import plotly_text
 FEMALE = "#e8590c"
 MALE = "#1c7ed6"
 GREY = "#868e96"
+# words whose colour is their gender's on any chart (a counterfactual's sides, Explain's target and contrast)
+FEMALE_WORDS = frozenset("she her hers herself woman women girl girls mother mothers daughter daughters sister sisters "
+                         "wife wives queen queens aunt niece lady ladies mrs ms madam grandmother mom mum".split())
+MALE_WORDS = frozenset("he him his himself man men boy boys father fathers son sons brother brothers husband "
+                       "husbands king kings uncle nephew gentleman gentlemen mr sir grandfather dad".split())
+
+
+def gender_colour(word: str | None, fallback: str) -> str:
+    """Orange for a female word, blue for a male one, `fallback` (a hue that is neither) for any other."""
+    key = (word or "").strip().lower()
+    return FEMALE if key in FEMALE_WORDS else MALE if key in MALE_WORDS else fallback
 BLS_NOTE = "% women: US Bureau of Labor Statistics (CPS)"
 
 
@@ -112,6 +123,7 @@ def bls_scatter(result: ProbeResult, score: str = "log_ratio") -> go.Figure:
                               "<br>pieces: %{customdata[2]}<br>%{customdata[0]}, %{customdata[1]}<extra></extra>",
                 name=f"leans {side}, " + ("several WordPieces (chained)" if multi else "one WordPiece"),
             ))
+    label_top(fig, [o.pct_women for o in points], [getattr(o, score) for o in points], [o.occupation for o in points])
     c = result.correlations.get(score)
     title = label
     if c is not None:
@@ -130,6 +142,21 @@ def bls_scatter(result: ProbeResult, score: str = "log_ratio") -> go.Figure:
         yaxis=dict(title=f"{label} (> 0: female)", gridcolor="#f1f3f5", zeroline=False),
     )
     return legend_in_margin(fig, rows=3, room=80)
+
+
+TOP_LABELS = 8
+
+
+def label_top(fig: go.Figure, xs: list[float], ys: list[float], names: list[str], n: int = TOP_LABELS) -> None:
+    """Write the names of the `n` points farthest from 0 beside them, so a projector shows which occupations lean
+    most without hovering (the rest keep their hover). Labels go above a point above 0 and below one under it."""
+    ranked = sorted(range(len(ys)), key=lambda i: -abs(ys[i]))[:n]
+    if not ranked:
+        return
+    fig.add_trace(go.Scatter(
+        x=[xs[i] for i in ranked], y=[ys[i] for i in ranked], mode="text", showlegend=False, hoverinfo="skip",
+        text=[plotly_text(names[i]) for i in ranked], textfont=dict(size=11, color="#343a40"),
+        textposition=["top center" if ys[i] > 0 else "bottom center" for i in ranked], cliponaxis=False))
 
 
 def crows_metrics(result: CrowsResult) -> go.Figure:

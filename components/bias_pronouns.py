@@ -13,7 +13,7 @@ from bertlens.errors import BertLensError
 from bertlens.model import LoadedModel
 from bertlens.numbers import significant
 from bertlens.text import md_escape
-from components.bias_charts import FEMALE, GREY, MALE
+from components.bias_charts import FEMALE, GREY, MALE, label_top
 from components.presentation import style
 from components.safe import plotly_text, show_error
 from components.job_panel import Request, job_area
@@ -98,6 +98,7 @@ def skew_scatter(result: PronounResult) -> go.Figure:
         text=[plotly_text(o.occupation) for o in points],
         hovertemplate="<b>%{text}</b><br>BLS %{x:.1f}% women<br>skew %{y:+.3f}<extra></extra>",
     ))
+    label_top(fig, [o.pct_women for o in points], [o.skew for o in points], [o.occupation for o in points])
     c = result.correlation
     title = "skew = mean log P(she) − log P(he)"
     if c is not None:

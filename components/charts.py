@@ -86,18 +86,20 @@ def nsp_bar(result: NSPResult) -> go.Figure:
     return legend_in_margin(fig, room=30)
 
 
-def nsp_ranking(results: list[NSPResult], max_label: int = 60) -> go.Figure:
-    """Candidates sorted by P(IsNext), highest on top."""
-    labels = [_shorten(r.sentence_b, max_label) for r in results]
-    labels = [f"{i + 1}. {label}" for i, label in enumerate(labels)]
+def nsp_ranking(results: list[NSPResult], max_label: int = 60, line: int = 30) -> go.Figure:
+    """Candidates sorted by P(IsNext), highest on top. A long sentence is wrapped onto two lines of about `line`
+    characters (and shortened beyond), so the bars keep most of the chart's width (one 60-character line left
+    them 160 px at 1024 px)."""
+    labels = [f"{i + 1}. {_shorten(r.sentence_b, max_label)}" for i, r in enumerate(results)]
+    wrapped = ["<br>".join(plotly_text(part) for part in _wrap(label, line)) for label in labels]
     fig = go.Figure(go.Bar(
-        x=[r.p_is_next for r in results][::-1], y=[plotly_text(l) for l in labels][::-1], orientation="h",
+        x=[r.p_is_next for r in results][::-1], y=wrapped[::-1], orientation="h",
         marker_color=CANDIDATE, text=[probability(r.p_is_next) for r in results][::-1], textposition="outside",
         cliponaxis=False, customdata=[probability(r.p_is_next) for r in results][::-1],
         hovertemplate="%{y}<br>P(IsNext) = %{customdata}<extra></extra>",
     ))
     ticks = linear_ticks(1.0)
-    fig.update_layout(height=max(200, 30 * len(results) + 80), margin=dict(l=10, r=40, t=10, b=30),
+    fig.update_layout(height=max(200, 46 * len(results) + 80), margin=dict(l=10, r=40, t=10, b=30),
                       xaxis=dict(title="P(IsNext)", range=[0, 1.15], tickvals=ticks, ticktext=[tick(t) for t in ticks]),
                       yaxis=dict(automargin=True), plot_bgcolor="white")
     return fig
@@ -110,3 +112,12 @@ def _unique_label(candidate: Candidate, index: int) -> str:
 def _shorten(text: str, limit: int) -> str:
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _wrap(text: str, line: int) -> list[str]:
+    """`text` on at most two lines of about `line` characters, broken between words (the second shortened)."""
+    if len(text) <= line:
+        return [text]
+    cut = text.rfind(" ", 0, line + 1)
+    cut = cut if cut > line // 2 else line
+    return [text[:cut].rstrip(), _shorten(text[cut:].strip(), line)]

@@ -14,18 +14,11 @@ from bertlens.bias.swaps import Swap
 from bertlens.fill_mask import FillMaskResult
 from bertlens.numbers import probability, significant
 from components.number_format import table
-from components.bias_charts import FEMALE, MALE
+from components.bias_charts import FEMALE, FEMALE_WORDS, MALE, MALE_WORDS
 from components.safe import plotly_text
 
 ORIGINAL = "#5f3dc4"
 COUNTERFACTUAL = "#2b8a3e"
-# Orange is female and blue male on every chart: the side whose swapped words are female gets orange
-FEMALE_WORDS = frozenset("she her hers herself woman women girl girls mother mothers daughter daughters sister sisters "
-                         "wife wives queen queens aunt niece lady ladies mrs ms madam grandmother mom mum".split())
-MALE_WORDS = frozenset("he him his himself man men boy boys father fathers son sons brother brothers husband "
-                       "husbands king kings uncle nephew gentleman gentlemen mr sir grandfather dad".split())
-
-
 def sides(swaps: Sequence[Swap]) -> tuple[tuple[str, str], tuple[str, str]]:
     """(label, colour) of the original and of the counterfactual side: the words swapped on each ("she, her"),
     orange for the side whose words are female, blue for male, purple and green when neither is clear."""

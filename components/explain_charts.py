@@ -13,13 +13,16 @@ import plotly.graph_objects as go
 from bertlens import svg
 from bertlens.explain import Comparison, Lens, Rollout, Words
 from bertlens.numbers import log_ticks, probability, significant, tick
+from components.bias_charts import gender_colour
 from components.presentation import category_ticks, chart_font, content_width
 from components.safe import plotly_text
 
-BLUE = "#3b5bdb"
-ORANGE = "#e8590c"
+# orange and blue mean female and male (components.bias_charts): a target or contrast word takes its gender's
+# colour, and every other series teal or purple
+BLUE = "#0c8599"
+ORANGE = "#7048e8"
 GREY = "#868e96"
-METHOD_COLOURS = ("#3b5bdb", "#e8590c", "#2f9e44", "#868e96")
+METHOD_COLOURS = ("#0c8599", "#7048e8", "#2f9e44", "#868e96")
 DIVERGING = [[0.0, "#b2182b"], [0.25, "#ef8a62"], [0.5, "#f7f7f7"], [0.75, "#67a9cf"], [1.0, "#2166ac"]]
 
 
@@ -83,9 +86,11 @@ def lens_target_lines(lens: Lens, what: str = "log_prob") -> go.Figure:
     """The target's (and the contrast's) log-probability, or rank, after each layer."""
     target = lens.target
     x = [layer.layer for layer in lens.layers]
-    series = [(target.word, BLUE, [getattr(layer, f"target_{what}") for layer in lens.layers])]
+    series = [(target.word, gender_colour(target.word, BLUE), [getattr(layer, f"target_{what}")
+                                                               for layer in lens.layers])]
     if target.contrast is not None:
-        series.append((target.contrast, ORANGE, [getattr(layer, f"contrast_{what}") for layer in lens.layers]))
+        series.append((target.contrast, gender_colour(target.contrast, ORANGE),
+                       [getattr(layer, f"contrast_{what}") for layer in lens.layers]))
     fig = go.Figure()
     for name, colour, values in series:
         fig.add_trace(go.Scatter(x=x, y=values, mode="lines+markers", name=plotly_text(name),

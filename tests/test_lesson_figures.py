@@ -70,3 +70,36 @@ def test_fill_mask_titles_and_file_names_carry_the_sentence_and_the_model():
     name = chart_config("fill-mask bert-large-cased The nurse said that [MASK] was tired.")
     assert name["toImageButtonOptions"]["filename"] == \
         "bertlens-fill-mask-bert-large-cased-The-nurse-said-that-MASK-was-tired"
+
+
+def test_explain_lines_take_their_words_gender_colours():
+    from components.bias_charts import gender_colour
+
+    assert gender_colour("she", "x") == FEMALE and gender_colour(" He ", "x") == MALE
+    assert gender_colour("nurse", "#0c8599") == "#0c8599" and gender_colour(None, "y") == "y"
+
+
+def test_occupation_scatters_name_their_most_extreme_points_without_hover():
+    import plotly.graph_objects as go
+
+    from components.bias_charts import TOP_LABELS, label_top
+
+    fig = go.Figure()
+    ys = [0.1, -2.0, 0.5, 3.0, -0.2, 1.5, -1.0, 0.05, 0.7, -0.9, 2.2]
+    names = [f"job{i}" for i in range(len(ys))]
+    label_top(fig, list(range(len(ys))), ys, names)
+    labels = fig.data[-1]
+    assert labels.mode == "text" and len(labels.text) == TOP_LABELS
+    expected = {names[i] for i in sorted(range(len(ys)), key=lambda i: -abs(ys[i]))[:TOP_LABELS]}
+    assert set(labels.text) == expected
+
+
+def test_the_nsp_ranking_wraps_long_sentences_onto_two_lines(lm):
+    from bertlens.nsp import next_sentence
+
+    results = [next_sentence(lm, "We missed the bus.", b) for b in
+               ("So we walked all the way home through the rain and the wind.", "Penguins swim.")]
+    fig = charts.nsp_ranking(results)
+    labels = list(fig.data[0].y)
+    assert any("<br>" in label for label in labels) and all(len(part) <= 34 for label in labels
+                                                              for part in label.split("<br>"))
