@@ -98,6 +98,9 @@ def main() -> int:
              "rss_trimmed_after_each_session_mib": trimmed, "rss_settled_trimmed_mib": round(settled, 1),
              "growth_mib": round(settled - with_model, 1),
              "per_session_mib": round(per_session, 1),
+             "bound_mib": round(with_model + args.store_mb + 100 * args.sessions, 1),
+             "bound": "the model (after one pass) + BERT_LENS_STORE_MB + 100 MiB per session",
+             "within_bound": max(after) <= with_model + args.store_mb + 100 * args.sessions,
              "measured_at": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime())}
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
