@@ -498,3 +498,24 @@ def test_a_broken_fit_file_gives_one_line(lm, tmp_path, change, fragment):
     (folder / "transform.safetensors").write_bytes(b"not tensors")
     with pytest.raises(InputError, match="cannot be read"):
         store.load(folder, lm)
+
+
+def test_the_gender_direction_and_its_gap_collapsing_after_leace(lm):
+    from bertlens.bias.occupations import load_occupations
+    from bertlens.debias import direction, sentence_debias
+
+    data = sentences.default_set()
+    occupations = load_occupations()[:5]
+    intact = direction.gender_directions(lm, data, occupations)
+    erased = direction.gender_directions(lm, data, occupations, fitting.fit(lm, "leace").interventions())
+    male = [a for a, _ in data.pairs]
+    female = [b for _, b in data.pairs]
+    for layer in intact:
+        x = fitting.features(lm, data.texts, layer.layer)
+        v = sentence_debias.directions(x[male], x[female])[0]
+        gap = float(x[male].mean(axis=0) @ v - x[female].mean(axis=0) @ v)
+        assert layer.gap == pytest.approx(abs(gap), rel=1e-4) and layer.gap > 0
+        assert 0 < layer.share <= 1 and len(layer.occupations) == 5
+        assert sum(p for _, p in layer.occupations) == pytest.approx(0, abs=1e-9)
+    assert erased[0].gap == pytest.approx(intact[0].gap, rel=1e-6)
+    assert abs(erased[-1].gap) < 1e-4 * intact[-1].gap
