@@ -21,7 +21,7 @@ import sys
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Mapping, Sequence
 
 from bertlens.model import LoadedModel
 from bertlens.registry import Context, Method, Stopped
@@ -326,10 +326,28 @@ class Runner:
         self.runs = 0
 
     # ---- asking
+    def submit_many(self, items: Sequence[tuple[JobKey, Callable[[Context], Any], str, float]], session: str
+                    ) -> list[Job]:
+        """Start (or join) one button's jobs, (key, work, title, estimate_s) each, as one request: the per-session
+        cap is checked once, before the batch, so a page that runs several metrics (or two models) at one press is
+        never refused half-way, while a session that already has `session_queue` runs waiting is. Raises
+        QueueFull."""
+        with self._cond:
+            self._check_session(session)
+            return [self.submit(key, work, session, title, estimate_s, capped=False)
+                    for key, work, title, estimate_s in items]
+
+    def _check_session(self, session: str) -> None:
+        if self.session_queue is not None:
+            mine = sum(1 for j in self._queue if j.owner == session)
+            if mine >= self.session_queue:
+                raise QueueFull(f"You already have {mine} runs waiting, the most one visitor may queue on this "
+                                "server. Wait for one to finish, or stop one.")
+
     def submit(self, key: JobKey, work: Callable[[Context], Any], session: str, title: str = "",
-               estimate_s: float = 0.0) -> Job:
+               estimate_s: float = 0.0, capped: bool = True) -> Job:
         """Start (or join) the job for `key` on behalf of `session`. A stored result gives a finished job at once.
-        Raises QueueFull when too many jobs wait."""
+        Raises QueueFull when too many jobs wait (`capped`: for this session too)."""
         with self._cond:
             job = self._jobs.get(key)
             if job is not None and job.active and not job.stop_asked.is_set():
@@ -341,11 +359,8 @@ class Runner:
                 done.finished_event.set()
                 self._remember(done)
                 return done
-            if self.session_queue is not None:
-                mine = sum(1 for j in self._queue if j.owner == session)
-                if mine >= self.session_queue:
-                    raise QueueFull(f"You already have {mine} runs waiting, the most one visitor may queue on this "
-                                    "server. Wait for one to finish, or stop one.")
+            if capped:
+                self._check_session(session)
             if len(self._queue) >= self.max_queue:
                 raise QueueFull(f"The server is busy: {len(self._queue)} runs are waiting. Try again in a minute.")
             job = Job(key, title, work, session, estimate_s, sessions={session})

@@ -123,4 +123,4 @@ def duration(seconds: float) -> str:
 
 def submit(requests: Sequence[Request]) -> list[Job]:
     r, session = runner(), session_id()
-    return [r.submit(q.key, q.work, session, q.title, q.estimate()) for q in requests]
+    return r.submit_many([(q.key, q.work, q.title, q.estimate()) for q in requests], session)

@@ -172,6 +172,22 @@ def test_one_session_cannot_hold_the_whole_queue():
     wait_for(runner.idle)
 
 
+def test_one_press_that_asks_for_more_runs_than_the_cap_is_taken_whole():
+    """The cap counts what a session has waiting before a press: the two-model tab asks for six metric runs at one
+    press, and a cap of 2 must not refuse it half-way; the next press, with runs still waiting, is refused."""
+    runner, busy = Runner(workers=1, max_queue=20, session_queue=2), Gate()
+    runner.submit(key("busy"), busy, "a")
+    assert busy.started.wait(TIMEOUT)
+    jobs = runner.submit_many([(key(f"m{i}"), Gate(), f"m{i}", 0.0) for i in range(6)], "a")
+    assert [j.status for j in jobs] == [QUEUED] * 6
+    with pytest.raises(QueueFull, match="You already have 6 runs waiting"):
+        runner.submit_many([(key("more"), Gate(), "more", 0.0)], "a")
+    for i in range(6):
+        runner.stop(key(f"m{i}"), "a")
+    busy.release.set()
+    wait_for(runner.idle)
+
+
 def test_sessions_are_served_round_robin_not_first_in_first_out():
     """Issue 28, broken 3 (bertlens/jobs.py:380-383): a session with many runs waiting delays another session's
     single run, queued after them, by at most one run."""
