@@ -26,6 +26,8 @@ from typing import Any, TextIO
 
 from bertlens.bias import ProbeResult
 from bertlens.bias.crows import CAVEAT, CrowsResult, group_label
+from bertlens.bias.probe import DIRECTION
+from bertlens.provenance import provenance
 from bertlens.errors import InputError
 from bertlens.model import LoadedModel
 from bertlens.outputs import check_output, write_atomic
@@ -56,6 +58,7 @@ def metadata(lm: LoadedModel, **extra: Any) -> dict[str, Any]:
         f"reduced ({info.dtype}): scores and decisions may differ from float32, the exact precision",
         "device": info.device,
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "provenance": provenance(lm.device.type, info.dtype),
     }
     meta.update(extra)
     return meta
@@ -67,7 +70,7 @@ def probe_metadata(lm: LoadedModel, result: ProbeResult) -> dict[str, Any]:
     return metadata(
         lm,
         report="gender-bias occupation probe",
-        sign="log_ratio = log P(occupation | female sentence) - log P(occupation | male sentence); > 0 leans female",
+        sign=DIRECTION,
         multi_piece="an occupation of n WordPieces is scored with n masks, chained left to right",
         templates=list(config.templates),
         word_pairs=[f"{p.male}/{p.female} ({p.role})" for p in config.pairs],
@@ -161,6 +164,10 @@ def _cell(value: Any) -> Any:
 def write_csv(meta: dict[str, Any], records: list[dict[str, Any]], columns: list[str], out: TextIO) -> None:
     writer = csv.writer(out, lineterminator="\n")
     for key, value in meta.items():
+        if isinstance(value, dict):  # what ran it: one row per field, "#provenance.torch"
+            for name, item in value.items():
+                writer.writerow([f"#{key}.{name}", _cell(item)])
+            continue
         for item in value if isinstance(value, list) else [value]:
             writer.writerow([f"#{key}", _cell(item)])
     writer.writerow(columns)

@@ -78,6 +78,7 @@ class AuditConfigSchema(BaseModel):
     min_effect: Number = 0.1
     chosen_pairs: list[StrictStr] | None = Field(default=None, max_length=10_000)
     sources: dict[StrictStr, StrictStr] | None = None
+    thresholds: dict[StrictStr, dict[StrictStr, Number | StrictInt]] | None = None
 
     @model_validator(mode="after")
     def _inputs(self) -> "AuditConfigSchema":

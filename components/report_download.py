@@ -2,16 +2,12 @@
 from the results the page already has (no model runs when it is downloaded)."""
 from __future__ import annotations
 
-import dataclasses
 from typing import Any, Callable, Sequence
 
 import streamlit as st
 
 from bertlens import report_html
 from bertlens.bias import audit
-from bertlens.bias.files import decode
-from bertlens.bias.reports import sha256
-from bertlens.bias.stereoset import unpack
 from bertlens.errors import BertLensError
 from bertlens.model import LoadedModel
 from bertlens.results import MetricResult
@@ -19,17 +15,11 @@ from bertlens.results import MetricResult
 
 def page_report(lm: LoadedModel, config: audit.AuditConfig, results: Sequence[MetricResult],
                 pairs: Sequence[Any] | None, stereoset: Any = None) -> dict[str, Any]:
-    """The audit report of this model from `results`: the page's configuration narrowed to the metrics that ran,
-    with the StereoSet file (a `StereoSetRun`) among the inputs when it ran."""
-    ran = tuple(r.metric for r in results if r.metric in audit.audit_metrics())
-    changes: dict[str, Any] = {"models": (lm.info.model_id,), "metrics": ran}
-    if stereoset is not None and "stereoset" in ran:
-        name = f"'{stereoset.name}'"
-        changes.update(texts={**config.texts, "stereoset": decode(unpack(stereoset.data, name), name)},
-                       sources={**config.sources, "stereoset": stereoset.name},
-                       digests={**config.digests, "stereoset": sha256(stereoset.data)})
-    config = dataclasses.replace(config, **changes)
-    row = audit.checkpoint_row(lm.info.model_id, lm, results, {"crows_pairs": tuple(pairs)} if pairs else {})
+    """The audit report of this model from `results`, under the page's whole configuration (`page_config`, which
+    holds the StereoSet file when it ran): the same configuration, and so the same hash, as the page's "Audit
+    configuration" download, and keys computed as every route computes them."""
+    row = audit.checkpoint_row(lm.info.model_id, lm, results, {"crows_pairs": tuple(pairs)} if pairs else {},
+                               config=config)
     return audit.assemble(config, [row], "the BERT Lens app (results computed on the bias page)")
 
 

@@ -40,3 +40,17 @@ def test_crows_without_a_terminal_prints_progress_lines(tmp_path, capsys, tiny_m
     assert main(["crows", str(file), "--metric", "crows", "--model", str(tiny_model_dir), "--device", "cpu"]) == 0
     err = capsys.readouterr().err
     assert f"{tiny_model_dir.name}: " in err and "%" in err, err
+
+
+def test_audit_follows_each_checkpoint_item_by_item(tmp_path, capsys, tiny_model_dir):
+    import json
+
+    from bertlens.cli import main
+
+    (tmp_path / "audit.json").write_text(json.dumps({
+        "bertlens_audit": 1, "models": [str(tiny_model_dir)], "metrics": ["crows"],
+        "crows_pairs": {"text": "sent_more,sent_less,stereo_antistereo,bias_type\nWomen cry.,Men cry.,stereo,gender\n"}}))
+    assert main(["audit", str(tmp_path / "audit.json")]) == 0
+    err = capsys.readouterr().err
+    assert f"[1/1] {tiny_model_dir}" in err
+    assert any(line.startswith(f"{tiny_model_dir}: ") and "%" in line for line in err.splitlines()), err

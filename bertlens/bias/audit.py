@@ -95,6 +95,8 @@ class AuditConfig:
     min_effect: float = 0.1
     precision: str = "float32"
     device: str = "cpu"
+    thresholds: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
+    """Optional pass/fail bounds per metric, keyed by its registered name: {"crows": {"max": 55}}."""
     sources: dict[str, str] = field(default_factory=dict, compare=False)
     digests: dict[str, str] = field(default_factory=dict, compare=False)
 
@@ -148,6 +150,8 @@ class AuditConfig:
                                 "metrics": [{"name": m, "options": dict(self.options[m])} if self.options.get(m)
                                             else m for m in self.metrics]}
         data.update({k: getattr(self, k) for k in ("chosen_pairs", *STATISTICS, "precision", "device")})
+        if self.thresholds:
+            data["thresholds"] = {name: dict(bounds) for name, bounds in self.thresholds.items()}
         for part in self.parts():
             text = self.texts.get(part.key)
             data[part.key] = None if text is None else {"text": text}
@@ -261,7 +265,8 @@ def parse_config(text: str, folder: Path | None = None, name: str = "the audit c
     if not isinstance(data, dict) or data.get("bertlens_audit") != FORMAT:
         raise InputError(f"{name} is not a BERT Lens audit configuration (it needs \"bertlens_audit\": {FORMAT}). "
                          "Save one from the bias page's Export tab.")
-    fields = {"bertlens_audit", "models", "metrics", "chosen_pairs", "precision", "device", "sources", *STATISTICS}
+    fields = {"bertlens_audit", "models", "metrics", "chosen_pairs", "precision", "device", "sources", "thresholds",
+              *STATISTICS}
     unknown = sorted(set(data) - fields - set(kinds.part_keys()))
     if unknown:
         raise InputError(f"{name} has unknown field(s): {', '.join(unknown)}.")
@@ -288,9 +293,32 @@ def parse_config(text: str, folder: Path | None = None, name: str = "the audit c
         models=check_models(models), metrics=metrics, texts=texts, options=options,
         chosen_pairs=tuple(chosen) if chosen is not None else None, **statistics_settings(data),
         precision=data.get("precision", "float32"), device=data.get("device", "cpu"), sources=sources,
-        digests=digests)
+        digests=digests, thresholds=_thresholds(data.get("thresholds"), name))
     check_inputs(config)
     return config
+
+
+def _thresholds(value: Any, name: str) -> dict[str, dict[str, float]]:
+    """{"metric": {"min": x, "max": y}}: each key a registered metric's name, each bound a number. Raises
+    InputError."""
+    if value is None:
+        return {}
+    known = audit_metrics()
+    if not isinstance(value, dict):
+        raise InputError(f"'thresholds' in {name} must map metric names to bounds, e.g. "
+                         f"{{\"{known[0]}\": {{\"max\": 55}}}}.")
+    out = {}
+    for metric, bounds in value.items():
+        if metric not in known:
+            raise InputError(f"'thresholds' in {name} names '{metric}', which is not a metric; choose among "
+                             f"{', '.join(known)}.")
+        if (not isinstance(bounds, dict) or not bounds or set(bounds) - {"min", "max"}
+                or not all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+                           for v in bounds.values())):
+            raise InputError(f"'thresholds' for '{metric}' in {name} must be {{\"min\": number, \"max\": number}} "
+                             "(either or both).")
+        out[metric] = {k: float(v) for k, v in bounds.items()}
+    return out
 
 
 def from_files(models: Sequence[str], metrics: Sequence[str], files: dict[str, str | None], *,
@@ -354,11 +382,12 @@ def _round(value: float) -> float | None:
     return round(float(value), DECIMALS) if value is not None and math.isfinite(value) else None
 
 
-def audit_checkpoint(config_data: dict[str, Any], model: str) -> dict[str, Any]:
+def audit_checkpoint(config_data: dict[str, Any], model: str, context: Context | None = None) -> dict[str, Any]:
     """Run the audit of `config_data` (`AuditConfig.as_dict()`) on one checkpoint, loading its weights here.
 
     Returns the checkpoint's row (`checkpoint_row`) or {"model", "status": "failed", "reason"} when the weights are
-    missing or broken or the model cannot run the audit. Never raises for a bad checkpoint.
+    missing or broken or the model cannot run the audit. Never raises for a bad checkpoint. `context` receives each
+    metric's per-item progress (the command line's progress bar).
     """
     from bertlens import registry
     from bertlens.model import load_model
@@ -374,8 +403,9 @@ def audit_checkpoint(config_data: dict[str, Any], model: str) -> dict[str, Any]:
             reason = method.is_compatible(lm)
             if reason:
                 raise InputError(reason)
-            results.append(method.run(lm, inputs[method.data], config.metric_options(metric), Context()))
-        return checkpoint_row(model, lm, results, inputs, {m: config.metric_options(m) for m in config.metrics})
+            results.append(method.run(lm, inputs[method.data], config.metric_options(metric), context or Context()))
+        return checkpoint_row(model, lm, results, inputs, {m: config.metric_options(m) for m in config.metrics},
+                              config=config)
     except BertLensError as exc:
         return {"model": model, "status": "failed", "reason": first_line(exc)}
     except Exception as exc:  # a checkpoint that breaks the code must cost one row, not the audit
@@ -383,14 +413,17 @@ def audit_checkpoint(config_data: dict[str, Any], model: str) -> dict[str, Any]:
 
 
 def checkpoint_row(model: str, lm, results: Sequence[Any], inputs: Mapping[str, Any] | None = None,
-                   options: Mapping[str, Mapping[str, Any]] | None = None) -> dict[str, Any]:
+                   options: Mapping[str, Mapping[str, Any]] | None = None, *,
+                   config: AuditConfig | None = None) -> dict[str, Any]:
     """A checkpoint's row from its metrics' results (`MetricResult`s) and their inputs (kind name -> input, as
     `read_inputs` gives): what `audit_checkpoint` writes and what the bias page exports from the results it has.
     {"model", "status": "ok", "fingerprint", "random_weights", "dtype", "vocab_size", "scores": {label: value},
     "metrics": [headline per metric, with the options it ran with], "agreement": metrics checked against each
-    other, and each kind's and metric's own fields (`DataKind.report_fields`)}."""
+    other, and each kind's and metric's own fields (`DataKind.report_fields`)}; with the configuration, each
+    headline's key (`bertlens.bias.reports.complete_row`, which every route shares)."""
     from bertlens import kinds, registry
     from bertlens.bias.agreement import agreement_document
+    from bertlens.bias.reports import complete_row
 
     row: dict[str, Any] = {"model": model, "status": "ok", "fingerprint": lm.fingerprint(),
                            "random_weights": lm.info.random_weights, "dtype": lm.info.dtype,
@@ -403,9 +436,10 @@ def checkpoint_row(model: str, lm, results: Sequence[Any], inputs: Mapping[str, 
         row["scores"].update({label: _round(value) if isinstance(value, float) else value
                               for label, value in fields.pop("scores", {}).items()})
         row.update(fields)
-    row["metrics"] = [{**{k: _round(v) if isinstance(v, float) else v for k, v in r.headline().items()},
-                       **({"options": dict(options[r.metric])} if options and r.metric in options else {})}
-                      for r in results]
+    complete_row(row, results, inputs, lm, config)
+    for record in row["metrics"]:
+        if options and record["metric"] in options:
+            record["options"] = dict(options[record["metric"]])
     row["agreement"] = agreement_document(results)
     return row
 
@@ -416,12 +450,14 @@ Runner = Callable[[dict[str, Any], Sequence[str]], list[dict[str, Any]]]
 
 
 def run_sequential(config_data: dict[str, Any], models: Sequence[str],
-                   progress: Callable[[int, int, str], None] | None = None) -> list[dict[str, Any]]:
+                   progress: Callable[[int, int, str], None] | None = None,
+                   context: Callable[[str], Context] | None = None) -> list[dict[str, Any]]:
+    """Each checkpoint in turn; `context(model)` gives the context that follows its metrics item by item."""
     rows = []
     for done, model in enumerate(models):
         if progress is not None:
             progress(done, len(models), model)
-        rows.append(audit_checkpoint(config_data, model))
+        rows.append(audit_checkpoint(config_data, model, context(model) if context else None))
     return rows
 
 
@@ -451,19 +487,29 @@ def run_audit(config: AuditConfig, runner: Runner | None = None, where: str = "t
 
 
 def assemble(config: AuditConfig, rows: list[dict[str, Any]], where: str, date: str | None = None) -> dict[str, Any]:
-    """The report of `config` from its checkpoints' rows (`audit_checkpoint` or `checkpoint_row`)."""
-    data = config.as_dict()
+    """The report of `config` from its checkpoints' rows (`audit_checkpoint` or `checkpoint_row`). Inputs are
+    named by source, size and SHA-256, and the configuration is recorded by reference (`canonical`), never with
+    the inputs' texts; a row with a stopped metric counts as stopped, not completed; the completed checkpoints are
+    compared on the same items; metrics are judged against the configuration's thresholds."""
+    from bertlens.bias.compare import report_comparisons
+    from bertlens.bias.reports import apply_thresholds, provenance
+
     ok = [r for r in rows if r["status"] == "ok"]
+    stopped = [r for r in ok if r.get("stopped")]
+    apply_thresholds(ok, config.thresholds)
     report = {
         "report": "BERT Lens bias audit",
         "tool": "BERT Lens",
         "date": date or datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "configuration_sha256": config.sha256(),
-        "inputs": [{"name": i.name, "source": i.source, "sha256": i.sha256} for i in config.inputs()],
-        "configuration": data,
+        "inputs": [{"name": i.name, "source": i.source, "size": len(i.text.encode("utf-8")), "sha256": i.sha256}
+                   for i in config.inputs()],
+        "configuration": json.loads(config.canonical()),
         "ran_on": where,
+        "provenance": provenance(config.device, config.precision),
         "checkpoints": rows,
-        "completed": len(ok), "failed": len(rows) - len(ok),
+        "completed": len(ok) - len(stopped), "stopped": len(stopped), "failed": len(rows) - len(ok),
+        "comparisons": report_comparisons(rows, config.bootstrap, config.seed),
         "random_weights": any(r.get("random_weights") for r in ok),
         "spread": spread(rows),
     }

@@ -47,9 +47,11 @@ def run_audit(args: argparse.Namespace) -> int:
         cluster.import_ray()
         runner, where = cluster.ray_runner(address, args.ray_cpus), cluster.where(address)
     else:
+        from bertlens.cli.common import ProgressBar
+
         def runner(data, models):
             return audit.run_sequential(data, models, progress=lambda done, total, model: print(
-                f"[{done + 1}/{total}] {model}", file=sys.stderr))
+                f"[{done + 1}/{total}] {model}", file=sys.stderr), context=ProgressBar)
         where = "this machine, in sequence"
     report = audit.run_audit(config, runner, where)
     text = audit.report_json(report)
@@ -80,7 +82,7 @@ def _check_html(path: str) -> None:
 
 def print_report(report: dict) -> None:
     print(f"audit {report['configuration_sha256'][:12]} on {report['ran_on']}: {report['completed']} completed, "
-          f"{report['failed']} failed")
+          f"{report.get('stopped', 0)} stopped, {report['failed']} failed")
     for item in report["inputs"]:
         print(f"  input {item['name']:<12} {item['source']:<40.40} sha256 {item['sha256']}")
     if report.get("warning"):
@@ -92,6 +94,19 @@ def print_report(report: dict) -> None:
         scores = ", ".join(f"{k} = {v:.4g}" if isinstance(v, float) else f"{k} = {v}" for k, v in
                            row["scores"].items())
         print(f"- {row['model']} ({row['fingerprint'][:23]}): {scores}")
+        for stopped in row.get("stopped") or []:
+            print(f"  STOPPED: {stopped}")
+        for m in row.get("metrics") or []:
+            if isinstance(m.get("threshold"), dict):
+                t = m["threshold"]
+                verdict = {True: "pass", False: "FAIL"}.get(t.get("pass"), "not judged")
+                print(f"  threshold {m.get('title') or m['metric']}: {verdict} ({t.get('rule', '')})")
+    for c in report.get("comparisons") or []:
+        if c.get("difference") is None:
+            continue
+        print(f"  {c['title']}: {c['b']} − {c['a']} {c['difference']:+.1f} points [{c['ci_low']:+.1f}, "
+              f"{c['ci_high']:+.1f}], McNemar exact p = {c['p_value']:.4g} ({c['a_only']} A only, {c['b_only']} "
+              f"B only, of {c['items']})")
     if report["spread"]:
         print(f"\n{'score':<52} {'n':>3} {'mean':>9} {'SD':>9} {'min':>9} {'max':>9} {'range':>9}")
         for s in report["spread"]:

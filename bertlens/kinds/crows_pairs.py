@@ -30,7 +30,7 @@ class CrowsPairs(DataKind):
     def report_fields(self, results: Mapping[str, Any], inputs: Any, lm: Any = None) -> dict[str, Any]:
         """The pair metrics compared on the pairs every one of them scored: each one's % with its interval, and
         how many pairs they decide differently."""
-        from bertlens.bias.crows_metrics import combine
+        from bertlens.bias.crows_metrics import combine, group_records
         from bertlens.results import rounded
 
         if inputs is None:
@@ -40,6 +40,7 @@ class CrowsPairs(DataKind):
         for s in metrics.summaries:
             fields["scores"][f"{s.metric}: % sent_more higher"] = rounded(s.percent)
             fields["crows"].append({"metric": s.metric, "percent": rounded(s.percent), "ci_low": rounded(s.ci_low),
-                                    "ci_high": rounded(s.ci_high), "more_higher": s.more_higher, "pairs": s.pairs})
+                                    "ci_high": rounded(s.ci_high), "more_higher": s.more_higher, "pairs": s.pairs,
+                                    "label": s.label, "groups": group_records(s.groups)})
         fields["scores"]["pairs where the metrics disagree"] = len(metrics.disagreements)
         return fields
