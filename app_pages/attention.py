@@ -52,6 +52,8 @@ STATE = PageState("attention", [
     Field("att_mask", "mask", None, parse=bounded_int(0, 511)),
     Field("att_bertviz", "bertviz", False, parse=parse_bool, dump=dump_bool),
     Field("att_bv_layers", "bv_layers", None, parse=parse_list(bounded_int(1, 128)), dump=dump_list),
+    Field("_att_scroll", "", 0, label="the scroll to the head picked on a chart"),
+    Field("_att_scrolled", "", True, label="whether that scroll happened"),
 ])
 
 st.title("Attention")
@@ -116,23 +118,23 @@ layers, heads = attention.layers, attention.heads
 masks = [i for i, t in enumerate(attention.tokens) if t == lm.tokenizer.mask_token]
 long_input = attention.n_tokens > LONG_INPUT
 focus_options = [*([] if long_input else [EVERY_TOKEN]), *range(attention.n_tokens)]
-if long_input and st.session_state.get("att_focus", EVERY_TOKEN) == EVERY_TOKEN:
-    st.session_state.att_focus = masks[0] if masks else min(1, attention.n_tokens - 1)
+if long_input and STATE.get("att_focus") == EVERY_TOKEN:
+    STATE.set("att_focus", masks[0] if masks else min(1, attention.n_tokens - 1))
 for name, options in (("att_layer", range(1, layers + 1)), ("att_head", range(1, heads + 1)),
                       ("att_focus", focus_options), ("att_qk_token", range(attention.n_tokens)),
                       ("att_mask", masks)):
-    if name in st.session_state and st.session_state[name] not in options:
-        del st.session_state[name]
-st.session_state.setdefault("att_layer", 1)
-st.session_state.setdefault("att_head", 1)
+    if STATE.get(name) not in options:
+        STATE.pop(name)
+for name in ("att_layer", "att_head"):
+    STATE.set(name, STATE.get(name))
 in_context = partial(token_label, tuple(attention.tokens))  # plain values: no function of this page outlives its run
 
-selected = (st.session_state.att_layer, st.session_state.att_head)
+selected = (STATE.get("att_layer"), STATE.get("att_head"))
 provenance = {"model": lm.info.model_id, "revision": lm.fingerprint(),
               "random_weights": str(lm.info.random_weights).lower(), "tokens": str(attention.n_tokens)}
 with output:
     if grid_mode == GRIDS[1]:
-        layer_now = st.session_state.att_layer
+        layer_now = STATE.get("att_layer")
         st.subheader(f"Layer {layer_now:d}: its {heads} heads")
         back, middle, forward = st.columns([1, 2, 1], vertical_alignment="center")
         back.button("◀ Layer", key="att_layer_back", on_click=step_layer, args=(-1, layers), disabled=layer_now <= 1,
@@ -141,7 +143,7 @@ with output:
         forward.button("Layer ▶", key="att_layer_forward", on_click=step_layer, args=(1, layers),
                        disabled=layer_now >= layers, width="stretch")
         layer_thumbs = thumbnails(attention.weights[layer_now - 1:layer_now], size=64)[0].numpy()
-        chart(charts.layer_figure(layer_thumbs, layer_now, 4 if heads >= 4 else heads, st.session_state.att_head,
+        chart(charts.layer_figure(layer_thumbs, layer_now, 4 if heads >= 4 else heads, STATE.get("att_head"),
                                   width=content_width(output_share())),
               key="att_layer_heads", name=f"attention-layer-{layer_now}", on_select=partial(pick_head, "att_layer_heads"),
               selection_mode="points")
@@ -177,10 +179,10 @@ with st.expander(f"Tokens ({attention.n_tokens})"):
 
 one_head = st.container(key="att_one_head")
 one_head.subheader("One head")
-if st.session_state.get("_att_scroll") and not st.session_state.get("_att_scrolled"):
-    st.session_state["_att_scrolled"] = True
+if STATE.get("_att_scroll") and not STATE.get("_att_scrolled"):
+    STATE.set("_att_scrolled", True)
     with one_head:
-        st.iframe(SCROLL_HTML.replace("NONCE", str(st.session_state["_att_scroll"])), height=1)
+        st.iframe(SCROLL_HTML.replace("NONCE", str(STATE.get("_att_scroll"))), height=1)
 c1, c2, c3 = one_head.columns([1, 1, 2])
 layer = c1.selectbox("Layer", range(1, layers + 1), key="att_layer")
 head = c2.selectbox("Head", range(1, heads + 1), key="att_head")
@@ -236,12 +238,12 @@ with bertviz_tab:
         )
         st.iframe(bertviz_head_view(attention, [layer - 1], static_url()),
                   height=bertviz_heights(attention.n_tokens, 1, heads)[0], alt="bertviz head view")
-        picked = st.session_state.get("att_bv_layers")
+        picked = STATE.get("att_bv_layers")
         if picked is not None and (len(picked) > model_fit or any(c > layers for c in picked)):
-            del st.session_state["att_bv_layers"]
+            STATE.pop("att_bv_layers")
         if model_fit:
-            if st.session_state.get("att_bv_layers") is None:
-                st.session_state.att_bv_layers = list(range(1, min(model_fit, 2) + 1))
+            if STATE.get("att_bv_layers") is None:
+                STATE.set("att_bv_layers", list(range(1, min(model_fit, 2) + 1)))
             chosen = st.multiselect("Layers for bertviz's model view", range(1, layers + 1),
                                     max_selections=model_fit, key="att_bv_layers")
             if chosen:

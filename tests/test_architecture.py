@@ -305,3 +305,26 @@ def test_the_package_reads_no_file_outside_itself(tiny_model_dir, tmp_path):
     outside = sorted({str(p) for p in opened if p.is_absolute() and p.is_relative_to(ROOT)
                       and not p.is_relative_to(ROOT / "bertlens") and not p.resolve().is_relative_to(environment)})
     assert not outside, outside
+
+
+def session_state_uses(path: Path) -> list[int]:
+    """Lines where a module touches `st.session_state` (or `session_state` by any other name) directly."""
+    return sorted({node.lineno for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+                   if (isinstance(node, ast.Attribute) and node.attr == "session_state")
+                   or (isinstance(node, ast.Name) and node.id == "session_state")
+                   or (isinstance(node, ast.ImportFrom) and any(a.name == "session_state" for a in node.names))})
+
+
+def test_pages_touch_session_state_only_through_page_state():
+    """Every input of a page is declared in its PageState (so it survives a page change, a reload and travels in a
+    link); a page that wrote st.session_state itself would keep inputs no link can carry."""
+    found = [f"{path.relative_to(ROOT)}:{line}" for path in sorted((ROOT / "app_pages").glob("*.py"))
+             for line in session_state_uses(path)]
+    assert not found, found
+
+
+def test_the_session_state_finder_sees_planted_uses(tmp_path):
+    page = tmp_path / "page.py"
+    page.write_text("import streamlit as st\nx = st.session_state.get('a')\nfrom streamlit import session_state\n"
+                    "session_state['b'] = 1\n")
+    assert session_state_uses(page) == [2, 3, 4]
