@@ -45,7 +45,7 @@ th { background: #f3f5f9; } td.num { text-align: right; white-space: nowrap; fon
 svg { max-width: 100%; height: auto; } svg text { font-family: "DejaVu Sans", Arial, sans-serif; }
 .checkpoint { break-before: auto; } pre { white-space: pre-wrap; font-size: 11px; background: #f7f8fa; padding: 8px; }
 table.facts th { width: 26%; font-weight: normal; color: var(--muted); } .flag { color: #b35c00; font-weight: bold; }
-.pass { color: #2b8a3e; font-weight: bold; } dl.measures dt { font-weight: bold; } dl.measures dd { margin: 0 0 6px 16px; } .fail { color: var(--warn); font-weight: bold; } .print-only { display: none; }
+.pass { color: #2b8a3e; font-weight: bold; } dl.measures dt { font-weight: bold; break-after: avoid; } dl.measures dd { margin: 0 0 6px 16px; } .fail { color: var(--warn); font-weight: bold; } .print-only { display: none; }
 @media print {
   body { max-width: none; padding: 0; font-size: 10pt; } h2 { break-after: avoid; } h3, h4 { break-after: avoid; }
   figure, .caveat, .banner, tr, .keep { break-inside: avoid; } .checkpoint { break-before: page; }
@@ -208,9 +208,14 @@ def _threshold_cell(m: dict[str, Any]) -> str:
     verdict = t.get("pass")
     word = ("<span class='pass'>pass</span>" if verdict else "<span class='fail'>fail</span>") \
         if isinstance(verdict, bool) else "<span class='flag'>not judged</span>"
-    within = t.get("interval_within")
-    interval = "" if within is None else "<br><span class='muted'>interval " + \
-        ("within" if within else "crosses a bound") + "</span>"
+    within, rule = t.get("interval_within"), str(t.get("rule") or "")
+    if within is None:
+        note = ""
+    elif verdict:
+        note = "interval within" if within else "interval crosses a bound"
+    else:
+        note = "interval reaches inside" if "reaches inside" in rule else "interval outside too"
+    interval = f"<br><span class='muted'>{note}</span>" if note else ""
     return f"{word} {_e(bounds)}{interval}"
 
 
@@ -245,7 +250,7 @@ def _metrics_section(row: dict[str, Any]) -> str:
            "to read. Key: the first 16 hex digits of the computation's key (method, model fingerprint, precision, "
            "options and input hashes; in full in the JSON report); the same computation has the same key whether "
            "the command line, the page or an audit ran it. Each metric's caveat is at the top of the report.</p>",
-           f"<div class='keep'><p><b>What each metric measures</b></p><dl class='measures'>{measures}</dl></div>"
+           f"<p><b>What each metric measures</b></p><dl class='measures'>{measures}</dl>"
            if measures else ""]
     by_unit: dict[str, list[dict]] = {}
     for m in metrics:
