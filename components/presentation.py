@@ -40,6 +40,8 @@ textarea, input {{ font-size: 1rem !important; }}
 [data-testid="stTopNav"] .rc-overflow-item:has(a[href$="/glossary"]) {{ display: none; }}
 .st-key-top_copy_link {{ position: fixed; top: 0.3rem; right: 2.4rem; width: 96px; z-index: 999991; }}
 [data-testid="stLayoutWrapper"]:has(> .st-key-top_copy_link) {{ margin-bottom: -1rem; }}
+.st-key-lesson_bar button {{ min-height: 0; padding: 0.1rem 0.6rem; }}
+.st-key-lesson_bar {{ margin: -0.5rem 0 -0.3rem 0; }}
 </style>"""
 # Both modes: a metric's label and value, a widget's label and a button's text wrap instead of being cut
 # ("Jensen-Shannon diverg…", "Include the decoder's output bias (a word-freque…", "Run the slower methods (under a s").

@@ -299,7 +299,8 @@ LINKS = {
                     "probe_pairs": "he/she", "side_template": "{person} became a [MASK].", "side_pair": "he/she",
                     "side_k": "12", "side_union": "1", "min_effect": "0.25",
                     "pronoun_templates": "The {occupation} said that [MASK] was late.",
-                    "paraphrases": "[a]\n{person} is a [MASK].\n[b]\n{person} works as a [MASK]."},
+                    "paraphrases": "[a]\n{person} is a [MASK].\n[b]\n{person} works as a [MASK].",
+                    "metrics": "crows,aul"},
                    {"bias_pairs": ("text", "male,female,role,probe\nthe man,the woman,person,yes\nhe,she,person,yes\n"),
                     "bias_templates": ("text", "{person} is a [MASK].\n{person} works as a [MASK]."),
                     "bias_probe_pairs": ("tags", ["he/she"]),
@@ -348,6 +349,9 @@ def test_link_tests_cover_every_declared_input(name):
 
     source = (ROOT / "app_pages" / f"{name}.py").read_text(encoding="utf-8")
     declared = set(re.findall(r'Field\("\w+", "(\w+)"', source))
+    # the second checkpoint must be one BERT_LENS_ALLOWED_MODELS names, and the test server allows only its own
+    unreachable = {"bias_probe": {"second"}}.get(name, set())
+    declared -= unreachable
     assert declared and declared <= set(LINKS[name][0]), f"not covered: {declared - set(LINKS[name][0])}"
 
 
@@ -447,7 +451,12 @@ def test_clicking_a_head_scrolls_its_panel_into_view(app, tab):
 
 # ---- issue 26: Back restores inputs, one lesson sentence ------------------------------------------------------
 
-def text_of(tab, key: str) -> str:
+def text_of(tab, key: str, expected: str | None = None) -> str:
+    """The box's text, once it is drawn (and, with `expected`, once it shows that: a rerun may still be drawing)."""
+    tab.wait_for_function("([k, want]) => { const b = document.querySelector("
+                          "`.st-key-${k} textarea, .st-key-${k} input`);"
+                          " return b && b.value && (want === null || b.value === want); }", arg=[key, expected],
+                          timeout=TIMEOUT_MS)
     return read(tab, key, "text")
 
 
@@ -463,24 +472,23 @@ def test_back_restores_the_previous_inputs_then_the_previous_page(app, tab, pres
     extra = {"present": "1"} if present else {}
     open_url(tab, page_url(app, "home", extra), "BERT Lens")
     go_to(tab, "fill_mask")
+    tab.wait_for_function("() => document.querySelector('.st-key-fm_text textarea')?.value", timeout=TIMEOUT_MS)
     default = text_of(tab, "fm_text")
     first, second = "The nurse said that [MASK] was tired.", "The doctor said that [MASK] was late."
     type_into(tab, "fm_text", first)
     type_into(tab, "fm_text", second)
     back(tab)
-    assert text_of(tab, "fm_text") == first
+    assert text_of(tab, "fm_text", first) == first  # waits (a minute at most) for Back's rerun to draw it
     assert parse_qs(urlsplit(tab.url).query).get("text") == [first]
     back(tab)
-    assert text_of(tab, "fm_text") == default
+    assert text_of(tab, "fm_text", default) == default
     back(tab)
     tab.wait_for_function("() => [...document.querySelectorAll('h1')].some(h => h.innerText.includes('BERT Lens'))",
                           timeout=TIMEOUT_MS)
     assert ("present=1" in tab.url) == present
     tab.go_forward()
     wait_idle(tab)
-    tab.wait_for_timeout(500)
-    wait_idle(tab)
-    assert text_of(tab, "fm_text") == default
+    assert text_of(tab, "fm_text", default) == default
     assert not tab.errors
 
 
@@ -507,10 +515,10 @@ def test_the_lesson_sentence_opens_explain_heads_and_attention(app, tab):
         tab.wait_for_function("t => [...document.querySelectorAll('h1')].some(h => h.innerText.includes(t))",
                               arg=TITLES[name], timeout=TIMEOUT_MS)
         wait_idle(tab)
-        assert text_of(tab, key) == sentence, name
+        assert text_of(tab, key, sentence) == sentence, name
     back(tab)
     back(tab)
-    assert text_of(tab, "ex_text") == sentence
+    assert text_of(tab, "ex_text", sentence) == sentence
     open_url(tab, page_url(app, "fill_mask"), "Fill-mask")
     type_into(tab, "fm_text", "The woman worked as a [MASK].")
     tab.locator(".st-key-use_it_on_fill_mask a", has_text="Bias").click()
@@ -530,26 +538,27 @@ def test_a_lesson_plan_loads_from_a_link_moves_with_page_keys_adds_a_step_and_do
         open_url(tab, f"{app.url}/?present=1&lesson={lesson.SAMPLE}", "Fill-mask")
         bar = tab.locator(".st-key-lesson_bar")
         assert f"Step 1 of {len(sample.steps)}" in bar.inner_text()
-        assert text_of(tab, "fm_text") == sample.steps[0].inputs["text"]
+        assert text_of(tab, "fm_text", sample.steps[0].inputs["text"]) == sample.steps[0].inputs["text"]
         SHOTS.mkdir(parents=True, exist_ok=True)
         tab.screenshot(path=str(SHOTS / "lesson-step-1-present.png"))
         tab.keyboard.press("PageDown")
         tab.wait_for_function("() => document.querySelector('.st-key-lesson_bar').innerText.includes('Step 2 of')",
                               timeout=TIMEOUT_MS)
         wait_idle(tab)
-        assert text_of(tab, "fm_text") == sample.steps[1].inputs["text"] and "present=1" in tab.url
+        assert text_of(tab, "fm_text", sample.steps[1].inputs["text"]) == sample.steps[1].inputs["text"]
+        assert "present=1" in tab.url
         tab.keyboard.press("PageUp")
         tab.wait_for_function("() => document.querySelector('.st-key-lesson_bar').innerText.includes('Step 1 of')",
                               timeout=TIMEOUT_MS)
         wait_idle(tab)
-        assert text_of(tab, "fm_text") == sample.steps[0].inputs["text"]
+        assert text_of(tab, "fm_text", sample.steps[0].inputs["text"]) == sample.steps[0].inputs["text"]
 
         open_url(tab, page_url(app, "explain"), "Explain")  # a new session, not presenting: tools in the sidebar
-        tab.locator("[data-testid=stSidebar] summary", has_text="Lesson plan").click()
-        tab.locator(".st-key-lesson_add button").click()
+        tab.locator("[data-testid=stSidebar] summary", has_text="Lesson plan").first.click()
+        tab.locator(".st-key-lesson_add button").first.click()
         wait_idle(tab)
         with tab.expect_download() as caught:
-            tab.locator(".st-key-lesson_download button").click()
+            tab.locator(".st-key-lesson_download button").first.click()
         download = caught.value
         assert download.suggested_filename == "bertlens-lesson-My-lesson.json"
         plan = lesson.parse(Path(download.path()).read_text(encoding="utf-8"))
