@@ -158,7 +158,7 @@ def test_bootstrap_intervals_over_terms(data, result):
 
 def test_the_registered_metric(lm, data, result):
     method = registry.get("metric", "stereoset")
-    assert method.data == "stereoset" and "stereoset" in registry.names("metric", "stereoset")
+    assert method.data == "stereoset_file" and "stereoset" in registry.names("metric", "stereoset_file")
     out = method.run(lm, data, method.spec.validate({"bootstrap": 500}), Context())
     assert isinstance(out, MetricResult)
     assert out.value == pytest.approx(result.overall.ss) and out.neutral == 50.0 and out.unit == "%"

@@ -67,7 +67,7 @@ def run(args: argparse.Namespace) -> int:
     texts, sources = read_data(kind, args.data, args.text)
     for part in kind.required():
         if part.key not in texts:
-            raise InputError(f"'{method.name}' reads {kind.title[:1].lower() + kind.title[1:]}, and none is "
+            raise InputError(f"'{method.name}' reads the kind of input '{kind.name}' ({kind.title}), and none is "
                              f"shipped: give --data {part.key}=FILE" + (" or --text" if part is kind.parts[0] else "")
                              + ".")
     inputs = None if method.kind == "explainer" else kind.parse(texts, {"source": "the input"})

@@ -19,7 +19,7 @@ Adding a kind is one module here:
     @register
     class Words(DataKind):
         name = "words"
-        title = "A list of words"
+        title = "Word list"
         parts = (Part("words", "one word a line", shipped=None),)
         widget = "text"
 

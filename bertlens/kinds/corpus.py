@@ -13,7 +13,7 @@ MAX_SENTENCES = 100_000
 @register
 class Corpus(DataKind):
     name = "corpus"
-    title = "A plain corpus"
+    title = "Plain corpus"
     summary = "one sentence a line"
     parts = (Part("corpus", "sentences, one a line"),)
     widget = "text_area"

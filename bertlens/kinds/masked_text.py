@@ -11,7 +11,7 @@ from bertlens.text import check_one_mask, clean
 @register
 class MaskedText(DataKind):
     name = "masked_text"
-    title = "A sentence with one [MASK]"
+    title = "Sentence with one [MASK]"
     parts = (Part("masked_text", "a sentence with one [MASK]"),)
     widget = "text"
     link = "text"

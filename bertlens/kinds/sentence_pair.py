@@ -11,7 +11,7 @@ from bertlens.text import clean
 @register
 class SentencePair(DataKind):
     name = "sentence_pair"
-    title = "A sentence pair"
+    title = "Sentence pair"
     summary = "sentence A on the first line, sentence B on the second"
     parts = (Part("sentence_pair", "two lines: sentence A, then sentence B"),)
     widget = "text_area"

@@ -11,7 +11,7 @@ from bertlens.kinds import DataKind, Part, register
 @register
 class StereoSetFile(DataKind):
     name = "stereoset_file"
-    title = "A StereoSet file"
+    title = "StereoSet file"
     summary = "the authors' dev.json layout (intrasentence and intersentence examples); .json or .json.gz"
     parts = (Part("stereoset", "StereoSet dev.json (or .json.gz)", None, ("json", "gz"), MAX_FILE_BYTES),)
     order = 30

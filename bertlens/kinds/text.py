@@ -10,7 +10,7 @@ from bertlens.text import clean
 @register
 class Text(DataKind):
     name = "text"
-    title = "A text"
+    title = "Text"
     parts = (Part("text", "a text"),)
     widget = "text"
     link = "text"

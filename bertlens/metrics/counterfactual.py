@@ -39,7 +39,10 @@ class CounterfactualSwap(Method):
     def estimate(self, lm: LoadedModel, inputs: SentenceInput, config: Mapping[str, Any]) -> Cost:
         return Cost(2.0)
 
-    def run(self, lm: LoadedModel, inputs: SentenceInput, config: Mapping[str, Any], context: Context) -> MetricResult:
+    def run(self, lm: LoadedModel, inputs: SentenceInput | str, config: Mapping[str, Any],
+            context: Context) -> MetricResult:
+        """`inputs`: the masked-text kind's sentence (the shipped swap lists), or a SentenceInput with a table."""
+        inputs = SentenceInput(inputs) if isinstance(inputs, str) else inputs
         result = counterfactual(lm, inputs.text, inputs.table, config["top_k"],
                                 Filters(punctuation=True, subwords=True))
         decisions = tuple(ItemDecision(c.token, c.token, None if c.log_ratio == 0 else c.log_ratio > 0, c.log_ratio)
