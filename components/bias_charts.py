@@ -11,7 +11,8 @@ import plotly.graph_objects as go
 from bertlens.bias import ProbeResult, SharedCandidate
 from bertlens.bias.crows import CrowsResult
 from bertlens.numbers import interval, percent, probability, significant
-from components.presentation import legend_in_margin
+from bertlens.svg import text_width
+from components.presentation import content_width, is_on, legend_in_margin
 from components.safe import plotly_text
 
 FEMALE = "#e8590c"
@@ -60,11 +61,20 @@ def diverging_candidates(candidates: list[SharedCandidate], female: str, male: s
     return fig
 
 
-def occupation_ratios(result: ProbeResult) -> go.Figure:
+PRESENT_TOP = 10
+
+
+def occupation_ratios(result: ProbeResult, top: int | None = None) -> go.Figure:
     """Every occupation's mean log-ratio with its bootstrap 95% CI. Filled dot: significant (Holm) and at least the
     minimum effect size (the headline); open dot: not both; † several WordPieces; dotted lines: ± the minimum effect.
-    The legend names every marker."""
-    rows = sorted(result.occupations, key=lambda o: o.log_ratio)
+    The legend names every marker. `top` (presentation mode's default, 10) keeps only the occupations that lean
+    most either way, so the chart fits a projector's screen (the table below it lists all)."""
+    chosen = result.occupations
+    if top is None and is_on():
+        top = PRESENT_TOP
+    if top is not None and len(chosen) > top:
+        chosen = sorted(chosen, key=lambda o: -abs(o.log_ratio))[:top]
+    rows = sorted(chosen, key=lambda o: o.log_ratio)
     labels = [plotly_text(o.occupation) + (" †" if o.multi_piece else "") for o in rows]
     has_ci = all(np.isfinite(o.ci_low) for o in rows)
     error = dict(type="data", symmetric=False, array=[o.ci_high - o.log_ratio for o in rows],
@@ -93,7 +103,9 @@ def occupation_ratios(result: ProbeResult) -> go.Figure:
     ], note="† after a name: several WordPieces, chained")
     fig.update_layout(
         height=max(320, 17 * len(rows) + 180), margin=dict(l=10, r=20, t=30, b=50), plot_bgcolor="white",
-        xaxis=dict(title="mean log P(occupation | female) − log P(occupation | male), 95% CI over templates",
+        xaxis=dict(title=(f"log-ratio, the {len(rows)} of {len(result.occupations)} occupations leaning most"
+                          if len(rows) < len(result.occupations) else
+                          "mean log P(occupation | female) − log P(occupation | male), 95% CI over templates"),
                    zeroline=False, gridcolor="#f1f3f5"),
         yaxis=dict(automargin=True, tickfont=dict(size=11)),
     )
@@ -147,16 +159,36 @@ def bls_scatter(result: ProbeResult, score: str = "log_ratio") -> go.Figure:
 TOP_LABELS = 8
 
 
-def label_top(fig: go.Figure, xs: list[float], ys: list[float], names: list[str], n: int = TOP_LABELS) -> None:
+def label_top(fig: go.Figure, xs: list[float], ys: list[float], names: list[str], n: int = TOP_LABELS,
+              x_range: tuple[float, float] = (-2.0, 102.0), height: float = 380.0, font: float = 11.0) -> None:
     """Write the names of the `n` points farthest from 0 beside them, so a projector shows which occupations lean
-    most without hovering (the rest keep their hover). Labels go above a point above 0 and below one under it."""
+    most without hovering (the rest keep their hover). A label goes above a point above 0 and below one under it,
+    turned inwards near the sides, and one that would touch a label already placed is left to the hover."""
     ranked = sorted(range(len(ys)), key=lambda i: -abs(ys[i]))[:n]
     if not ranked:
         return
+    width = content_width() - 120
+    low, high = min(ys), max(ys)
+    span_y = (high - low) or 1.0
+    placed: list[tuple[float, float, float, float]] = []
+    keep, positions = [], []
+    for i in ranked:
+        x_px = (xs[i] - x_range[0]) / (x_range[1] - x_range[0]) * width
+        y_px = (high - ys[i]) / span_y * height
+        w = text_width(names[i], font) + 4
+        side = "center" if w / 2 < x_px < width - w / 2 else ("right" if x_px <= w / 2 else "left")
+        left = x_px - w / 2 if side == "center" else (x_px if side == "right" else x_px - w)
+        top = y_px - font * 1.6 if ys[i] > 0 else y_px + font * 0.4
+        box = (left, top, left + w, top + font * 1.3)
+        if any(box[0] < b[2] and b[0] < box[2] and box[1] < b[3] and b[1] < box[3] for b in placed):
+            continue
+        placed.append(box)
+        keep.append(i)
+        positions.append(f"{'top' if ys[i] > 0 else 'bottom'} {side}")
     fig.add_trace(go.Scatter(
-        x=[xs[i] for i in ranked], y=[ys[i] for i in ranked], mode="text", showlegend=False, hoverinfo="skip",
-        text=[plotly_text(names[i]) for i in ranked], textfont=dict(size=11, color="#343a40"),
-        textposition=["top center" if ys[i] > 0 else "bottom center" for i in ranked], cliponaxis=False))
+        x=[xs[i] for i in keep], y=[ys[i] for i in keep], mode="text", showlegend=False, hoverinfo="skip",
+        text=[plotly_text(names[i]) for i in keep], textfont=dict(size=font, color="#343a40"),
+        textposition=positions, cliponaxis=False))
 
 
 def crows_metrics(result: CrowsResult) -> go.Figure:

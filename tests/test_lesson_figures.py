@@ -87,11 +87,15 @@ def test_occupation_scatters_name_their_most_extreme_points_without_hover():
     fig = go.Figure()
     ys = [0.1, -2.0, 0.5, 3.0, -0.2, 1.5, -1.0, 0.05, 0.7, -0.9, 2.2]
     names = [f"job{i}" for i in range(len(ys))]
-    label_top(fig, list(range(len(ys))), ys, names)
+    label_top(fig, [i * 10 for i in range(len(ys))], ys, names)  # spread out: every one of the top 8 fits
     labels = fig.data[-1]
     assert labels.mode == "text" and len(labels.text) == TOP_LABELS
     expected = {names[i] for i in sorted(range(len(ys)), key=lambda i: -abs(ys[i]))[:TOP_LABELS]}
     assert set(labels.text) == expected
+
+    crowded = go.Figure()
+    label_top(crowded, [50.0] * len(ys), [3.0] * (len(ys) - 1) + [-4.0], names)
+    assert list(crowded.data[-1].text) == [names[-1], names[0]], "labels that would touch are left to the hover"
 
 
 def test_the_nsp_ranking_wraps_long_sentences_onto_two_lines(lm):
@@ -103,3 +107,17 @@ def test_the_nsp_ranking_wraps_long_sentences_onto_two_lines(lm):
     labels = list(fig.data[0].y)
     assert any("<br>" in label for label in labels) and all(len(part) <= 34 for label in labels
                                                               for part in label.split("<br>"))
+
+
+def test_the_occupation_chart_keeps_the_ten_that_lean_most_when_asked(lm):
+    from bertlens import bias
+    from components.bias_charts import occupation_ratios
+
+    result = bias.run_probe(lm, bias.default_config())
+    everything = occupation_ratios(result)
+    assert len(everything.data[0].y) == len(result.occupations)
+    top = occupation_ratios(result, top=10)
+    expected = sorted(result.occupations, key=lambda o: -abs(o.log_ratio))[:10]
+    assert len(top.data[0].y) == 10 and {round(x, 9) for x in top.data[0].x} == \
+        {round(o.log_ratio, 9) for o in expected}
+    assert "10 of" in top.layout.xaxis.title.text
