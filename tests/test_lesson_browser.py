@@ -516,9 +516,11 @@ def test_the_lesson_sentence_opens_explain_heads_and_attention(app, tab):
                               arg=TITLES[name], timeout=TIMEOUT_MS)
         wait_idle(tab)
         assert text_of(tab, key, sentence) == sentence, name
-    back(tab)
-    back(tab)
-    assert text_of(tab, "ex_text", sentence) == sentence
+    for name, key in (("heads", "hd_text"), ("explain", "ex_text")):  # Back, page by page
+        back(tab)
+        tab.wait_for_function("t => [...document.querySelectorAll('h1')].some(h => h.innerText.includes(t))",
+                              arg=TITLES[name], timeout=TIMEOUT_MS)
+        assert text_of(tab, key, sentence) == sentence, name
     open_url(tab, page_url(app, "fill_mask"), "Fill-mask")
     type_into(tab, "fm_text", "The woman worked as a [MASK].")
     tab.locator(".st-key-use_it_on_fill_mask a", has_text="Bias").click()
