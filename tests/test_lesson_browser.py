@@ -406,6 +406,7 @@ def test_presentation_mode_shows_the_first_result_without_scrolling(app, tab, na
     assert chart_text and min(chart_text) >= 16, f"chart labels under 16 px: {sorted(chart_text)[:5]}"
 
     open_url(tab, page_url(app, name), TITLES[name])
+    tab.locator("[data-testid=stMain] [data-testid=stWidgetLabel] p").first.wait_for(timeout=TIMEOUT_MS)
     tab.screenshot(path=str(SHOTS / f"{name}-1024x768.png"))
     assert max(font_sizes(tab, "[data-testid=stMain] [data-testid=stWidgetLabel] p")) < 20, \
         "without presentation mode the text should be the normal size (the check above must be able to fail)"
