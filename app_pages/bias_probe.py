@@ -117,7 +117,7 @@ with probe_main:
         ["Side by side", "Occupation scores", "Real-world reference", "Template robustness"])
 with benchmarks_tab:
     crows_tab, metrics_tab, stereoset_tab, *general_tabs = st.tabs(
-        ["CrowS-Pairs", "Pair metrics", "StereoSet", *(kinds.get(name).title for name in GENERAL_KINDS)])
+        ["CrowS-Pairs", "Pair metrics", "StereoSet"] + [md_escape(kinds.get(name).title) for name in GENERAL_KINDS])
 with compare_tab:
     two_tab, many_tab = st.tabs(["Two models", "Many checkpoints"])
 

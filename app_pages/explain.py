@@ -143,8 +143,8 @@ with explained_col:
     st.text(("Explained: " if is_on() else "") +
             f"f = {target.label}   at [MASK] {target.mask_index + 1} (token {target.position})")
 context = explain_views.ExplainContext(text, target, results, sentence_words, EXPLAINERS)
-page_tabs = explain_views.tabs(usable)
-*view_tabs, side_tab = st.tabs([t.title for t in page_tabs] + ["Side by side"])
+page_tabs = explain_views.tabs_of(usable)
+*view_tabs, side_tab = st.tabs([md_escape(t.title) for t in page_tabs] + ["Side by side"])
 for tab, view_tab in zip(page_tabs, view_tabs):
     with view_tab:
         tab.view(tab.methods, context)

@@ -4,6 +4,7 @@ import streamlit as st
 
 from bertlens.numbers import in_words
 from components.lesson_glossary import TERMS
+from components.safe import md_escape
 
 st.title("Glossary")
 st.caption(":material/menu_book: The words the pages use, in one line each. Switch on **Plain words** in the "
@@ -15,7 +16,7 @@ if len(wanted) > 100:
 shown = {term: meaning for term, meaning in TERMS.items()
          if not wanted or wanted.lower() in term.lower() or wanted.lower() in meaning.lower()}
 if shown:
-    st.markdown("\n".join(f"- **{term}**: {meaning}" for term, meaning in shown.items()))  # our own fixed text
+    st.markdown("\n".join(f"- **{md_escape(term)}**: {md_escape(meaning)}" for term, meaning in shown.items()))
 else:
     st.caption("No term matches.")
 st.subheader("Small numbers")

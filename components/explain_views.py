@@ -25,6 +25,7 @@ from components.lesson_glossary import define
 from components.lesson_sentence import use_it_on
 from components.number_format import table
 from components.presentation import Metric, chart, is_on, metrics
+from components.safe import md_escape
 
 RUN_HINT = "Press the run button above to compute {names}."
 
@@ -63,7 +64,7 @@ def view(title: str, *result_types: type) -> Callable[[ExplainView], ExplainView
     return add
 
 
-def tabs(explainers: Sequence[Method]) -> list[Tab]:
+def tabs_of(explainers: Sequence[Method]) -> list[Tab]:
     """One tab per view, in the registry order of its first explainer; explainers without a view of their own
     get the general view in a tab titled by their name."""
     out: dict[str, Tab] = {}
@@ -76,7 +77,7 @@ def tabs(explainers: Sequence[Method]) -> list[Tab]:
 
 def _hint(methods: Sequence[Method]) -> None:
     names = ", ".join(m.title[:1].lower() + m.title[1:] for m in methods)
-    st.info(RUN_HINT.format(names=names), icon=":material/play_circle:")
+    st.info(md_escape(RUN_HINT.format(names=names)), icon=":material/play_circle:")
 
 
 def general(methods: Sequence[Method], ctx: ExplainContext) -> None:

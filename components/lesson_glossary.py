@@ -6,6 +6,7 @@ from __future__ import annotations
 import streamlit as st
 
 from components.presentation import is_on
+from components.safe import md_escape
 
 KEY = "plain_words"
 GLOSSARY_PAGE = "app_pages/glossary.py"
@@ -50,6 +51,6 @@ def define(*terms: str) -> None:
     """One line per term, in place, while plain words are on (fixed text of ours, so markdown is safe)."""
     if not plain_words():
         return
-    lines = [f"**{term}**: {TERMS[term]}" for term in terms]
+    lines = [f"**{md_escape(term)}**: {md_escape(TERMS[term])}" for term in terms]
     with st.container(key=f"plain_{'_'.join(t.replace(' ', '-') for t in terms)}"):
         st.caption(":material/menu_book: " + "  \n".join(lines))

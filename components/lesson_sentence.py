@@ -101,7 +101,7 @@ def use_it_on(sentence: str, here: str) -> None:
         for name in targets:
             script, label, param = TARGETS[name]
             value = person_template(sentence) if name == "bias_probe" else sentence
-            st.page_link(script, label=label, query_params={param: value} if value else None)
+            st.page_link(page=script, label=md_escape(label), query_params={param: value} if value else None)
 
 
 def template_offer(key: str) -> None:

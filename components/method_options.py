@@ -43,7 +43,8 @@ def fields(prefix: str, methods: Sequence[Method], namespaced: bool = False) -> 
         for p in method.spec.params:
             name = f"{method.name}.{p.name}" if namespaced else link_name(methods, method, p)
             aliases = tuple(a for a in (f"{method.name}.{p.name}", f"{method.name}_{p.name}") if a != name)
-            out.append(Field(widget_key(prefix, methods, method, p), name, p.default, parse=p.parse,
+            out.append(Field(widget_key(prefix, methods, method, p), name, p.default,
+                             parse=p.parse if name == p.name else Param(**{**p.__dict__, "name": name}).parse,
                              dump=dump_bool if p.type == "bool" else str, label=f"'{name}'", aliases=aliases))
     return out
 

@@ -96,4 +96,4 @@ def explainer_view(result: ExplainerResult) -> None:
         st.dataframe(pd.DataFrame({"token": list(result.tokens), "score": list(result.scores)}), hide_index=True,
                      width="stretch")
     if result.completeness_gap is not None:
-        st.caption(f"Completeness gap: {significant(result.completeness_gap)}")
+        st.caption(md_escape(f"Completeness gap: {significant(result.completeness_gap)}"))

@@ -32,6 +32,7 @@ HOME = PAGES[0]
 # The pre-training head each page needs (by page name); None: the page works on a plain BertModel.
 HEAD_NEEDED = {
     "home": None,
+    "glossary": None,
     "attention": None,
     "fill_mask": "masked-language-model (MLM)",
     "next_sentence": "next-sentence-prediction (NSP)",

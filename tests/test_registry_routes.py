@@ -128,7 +128,7 @@ def test_the_pages_draw_the_toys_option_widgets_and_a_link_sets_them(toys, app_e
     assert widget.value == 6
     assert any(w.key == f"kind_{KIND}_{KIND}" for w in at.text_area)
     bad = bias_page({f"{METRIC}.min_len": "99"})
-    assert any("'min_len' must be a whole number from 1 to 20; got '99'." in w.value.replace("\\", "")
+    assert any(f"'{METRIC}.min_len' must be a whole number from 1 to 20; got '99'." in w.value.replace("\\", "")
                for w in bad.warning)
     assert bad.number_input(key=f"kind_{KIND}_min_len").value == 3
     explain = AppTest.from_file(str(ROOT / "app.py"), default_timeout=240)
