@@ -3,8 +3,7 @@ import pandas as pd
 import streamlit as st
 
 from bertlens.numbers import in_words
-from components.lesson_glossary import TERMS
-from components.safe import md_escape
+from components.lesson_glossary import DEFINITIONS, TERMS
 
 st.title("Glossary")
 st.caption(":material/menu_book: The words the pages use, in one line each. Switch on **Plain words** in the "
@@ -16,7 +15,7 @@ if len(wanted) > 100:
 shown = {term: meaning for term, meaning in TERMS.items()
          if not wanted or wanted.lower() in term.lower() or wanted.lower() in meaning.lower()}
 if shown:
-    st.markdown("\n".join(f"- **{md_escape(term)}**: {md_escape(meaning)}" for term, meaning in shown.items()))
+    st.markdown("\n".join("- " + DEFINITIONS[term] for term in shown))
 else:
     st.caption("No term matches.")
 st.subheader("Small numbers")

@@ -6,7 +6,6 @@ from __future__ import annotations
 import streamlit as st
 
 from components.presentation import is_on
-from components.safe import md_escape
 
 KEY = "plain_words"
 GLOSSARY_PAGE = "app_pages/glossary.py"
@@ -27,6 +26,8 @@ TERMS: dict[str, str] = {
             "finding by chance somewhere stays under 5%.",
     "ties": "items where both versions get exactly the same score; they count for neither side.",
 }
+DEFINITIONS: dict[str, str] = {term: f"**{term}**: {meaning}" for term, meaning in TERMS.items()}
+"""Each term's line as the page shows it (markdown of our own fixed text)."""
 
 
 def plain_words() -> bool:
@@ -51,6 +52,6 @@ def define(*terms: str) -> None:
     """One line per term, in place, while plain words are on (fixed text of ours, so markdown is safe)."""
     if not plain_words():
         return
-    lines = [f"**{md_escape(term)}**: {md_escape(TERMS[term])}" for term in terms]
+    lines = [DEFINITIONS[term] for term in terms]
     with st.container(key=f"plain_{'_'.join(t.replace(' ', '-') for t in terms)}"):
         st.caption(":material/menu_book: " + "  \n".join(lines))

@@ -29,6 +29,8 @@ TARGETS = {
     "counterfactual": ("app_pages/counterfactual.py", "Counterfactual", "text"),
     "bias_probe": ("app_pages/bias_probe.py", "Bias", "side_template"),
 }
+LABELS = {name: label for name, (_, label, _) in TARGETS.items()}
+"""Each page's link label (our own fixed text)."""
 USE_ON = ("explain", "heads", "attention", "counterfactual", "bias_probe")
 # the gendered words a bias template puts {person} in place of, longest first ("the woman" before "woman")
 GENDERED = ("the woman", "the man", "the girl", "the boy", "my mother", "my father", "my sister", "my brother",
@@ -101,7 +103,7 @@ def use_it_on(sentence: str, here: str) -> None:
         for name in targets:
             script, label, param = TARGETS[name]
             value = person_template(sentence) if name == "bias_probe" else sentence
-            st.page_link(page=script, label=md_escape(label), query_params={param: value} if value else None)
+            st.page_link(page=script, label=LABELS[name], query_params={param: value} if value else None)
 
 
 def template_offer(key: str) -> None:

@@ -365,7 +365,7 @@ def read_inputs(config: AuditConfig) -> dict[str, Any]:
         try:
             out[kind.name] = kind.parse(texts, settings)
         except InputError as exc:
-            raise InputError(f"In the audit's {kind.title}: {exc}") from exc
+            raise InputError(f"In the audit's {kind.title} ({', '.join(p.key for p in kind.parts)}): {exc}") from exc
     return out
 
 
