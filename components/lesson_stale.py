@@ -5,9 +5,10 @@ applied or put back. The boxes are the pages' sentence inputs (`WATCHED`)."""
 from __future__ import annotations
 
 import json
-import re
 
 import streamlit as st
+
+from components.safe import checked_script
 
 WATCHED = ("fm_text", "ex_text", "hd_text", "att_text", "cf_text", "ns_a", "ns_b", "bias_side_template")
 NOTE = "The results shown are for the previous sentence: press Ctrl+Enter (or click outside the box) to run this one."
@@ -21,11 +22,8 @@ def install() -> None:
 def script() -> str:
     """The script, checked as figure_export's is (Streamlit's sanitiser drops a <script> holding '<' before a
     letter, '/' or '!')."""
-    text = _SCRIPT.replace("WATCHED", json.dumps(list(WATCHED))).replace("NOTE", json.dumps(NOTE))
-    body = text.removeprefix("<script>").removesuffix("</script>")
-    if re.search(r"<[/\w!]", body):
-        raise ValueError("the stale-result script holds '<' before a letter, '/' or '!'; Streamlit would drop it")
-    return text
+    return checked_script(_SCRIPT.replace("WATCHED", json.dumps(list(WATCHED))).replace("NOTE", json.dumps(NOTE)),
+                          "stale-result script")
 
 
 _SCRIPT = """<script>

@@ -29,7 +29,6 @@ and `publish_globals()`.
 """
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -40,7 +39,7 @@ from streamlit.runtime.scriptrunner import get_script_run_ctx
 from bertlens.registry import SpecError
 
 from components import lesson_sentence
-from components.safe import md_escape
+from components.safe import checked_script, md_escape
 
 MAX_URL_TEXT = 2_000
 _KEPT = "_kept_"
@@ -309,10 +308,7 @@ def install_history() -> None:
 def history_script() -> str:
     """The script, checked as figure_export's is: Streamlit's sanitiser drops a <script> holding "<" before a
     letter, "/" or "!"."""
-    body = _HISTORY.removeprefix("<script>").removesuffix("</script>")
-    if re.search(r"<[/\w!]", body):
-        raise ValueError("the history script holds '<' before a letter, '/' or '!'; Streamlit would drop it")
-    return _HISTORY
+    return checked_script(_HISTORY, "history script")
 
 
 _HISTORY = """<script>
