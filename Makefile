@@ -16,12 +16,16 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 
-$(VENV)/.installed: requirements.txt | $(BIN)/python
-	$(BIN)/pip install --quiet -r requirements.txt
+# The lock pins everything the app needs at run time, down to what its requirements require, so that every install
+# (here, CI and deploy/Dockerfile) gets the versions the tests ran on; it replaces any constraint file of pip's config.
+LOCK := deploy/requirements.lock
+
+$(VENV)/.installed: requirements.txt $(LOCK) | $(BIN)/python
+	PIP_CONSTRAINT=$(LOCK) $(BIN)/pip install --quiet -r requirements.txt
 	touch $@
 
-$(VENV)/.installed-dev: requirements.txt requirements-dev.txt $(VENV)/.installed
-	$(BIN)/pip install --quiet -r requirements-dev.txt
+$(VENV)/.installed-dev: requirements.txt requirements-dev.txt $(LOCK) $(VENV)/.installed
+	PIP_CONSTRAINT=$(LOCK) $(BIN)/pip install --quiet -r requirements-dev.txt
 	touch $@
 
 install: $(VENV)/.installed

@@ -1,7 +1,8 @@
 """Stale results: while a sentence box holds text that is not yet applied (typed, Ctrl+Enter not pressed), the
 page's charts and tables are for the previous sentence. A page-wide script greys them out and says so beside the
 box ("The results shown are for the previous sentence: press Ctrl+Enter …"), until the text is
-applied or put back. The boxes are the pages' sentence inputs (`WATCHED`)."""
+applied or put back. A box's applied text is taken when the page's run ends, or when the box is first focused,
+whichever comes first, so that typing before the script's first look still counts as a change. The boxes are the pages' sentence inputs (`WATCHED`)."""
 from __future__ import annotations
 
 import json
@@ -46,8 +47,10 @@ _SCRIPT = """<script>
     return keys.map(k => [k, doc.querySelector(".st-key-" + k + " textarea, .st-key-" + k + " input")])
                .filter(([, box]) => box);
   }
-  function remember() {
-    for (const [key, box] of boxes()) { applied.set(key, box.value); }
+  function remember(onlyNew) {
+    for (const [key, box] of boxes()) {
+      if (!onlyNew || !applied.has(key)) { applied.set(key, box.value); }
+    }
     check();
   }
   function check() {
@@ -77,6 +80,11 @@ _SCRIPT = """<script>
     if (running && !now) { win.setTimeout(remember, 50); }
     running = now;
   }).observe(doc.body, {attributes: true, subtree: true, attributeFilter: ["data-test-script-state"]});
+  doc.addEventListener("focusin", event => {
+    for (const [key, box] of boxes()) {
+      if (box === event.target && !applied.has(key)) { applied.set(key, box.value); }
+    }
+  }, true);
   doc.addEventListener("input", event => {
     if (event.target && event.target.closest && keys.some(k => event.target.closest(".st-key-" + k))) {
       for (const [key, box] of boxes()) {
@@ -88,7 +96,7 @@ _SCRIPT = """<script>
   let tries = 0;
   (function first() {
     const app = doc.querySelector("[data-testid=stApp]");
-    if (boxes().length && app && app.getAttribute("data-test-script-state") === "notRunning") { remember(); }
+    if (boxes().length && app && app.getAttribute("data-test-script-state") === "notRunning") { remember(true); }
     else if (tries++ < 100) { win.setTimeout(first, 200); }
   })();
 })();

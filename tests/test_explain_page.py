@@ -168,13 +168,17 @@ def test_each_view_renders_in_chromium(tiny_model_dir):
             page.locator("[data-testid=stSidebarNav]").get_by_text("Explain", exact=True).click()
             page.get_by_role("tab", name=TABS[0]).wait_for(timeout=120_000)
             page.get_by_role("button", name=re.compile("Run integrated gradients")).click()
-            page.get_by_role("button", name="Stop").or_(page.locator(".st-key-ex-ig-words")).first.wait_for(
-                timeout=120_000)
+            page.locator(".st-key-ex-ig-words").wait_for(state="attached", timeout=180_000)  # the run's result
             assert page.url.endswith(f"/{EXPLAIN_PAGE.url_path}") or f"/{EXPLAIN_PAGE.url_path}?" in page.url
             for number, name in enumerate(TABS):
                 page.get_by_role("tab", name=name).click()
                 panel = page.get_by_role("tabpanel", name=name)
-                panel.locator(".js-plotly-plot").first.wait_for(timeout=60_000)
+                plot = panel.locator(".js-plotly-plot").first
+                try:
+                    plot.wait_for(timeout=60_000)
+                except Exception as exc:
+                    page.screenshot(path=str(ARTIFACTS / f"explain-{number + 1}-timed-out.png"), full_page=True)
+                    raise AssertionError(f"no chart in the {name} tab; it shows: {panel.inner_text()[:500]!r}") from exc
                 page.wait_for_timeout(1000)
                 shot = ARTIFACTS / f"explain-{number + 1}-{name.lower().replace(' ', '-')}.png"
                 page.screenshot(path=str(shot), full_page=True)

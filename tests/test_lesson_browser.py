@@ -496,6 +496,7 @@ def test_back_restores_the_previous_inputs_then_the_previous_page(app, tab, pres
 def test_the_lesson_sentence_opens_explain_heads_and_attention(app, tab):
     sentence = "The woman said that [MASK] was tired."
     open_url(tab, page_url(app, "fill_mask"), "Fill-mask")
+    tab.wait_for_function("() => window.__bertlensStale === true", timeout=TIMEOUT_MS)
     box = tab.locator(".st-key-fm_text textarea")
     box.fill(sentence)  # typed, not applied: the results shown are the previous sentence's
     note = tab.locator(".st-key-fm_text .bertlens-stale-note")
