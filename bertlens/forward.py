@@ -11,7 +11,8 @@ One function gives one place for those rules:
 - padded batches, hidden states, attentions and `inputs_embeds` (for gradients) run the eager model;
 - interventions (switching heads off, patching activations from another run) are an argument of the call, never a
   hook on the shared model, so two threads, one intervening and one not, never see each other's state
-  (`bertlens.interventions`).
+  (`bertlens.interventions`); a debiasing transform rides on the model handle (`LoadedModel.with_transform`) and
+  joins the call's interventions here.
 """
 from __future__ import annotations
 
@@ -43,6 +44,8 @@ def encoder(lm: LoadedModel, input_ids: torch.Tensor | None = None, token_type_i
     shape = reference.shape[:2]
     if token_type_ids is None:
         token_type_ids = torch.zeros(shape, dtype=torch.long, device=reference.device)
+    if lm.transform is not None:
+        interventions = with_transform(lm, interventions)
     if interventions is not None and not interventions.empty:
         from bertlens.interventions import run_encoder
 
@@ -70,6 +73,19 @@ def encoder(lm: LoadedModel, input_ids: torch.Tensor | None = None, token_type_i
     return EncoderOutput(output.last_hidden_state, output.pooler_output if pooled else None,
                          tuple(output.hidden_states) if hidden_states else None,
                          tuple(output.attentions) if attentions else None)
+
+
+def with_transform(lm: LoadedModel, interventions: "Interventions | None") -> "Interventions | None":
+    """`interventions` with the projections of the model's debiasing transform (`LoadedModel.with_transform`) in
+    front; unchanged for a transform that leaves the encodings alone (Self-Debias)."""
+    added = lm.transform.interventions()
+    if added is None:
+        return interventions
+    if interventions is None:
+        return added
+    import dataclasses
+
+    return dataclasses.replace(interventions, project=added.project + interventions.project)
 
 
 def unmasked_states(lm: LoadedModel, input_ids: torch.Tensor, token_type_ids: torch.Tensor) -> torch.Tensor:

@@ -61,6 +61,11 @@ class LoadedModel:
 
     `batcher` (a `bertlens.batching.EncoderBatcher`, set by the app) lets concurrent single-sequence passes from
     different sessions share one padded batch; without it every pass runs on its own.
+
+    `transform` (a fitted debiasing transform, `bertlens.debias.store.Fit`) is set only on the copy that
+    `with_transform` returns: the shared model stays intact, every `forward.encoder` call on the copy applies the
+    transform as an argument of the call, and the copy's `key` differs, so no cached result of one is read as the
+    other's.
     """
 
     model: Any
@@ -69,6 +74,7 @@ class LoadedModel:
     device: torch.device
     memo: dict[str, Any] = field(default_factory=dict, repr=False)
     batcher: Any = field(default=None, repr=False)
+    transform: Any = field(default=None, repr=False)
 
     @property
     def config(self) -> Any:
@@ -77,7 +83,17 @@ class LoadedModel:
     @property
     def key(self) -> str:
         """Identifies the weights, precision and device: equal keys give equal outputs. Result caches key on it."""
-        return f"{self.info.source}|{self.info.dtype}|{self.info.device}"
+        base = f"{self.info.source}|{self.info.dtype}|{self.info.device}"
+        return base if self.transform is None else f"{base}|{self.transform.key}"
+
+    def with_transform(self, fit: Any) -> "LoadedModel":
+        """This model seen through `fit` (None: the intact model). Shares weights, tokenizer, memo and batcher."""
+        return dataclasses.replace(self, transform=fit)
+
+    @property
+    def transform_name(self) -> str | None:
+        """"Debiased: LEACE at layer 24", or None for the intact model: what every output computed with it says."""
+        return None if self.transform is None else self.transform.name
 
     def require(self, head: str) -> None:
         """Raise MissingHead when the checkpoint has no trained `head` ("mlm" or "nsp")."""

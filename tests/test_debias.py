@@ -21,6 +21,7 @@ from sklearn.svm import LinearSVC
 from bertlens import Settings, forward, load_model
 from bertlens.debias import fit as fitting, self_debias, sentences, store
 from bertlens.errors import InputError
+from bertlens.interventions import Interventions
 from devtools.random_model import build_random_model
 
 
@@ -519,3 +520,26 @@ def test_the_gender_direction_and_its_gap_collapsing_after_leace(lm):
         assert sum(p for _, p in layer.occupations) == pytest.approx(0, abs=1e-9)
     assert erased[0].gap == pytest.approx(intact[0].gap, rel=1e-6)
     assert abs(erased[-1].gap) < 1e-4 * intact[-1].gap
+
+
+def test_a_model_seen_through_a_fit_applies_it_on_every_pass_and_leaves_the_shared_model_intact(lm):
+    """`LoadedModel.with_transform`: every encoder pass of the copy equals the pass with the fit's projections as
+    its argument, the shared handle keeps giving the intact states, and the two keys differ (no cache mixes them)."""
+    fit = fitting.fit(lm, "leace", layers=[2])
+    debiased = lm.with_transform(fit)
+    ids = torch.tensor([lm.tokenizer("She is a nurse.")["input_ids"]])
+    with torch.inference_mode():
+        expected = forward.encoder(lm, ids, interventions=fit.interventions()).last_hidden
+        seen = forward.encoder(debiased, ids).last_hidden
+        intact = forward.encoder(lm, ids).last_hidden
+        heads_off = forward.encoder(debiased, ids, interventions=Interventions(ablate={(0, 0)})).last_hidden
+        both = forward.encoder(lm, ids, interventions=Interventions(ablate={(0, 0)},
+                                                                    project=fit.interventions().project)).last_hidden
+    torch.testing.assert_close(seen, expected)
+    torch.testing.assert_close(heads_off, both)
+    assert not torch.allclose(seen, intact)
+    assert lm.transform is None and debiased.key != lm.key and debiased.model is lm.model
+    assert debiased.transform_name == "Debiased: LEACE at layer 2" and lm.transform_name is None
+    again = fitting.fit(lm, "leace", layers=[2])
+    assert lm.with_transform(again).key == debiased.key
+    assert lm.with_transform(fitting.fit(lm, "leace", layers=[1])).key != debiased.key

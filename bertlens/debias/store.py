@@ -46,6 +46,14 @@ class Fit:
         where = "layer" if len(self.layers) == 1 else "layers"
         return f"Debiased: {NAMES[self.method]} at {where} {', '.join(str(l) for l in self.layers)}"
 
+    @property
+    def key(self) -> str:
+        """Identifies the fit (method, layers, options, data, model), for result caches: `LoadedModel.key`."""
+        import hashlib
+
+        text = json.dumps({k: v for k, v in self.describe().items() if k != "name"}, sort_keys=True, default=str)
+        return "debias:" + hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
     def interventions(self) -> Interventions | None:
         """The transform as an argument of `forward.encoder` (None for Self-Debias, which rescales the MLM)."""
         if not self.matrices:
