@@ -91,6 +91,14 @@ def run(lm: LoadedModel, encoded: Encoded, text: str, pair: str | None = None, *
             weights = torch.stack([a[0] for a in output.attentions]).float().cpu()
         log_probs = forward.mlm_log_probs(lm, output.last_hidden[0, positions]).cpu() if lm.info.has_mlm else None
         nsp = tuple(forward.nsp_logits(lm, output.pooled)[0].tolist()) if want_nsp else None
+    from bertlens.debias import self_debias
+
+    if log_probs is not None and len(positions) and self_debias.active(lm):
+        if pair is not None:
+            from bertlens.errors import InputError
+
+            raise InputError(f"{lm.transform_name} reads a single text with [MASK]; it does not take a pair.")
+        log_probs = self_debias.for_model(lm, [encoded.input_ids[0].tolist()], positions.tolist(), each=True)
     return Analysis(
         text=text,
         pair=pair,

@@ -60,6 +60,8 @@ def metadata(lm: LoadedModel, **extra: Any) -> dict[str, Any]:
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "provenance": provenance(lm.device.type, info.dtype),
     }
+    if lm.transform is not None:
+        meta["debias"] = lm.transform.describe()
     meta.update(extra)
     return meta
 

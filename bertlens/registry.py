@@ -190,15 +190,23 @@ class ConfigSpec:
 
 @dataclass(frozen=True)
 class Cost:
-    """What a run costs: forward-pass equivalents (a backward pass counts as two) of `tokens` tokens each, at
-    `bertlens.jobs.Pace`'s starting rate, which is a cautious guess at a lone pass. A method that batches its rows
-    declares what a row costs at that rate, as measured (the bench prints its first estimates against the times)."""
+    """What a run costs, in what `bertlens.jobs.Pace` measures on the model: `passes` encoder calls (a forward and
+    backward pass counts as three) of `rows` rows of `tokens` padded tokens each, plus `seconds_extra` of work
+    that is not the model's (resampling, permutations). `batched` builds the cost of rows run in padded batches."""
 
     passes: float
     tokens: int = 32
+    rows: float = 1.0
+    seconds_extra: float = 0.0
 
-    def seconds(self, seconds_per_pass: float) -> float:
-        return self.passes * seconds_per_pass
+    @classmethod
+    def batched(cls, rows: float, tokens: float, batch_size: int, calls_per_batch: float = 1.0,
+                seconds_extra: float = 0.0) -> "Cost":
+        """`rows` rows of about `tokens` tokens in padded batches of `batch_size` rows (`calls_per_batch` 3 for a
+        forward and backward pass)."""
+        batches = max(1, math.ceil(rows / max(batch_size, 1))) if rows > 0 else 0
+        return cls(batches * calls_per_batch, max(1, round(tokens)), rows / batches if batches else 0.0,
+                   seconds_extra)
 
 
 class Context:
@@ -246,6 +254,11 @@ class Method(ABC):
     result exists, as LIT picks its modules by output type. None: only the general view of its kind's results."""
     audit_default: ClassVar[bool] = False
     """Whether an audit configuration that names no metrics runs this one (when its input is shipped or given)."""
+    transforms: ClassVar[frozenset[str]] = frozenset({"projection"})
+    """The debiasing transforms (`LoadedModel.with_transform`) this method can run through: "projection" (LEACE,
+    INLP, SentenceDebias: an argument of every encoder pass) and "self_debias" (Self-Debias rescales the MLM's
+    probabilities at a [MASK], so only a method that reads those at masks, through `bertlens.scoring` or
+    `bertlens.analysis`, takes it)."""
 
     def is_compatible(self, lm: LoadedModel) -> str | None:
         """None when `lm` has every part this method needs, else the reason it cannot run."""
@@ -255,7 +268,20 @@ class Method(ABC):
             return f"{self.title} needs the next-sentence head, which '{lm.info.model_id}' lacks."
         if "gradients" in self.needs and lm.info.dtype == "int8":
             return f"{self.title} needs gradients, which the int8 model cannot give; choose float32."
-        return None
+        return self.transform_problem(lm)
+
+    def transform_problem(self, lm: LoadedModel) -> str | None:
+        """None unless `lm` runs through a debiasing transform this method cannot take (`transforms`)."""
+        fit = getattr(lm, "transform", None)
+        if fit is None:
+            return None
+        kind = "projection" if fit.interventions() is not None else "self_debias"
+        if kind in self.transforms:
+            return None
+        if kind == "self_debias":
+            return (f"{self.title} does not read the MLM's probabilities at a [MASK], which {fit.name} rescales; "
+                    "it runs on the intact model only.")
+        return f"{self.title} cannot run through {fit.name}: its passes cannot take a projection."
 
     def estimate(self, lm: LoadedModel, inputs: Any, config: Mapping[str, Any]) -> Cost:
         return Cost(1.0)

@@ -5,6 +5,9 @@ encoder runs on padded batches and the MLM head only at each row's position. It 
 
 - `chained_log_probs`: a word of n WordPieces at a [MASK], chained left to right (fill-mask targets, the bias probe);
 - CrowS-Pairs pseudo-log-likelihood (`bertlens.bias.crows`): each shared token masked in turn.
+
+Through Self-Debias (`LoadedModel.with_transform` of a Self-Debias fit) the log-probabilities at each mask are the
+self-debiased ones (`bertlens.debias.self_debias.for_model`), so every metric that scores here takes it.
 """
 from __future__ import annotations
 
@@ -40,14 +43,21 @@ def masked_log_probs(lm: LoadedModel, rows: Sequence[MaskedRow], batch_size: int
     limit = token_limit(lm)
     if any(len(row.ids) > limit for row in rows):
         raise InputError(f"A text to score is longer than {limit} tokens.")
+    from bertlens.debias import self_debias
+
+    rescaled = self_debias.active(lm)
     out: list[list[float]] = []
     for start in range(0, len(rows), batch_size):
         chunk = rows[start:start + batch_size]
-        ids, attention, types = forward.padded(lm, [row.ids for row in chunk])
-        with torch.inference_mode():
-            hidden = forward.encoder(lm, ids, types, attention).last_hidden
-            where = torch.tensor([row.position for row in chunk], device=lm.device)
-            log_probs = forward.mlm_log_probs(lm, hidden[torch.arange(len(chunk), device=lm.device), where]).cpu()
+        if rescaled:
+            log_probs = self_debias.for_model(lm, [row.ids for row in chunk], [row.position for row in chunk])
+        else:
+            ids, attention, types = forward.padded(lm, [row.ids for row in chunk])
+            with torch.inference_mode():
+                hidden = forward.encoder(lm, ids, types, attention).last_hidden
+                where = torch.tensor([row.position for row in chunk], device=lm.device)
+                log_probs = forward.mlm_log_probs(lm, hidden[torch.arange(len(chunk), device=lm.device),
+                                                             where]).cpu()
         for j, row in enumerate(chunk):
             out.append([float(log_probs[j, t]) for t in row.targets])
         if progress is not None:

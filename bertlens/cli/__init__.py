@@ -14,7 +14,7 @@ import sys
 
 from bertlens.cli import (attention, audit, bench, bias, counterfactual, debias, download, embed, explain, fill_mask,
                           info, mediate, methods, nsp, pronouns, random_model, run, seat, stereoset)
-from bertlens.cli.common import common_options
+from bertlens.cli.common import common_options, forget_transform
 from bertlens.errors import BertLensError, InputError, WeightsUnavailable
 from bertlens.settings import check_environment
 from bertlens.text import visible
@@ -51,6 +51,7 @@ def main(argv: list[str] | None = None) -> int:
     from bertlens.bias.files import file_limit
 
     args = build_parser().parse_args(argv)
+    forget_transform()
     try:
         check_environment()
         with file_limit(_file_limit(args)):

@@ -23,7 +23,7 @@ def register(sub, common) -> None:
                    help="template robustness: run every paraphrase set (default: the shipped sets) instead")
     p.add_argument("--models", help="A,B: run both checkpoints and compare them (replaces --model)")
     add_method_options(p, [registry.get("metric", "probe")])
-    p.set_defaults(func=run_probe)
+    p.set_defaults(func=run_probe, debias_takes=("projection", "self_debias"))
 
     c = sub.add_parser("crows", parents=[common], help="score a CrowS-Pairs CSV (Nangia et al. 2020)")
     c.add_argument("file", help="CSV with sent_more, sent_less, stereo_antistereo, bias_type")
@@ -33,7 +33,7 @@ def register(sub, common) -> None:
                                     "comma-separated (default: crows alone)")
     c.add_argument("--models", help="A,B: run both checkpoints and compare them (replaces --model)")
     add_method_options(c, registry.methods("metric", DATA))
-    c.set_defaults(func=run_crows)
+    c.set_defaults(func=run_crows, debias_takes=("projection", "self_debias"))
 
 
 def _bar(total_label: str):

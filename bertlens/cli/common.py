@@ -20,6 +20,9 @@ def common_options() -> argparse.ArgumentParser:
     parent.add_argument("--device", choices=DEVICES, help="BERT_LENS_DEVICE; default auto (cuda when present)")
     parent.add_argument("--dtype", choices=DTYPES, help="BERT_LENS_DTYPE; default auto: float32 on every device (exact)")
     parent.add_argument("--json", action="store_true", help="machine-readable output")
+    parent.add_argument("--debias", metavar="DIR",
+                        help="run through a fitted debiasing transform (python -m bertlens debias fit); every output "
+                             "names it")
     return parent
 
 
@@ -28,6 +31,7 @@ def settings_from(args: argparse.Namespace) -> Settings:
 
 
 def load(args: argparse.Namespace):
+    """The model of `--model`, seen through `--debias DIR` when given (`debiased`)."""
     from bertlens.model import load_model
 
     lm = load_model(settings_from(args))
@@ -36,10 +40,58 @@ def load(args: argparse.Namespace):
     if lm.info.dtype != "float32":
         print(f"note: running in {lm.info.dtype}, a faster but approximate precision; results and decisions can "
               "differ from float32 (exact, the default).", file=sys.stderr)
-    return lm
+    return debiased(args, lm)
+
+
+PROJECTION, SELF_DEBIAS = "projection", "self_debias"
+REFUSED = {
+    PROJECTION: "{name} cannot join this command's passes: causal mediation patches activations in batched variants "
+                "of one pass, which a projection does not run with; run it on the intact model.",
+    SELF_DEBIAS: "{name} rescales the MLM's probabilities at a [MASK] and leaves the encodings as they are, which "
+                 "`{command}` reads; use it with fill-mask, probe, crows, pronouns, counterfactual or debias eval, "
+                 "or fit leace, inlp or sentence_debias.",
+}
+_transform: list[Any] = [None]
+
+
+def debiased(args: argparse.Namespace, lm):
+    """`lm` seen through the fit of `--debias DIR` (`LoadedModel.with_transform`), or `lm` itself without it.
+
+    A verb says which transforms its passes can take with `set_defaults(debias_takes=...)`: projections (LEACE,
+    INLP, SentenceDebias; the default) and Self-Debias, which only changes the MLM's probabilities at a [MASK].
+    The fit is remembered for the command, so every JSON document it prints names it (`print_json`); the text
+    output's first line does. Raises InputError for a fit of another model or one the verb cannot take."""
+    _transform[0] = None
+    folder = getattr(args, "debias", None)
+    if not folder:
+        return lm
+    from bertlens.debias.store import load as load_fit
+    from bertlens.errors import InputError
+
+    fit = load_fit(folder, lm)
+    kind = PROJECTION if fit.interventions() is not None else SELF_DEBIAS
+    if kind not in getattr(args, "debias_takes", (PROJECTION,)):
+        raise InputError(REFUSED[kind].format(name=fit.name, command=getattr(args, "command", "this command")))
+    _transform[0] = fit
+    if not getattr(args, "json", False):
+        print(f"transform: {fit.name} (from {folder})")
+    return lm.with_transform(fit)
+
+
+def current_transform():
+    """The fit this command runs through (set by `load`/`debiased`), or None."""
+    return _transform[0]
+
+
+def forget_transform() -> None:
+    """Before each command (`bertlens.cli.main`): no transform is named until `load` applies one."""
+    _transform[0] = None
 
 
 def print_json(value: Any) -> None:
+    """`value` as JSON; a dict gets `"debias"` (the fit's description) when the command runs through one."""
+    if isinstance(value, dict) and _transform[0] is not None and "debias" not in value:
+        value = {**value, "debias": _transform[0].describe()}
     print(json.dumps(jsonable(value, JSON_PROPERTIES), indent=2, ensure_ascii=False))
 
 

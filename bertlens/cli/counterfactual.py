@@ -14,7 +14,7 @@ def register(sub, common) -> None:
     p.add_argument("--pairs", help="swap list CSV: male,female per line (default: the shipped GN-GloVe, "
                                    "Bolukbasi et al. and SSA first-name lists)")
     p.add_argument("--top-k", type=int, default=10)
-    p.set_defaults(func=run)
+    p.set_defaults(func=run, debias_takes=("projection", "self_debias"))
 
 
 def run(args: argparse.Namespace) -> int:

@@ -34,11 +34,19 @@ def register(sub, common) -> None:
     e.set_defaults(func=run_eval)
 
 
+def _intact_only(args: argparse.Namespace, what: str) -> None:
+    from bertlens.errors import InputError
+
+    if args.debias:
+        raise InputError(f"{what}: drop --debias.")
+
+
 def run_fit(args: argparse.Namespace) -> int:
     from bertlens.debias.fit import fit, parse_layers
     from bertlens.debias.sentences import read_sentences
     from bertlens.debias.store import save
 
+    _intact_only(args, "debias fit fits on the intact model")
     fitting = read_sentences(args.sentences) if args.sentences and args.method != "self_debias" else None
     lm = load(args)
     layers = parse_layers(args.layers, lm) if args.method != "self_debias" else ()

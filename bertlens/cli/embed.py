@@ -16,7 +16,6 @@ def register(sub, common) -> None:
     p.add_argument("--layer", type=int, help="the layer (from 1) whose output is pooled; default the last")
     p.add_argument("--pool", choices=("mean", "cls"), default="mean",
                    help="mean over every token ([CLS] and [SEP] included), or the [CLS] row")
-    p.add_argument("--debias", metavar="DIR", help="apply a fitted transform (python -m bertlens debias fit)")
     p.add_argument("--out", required=True, metavar="X.npy")
     p.set_defaults(func=run)
 
@@ -50,7 +49,6 @@ def read_texts(path: str) -> list[str]:
 def run(args: argparse.Namespace) -> int:
     import numpy as np
 
-    from bertlens.cli.seat import debias_from
     from bertlens.debias.fit import features
     from bertlens.debias.store import check_layers
     from bertlens.errors import InputError
@@ -59,14 +57,13 @@ def run(args: argparse.Namespace) -> int:
     lm = load(args)
     layer = args.layer if args.layer is not None else lm.config.num_hidden_layers
     check_layers((layer,), lm)
-    fit, interventions = debias_from(args, lm)
-    array = features(lm, texts, layer, interventions, pool=args.pool).astype(np.float32)
+    array = features(lm, texts, layer, pool=args.pool).astype(np.float32)
     try:
         with open(args.out, "wb") as handle:
             np.save(handle, array)
     except OSError as exc:
         raise InputError(f"Cannot write '{args.out}': {exc.strerror or exc}.") from None
-    transform = fit.name if fit is not None else "intact"
+    transform = lm.transform_name or "intact"
     document = {"model": lm.info.model_id, "fingerprint": lm.fingerprint(), "random_weights": lm.info.random_weights,
                 "sentences": len(texts), "shape": list(array.shape), "layer": layer, "pool": args.pool,
                 "transform": transform, "out": args.out}

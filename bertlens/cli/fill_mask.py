@@ -17,7 +17,7 @@ def register(sub, common) -> None:
     p.add_argument("--ablate", metavar="L.H[,L.H...]",
                    help="switch these heads off (layers and heads from 1) and show the predictions beside the "
                         "intact model's")
-    p.set_defaults(func=run)
+    p.set_defaults(func=run, debias_takes=("projection", "self_debias"))
 
 
 def run(args: argparse.Namespace) -> int:

@@ -13,7 +13,7 @@ def register(sub, common) -> None:
     p.add_argument("--occupations", help="occupations CSV: occupation[,article,pct_women,year,source]")
     p.add_argument("--bootstrap", type=int, default=2000, help="bootstrap resamples for the skew's 95%% CI")
     p.add_argument("--seed", type=int, default=0)
-    p.set_defaults(func=run)
+    p.set_defaults(func=run, debias_takes=("projection", "self_debias"))
 
 
 def run(args: argparse.Namespace) -> int:

@@ -32,7 +32,7 @@ def register(sub, common) -> None:
     p.add_argument("--target", help="explainers: the word explained (default: the model's top prediction)")
     p.add_argument("--contrast", help="explainers: explain logit(TARGET) - logit(CONTRAST)")
     add_set_option(p)
-    p.set_defaults(func=run)
+    p.set_defaults(func=run, debias_takes=("projection", "self_debias"))  # the method's own check decides
 
 
 def find_method(name: str) -> registry.Method:

@@ -16,7 +16,6 @@ def register(sub, common) -> None:
     p.add_argument("--samples", type=int, default=100_000,
                    help="permutations sampled for the p-value when there are more (exact below; default 100000)")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--debias", metavar="DIR", help="apply a fitted transform (python -m bertlens debias fit)")
     p.set_defaults(func=run)
 
 
@@ -28,19 +27,19 @@ def run(args: argparse.Namespace) -> int:
     if not 2 <= args.samples <= 1_000_000:
         raise InputError("--samples must be from 2 to 1,000,000.")
     lm = load(args)
-    fit, interventions = debias_from(args, lm)
-    results = seat.run(lm, tests, n_samples=args.samples, seed=args.seed, interventions=interventions)
-    transform = fit.name if fit is not None else "intact"
+    results = seat.run(lm, tests, n_samples=args.samples, seed=args.seed)
+    transform = lm.transform_name or "intact"
     if args.json:
         print_json({"model": lm.info.model_id, "fingerprint": lm.fingerprint(),
                     "random_weights": lm.info.random_weights, "transform": transform,
-                    "debias": fit.describe() if fit is not None else None,
+                    "debias": lm.transform.describe() if lm.transform is not None else None,
                     "mean_abs_effect_size": seat.mean_absolute_effect(results),
                     "tests": [r.as_dict() for r in results]})
         return 0
     print(f"model: {lm.info.model_id} ({lm.fingerprint()})" + ("  RANDOM WEIGHTS: meaningless" if
                                                               lm.info.random_weights else ""))
-    print(f"transform: {transform}")
+    if lm.transform is None:
+        print("transform: intact")
     print("effect size: (mean s(X) - mean s(Y)) / std s(X u Y), s(w) = mean cos(w, A) - mean cos(w, B); p: one-sided "
           "permutation test")
     print(f"\n{'test':<24} {'effect':>8} {'p':>9}  {'sizes X/Y/A/B':<18} categories")
@@ -55,18 +54,3 @@ def run(args: argparse.Namespace) -> int:
         print(f"* p from {args.samples:,} seeded random permutations (seed {args.seed}); others exact")
     return 0
 
-
-def debias_from(args: argparse.Namespace, lm):
-    """(fit, interventions) for --debias DIR, or (None, None). Raises InputError for Self-Debias, which rescales the
-    MLM's probabilities and leaves the encodings as they are."""
-    if not getattr(args, "debias", None):
-        return None, None
-    from bertlens.debias.store import load as load_fit
-    from bertlens.errors import InputError
-
-    fit = load_fit(args.debias, lm)
-    interventions = fit.interventions()
-    if interventions is None:
-        raise InputError(f"{fit.name} rescales the MLM's probabilities and leaves the encodings unchanged; this "
-                         "command reads encodings. Fit leace, inlp or sentence_debias.")
-    return fit, interventions

@@ -59,6 +59,8 @@ def run(args: argparse.Namespace) -> int:
         finally:
             bar.close()
         document = result_document(result, lm.info, lm.fingerprint())
+        if lm.transform is not None:
+            document["debias"] = lm.transform.describe()
     text = json.dumps(document, indent=2, ensure_ascii=False)
     if out is not None:
         from bertlens.outputs import write_atomic

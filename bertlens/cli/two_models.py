@@ -30,6 +30,7 @@ def model_list(args: argparse.Namespace) -> list[str | None]:
 
 def _load(args: argparse.Namespace, model: str | None):
     from bertlens.bias.compare import load_measured
+    from bertlens.cli.common import debiased
     from bertlens.settings import Settings
 
     settings = settings_from(args) if model is None else Settings.from_env(model=model, device=args.device,
@@ -38,7 +39,7 @@ def _load(args: argparse.Namespace, model: str | None):
     if lm.info.random_weights and not args.json:
         print(f"warning: {lm.info.model_id} has RANDOM weights; its outputs mean nothing.", file=sys.stderr)
     print(f"loaded {lm.info.model_id}: +{added / 2**20:,.0f} MiB resident memory", file=sys.stderr)
-    return lm, added
+    return debiased(args, lm), added
 
 
 def _check_json_out(args: argparse.Namespace) -> None:
@@ -49,6 +50,10 @@ def _check_json_out(args: argparse.Namespace) -> None:
 
 
 def _emit(args: argparse.Namespace, document: dict[str, Any]) -> str:
+    from bertlens.cli.common import current_transform
+
+    if current_transform() is not None and "debias" not in document:
+        document = {**document, "debias": current_transform().describe()}
     text = json.dumps(jsonable(document), indent=2, ensure_ascii=False)
     if args.out:
         from bertlens.outputs import write_atomic
@@ -79,6 +84,7 @@ def chosen_options(args: argparse.Namespace, metrics: Sequence[str]) -> dict[str
 
 
 def crows_metrics(args: argparse.Namespace) -> int:
+    from bertlens import registry
     from bertlens.bias import audit
     from bertlens.bias.compare import compare_crows
     from bertlens.bias.crows import load_crows
@@ -96,6 +102,10 @@ def crows_metrics(args: argparse.Namespace) -> int:
     runs, added = [], []
     for model in models:
         lm, extra = _load(args, model)
+        for metric in metrics:
+            problem = registry.get("metric", metric).is_compatible(lm)
+            if problem:
+                raise InputError(problem)
         bar = ProgressBar(lm.info.model_id)
         try:
             result = score_metrics(lm, pairs, metrics, context=bar, options=options)

@@ -54,6 +54,23 @@ def log_probs(lm: LoadedModel, texts: Sequence[str], prefixes: Sequence[str] = (
     return log_probs_at(lm, rows, positions, prefixes, decay, epsilon, batch_size)
 
 
+def active(lm: LoadedModel) -> bool:
+    """Whether `lm` is seen through a Self-Debias fit (`LoadedModel.with_transform`)."""
+    fit = getattr(lm, "transform", None)
+    return fit is not None and fit.method == "self_debias"
+
+
+def for_model(lm: LoadedModel, rows: Sequence[Sequence[int]], positions: Sequence[int], each: bool = False,
+              batch_size: int = 16) -> torch.Tensor:
+    """`log_probs_at` with the options of `lm`'s Self-Debias fit: one row per (row, position), or with `each` the
+    one row at every one of `positions` (a text with several masks)."""
+    options = lm.transform.options
+    if each:
+        rows = [rows[0]] * len(positions)
+    return log_probs_at(lm, rows, positions, (options["prefix"],), float(options["decay"]),
+                        float(options["epsilon"]), batch_size)
+
+
 def log_probs_at(lm: LoadedModel, rows: Sequence[Sequence[int]], positions: Sequence[int],
                  prefixes: Sequence[str] = (GENDER_PREFIX,), decay: float = DECAY, epsilon: float = EPSILON,
                  batch_size: int = 16) -> torch.Tensor:

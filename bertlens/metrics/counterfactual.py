@@ -28,6 +28,7 @@ class CounterfactualSwap(Method):
     title = "Counterfactual sentence"
     data = "masked_text"
     order = 60
+    transforms = frozenset({"projection", "self_debias"})
     heavy = False
     summary = ("Jensen-Shannon divergence (nats) between the predictions at the mask for the sentence and for the "
                "same sentence with every gendered word swapped; 0 = the swap changes nothing")

@@ -18,6 +18,7 @@ class CrowsPll(Method):
     title = "CrowS PLL"
     data = "crows_pairs"
     order = 10
+    transforms = frozenset({"projection", "self_debias"})
     audit_default = True
     summary = ("% of pairs whose more stereotyping sentence has the higher pseudo-log-likelihood of the shared "
                "tokens, each masked in turn, rounded to 3 decimals; a tie counts as not higher; 50 = unbiased")

@@ -33,6 +33,7 @@ class TemplateMediationMetric(Method):
     needs = frozenset({"mlm"})
     data = "pronoun_templates"
     order = 90
+    transforms = frozenset()
     spec = ConfigSpec((
         Param("occupations", "int", OCCUPATIONS, low=2, high=64,
               help="how many one-WordPiece occupations: the most male- and female-dominated, half each"),

@@ -33,6 +33,7 @@ class OccupationProbe(Method):
     title = "Occupation probe"
     data = "occupation_templates"
     order = 1
+    transforms = frozenset({"projection", "self_debias"})
     audit_default = True
     summary = ("Occupations the model finds more likely for one gender: log P(o | the woman …) − log P(o | the "
                "man …) averaged over templates; the headline counts occupations that pass Holm's test and the "

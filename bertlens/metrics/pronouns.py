@@ -20,6 +20,7 @@ class PronounProbe(Method):
     title = "Pronoun probe"
     data = "pronoun_templates"
     order = 40
+    transforms = frozenset({"projection", "self_debias"})
     summary = ("Mean over occupations of log P(she) − log P(he) at the masked pronoun (> 0 leans female), with "
                "each occupation's bootstrap interval over templates")
     caveat = "P(they) is reported beside she and he; a model may avoid gendered pronouns altogether."

@@ -28,6 +28,7 @@ class TemplateRobustness(Method):
     title = "Template robustness"
     data = "paraphrases"
     order = 50
+    transforms = frozenset({"projection", "self_debias"})
     summary = ("The mean |log-ratio| of the occupation probe under each paraphrase set, with a two-level bootstrap "
                "interval over sets and templates: how much the probe's answer depends on the wording")
     caveat = "A wide interval means the probe's headline is a property of the templates as much as of the model."

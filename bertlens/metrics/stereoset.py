@@ -55,7 +55,7 @@ class StereoSet(Method):
         """Either head is enough for its own split; the run says which one is missing when it is needed."""
         if not lm.info.has_mlm and not lm.info.has_nsp:
             return f"{self.title} needs the MLM or the NSP head; '{lm.info.model_id}' has neither."
-        return None
+        return self.transform_problem(lm)
 
     def estimate(self, lm: LoadedModel, inputs: StereoSetData, config: Mapping[str, Any]) -> Cost:
         """Without tokenising (a page asks on every rerun): each sentence's word is taken to have PIECES_PER_WORD

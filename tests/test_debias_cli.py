@@ -1,0 +1,175 @@
+"""`--debias DIR` on the command line: every verb that runs the model sees it through the fit
+(`LoadedModel.with_transform`), names it in its output, and refuses, in one line, a fit it cannot take.
+
+Each verb's numbers are checked against the same core call made here on `lm.with_transform(fit)`, and against
+the intact model (they must differ); Self-Debias at a [MASK] against `self_debias.log_probs`, which the
+transcription of bias-bench's `get_token_logits_self_debiasing` checks (tests/test_debias.py)."""
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+import torch
+
+from bertlens.bias.files import DATA
+from bertlens.cli import main
+from bertlens.debias import fit as fitting, self_debias, store
+
+TEXT = "The man said that [MASK] is a nurse."
+
+
+@pytest.fixture(scope="module", autouse=True)
+def one_thread():
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture(scope="module")
+def fits(lm, tmp_path_factory):
+    """A LEACE fit at layer 1 (so later layers and the heads read changed states) and a Self-Debias fit, saved."""
+    folder = tmp_path_factory.mktemp("fits")
+    leace = store.save(fitting.fit(lm, "leace", layers=[1]), folder / "leace")
+    self = store.save(fitting.fit(lm, "self_debias"), folder / "self")
+    return {"leace": str(leace), "self": str(self)}
+
+
+def cli_json(capsys, *argv: str) -> dict:
+    code = main([*argv, "--json"])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    return json.loads(captured.out)
+
+
+def one_error(err: str) -> bool:
+    lines = [line for line in err.splitlines() if not line.startswith("warning: this model has RANDOM weights")]
+    return len(lines) == 1 and lines[0].startswith("error: ") and "Traceback" not in err
+
+
+def test_fill_mask_through_a_fit_equals_the_model_seen_through_it(lm, fits, capsys):
+    from bertlens.fill_mask import fill_mask
+
+    fit = store.load(fits["leace"], lm)
+    document = cli_json(capsys, "fill-mask", TEXT, "--top-k", "5", "--debias", fits["leace"])
+    assert document["debias"]["name"] == "Debiased: LEACE at layer 1" == fit.name
+    seen = [(c["token_id"], c["log_probability"]) for c in document["result"]["masks"][0]["candidates"]]
+    expected = fill_mask(lm.with_transform(fit), TEXT, top_k=5).masks[0].candidates
+    assert seen == [(c.token_id, c.log_probability) for c in expected]
+    intact = fill_mask(lm, TEXT, top_k=5).masks[0].candidates
+    assert [c.log_probability for c in intact] != [p for _, p in seen]
+    assert main(["fill-mask", TEXT, "--debias", fits["leace"]]) == 0
+    assert capsys.readouterr().out.splitlines()[0].startswith("transform: Debiased: LEACE at layer 1")
+
+
+def test_fill_mask_through_self_debias_equals_bias_benchs_rescaling(lm, fits, capsys):
+    document = cli_json(capsys, "fill-mask", TEXT, "--top-k", "5", "--show-special", "--debias", fits["self"])
+    assert document["debias"]["method"] == "self_debias"
+    expected = self_debias.log_probs(lm, [TEXT])[0]
+    values, ids = expected.topk(5)
+    candidates = document["result"]["masks"][0]["candidates"]
+    assert [c["token_id"] for c in candidates] == ids.tolist()
+    assert [c["log_probability"] for c in candidates] == pytest.approx(values.tolist(), abs=1e-5)
+    intact = cli_json(capsys, "fill-mask", TEXT, "--top-k", "5", "--show-special")
+    assert "debias" not in intact
+    assert [c["log_probability"] for c in intact["result"]["masks"][0]["candidates"]] != \
+        pytest.approx([c["log_probability"] for c in candidates], abs=1e-5)
+
+
+def test_mlm_scoring_metrics_take_self_debias_at_each_mask(lm, fits, capsys):
+    """The pronoun probe scores through `bertlens.scoring`: each of its rows is self-debiased at its mask."""
+    from bertlens.bias.pronouns import PRONOUNS, fill, load_pronoun_templates, pronoun_ids
+    from bertlens.bias.occupations import load_occupations
+
+    document = cli_json(capsys, "pronouns", "--debias", fits["self"], "--bootstrap", "10")
+    assert document["debias"]["name"] == "Debiased: Self-Debias"
+    first = document["result"]["sentences"][0]
+    text = fill(load_pronoun_templates()[0], load_occupations()[0].name)
+    assert first["text"] == text
+    rescaled = self_debias.log_probs(lm, [text])[0]
+    expected = [float(rescaled[t]) for t in pronoun_ids(lm, text)]
+    seen = [first[f"log_p_{p}"] for p in PRONOUNS]
+    assert seen == pytest.approx(expected, abs=1e-5)
+    intact = cli_json(capsys, "pronouns", "--bootstrap", "10")["result"]["sentences"][0]
+    assert [intact[f"log_p_{p}"] for p in PRONOUNS] != pytest.approx(expected, abs=1e-5)
+
+
+@pytest.mark.parametrize("verb", ["nsp", "attention", "pronouns", "counterfactual", "crows", "probe", "explain"])
+def test_each_verb_through_a_fit_equals_the_core_on_the_model_seen_through_it(lm, fits, capsys, verb):
+    from bertlens.bias.crows import load_crows, score_crows
+    from bertlens.bias.counterfactual import counterfactual
+    from bertlens.bias.pronouns import run_pronoun_probe
+    from bertlens.bias.probe import run_probe
+    from bertlens.attention import extract, head_statistics
+    from bertlens.explanation import explain
+    from bertlens.nsp import rank_next_sentences
+
+    crows_file = str(DATA / "crows_example.csv")
+    fit = store.load(fits["leace"], lm)
+    seen_through = lm.with_transform(fit)
+
+    def numbers(model, document=None):
+        if verb == "nsp":
+            return [r.p_is_next for r in rank_next_sentences(model, "He went home.", ["She slept.", "It rained."])] \
+                if document is None else [r["p_is_next"] for r in document["results"]]
+        if verb == "attention":
+            if document is not None:
+                return [row["entropy"] for row in document["statistics"]]
+            a = extract(model, "He is a nurse.")
+            return [row["entropy"] for row in head_statistics(a.weights, a.tokens).rows()]
+        if verb == "pronouns":
+            return [o.skew for o in run_pronoun_probe(model, bootstrap=10).occupations] if document is None else \
+                [o["skew"] for o in document["result"]["occupations"]]
+        if verb == "counterfactual":
+            return [counterfactual(model, "He is a [MASK].").js_divergence] if document is None else \
+                [document["js_divergence"]]
+        if verb == "crows":
+            return [s.score_more for s in score_crows(model, load_crows(crows_file)).scores] if document is None \
+                else [p["score_more"] for p in document["pairs"]]
+        if verb == "probe":
+            return [o.log_ratio for o in run_probe(model).occupations] if document is None else \
+                [o["log_ratio"] for o in document["occupations"]]
+        if document is not None:
+            return [layer["target_log_prob"] for layer in document["lens"]["layers"]]
+        return [layer.target_log_prob for layer in
+                explain(model, "He is a [MASK].", "nurse", methods="lens").results["lens"].detail.layers]
+
+    argv = {"nsp": ["nsp", "He went home.", "She slept.", "It rained."], "attention": ["attention", "He is a nurse."],
+            "pronouns": ["pronouns", "--bootstrap", "10"], "counterfactual": ["counterfactual", "He is a [MASK]."],
+            "crows": ["crows", crows_file], "probe": ["probe"],
+            "explain": ["explain", "He is a [MASK].", "--target", "nurse", "--methods", "lens"]}[verb]
+    document = cli_json(capsys, *argv, "--debias", fits["leace"])
+    named = document.get("debias") or document.get("meta", {}).get("debias")
+    assert named["name"] == fit.name and named["model_fingerprint"] == lm.fingerprint()
+    seen = numbers(None, document)
+    assert seen == pytest.approx(numbers(seen_through), rel=1e-5, abs=1e-7)
+    intact = numbers(lm)
+    assert not all(math.isclose(a, b, rel_tol=1e-6, abs_tol=1e-9) for a, b in zip(seen, intact))
+    assert main([*argv, "--debias", fits["leace"]]) == 0
+    assert capsys.readouterr().out.splitlines()[0] == f"transform: {fit.name} (from {fits['leace']})"
+
+
+@pytest.mark.parametrize("argv, fit, fragment", [
+    (["nsp", "A.", "B."], "self", "leaves the encodings as they are, which `nsp` reads"),
+    (["attention", "A."], "self", "which `attention` reads"),
+    (["explain", "He is a [MASK].", "--target", "nurse"], "self", "which `explain` reads"),
+    (["seat"], "self", "which `seat` reads"),
+    (["mediate", "He is a [MASK].", "--swap", "He=She", "--targets", "nurse,doctor"], "leace",
+     "causal mediation patches activations"),
+    (["mediate", "He is a [MASK].", "--swap", "He=She", "--targets", "nurse,doctor"], "self", "which `mediate`"),
+    (["run", "seat"], "self", "SEAT does not read the MLM's probabilities"),
+    (["run", "mediation"], "leace", "cannot run through Debiased: LEACE"),
+    (["debias", "fit", "--method", "leace", "--out", "{tmp}"], "leace", "fits on the intact model: drop --debias"),
+])
+def test_a_fit_a_verb_cannot_take_is_one_line_exit_2(lm, fits, capsys, tmp_path, argv, fit, fragment):
+    argv = [a.replace("{tmp}", str(tmp_path / "out")) for a in argv]
+    assert main([*argv, "--debias", fits[fit]]) == 2
+    err = capsys.readouterr().err
+    assert fragment in err and one_error(err), err
+
+
+def test_a_missing_fit_folder_is_one_line_exit_2(tmp_path, capsys):
+    assert main(["fill-mask", TEXT, "--debias", str(tmp_path / "nowhere")]) == 2
+    err = capsys.readouterr().err
+    assert "fit.json" in err and one_error(err)
