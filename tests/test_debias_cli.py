@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import math
 
+import numpy as np
 import pytest
 import torch
 
@@ -173,3 +174,76 @@ def test_a_missing_fit_folder_is_one_line_exit_2(tmp_path, capsys):
     assert main(["fill-mask", TEXT, "--debias", str(tmp_path / "nowhere")]) == 2
     err = capsys.readouterr().err
     assert "fit.json" in err and one_error(err)
+
+
+def test_debias_eval_before_and_after_are_each_metric_on_the_intact_and_the_debiased_model(lm, fits, capsys,
+                                                                                            tmp_path):
+    """Each metric's `before` is the bias module run here on the intact model, its `after` the same on
+    `lm.with_transform(fit)`; CrowS's difference interval is the paired comparison of the two runs' decisions."""
+    from bertlens.bias import seat
+    from bertlens.bias.compare import paired_decisions
+    from bertlens.bias.crows import load_crows, score_crows
+    from bertlens.bias.probe import run_probe
+    from bertlens.bias.pronouns import run_pronoun_probe
+    from bertlens.bias.stereoset import load_stereoset, score_stereoset
+    from bertlens.metrics.crows import CrowsPll
+    from bertlens.registry import Context
+    from tests.stereoset_files import write
+
+    stereo = write(tmp_path / "dev.json")
+    document = cli_json(capsys, "debias", "eval", fits["leace"], "--samples", "200", "--pairs", "4",
+                        "--data", f"stereoset={stereo}")
+    fit = store.load(fits["leace"], lm)
+    debiased = lm.with_transform(fit)
+    assert document["debias"]["name"] == fit.name and document["crows_pairs"] == 4
+    by = {m["metric"]: m for m in document["metrics"]}
+    assert list(by) == ["seat", "crows", "probe", "pronouns", "stereoset"]
+
+    tests = seat.shipped_gender_tests()
+    expected = [seat.mean_absolute_effect(seat.run(model, tests, n_samples=200, seed=0)) for model in (lm, debiased)]
+    pairs = load_crows(DATA / "crows_example.csv")[:4]
+    crows = [score_crows(model, pairs) for model in (lm, debiased)]
+    probe = [float(run_probe(model).notable_count) for model in (lm, debiased)]
+    pronouns = [float(np.mean([o.skew for o in run_pronoun_probe(model).occupations])) for model in (lm, debiased)]
+    data = load_stereoset(stereo)
+    stereoset = [score_stereoset(model, data).overall for model in (lm, debiased)]
+    for name, (before, after) in {"seat": expected, "crows": [c.overall.metric for c in crows], "probe": probe,
+                                  "pronouns": pronouns, "stereoset": [s.ss for s in stereoset]}.items():
+        assert by[name]["before"]["value"] == pytest.approx(before, rel=1e-9), name
+        assert by[name]["after"]["value"] == pytest.approx(after, rel=1e-9), name
+        assert by[name]["difference"]["value"] == pytest.approx(after - before, rel=1e-9, abs=1e-12), name
+    assert any(by[n]["before"]["value"] != by[n]["after"]["value"] for n in ("seat", "probe", "pronouns"))
+    assert by["crows"]["before"]["ci_low"] == pytest.approx(crows[0].overall.ci_low)
+    context = Context()
+    paired = paired_decisions(CrowsPll().run(lm, pairs, {}, context), CrowsPll().run(debiased, pairs, {}, context))
+    assert (by["crows"]["difference"]["ci_low"], by["crows"]["difference"]["ci_high"]) == \
+        pytest.approx((paired.ci_low, paired.ci_high))
+    assert [t["before"] for t in document["seat"]["tests"]] == \
+        pytest.approx([r.effect_size for r in seat.run(lm, tests, n_samples=200, seed=0)])
+    lms = document["lm_cost"]["stereoset_lms"]
+    assert (lms["before"], lms["after"]) == pytest.approx((stereoset[0].lms, stereoset[1].lms))
+    assert 0 <= document["lm_cost"]["agreement"] <= 1
+
+
+def test_debias_eval_with_self_debias_says_which_metrics_it_cannot_reach(lm, fits, capsys):
+    from bertlens.bias.pronouns import run_pronoun_probe
+
+    document = cli_json(capsys, "debias", "eval", fits["self"], "--metrics", "seat,pronouns")
+    seat_row, pronouns = document["metrics"]
+    assert "does not read the MLM's probabilities" in seat_row["not_applicable"]
+    after = float(np.mean([o.skew for o in run_pronoun_probe(lm.with_transform(store.load(fits["self"], lm)))
+                           .occupations]))
+    assert pronouns["after"]["value"] == pytest.approx(after, rel=1e-9)
+
+
+@pytest.mark.parametrize("argv, fragment", [
+    (["--metrics", "nope"], "Unknown metric 'nope'"),
+    (["--metrics", "stereoset"], "give --data stereoset=FILE"),
+    (["--data", "pairs.csv"], "--data takes KIND=FILE"),
+    (["--metrics", "seat", "--data", "crows_pairs=x.csv"], "--data takes KIND=FILE"),
+    (["--pairs", "0"], "--pairs must be at least 1"),
+])
+def test_debias_eval_bad_input_is_one_line_exit_2(fits, capsys, argv, fragment):
+    assert main(["debias", "eval", fits["leace"], *argv]) == 2
+    err = capsys.readouterr().err
+    assert fragment in err and one_error(err), err

@@ -1,9 +1,12 @@
-"""`debias fit`: fit a debiasing transform on sentences and save it for `--debias DIR`."""
+"""`debias fit`: fit a debiasing transform on sentences and save it for `--debias DIR`; `debias eval`: the
+registered bias metrics on the intact model and through the fit, with the difference and the language-model cost."""
 from __future__ import annotations
 
 import argparse
+from typing import Any
 
-from bertlens.cli.common import load, print_json
+from bertlens.cli.common import ProgressBar, load, print_json
+from bertlens.errors import InputError
 
 
 def register(sub, common) -> None:
@@ -22,11 +25,17 @@ def register(sub, common) -> None:
     f.add_argument("--k", type=int, default=1, help="SentenceDebias: principal directions removed (default 1)")
     f.add_argument("--out", required=True, metavar="DIR", help="folder to write fit.json and transform.safetensors")
     f.set_defaults(func=run_fit)
-    e = actions.add_parser("eval", parents=[common], help="a fit's effect on SEAT and its language-model cost")
+    e = actions.add_parser("eval", parents=[common],
+                           help="bias metrics before and after a fit, with the difference and the language-model cost")
     e.add_argument("fit", metavar="DIR", help="a folder written by debias fit")
-    e.add_argument("--metrics", default="seat", help="metrics to compare before and after (so far: seat)")
+    e.add_argument("--metrics", default=",".join(EVAL_METRICS),
+                   help=f"registered metrics compared before and after, comma-separated (default {','.join(EVAL_METRICS)}"
+                        "; stereoset too when --data stereoset=FILE is given)")
     e.add_argument("--data", action="append", default=[], metavar="KIND=FILE",
-                   help="an input for a metric, e.g. word_sets=sent-weat6.jsonl (default: the shipped gender tests)")
+                   help="an input for a metric (KIND: a kind of input or one of its parts, e.g. word_sets=F, "
+                        "crows_pairs=F, stereoset=dev.json, templates=F); default: each kind's shipped data")
+    e.add_argument("--pairs", type=int, metavar="N",
+                   help="score only the first N CrowS pairs (a quicker look; the output says so)")
     e.add_argument("--heldout", metavar="FILE", help="plain sentences, one a line, for the language-model cost "
                                                      "(default: the shipped 40)")
     e.add_argument("--samples", type=int, default=100_000, help="SEAT's permutations (exact below)")
@@ -70,57 +79,137 @@ def run_fit(args: argparse.Namespace) -> int:
     return 0
 
 
-EVAL_METRICS = ("seat",)
+def metric_inputs(names: list[str], data: list[str], pairs: int | None) -> dict[str, Any]:
+    """Each metric's parsed input: its kind's shipped data unless `--data` gives a file for it (or a part of it).
+    Raises InputError for an unknown metric, a --data key no chosen metric reads, or a kind with no shipped data."""
+    from bertlens import kinds, registry
+    from bertlens.cli.run import read_data
+
+    known = registry.names("metric")
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        raise InputError(f"Unknown metric '{unknown[0]}'; choose from {', '.join(known)}.")
+    methods = [registry.get("metric", n) for n in names]
+    chosen = {m.data: kinds.get(m.data) for m in methods if m.data}
+    given: dict[str, list[str]] = {}
+    for item in data:
+        key, sep, path = item.partition("=")
+        kind = next((k for k in chosen.values() if key == k.name or key in [p.key for p in k.parts]), None)
+        if not sep or not path or kind is None:
+            reads = ", ".join(sorted({p.key for k in chosen.values() for p in k.parts}))
+            raise InputError(f"--data takes KIND=FILE for a chosen metric's input ({reads}); got {item[:80]!r}.")
+        given.setdefault(kind.name, []).append(item)
+    out = {}
+    for method in methods:
+        kind = chosen[method.data]
+        texts, _ = read_data(kind, given.get(kind.name, []), None)
+        missing = [p.key for p in kind.required() if p.key not in texts]
+        if missing:
+            raise InputError(f"'{method.name}' reads {kind.title}, which is not shipped: give --data "
+                             f"{missing[0]}=FILE.")
+        parsed = kind.parse(texts, {"source": "the input"})
+        if method.data == "crows_pairs" and pairs is not None:
+            parsed = list(parsed)[:pairs]
+        out[method.name] = parsed
+    return out
+
+
+EVAL_METRICS = ("seat", "crows", "probe", "pronouns")
 
 
 def run_eval(args: argparse.Namespace) -> int:
-    from bertlens.bias import seat
+    from bertlens import registry
     from bertlens.debias import evaluate
     from bertlens.debias.store import load as load_fit
-    from bertlens.errors import InputError
 
-    metrics = [m.strip() for m in args.metrics.split(",") if m.strip()]
-    unknown = [m for m in metrics if m not in EVAL_METRICS]
-    if unknown:
-        raise InputError(f"debias eval compares {', '.join(EVAL_METRICS)} so far; '{unknown[0]}' with a transform is "
-                         "not wired yet.")
-    files = []
-    for item in args.data:
-        key, sep, path = item.partition("=")
-        if key != "word_sets" or not sep or not path:
-            raise InputError(f"--data takes word_sets=FILE; got {item[:80]!r}.")
-        files.append(path)
-    tests = [t for path in files for t in seat.read_word_sets(path)] if files else seat.shipped_gender_tests()
-    heldout = evaluate.read_heldout(args.heldout)
+    _intact_only(args, "debias eval compares the intact model with the fit of DIR")
+    names = list(dict.fromkeys(m.strip() for m in args.metrics.split(",") if m.strip()))
+    if any(item.partition("=")[0] in ("stereoset", "stereoset_file") for item in args.data) and \
+            "stereoset" not in names and args.metrics == ",".join(EVAL_METRICS):
+        names.append("stereoset")
+    if not names:
+        raise InputError("--metrics names no metric.")
+    if args.pairs is not None and args.pairs < 1:
+        raise InputError("--pairs must be at least 1.")
     if not 2 <= args.samples <= 1_000_000:
         raise InputError("--samples must be from 2 to 1,000,000.")
+    inputs = metric_inputs(names, args.data, args.pairs)
+    heldout = evaluate.read_heldout(args.heldout)
+    configs = {}
+    for name in names:
+        method = registry.get("metric", name)
+        given = {"seed": args.seed} if "seed" in method.spec.names() else {}
+        if "samples" in method.spec.names():
+            given["samples"] = args.samples
+        configs[name] = method.spec.validate(given, where=f"'{name}'")
     lm = load(args)
     fit = load_fit(args.fit, lm)
-    changes = evaluate.seat_change(lm, fit, tests, args.samples, args.seed) \
-        if "seat" in metrics and fit.method != "self_debias" else ()
+    changes = []
+    for name in names:
+        method = registry.get("metric", name)
+        reason = method.is_compatible(lm)
+        if reason:
+            raise InputError(reason)
+        bar = ProgressBar(method.title)
+        try:
+            changes.append(evaluate.metric_change(method, lm, fit, inputs[name], configs[name], bar))
+        finally:
+            bar.close()
     cost = evaluate.lm_cost(lm, fit, heldout, seed=args.seed)
+    stereoset = next((c for c in changes if c.metric == "stereoset"), None)
+    lms = evaluate.stereoset_lms(stereoset) if stereoset is not None else None
+    seat_change = next((c for c in changes if c.metric == "seat" and not c.reason), None)
     document = {"model": lm.info.model_id, "fingerprint": lm.fingerprint(), "random_weights": lm.info.random_weights,
                 "transform": fit.name, "debias": fit.describe(),
-                "seat": {**evaluate.summary(changes), "tests": changes} if changes else None,
-                "lm_cost": cost}
+                "crows_pairs": args.pairs, "metrics": [c.as_dict() for c in changes],
+                "seat": _seat_tests(seat_change) if seat_change else None,
+                "lm_cost": {**cost.__dict__, "stereoset_lms": lms}}
     if args.json:
         print_json(document)
         return 0
     print(f"model: {lm.info.model_id} ({lm.fingerprint()})" + ("  RANDOM WEIGHTS: meaningless" if
                                                               lm.info.random_weights else ""))
     print(f"transform: {fit.name}")
-    if changes:
-        total = evaluate.summary(changes)
-        print(f"\nSEAT mean |effect size|: before {total['before']:.3f}, after {total['after']:.3f}, difference "
-              f"{total['difference']:+.3f} (no interval: each test's effect size is fixed by its sets)")
-        print(f"{'test':<24} {'before':>8} {'after':>8} {'p before':>9} {'p after':>9}")
-        for c in changes:
-            print(f"{c.test[:24]:<24} {c.before:+8.3f} {c.after:+8.3f} {c.p_before:9.3g} {c.p_after:9.3g}")
-    elif fit.method == "self_debias":
-        print("\nSEAT: not applicable (Self-Debias leaves the encodings SEAT reads as they are)")
+    if args.pairs is not None:
+        print(f"CrowS-Pairs: the first {args.pairs} pairs only (--pairs)")
+    print(f"\n{'metric':<16} {'before':>26} {'after':>26} {'difference':>26}")
+    for c in changes:
+        if c.reason:
+            print(f"{c.title[:16]:<16} not applicable: {c.reason}")
+            continue
+        print(f"{c.title[:16]:<16} {_cell(c.before.value, c.before.ci_low, c.before.ci_high):>26} "
+              f"{_cell(c.after.value, c.after.ci_low, c.after.ci_high):>26} "
+              f"{_cell(c.difference, c.ci_low, c.ci_high, sign=True):>26}  {c.before.unit}")
+    for c in changes:
+        if not c.reason:
+            print(f"  {c.title}: before/after {c.before.interval or 'no interval'}; difference "
+                  f"{c.interval or 'no interval'}")
+    if seat_change is not None:
+        print(f"\n{'SEAT test':<24} {'before':>8} {'after':>8} {'p before':>9} {'p after':>9}")
+        for t in _seat_tests(seat_change)["tests"]:
+            print(f"{t['test'][:24]:<24} {t['before']:+8.3f} {t['after']:+8.3f} {t['p_before']:9.3g} "
+                  f"{t['p_after']:9.3g}")
     print(f"\nlanguage-model cost on {cost.sentences} held-out sentences ({cost.tokens} masked tokens):")
     print(f"  pseudo-perplexity: before {cost.pppl_before:.4g}, after {cost.pppl_after:.4g}, ratio {cost.ratio:.3f} "
           f"[{cost.ratio_low:.3f}, {cost.ratio_high:.3f}] (bootstrap 95% over sentences)")
     print(f"  top-1 fill-mask agreement with the intact model: {100 * cost.agreement:.1f}% "
           f"[{100 * cost.agreement_low:.1f}, {100 * cost.agreement_high:.1f}]")
+    if lms is not None:
+        print(f"  StereoSet LMS: before {lms['before']:.2f} [{lms['before_ci'][0]:.2f}, {lms['before_ci'][1]:.2f}], "
+              f"after {lms['after']:.2f} [{lms['after_ci'][0]:.2f}, {lms['after_ci'][1]:.2f}] ({lms['interval']})")
     return 0
+
+
+def _cell(value: float, low: float, high: float, sign: bool = False) -> str:
+    import math
+
+    text = f"{value:+.3f}" if sign else f"{value:.3f}"
+    return text if math.isnan(low) else f"{text} [{low:.3f}, {high:.3f}]"
+
+
+def _seat_tests(change) -> dict[str, Any]:
+    """SEAT per test before and after, and the mean |effect size| as Meade et al. (2022) report it."""
+    tests = [{"test": b.test, "before": b.effect_size, "after": a.effect_size, "p_before": b.p_value,
+              "p_after": a.p_value} for b, a in zip(change.before.detail, change.after.detail)]
+    return {"before": change.before.value, "after": change.after.value,
+            "difference": change.after.value - change.before.value, "tests": tests}

@@ -154,3 +154,92 @@ def summary(changes: Sequence[SeatChange]) -> dict[str, Any]:
     before = float(np.mean([abs(c.before) for c in changes])) if changes else math.nan
     after = float(np.mean([abs(c.after) for c in changes])) if changes else math.nan
     return {"before": before, "after": after, "difference": after - before}
+
+
+@dataclass(frozen=True)
+class MetricChange:
+    """A registered metric run on the intact model (`before`) and through the fit (`after`), the same inputs and
+    options, and `after.value - before.value` with its interval (`difference`): `interval` says how it was taken,
+    empty when there is none. `reason` is set instead when the metric cannot run through the fit."""
+
+    metric: str
+    title: str
+    before: Any = None
+    after: Any = None
+    difference: float = math.nan
+    ci_low: float = math.nan
+    ci_high: float = math.nan
+    interval: str = ""
+    reason: str = ""
+
+    def as_dict(self) -> dict[str, Any]:
+        if self.reason:
+            return {"metric": self.metric, "title": self.title, "not_applicable": self.reason}
+        return {"metric": self.metric, "title": self.title, "unit": self.before.unit,
+                "before": _headline(self.before), "after": _headline(self.after),
+                "difference": {"value": self.difference, "ci_low": self.ci_low, "ci_high": self.ci_high,
+                               "interval": self.interval}}
+
+
+def _headline(result: Any) -> dict[str, Any]:
+    return {"value": result.value, "ci_low": result.ci_low, "ci_high": result.ci_high, "interval": result.interval,
+            "n": result.n, "ties": result.ties}
+
+
+def difference(before: Any, after: Any, resamples: int = BOOTSTRAP, seed: int = 0
+               ) -> tuple[float, float, float, str]:
+    """(after − before, low, high, how) for two `MetricResult`s of one metric on the same items, paired by item:
+
+    - a % of items decided yes (CrowS, StereoSet's SS): McNemar's exact test and the paired bootstrap interval of
+      the share decided yes, in points (`bias.compare.paired_decisions`, as two checkpoints are compared);
+    - a count of items decided yes (the probe's occupations): the same, in items;
+    - a mean of the items' scores (the pronoun probe's skew, nats): a paired bootstrap of the mean difference;
+    - anything else (SEAT's mean |effect size| over a handful of fixed tests): no interval."""
+    from bertlens.bias.compare import paired_decisions
+
+    change = after.value - before.value
+    if before.unit == "%" and before.decisions:
+        paired = paired_decisions(before, after, resamples, seed)
+        return change, paired.ci_low, paired.ci_high, f"{paired.test} (McNemar p = {paired.p_value:.3g})"
+    if before.unit == "occupations" and before.decisions:
+        paired = paired_decisions(before, after, resamples, seed)
+        scale = paired.items / 100.0
+        return change, paired.ci_low * scale, paired.ci_high * scale, f"{paired.test}, in items (McNemar p = " \
+                                                                     f"{paired.p_value:.3g})"
+    scores_after = {d.item: d.score for d in after.decisions}
+    shared = [(d.score, scores_after[d.item]) for d in before.decisions if d.item in scores_after]
+    mean_of_scores = shared and math.isclose(float(np.mean([b for b, _ in shared])), before.value, rel_tol=1e-9,
+                                             abs_tol=1e-12)
+    if mean_of_scores and len(shared) > 1:
+        diffs = np.array([a - b for b, a in shared])
+        rng = np.random.default_rng(seed)
+        means = diffs[rng.integers(0, len(diffs), size=(resamples, len(diffs)))].mean(axis=1)
+        low, high = np.percentile(means, [2.5, 97.5])
+        return change, float(low), float(high), (f"paired percentile bootstrap 95% over {len(diffs)} items, "
+                                                 f"{resamples} resamples, seed {seed}")
+    return change, math.nan, math.nan, ""
+
+
+def metric_change(method: Any, lm: LoadedModel, fit: Fit, inputs: Any, config: dict[str, Any],
+                  context: Any) -> MetricChange:
+    """`method` (a registered metric) on the intact model and on `lm.with_transform(fit)`, with the same inputs
+    and options, and their difference; `reason` instead when the metric cannot run through the fit."""
+    debiased = lm.with_transform(fit)
+    reason = method.is_compatible(debiased)
+    if reason:
+        return MetricChange(method.name, method.title, reason=reason)
+    before = method.run(lm, inputs, config, context)
+    after = method.run(debiased, inputs, config, context)
+    change, low, high, how = difference(before, after)
+    return MetricChange(method.name, method.title, before, after, change, low, high, how)
+
+
+def stereoset_lms(change: MetricChange) -> dict[str, Any] | None:
+    """StereoSet's language-model score before and after (the share of examples whose meaningful sentences score
+    above the unrelated one), with its bootstrap intervals over target terms: a cost, beside pseudo-perplexity."""
+    if change.reason or change.before.detail is None or change.before.detail.overall is None:
+        return None
+    before, after = change.before.detail.overall, change.after.detail.overall
+    return {"before": before.lms, "before_ci": list(before.lms_ci), "after": after.lms,
+            "after_ci": list(after.lms_ci), "difference": after.lms - before.lms,
+            "interval": "bootstrap 95% over target terms"}
