@@ -5,7 +5,9 @@ client speaking Streamlit's protocol as a browser tab does (the browser itself i
 half run fill-mask, half run the gender-bias probe, each with its own inputs, for a fixed number of rounds. Every session
 must show the result the core computes for *its* input, with no error, and the server's resident memory
 (children included) must grow less than 300 MB over the idle app: the model stays one copy. The figures are
-written to test-artifacts/load.json.
+written to test-artifacts/load.json, with the README's bound (the idle app with the model + BERT_LENS_STORE_MB +
+100 MB per session), which the 300 MB limit keeps well inside; scripts/load_measure.py checks that bound and the
+queue's fairness with 20 browser sessions on the full-size model.
 
 `test_result_caches_are_bounded` feeds 1,000 distinct inputs to the app's cached functions and checks that the
 caches never hold more than `max_entries`; a source scan checks that every cache in the app declares its bounds.
@@ -26,6 +28,7 @@ import pytest
 
 from bertlens import bias
 from bertlens.fill_mask import Filters, fill_mask
+from bertlens.settings import server
 from app_support import job_runner
 from browser_support import ARTIFACTS, ROOT, app_pages, running_app
 
@@ -33,6 +36,7 @@ SESSIONS = 8
 FILL_MASK_ROUNDS = 3
 BIAS_ROUNDS = 2
 RSS_LIMIT = 300 * 2**20
+PER_SESSION_MB = 100  # the README's bound: the store plus the model plus this much per session
 SESSION_TIMEOUT_S = 150
 RUN_TIMEOUT_S = 90
 JOB_POLL_S = 0.5  # the probe runs as a job: a session reruns the page, as the browser's polling fragment would
@@ -269,6 +273,9 @@ def test_eight_sessions_at_once(tiny_model_dir, lm):
         "rss_peak_mb": round(sampler.peak / 2**20, 1),
         "rss_after_mb": round(after / 2**20, 1),
         "rss_growth_peak_mb": round((sampler.peak - baseline) / 2**20, 1),
+        "bound_mb": round(baseline / 2**20 + server().store_mb + PER_SESSION_MB * SESSIONS, 1),
+        "bound": f"the idle app with the model + BERT_LENS_STORE_MB + {PER_SESSION_MB} MB x {SESSIONS} sessions (the "
+                 "README's rule; RSS_LIMIT, checked here, is stricter)",
         "seconds": round(seconds, 1),
         "per_session": [log.__dict__ for log in logs],
     }
