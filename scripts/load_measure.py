@@ -7,8 +7,9 @@ the README's Deploying section and writes the figures to test-artifacts/:
   browser, scores one file of that size. B's run must be number 1 in the queue and start within one run's time
   (the run A already has going, + 2 s for the page's polling), where one run's time is the longest of a run
   alone (on the idle server, first) and B's run under the load. A file's size is `--pairs`, or by default as
-  many pairs as make one run last `--run-s` at the pace of an 8-pair run alone: a run must outlast A's asking
-  for the others, or A never holds `--queued` waiting (the check then fails and says so).
+  many pairs as make one run last `--run-s` at the pace of an 8-pair run alone (the run alone is then that run's
+  time scaled to the size): a run must outlast A's asking for the others, or A never holds `--queued` waiting
+  (the check then fails and says so).
 - **Memory.** Every other session opens the attention page and types its own text of `--words` words (cut to
   512 tokens: the page that held ~390 MB per session before issue 28), one tab per browser at a time, and stays
   open. The server's resident memory (children included), sampled every 0.25 s from the first session to the last
