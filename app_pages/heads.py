@@ -45,7 +45,8 @@ def introduction() -> None:
     with st.expander("Go deeper: the definitions"):
         st.markdown(
             "With **y = P(T1) / P(T2)** at the mask (the two target words):\n\n"
-            "- **Total effect** TE = y(swapped text) / y(text) − 1.\n"
+            "- **Total effect** TE = y(swapped text) / y(text) − 1, shown in % (+0.10 is +10%), as every effect "
+            "on this page.\n"
             "- **Natural indirect effect** of head (l, h): NIE = y(text, with that head's output taken from the "
             "swapped text's run) / y(text) − 1. A head's output is its slice of the attention context (before the "
             "layer's output projection), at every position.\n"

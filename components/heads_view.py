@@ -4,6 +4,10 @@ head to its attention pattern, and the across-templates result.
 Colours: one diverging scale, symmetric around 0 (white), orange where patching the head moves the ratio the way
 the swap does (positive NIE), blue the other way. The scale is fixed at ±FIXED_SCALE (a head that doubles or halves
 the ratio fills it) unless stretched to the largest |NIE| on the grid, and the colour bar says which.
+
+One unit on the page: every effect (total effect, NIE, layers, intervals) reads as a % change of the ratio, in the
+headline, the map's colour bar and hover, the tables (columns named "(%)") and the SVG; the JSON and CSV downloads
+keep the fractions the core computes (0.0764 for +7.64%), as their field names say.
 """
 from __future__ import annotations
 
@@ -19,8 +23,8 @@ import streamlit as st
 
 from bertlens import svg
 from bertlens.mediation import HeadEffect, Mediation, SwapLengthError
-from bertlens.export import csv_text
 from bertlens.numbers import significant
+from bertlens.export import csv_text
 from bertlens.results import MetricResult
 from bertlens.serialize import jsonable
 from components.attention_widgets import head_from_selection
@@ -35,9 +39,16 @@ ATTENTION_PAGE = "attention"
 INDIRECT_EFFECT = (
     "A head's **indirect effect** (NIE) is how much the ratio moves when only that head's output is taken from the "
     "swapped sentence while everything else still reads the original: the part of the swap's effect that can flow "
-    "through that one head. +0.10 means the ratio grows by 10%; 0 means the head carries none of it.")
+    "through that one head. +10% means the ratio grows by a tenth; 0% means the head carries none of it.")
+PERCENT_COLUMN = "%+.2f%%"  # a table's column of effects already times 100
 RANDOM_NOTE = ("This model has random weights: its heads carry nothing real. The heads of bert-large-cased are not "
                "known here; load the real weights to see them.")
+
+
+def percent(value: float, digits: int = 3, sign: bool = True) -> str:
+    """An effect (a fraction of the ratio) in the page's one unit, with `digits` significant digits in the one
+    number format: 0.0764 -> "+7.64%", 4.5e-5 -> "+0.0045%"."""
+    return significant(100 * float(value), digits, sign=sign) + "%"
 
 
 def scale_of(values: np.ndarray, stretch: bool) -> tuple[float, str]:
@@ -45,8 +56,8 @@ def scale_of(values: np.ndarray, stretch: bool) -> tuple[float, str]:
     if stretch:
         top = float(np.nanmax(np.abs(values))) if np.isfinite(values).any() else 0.0
         top = top if top > 0 else 1e-9
-        return top, f"stretched to the data: ±{top:.3g}"
-    return FIXED_SCALE, f"fixed ±{FIXED_SCALE:g}; stronger heads get the end colour"
+        return top, f"stretched to the data: ±{percent(top, sign=False)}"
+    return FIXED_SCALE, f"fixed ±{percent(FIXED_SCALE, sign=False)}; stronger heads get the end colour"
 
 
 def nie_heatmap(grid: np.ndarray, stretch: bool = False, selected: tuple[int, int] | None = None,
@@ -59,13 +70,12 @@ def nie_heatmap(grid: np.ndarray, stretch: bool = False, selected: tuple[int, in
     hover = []
     for l in range(layers):
         for h in range(heads):
-            line = f"Layer {l + 1}, head {h + 1}<br>NIE {significant(grid[l, h], sign=True)}"
+            line = f"Layer {l + 1}, head {h + 1}<br>NIE {percent(grid[l, h])}"
             if low is not None and high is not None:
-                line += (f"<br>95% interval [{significant(low[l, h], sign=True)}, "
-                         f"{significant(high[l, h], sign=True)}]")
+                line += f"<br>95% interval [{percent(low[l, h])}, {percent(high[l, h])}]"
             hover.append(line + "<br>click: open its attention pattern")
-    colorbar = dict(orientation="h", y=-0.01, yanchor="top", thickness=12, len=0.9,
-                    title=dict(text=f"NIE ({note})", side="bottom"))
+    colorbar = dict(orientation="h", y=-0.01, yanchor="top", thickness=12, len=0.9, tickformat="+.2~%",
+                    title=dict(text=f"NIE, % change of the ratio ({note})", side="bottom"))
     fig = go.Figure(go.Heatmap(z=grid, x=x, y=y, colorscale=SCALE, zmin=-top, zmax=top, zmid=0,
                                colorbar=colorbar, hoverinfo="skip"))
     cx, cy = np.meshgrid(x, y)
@@ -96,8 +106,9 @@ def nie_svg(grid: np.ndarray, stretch: bool = False, title: str = "Indirect effe
     return svg.grid_svg(svg.Grid(
         title=title, rows=[f"layer {l + 1}" for l in range(layers)], columns=[str(h + 1) for h in range(heads)],
         values=grid.tolist(), low=-top, high=top, scale=stops,
-        texts=[[significant(v, 2, sign=True) for v in row] for row in grid.tolist()],
-        colour_label="NIE", column_title="head", note=f"Colour scale {note}."), font_px=11)
+        texts=[[percent(v, 2) for v in row] for row in grid.tolist()],
+        colour_label="NIE (%)", column_title="head", note=f"NIE in % change of the ratio; colour scale {note}."),
+        font_px=11)
 
 
 def pale_note(grid: np.ndarray, stretch: bool) -> str | None:
@@ -122,9 +133,9 @@ def layer_bars(attention: Sequence[float], mlp: Sequence[float], attention_ci: t
             low, high = (np.asarray(v, dtype=float) for v in ci)
             error = dict(type="data", symmetric=False, array=high - values, arrayminus=values - low, thickness=1)
         fig.add_trace(go.Bar(x=layers, y=values, name=name, marker_color=colour, error_y=error,
-                             hovertemplate=f"layer %{{x}}, {name}: %{{y:+.4f}}<extra></extra>"))
+                             hovertemplate=f"layer %{{x}}, {name}: %{{y:+.2%}}<extra></extra>"))
     fig.update_layout(barmode="group", height=320, margin=dict(l=60, r=10, t=30, b=40),
-                      legend=dict(orientation="h", y=1.12), yaxis_title="change of the ratio")
+                      legend=dict(orientation="h", y=1.12), yaxis_title="change of the ratio (%)")
     fig.update_yaxes(tickformat=".2~%")
     fig.update_xaxes(title_text="layer", dtick=1 if len(layers) <= 24 else 2)
     fig.add_hline(y=0, line_color="#868e96", line_width=1)
@@ -162,11 +173,12 @@ def swap_error(exc: SwapLengthError) -> None:
 
 def top_heads_table(heads: Sequence[HeadEffect], low: np.ndarray | None = None,
                     high: np.ndarray | None = None) -> pd.DataFrame:
+    """The heads with their NIE (and interval) in % of the ratio, as the map and the headline give them."""
     frame = pd.DataFrame({"layer": [h.layer for h in heads], "head": [h.head for h in heads],
-                          "NIE": [h.nie for h in heads]})
+                          "NIE (%)": [100 * h.nie for h in heads]})
     if low is not None and high is not None:
-        frame["95% low"] = [float(low[h.layer - 1, h.head - 1]) for h in heads]
-        frame["95% high"] = [float(high[h.layer - 1, h.head - 1]) for h in heads]
+        frame["95% low (%)"] = [100 * float(low[h.layer - 1, h.head - 1]) for h in heads]
+        frame["95% high (%)"] = [100 * float(high[h.layer - 1, h.head - 1]) for h in heads]
     return frame
 
 
@@ -216,14 +228,14 @@ def show_mediation(result: Mediation, *, stretch: bool, key: str, selected_key: 
             layer, head = selected
             st.link_button(f"Open head {layer}.{head} on Attention",
                            attention_link(result.text, layer, head, is_on()), icon=":material/hub:")
-            st.caption(f"Layer {layer}, head {head}: NIE {grid[layer - 1, head - 1]:+.4f}. The page opens in a new "
+            st.caption(f"Layer {layer}, head {head}: NIE {percent(grid[layer - 1, head - 1])}. The page opens in a new "
                        "tab with this text.")
         else:
             st.caption("No head chosen yet: click one on the map.")
     with right:
         st.write("Heads that carry the most of the effect")
         st.dataframe(top_heads_table(result.ranked(10)), hide_index=True, width="stretch",
-                     column_config={"NIE": st.column_config.NumberColumn(format="%+.4f")})
+                     column_config={"NIE (%)": st.column_config.NumberColumn(format=PERCENT_COLUMN)})
     st.subheader("Whole layers")
     st.caption("Patching one layer's whole attention output, or its MLP's inner activation, from the swapped run.")
     st.plotly_chart(style(layer_bars(result.attention_layers, result.mlp_layers)), key=f"{key}_layers",
@@ -261,15 +273,17 @@ def show_template_mediation(result: MetricResult, *, stretch: bool, key: str, pr
         st.caption(md_escape(note))
     st.write("Heads that carry the most of the effect, with their intervals over templates")
     st.dataframe(top_heads_table(detail.top_heads, low, high), hide_index=True, width="stretch",
-                 column_config={c: st.column_config.NumberColumn(format="%+.4f")
-                                for c in ("NIE", "95% low", "95% high")})
+                 column_config={c: st.column_config.NumberColumn(format=PERCENT_COLUMN)
+                                for c in ("NIE (%)", "95% low (%)", "95% high (%)")})
     st.plotly_chart(style(layer_bars(detail.attention_layers.mean, detail.mlp_layers.mean,
                                      (detail.attention_layers.low, detail.attention_layers.high),
                                      (detail.mlp_layers.low, detail.mlp_layers.high))),
                     key=f"{key}_layers", width="stretch", config={"displaylogo": False})
     with st.expander("Templates, occupations and sentences"):
-        st.dataframe(pd.DataFrame({"template": list(detail.templates), "mean TE": list(detail.template_te)}),
-                     hide_index=True, width="stretch")
+        st.dataframe(pd.DataFrame({"template": list(detail.templates),
+                                   "mean TE (%)": [100 * te for te in detail.template_te]}),
+                     hide_index=True, width="stretch",
+                     column_config={"mean TE (%)": st.column_config.NumberColumn(format=PERCENT_COLUMN)})
         st.dataframe(pd.DataFrame({
             "occupation": [c.occupation for c in detail.occupations],
             "% women (BLS)": [c.pct_women for c in detail.occupations],

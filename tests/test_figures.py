@@ -110,6 +110,7 @@ def test_the_download_script_survives_streamlits_sanitiser():
 
 
 def test_nie_grid_svg_writes_every_heads_effect_in_the_one_format():
+    """In the one number format and the page's one unit, % of the ratio."""
     from bertlens.numbers import significant
     from components.heads_view import nie_svg
 
@@ -117,5 +118,5 @@ def test_nie_grid_svg_writes_every_heads_effect_in_the_one_format():
     grid[1, 2] = 4.5e-5
     shown = own_texts(nie_svg(grid))
     for value in grid.ravel():
-        assert significant(float(value), 2, sign=True) in shown
-    assert "+4.5e-5" in shown and {"layer 1", "layer 3", "head"} <= set(shown)
+        assert significant(100 * float(value), 2, sign=True) + "%" in shown
+    assert "+0.0045%" in shown and {"layer 1", "layer 3", "head"} <= set(shown)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
@@ -81,6 +82,36 @@ def test_the_map_matches_the_core_and_a_head_links_to_its_attention(app_env, lm)
     heat = heatmap_of(at, "hd_pair_grid")
     top = float(np.abs(want.grid()).max())
     assert heat["zmax"] == pytest.approx(top) and heat["zmin"] == pytest.approx(-top)
+
+
+def test_every_effect_on_the_page_reads_in_percent(app_env, lm):
+    """One unit per page: the total effect, the map's colour bar and hover, the chosen head's caption and the top
+    heads' table all give % of the ratio (the table once read -0.0764 beside a headline of -7.6%)."""
+    at = open_page({"text": TEXT, "swap": "nurse=man", "targets": "she,he", "head": "2.3"})
+    at = press_and_finish(at, "hd_run")
+    want = mediate(lm, TEXT, "nurse=man", "she,he")
+    assert at.metric[0].value == f"{want.total_effect:+.1%}"
+    table = next(d.value for d in at.dataframe if "NIE (%)" in d.value.columns)
+    top = want.ranked(10)
+    assert np.allclose(table["NIE (%)"], [100 * h.nie for h in top], rtol=1e-4, atol=1e-6)
+    assert "NIE" not in table.columns
+    column = json.loads(next(d for d in at.dataframe if "NIE (%)" in d.value.columns).proto.columns)
+    assert column["NIE (%)"]["type_config"]["format"].endswith("%%")
+    heat = heatmap_of(at, "hd_pair_grid")
+    bar = heat["colorbar"]
+    assert bar["tickformat"].endswith("%") and "% change of the ratio" in bar["title"]["text"]
+    assert "±100%" in bar["title"]["text"]
+    spec = json.loads(next(c for c in at.get("plotly_chart") if c.key == "hd_pair_grid").proto.spec)
+    hovers = spec["data"][1]["hovertext"]
+    assert all(re.search(r"NIE [+-]?[\d.e-]+%", h) for h in hovers)
+    caption = next(c.value for c in at.caption if c.value.startswith("Layer 2, head 3: NIE"))
+    assert re.match(r"Layer 2, head 3: NIE [+-]?[\d.e-]+%\.", caption)
+    layers = json.loads(next(c for c in at.get("plotly_chart") if c.key == "hd_pair_layers").proto.spec)
+    assert layers["layout"]["yaxis"]["tickformat"].endswith("%")
+    assert all("%{y:+.2%}" in trace["hovertemplate"] for trace in layers["data"])
+    at.toggle(key="hd_stretch").set_value(True).run()
+    bar = heatmap_of(at, "hd_pair_grid")["colorbar"]
+    assert f"±{100 * float(np.abs(want.grid()).max()):.3g}"[:4] in bar["title"]["text"]
 
 
 def test_the_attention_link_opens_that_head(app_env):
