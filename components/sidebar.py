@@ -51,3 +51,62 @@ def precision_picker(device_type: str, configured: str) -> str:
             else:
                 st.caption("Top-10 agreement with float32: not measured yet (run `python -m bertlens bench`).")
     return chosen
+
+
+FIT_KEY = "debias_fit"
+SWITCH_KEY = "debias_on"
+
+
+def adopt_fit(fit) -> None:
+    """Make `fit` (a `bertlens.debias.store.Fit`) this session's transform for the sidebar switch: the fit stays on
+    the server (`services.debias.keep`), the session keeps its key only. A new fit starts switched off, and the page
+    reruns so that the switch appears in the sidebar."""
+    from services import debias
+
+    key = debias.keep(fit)
+    if st.session_state.get(FIT_KEY) != key:
+        st.session_state[FIT_KEY] = key
+        st.rerun()
+
+
+def switch_key(fit_key: str) -> str:
+    """The switch's widget key, one per fit: a new fit starts switched off."""
+    return f"{SWITCH_KEY}_{fit_key.split(':')[-1]}"
+
+
+def debias_switch(lm: LoadedModel, where) -> LoadedModel:
+    """The sidebar switch "Debiased: LEACE at layer 24" once this session has fitted a transform (on the page
+    "What if we remove it?"); while it is on, every page of this script run sees the model through it
+    (`services.model.use_transform`) and says so (`debias_banner`). Drawn in `where` (a sidebar container above
+    the model's facts). Returns `lm` as the pages see it."""
+    from services import debias
+    from services.model import use_transform
+
+    from components.presentation import is_on
+
+    key = st.session_state.get(FIT_KEY)
+    if is_on():  # the top bar has no room for the page at 1024 px: its link is here
+        with where:
+            st.page_link("app_pages/debias.py", label="What if we remove it?", icon=":material/filter_alt:")
+    if not key:
+        return lm
+    fit = debias.fit_of(key)
+    with where:
+        st.subheader("Debiasing")
+        if fit is None:
+            st.caption("The transform fitted on “What if we remove it?” is no longer kept on the server; fit it "
+                       "again there.")
+            return lm
+        on = st.toggle(md_escape(fit.name), key=switch_key(key),
+                       help="On: Fill-mask, the probe, Explain and every other page see the model through this "
+                            "transform, and say so. Off: the intact model.")
+    use_transform(fit if on else None)
+    return lm.with_transform(fit) if on else lm
+
+
+def debias_banner(lm: LoadedModel, url_path: str) -> None:
+    """What every page says while the switch is on: its results are the transformed model's, not the intact one's.
+    Not on "What if we remove it?" (`url_path` "debias"), which always shows both."""
+    if lm.transform_name and url_path != "debias":
+        st.info(f"**{md_escape(lm.transform_name)}**: every result on this page is computed through this transform, "
+                "not by the intact model (turn it off in the sidebar).", icon=":material/filter_alt:")

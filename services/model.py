@@ -61,12 +61,22 @@ def load(precision: str | None = None) -> LoadedModel:
     s = settings()
     lm = _model(s.for_precision(precision or s.resolved_dtype()))
     _CURRENT.model = lm
+    _CURRENT.transform = None
     return lm
 
 
+def use_transform(fit) -> None:
+    """Pages of this script run see the model through `fit` (a `bertlens.debias.store.Fit`; None: intact): the
+    frame calls it after `load` when the session's sidebar switch is on."""
+    _CURRENT.transform = fit
+
+
 def current() -> LoadedModel | None:
-    """The model this script run's frame opened, if any."""
-    return getattr(_CURRENT, "model", None)
+    """The model this script run's frame opened, if any, seen through the session's debiasing transform when its
+    switch is on (`use_transform`): a copy whose key differs, so no cached result of the intact model is shown."""
+    lm = getattr(_CURRENT, "model", None)
+    fit = getattr(_CURRENT, "transform", None)
+    return lm if lm is None or fit is None else lm.with_transform(fit)
 
 
 def second(model: str, precision: str):

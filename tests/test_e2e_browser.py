@@ -97,6 +97,11 @@ PAGES = {
         payload_key="hd_text", payload_suffix=" [MASK] was late.",
     ),
     "glossary": BrowserPage(title="Glossary", view="[data-testid=stMain] li"),
+    "debias": BrowserPage(
+        title="What if we remove it?", click=("Fit",), view=".st-key-db_direction_run button",
+        shows=lambda lm, i: [("[data-testid=stAlert]", f"Debiased: LEACE at layer {lm.config.num_hidden_layers}: "
+                                                       "fitted on")],
+    ),
     "counterfactual": BrowserPage(
         title="Counterfactual sentences", inputs={"cf_text": "He said that his [MASK] was late."},
         shows=lambda lm, i: [("[data-testid=stText]", counterfactual(lm, i["cf_text"]).counterfactual_text)],

@@ -1,0 +1,116 @@
+"""The page "What if we remove it?" as a user drives it (AppTest, the tiny random model): LEACE fitted as a job,
+the gender direction intact and debiased, the comparisons and the published figures, and the sidebar switch that
+shows every page through the fit and says so."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+from streamlit.testing.v1 import AppTest
+
+from app_support import finish_jobs, press_and_finish
+
+ROOT = Path(__file__).resolve().parent.parent
+PAGE = "app_pages/debias.py"
+
+
+def open_page(app_env) -> AppTest:
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=240).run()
+    at.switch_page(PAGE).run()
+    assert not at.exception, at.exception
+    return at
+
+
+def figure(at: AppTest, key: str) -> dict:
+    found = [c for c in at.get("plotly_chart") if c.proto.id and key in c.proto.id]
+    assert found, f"no chart {key}"
+    return json.loads(found[0].proto.spec)
+
+
+def plain(text: str) -> str:
+    """Markdown text as a reader sees it (the page escapes what it writes)."""
+    return text.replace("\\", "")
+
+
+def switches(at: AppTest) -> list:
+    return [t for t in at.sidebar.toggle if t.key and t.key.startswith("debias_on")]
+
+
+def fit_leace(at: AppTest, layers: list[int]) -> AppTest:
+    at.selectbox(key="db_method").set_value("leace").run()
+    at.multiselect(key="db_layers").set_value(layers).run()
+    press_and_finish(at, "db_fit_run")
+    return finish_jobs(at)
+
+
+def test_fitting_leace_shows_the_direction_collapse_and_a_switch_that_changes_fill_mask(app_env):
+    at = open_page(app_env)
+    assert at.title[0].value == "What if we remove it?"
+    assert any("Press Fit" in i.value for i in at.info)
+    assert not switches(at)
+
+    at = fit_leace(at, [2])
+    assert not at.error, [e.value for e in at.error]
+    assert any("Debiased: LEACE at layer 2" in plain(s.value) for s in at.success)
+    switch = switches(at)
+    assert len(switch) == 1 and plain(switch[0].label) == "Debiased: LEACE at layer 2" and not switch[0].value
+
+    press_and_finish(at, "db_direction_run")
+    collapse = plain(" ".join(s.value for s in at.success))
+    assert "collapses at layer 2" in collapse
+    gap = figure(at, "db-gap")
+    intact, after = gap["data"][0]["y"], gap["data"][1]["y"]
+    assert abs(after[1]) < 1e-3 * abs(intact[1]) and after[0] == intact[0]
+    assert "LEACE at layer 2" in gap["data"][1]["name"]
+    dots = figure(at, "db-occupations")
+    names = {trace.get("name") for trace in dots["data"]}
+    assert "intact model" in names and any(n and "LEACE" in n for n in names)
+
+    at.switch_page("app_pages/fill_mask.py").run()
+    intact_chart = figure(at, "")["data"][0]["x"]
+    assert not any("Debiased" in plain(i.value) for i in at.info)
+    switches(at)[0].set_value(True).run()
+    assert not at.exception
+    assert any("Debiased: LEACE at layer 2" in plain(i.value) and "every result on this page" in plain(i.value)
+               for i in at.info)
+    debiased_chart = figure(at, "")["data"][0]["x"]
+    assert not np.allclose(intact_chart, debiased_chart)
+
+
+def test_the_comparisons_intact_beside_debiased_with_the_cost_and_the_published_figures(app_env):
+    at = fit_leace(open_page(app_env), [1, 2])
+    press_and_finish(at, "db_seat_run")
+    press_and_finish(at, "db_cost_run")
+    press_and_finish(at, "db_probe_run")
+    assert not at.error, [e.value for e in at.error]
+    table = at.dataframe[0].value
+    assert list(table["metric"]) == ["SEAT", "CrowS"]
+    seat = table.set_index("metric").loc["SEAT"]
+    assert seat["intact"] != seat["debiased"] and seat["difference"] == seat["debiased"] - seat["intact"]
+    bars = figure(at, "db-seat")
+    assert len(bars["data"]) == 2 and bars["data"][1]["name"] == "Debiased: LEACE at layers 1, 2"
+    shown = {m.label.replace("\\", ""): m.value for m in at.metric}
+    assert {"Pseudo-perplexity, intact", "Pseudo-perplexity, debiased", "Ratio (debiased / intact)",
+            "Top-1 agreement", "Notable occupations, intact", "Notable occupations, debiased"} <= set(shown)
+    dots = figure(at, "db-probe")
+    assert not np.allclose(dots["data"][1]["x"], dots["data"][2]["x"])
+    texts = plain(" ".join(w.value for w in at.warning) + " ".join(c.value for c in at.caption))
+    assert "None of these figures is published for bert-large-cased" in texts and "Meade" in texts
+    published = at.dataframe[1].value
+    assert list(published["method"]) == ["intact", "SentenceDebias", "INLP"]
+    assert list(published["SEAT mean |effect|"]) == [0.620, 0.434, 0.204]
+    ours = at.dataframe[2].value
+    assert ours["SEAT mean |effect|"].tolist() == [seat["intact"], seat["debiased"]]
+    assert "random-weights model" in texts
+
+
+def test_self_debias_fits_nothing_and_says_what_it_cannot_compare(app_env):
+    at = open_page(app_env)
+    at.selectbox(key="db_method").set_value("self_debias").run()
+    assert not at.multiselect
+    press_and_finish(at, "db_fit_run")
+    at = finish_jobs(at)
+    assert any("Debiased: Self-Debias: nothing is fitted" in plain(s.value) for s in at.success)
+    assert any("leaves the hidden states alone" in plain(i.value) for i in at.info)
+    assert "db_cost_run" in [b.key for b in at.button]
