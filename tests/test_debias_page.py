@@ -77,6 +77,13 @@ def test_fitting_leace_shows_the_direction_collapse_and_a_switch_that_changes_fi
     debiased_chart = figure(at, "")["data"][0]["x"]
     assert not np.allclose(intact_chart, debiased_chart)
 
+    at.switch_page("app_pages/explain.py").run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert any("Debiased: LEACE at layer 2" in plain(i.value) for i in at.info)
+    at.switch_page(PAGE).run()
+    assert not any("every result on this page" in plain(i.value) for i in at.info), "the lab shows both models"
+    assert switches(at)[0].value, "the switch stays on across pages"
+
 
 def test_the_comparisons_intact_beside_debiased_with_the_cost_and_the_published_figures(app_env):
     at = fit_leace(open_page(app_env), [1, 2])
