@@ -324,7 +324,7 @@ for name, tab in zip(GENERAL_KINDS, general_tabs):
         general_results += kind_panel.panel(lm, kinds.get(name), registry.methods("metric", name))
 
 with two_tab:
-    audit_views.two_models_tab(lm, config, crows_pairs)
+    audit_views.two_models_tab(lm, config, crows_pairs, stereoset_run)
 
 with many_tab:
     audit_views.checkpoints_tab()

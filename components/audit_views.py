@@ -129,7 +129,9 @@ def metrics_download(lm: LoadedModel, result: MetricsResult, source: str, data: 
 
 # ---------------------------------------------------------------- two models
 
-def two_models_tab(lm: LoadedModel, probe_config: Any, pairs: list[CrowsPair] | None) -> None:
+def two_models_tab(lm: LoadedModel, probe_config: Any, pairs: list[CrowsPair] | None, stereoset: Any = None) -> None:
+    """`stereoset`: the StereoSet tab's finished run of this model (`components.stereoset_view.StereoSetRun`), whose
+    file and split the second model is scored on; None: not run there."""
     st.markdown("Compare this model with a second checkpoint. Both are compared on words: each model scores every "
                 "occupation and sentence with its own vocabulary. The second model is loaded only when you press the "
                 "button. " + SECOND_MODEL_NOTE)
@@ -179,6 +181,20 @@ def two_models_tab(lm: LoadedModel, probe_config: Any, pairs: list[CrowsPair] | 
                                   button="Compare CrowS-Pairs metrics", key="bias_two_crows_run")
     if done is not None:
         first, other = (r.detail for r in done)
+    stereoset_done = stereoset_requests = None
+    if stereoset is None:
+        st.info("Score a StereoSet file on the StereoSet tab to compare the two models on its examples here.")
+    else:
+        from components.stereoset_view import stereoset_inputs
+
+        data, config = stereoset_inputs(lm, stereoset)
+        method = get("metric", "stereoset")
+        if method.is_compatible(second):
+            st.info(md_escape(method.is_compatible(second)))
+        else:
+            stereoset_requests = [Request(method, model, data, config, f"StereoSet ({model.info.model_id})")
+                                  for model in (lm, second)]
+            stereoset_done = job_area(stereoset_requests, button="Compare StereoSet", key="bias_two_stereoset_run")
         show_probe_comparison(compare_probe(lm, first, second, other))
     if crows_done is not None:
         n = len(crows_done) // 2
@@ -187,6 +203,11 @@ def two_models_tab(lm: LoadedModel, probe_config: Any, pairs: list[CrowsPair] | 
         show_crows_comparison(compare_crows(lm, ra, second, rb))
 
 
+    if stereoset_done is not None:
+        from bertlens.bias.compare import compare_stereoset
+
+        a_run, b_run = (r.detail for r in stereoset_done)
+        show_stereoset_comparison(compare_stereoset(lm, a_run, second, b_run))
 def second_model_box(lm: LoadedModel) -> str | None:
     """The second checkpoint's name: a choice among the models the operator allows (BERT_LENS_ALLOWED_MODELS), or a
     free hub id or folder when the operator allows any. None when no other model is allowed."""
@@ -241,6 +262,28 @@ def show_crows_comparison(comparison) -> None:
 
 
 # ---------------------------------------------------------------- saved audits
+
+def show_stereoset_comparison(comparison) -> None:
+    st.subheader("StereoSet: A and B on the same examples")
+    for note in comparison.notes:
+        st.info(md_escape(note))
+    a, b = st.columns(2)
+    a.metric("SS, model A", f"{comparison.ss_a:.2f}")
+    b.metric("SS, model B", f"{comparison.ss_b:.2f}")
+    paired = comparison.paired
+    st.dataframe(pd.DataFrame([{"examples both scored": comparison.examples,
+                                "decided differently": comparison.decided_differently,
+                                "A only / B only": f"{paired.a_only} / {paired.b_only}",
+                                "B − A (points of examples)": paired.difference, "95% low": paired.ci_low,
+                                "95% high": paired.ci_high, "McNemar exact p": paired.p_value}]),
+                 hide_index=True, width="stretch",
+                 column_config={**{k: st.column_config.NumberColumn(format="%.1f")
+                                   for k in ("B − A (points of examples)", "95% low", "95% high")},
+                                "McNemar exact p": st.column_config.NumberColumn(format="%.4g")})
+    st.caption(md_escape(f"Examples whose stereotype sentence scores above the anti-stereotype one (a tie counts as "
+                         f"not), {paired.summary}. {paired.test}. SS averages over target terms, so B − A here is in "
+                         "examples, not in SS points."))
+
 
 def page_config(lm: LoadedModel, inputs: dict[str, Any]) -> audit.AuditConfig:
     """The page's whole audit: `inputs` holds templates, pairs, chosen_pairs, occupations (None: shipped), crows_file

@@ -198,6 +198,13 @@ def _parse(lm, name: str, raw: bytes) -> ss.StereoSetData:
     return cached("stereoset-file", lm, {"name": name}, raw, lambda: ss.parse_stereoset(raw, f"'{name}'"))
 
 
+def stereoset_inputs(lm, run: StereoSetRun) -> tuple[ss.StereoSetData, dict]:
+    """The parsed file and the validated options of `run` (from the one store), for running the same request on
+    another model: equal inputs give equal keys, so this model's run is read back, not run again."""
+    method = registry.get("metric", "stereoset")
+    return _parse(lm, run.name, run.data), method.spec.validate({"split": run.result.detail.split})
+
+
 def stereoset_tab(lm) -> StereoSetRun | None:
     """The whole view: the file, the split, the run as a job (progress, queue place and Stop in the job panel),
     then the result. Returns the finished run (or a stopped run's partial result)."""

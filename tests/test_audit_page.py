@@ -121,3 +121,42 @@ def test_a_saved_report_keeps_and_shows_its_metric_headlines_and_agreement(app_e
     assert any("Blodgett" in c for c in headlines["caveat"])
     agreement = next(d.value for d in at.dataframe if "Cohen's kappa" in d.value.columns)
     assert list(agreement["same decision"]) == [p["agree"] for p in original["agreement"]["agreement"]]
+
+
+def test_second_model_on_the_stereoset_tab_file_with_mcnemar(app_env, second_dir, monkeypatch, tmp_path):
+    """The two-model tab scores the StereoSet tab's file with the second model and tests B against A on the same
+    examples; the p-value is scipy's binomial test on the discordant examples of the two runs."""
+    from scipy.stats import binomtest
+
+    from bertlens.bias.stereoset import parse_stereoset
+    from components.uploads import Upload
+    from tests import stereoset_files
+
+    raw = json.dumps(stereoset_files.document()).encode()
+    monkeypatch.setenv("BERT_LENS_ALLOWED_MODELS", str(second_dir))
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=300)
+    at.session_state["_kept_upload_bias_stereoset_file"] = Upload("dev.json", raw)
+    at.run()
+    at.switch_page(PAGE).run()
+    at.selectbox(key="bias_second_model").set_value(str(second_dir)).run()
+    at.button(key="bias_second_load").click().run()
+    assert any("StereoSet tab" in i.value for i in at.info), "no offer before the tab's run"
+    assert "bias_two_stereoset_run" not in [b.key for b in at.button]
+    press_and_finish(at, "bias_stereoset_run")
+    press_and_finish(at, "bias_two_stereoset_run")
+    assert not at.exception and all("RANDOM weights" in e.value for e in at.error)
+    assert any(s.value.startswith("StereoSet: A and B") for s in at.subheader)
+    row = next(d.value for d in at.dataframe if "McNemar exact p" in d.value.columns
+               and "examples both scored" in d.value.columns).iloc[0]
+    from bertlens.model import load_model
+    from bertlens.settings import Settings
+    from bertlens.bias.stereoset import score_stereoset
+
+    data = parse_stereoset(raw, "'dev.json'")
+    runs = [score_stereoset(load_model(Settings(model=m, device="cpu")), data, "both", 0, 0)
+            for m in (app_env, second_dir)]
+    a, b = ({(e.example.split, e.example.id): e.decision is True for e in r.examples} for r in runs)
+    a_only, b_only = sum(a[i] and not b[i] for i in a), sum(b[i] and not a[i] for i in a)
+    assert row["A only / B only"] == f"{a_only} / {b_only}" and row["examples both scored"] == len(a)
+    assert row["McNemar exact p"] == pytest.approx(binomtest(a_only, a_only + b_only).pvalue if a_only + b_only
+                                                   else 1.0)

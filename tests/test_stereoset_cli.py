@@ -212,3 +212,53 @@ def test_bad_predictions_exit_2_naming_the_entry(dev, tmp_path, capsys, change, 
     path.write_text(json.dumps(predictions), encoding="utf-8")
     code, out, err = run_cli(capsys, "stereoset", str(dev), "--predictions", str(path))
     assert code == 2 and message in err and "Traceback" not in err and not out
+
+
+def test_two_models_are_compared_on_the_same_examples_with_mcnemar(dev, tiny_model_dir, tmp_path_factory, capsys):
+    """`stereoset --models A,B`: the discordant examples recounted from each model's own predictions, and the
+    p-value from scipy's binomial test on them."""
+    from scipy.stats import binomtest
+
+    from bertlens.random_model import build_random_model
+
+    other = build_random_model(tmp_path_factory.mktemp("other") / "tiny-seed7", size="tiny", seed=7)
+    code, out, err = run_cli(capsys, "stereoset", str(dev), "--models", f"{tiny_model_dir},{other}", "--json",
+                             "--bootstrap", "200")
+    assert code == 0, err
+    doc = json.loads(out)
+    examples = [e for split in files.document()["data"].values() for e in split]
+
+    def decisions(model_doc: dict) -> dict[str, bool]:
+        scores = {p["id"]: p["score"] for split in ("intrasentence", "intersentence")
+                  for p in model_doc["predictions"][split]}
+        gold = {e["id"]: {s["gold_label"]: s["id"] for s in e["sentences"]} for e in examples}
+        return {i: scores[g["stereotype"]] > scores[g["anti-stereotype"]] for i, g in gold.items()}
+
+    a, b = (decisions(d) for d in doc["models"])
+    a_only = sum(a[i] and not b[i] for i in a)
+    b_only = sum(b[i] and not a[i] for i in a)
+    paired = doc["comparison"]["paired"]
+    assert a_only + b_only > 0, "two different random models should disagree somewhere"
+    assert (paired["a_only"], paired["b_only"], paired["items"]) == (a_only, b_only, len(examples))
+    assert paired["p_value"] == pytest.approx(binomtest(a_only, a_only + b_only).pvalue)
+    assert paired["difference"] == pytest.approx(100 * (b_only - a_only) / len(examples))
+    assert paired["ci_low"] <= paired["difference"] <= paired["ci_high"]
+    code, out, _ = run_cli(capsys, "stereoset", str(dev), "--models", f"{tiny_model_dir},{other}", "--bootstrap",
+                           "200")
+    assert code == 0 and "McNemar exact p" in out and f"{a_only} yes for A only, {b_only} for B only" in out
+    folder = tmp_path_factory.mktemp("two-audit")
+    (folder / "dev.json").write_bytes(dev.read_bytes())
+    config = _config(folder, models=[str(tiny_model_dir), str(other)], metrics=["stereoset"],
+                     stereoset={"path": "dev.json"})
+    code, _, err = run_cli(capsys, "audit", str(config), "--out", str(folder / "report.json"))
+    assert code == 0, err
+    compared = next(c for c in json.loads((folder / "report.json").read_text())["comparisons"]
+                    if c["metric"] == "stereoset")
+    assert (compared["a_only"], compared["b_only"]) == (a_only, b_only), "the report tests the same examples"
+    assert compared["p_value"] == pytest.approx(binomtest(a_only, a_only + b_only).pvalue, abs=1e-6)
+
+
+def test_two_models_refuse_predictions(dev, tiny_model_dir, capsys):
+    code, _, err = run_cli(capsys, "stereoset", str(dev), "--models", f"{tiny_model_dir},{tiny_model_dir}/",
+                           "--predictions", str(dev))
+    assert code == 2 and "--predictions" in err and "Traceback" not in err

@@ -10,7 +10,8 @@ What cannot be compared is said per row (`reason`):
 
 Whether B differs from A is tested on the items both decided (`bertlens.bias.statistics.paired_test`): McNemar's
 exact test on the items decided differently, and a paired bootstrap interval of B − A in points. `paired_decisions`
-does it for any registered metric's `MetricResult`s (StereoSet over examples, CrowS-Pairs over pairs).
+does it for any registered metric's `MetricResult`s (StereoSet over examples, CrowS-Pairs over pairs);
+`compare_stereoset` for two StereoSet runs as the command line and the two-model tab show them.
 """
 from __future__ import annotations
 
@@ -97,6 +98,48 @@ class CrowsComparison:
     metrics: list[MetricDiff]
     pair_differences: dict[str, list[tuple[int, float]]]
     notes: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class StereoSetComparison:
+    """StereoSet under two models on the examples both scored: each model's SS (averaged over target terms, as the
+    authors' evaluation.py does) and the paired test over examples (McNemar's exact test on the examples whose
+    stereotype sentence scores higher under one model only; B − A in points of examples, a tie counting as not
+    higher)."""
+
+    a: ModelLabel
+    b: ModelLabel
+    ss_a: float
+    ss_b: float
+    examples: int
+    decided_differently: int
+    paired: PairedTest
+    notes: list[str] = field(default_factory=list)
+
+
+def compare_stereoset(lm_a: LoadedModel, result_a: Any, lm_b: LoadedModel, result_b: Any, resamples: int = 2000,
+                      seed: int = 0) -> StereoSetComparison:
+    """Two `StereoSetResult`s matched by (split, example id); an example one run did not score (a stopped run) is
+    left out and counted in `notes`."""
+    def decisions(result: Any) -> dict[tuple[str, str], bool]:
+        return {(e.example.split, e.example.id): e.decision is True for e in result.examples}
+
+    a, b = decisions(result_a), decisions(result_b)
+    shared = [item for item in a if item in b]
+    test = paired_test([a[i] for i in shared], [b[i] for i in shared], resamples, seed)
+    notes = []
+    left_out = len(a) + len(b) - 2 * len(shared)
+    if left_out:
+        notes.append(f"{left_out} example(s) scored by one model only are left out of the paired test.")
+    if not same_vocabulary(lm_a, lm_b):
+        notes.append("The two models have different vocabularies: each scores every sentence with its own "
+                     "WordPieces, so only the decisions are compared, not the raw scores.")
+
+    def ss(result: Any) -> float:
+        return result.overall.ss if result.overall else math.nan
+
+    return StereoSetComparison(ModelLabel.of(lm_a), ModelLabel.of(lm_b), ss(result_a), ss(result_b), len(shared),
+                               sum(a[i] != b[i] for i in shared), test, notes)
 
 
 def same_vocabulary(lm_a: LoadedModel, lm_b: LoadedModel) -> bool:

@@ -1,5 +1,7 @@
 """`stereoset FILE`: StereoSet's SS, LMS and ICAT per split, per domain and overall, as the authors' code scores BERT
-(intrasentence with the MLM head, intersentence with the NSP head), with bootstrap 95% intervals over target terms."""
+(intrasentence with the MLM head, intersentence with the NSP head), with bootstrap 95% intervals over target terms.
+`--models A,B` scores both checkpoints and compares them on the same examples (McNemar's exact test and a paired
+bootstrap interval of B − A), as `crows --models` and `probe --models` do."""
 from __future__ import annotations
 
 import argparse
@@ -27,6 +29,8 @@ def register(sub, common) -> None:
                    help="take every sentence's score from FILE instead of running the model: the authors' "
                         "predictions layout (e.g. their predictions_bert-large-cased_*.json) or a BERT Lens result "
                         "(--out); no weights needed")
+    s.add_argument("--models", help="A,B: score both checkpoints and compare them on the same examples (replaces "
+                                    "--model)")
     s.set_defaults(func=run)
 
 
@@ -49,6 +53,10 @@ def run(args: argparse.Namespace) -> int:
     if not data.examples(args.split):
         raise InputError(f"'{Path(args.file).name}' has no {'' if args.split == 'both' else args.split + ' '}"
                          "examples.")
+    if args.models:
+        if args.predictions:
+            raise InputError("--predictions scores one set of predictions; give it without --models.")
+        return _two_models(args, data, out)
     if args.predictions:
         document = _from_predictions(args, data)
     else:
@@ -72,6 +80,54 @@ def run(args: argparse.Namespace) -> int:
     else:
         print_result(document)
     return 0
+
+
+def _two_models(args: argparse.Namespace, data, out: Path | None) -> int:
+    """Each checkpoint of --models scored on `data`, then B against A on the examples both scored."""
+    from bertlens.bias.compare import compare_stereoset
+    from bertlens.bias.stereoset import result_document, score_stereoset
+    from bertlens.cli.two_models import _load, memory_note, model_list
+    from bertlens.serialize import jsonable
+
+    runs, added = [], []
+    for model in model_list(args):
+        lm, extra = _load(args, model)
+        bar = _bar()
+        try:
+            runs.append((lm, score_stereoset(lm, data, args.split, args.bootstrap, args.seed, progress=bar.update)))
+        finally:
+            bar.close()
+        added.append(extra)
+    documents = [result_document(result, lm.info, lm.fingerprint()) for lm, result in runs]
+    comparison = (compare_stereoset(runs[0][0], runs[0][1], runs[1][0], runs[1][1], max(args.bootstrap, 100),
+                                    args.seed) if len(runs) == 2 else None)
+    text = json.dumps(jsonable({"models": documents, "comparison": comparison, "memory": memory_note(added)}),
+                      indent=2, ensure_ascii=False)
+    if out is not None:
+        from bertlens.outputs import write_atomic
+
+        write_atomic(out, text + "\n")
+        print(f"wrote {out}", file=sys.stderr)
+    if args.json:
+        print(text)
+        return 0
+    for (lm, _), document in zip(runs, documents):
+        print(f"\nmodel: {lm.info.model_id} ({lm.fingerprint()})"
+              + ("  RANDOM WEIGHTS: meaningless" if lm.info.random_weights else ""))
+        print_result(document)
+    if comparison is not None:
+        print_comparison(comparison)
+    return 0
+
+
+def print_comparison(comparison) -> None:
+    print(f"\nB − A: {comparison.b.model_id} against {comparison.a.model_id}, on the {comparison.examples} "
+          "examples both scored")
+    print(f"  SS (over target terms)  A {comparison.ss_a:6.2f}  B {comparison.ss_b:6.2f}")
+    print(f"  examples with the stereotype sentence higher: {comparison.paired.summary}")
+    print(f"  {comparison.paired.test}")
+    for note in comparison.notes:
+        print(f"note: {note}")
 
 
 def _from_predictions(args: argparse.Namespace, data) -> dict:
