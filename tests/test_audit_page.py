@@ -160,3 +160,39 @@ def test_second_model_on_the_stereoset_tab_file_with_mcnemar(app_env, second_dir
     assert row["A only / B only"] == f"{a_only} / {b_only}" and row["examples both scored"] == len(a)
     assert row["McNemar exact p"] == pytest.approx(binomtest(a_only, a_only + b_only).pvalue if a_only + b_only
                                                    else 1.0)
+
+
+def test_the_page_the_command_line_and_the_audit_give_one_key_per_computation(app_env, tmp_path, capsys,
+                                                                                monkeypatch):
+    """The CrowS metrics export the bias page serves (AppTest, its download read back), `crows --metric` on the same
+    file and an audit of it name each metric's computation by the same key."""
+    from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
+    from streamlit.testing.v1 import app_test as app_test_module
+
+    from bertlens.cli import main
+
+    class Recording(MemoryMediaFileStorage):
+        last = None
+
+        def __init__(self, endpoint: str) -> None:
+            super().__init__(endpoint)
+            Recording.last = self
+
+    monkeypatch.setattr(app_test_module, "MemoryMediaFileStorage", Recording)
+    at = open_page(app_env)
+    press_and_finish(at, "bias_metrics_run")
+    button = next(b for b in at.get("download_button") if b.proto.label == "CrowS metrics report (JSON)")
+    served = json.loads(Recording.last.get_file(button.proto.url.rsplit("/", 1)[-1]).content)
+    paged = {m["metric"]: m["key"] for m in served["metrics"]}
+    assert set(paged) == {"crows", "aul", "aula"}
+    assert main(["crows", str(EXAMPLE_PATH), "--metric", "crows,aul,aula", "--model", str(app_env), "--device",
+                 "cpu", "--json"]) == 0
+    cli = {m["metric"]: m["key"] for m in json.loads(capsys.readouterr().out)["metrics"]}
+    (tmp_path / "pairs.csv").write_bytes(EXAMPLE_PATH.read_bytes())
+    (tmp_path / "audit.json").write_text(json.dumps({
+        "bertlens_audit": 1, "models": [str(app_env)], "metrics": ["crows", "aul", "aula"], "device": "cpu",
+        "crows_pairs": {"path": "pairs.csv"}}))
+    report = audit.run_audit(audit.load_config(tmp_path / "audit.json"))
+    audited = {m["metric"]: m["key"] for m in report["checkpoints"][0]["metrics"]}
+    assert all(len(k) == 64 for k in paged.values())
+    assert paged == cli == audited
