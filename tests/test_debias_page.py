@@ -121,3 +121,15 @@ def test_self_debias_fits_nothing_and_says_what_it_cannot_compare(app_env):
     assert any("Debiased: Self-Debias: nothing is fitted" in plain(s.value) for s in at.success)
     assert any("leaves the hidden states alone" in plain(i.value) for i in at.info)
     assert "db_cost_run" in [b.key for b in at.button]
+
+
+def test_presentation_mode_links_the_page_from_the_sidebar(app_env):
+    """At 1024 px the top bar has no room for a tenth page (no page may wait behind "more"): the page leaves the
+    bar in presentation mode and the sidebar links it instead."""
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=240)
+    at.query_params["present"] = "1"
+    at.run()
+    assert not at.exception
+    assert "debias" in [link.proto.page for link in at.sidebar.get("page_link")]
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=240).run()
+    assert "debias" not in [link.proto.page for link in at.sidebar.get("page_link")]
