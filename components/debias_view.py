@@ -57,6 +57,12 @@ def debiased_model(lm: LoadedModel, fit: Fit) -> LoadedModel:
 
 # ---- charts --------------------------------------------------------------------------------------------------
 
+def layer_axis(count: int) -> dict:
+    """Layers 1..count, every one labelled up to 12, every other one above (24 labels do not fit 564 px)."""
+    return dict(title="layer", range=[0.5, count + 0.5], tick0=0 if count > 12 else 1, dtick=1 if count <= 12 else 2,
+                gridcolor="#f1f3f5")
+
+
 def share_chart(directions: Sequence[LayerDirection]) -> go.Figure:
     """Per layer, the share of the pair differences' variance along the first principal direction (%)."""
     layers = [d.layer for d in directions]
@@ -66,7 +72,7 @@ def share_chart(directions: Sequence[LayerDirection]) -> go.Figure:
                                hovertemplate="layer %{x}: %{y:.1f}%<extra></extra>"))
     fig.update_layout(height=300, margin=dict(l=10, r=20, t=40, b=50), plot_bgcolor="white",
                       title="How much of the male/female difference lies on one direction",
-                      xaxis=dict(title="layer", dtick=1 if len(layers) <= 12 else 2, gridcolor="#f1f3f5"),
+                      xaxis=layer_axis(len(layers)),
                       yaxis=dict(title="share of variance (%)", range=[0, max(shares + [1.0]) * 1.15],
                                  gridcolor="#f1f3f5"))
     return fig
@@ -84,7 +90,7 @@ def gap_chart(intact: Sequence[LayerDirection], after: Sequence[LayerDirection] 
                                  marker=dict(size=9, symbol="diamond"),
                                  hovertemplate="layer %{x}: %{y:.3f}<extra></extra>"))
     fig.update_layout(height=340, margin=dict(l=10, r=20, t=10, b=50), plot_bgcolor="white",
-                      xaxis=dict(title="layer", dtick=1 if len(intact) <= 12 else 2, gridcolor="#f1f3f5"),
+                      xaxis=layer_axis(len(intact)),
                       yaxis=dict(title="male − female gap on the direction", rangemode="tozero",
                                  zeroline=True, zerolinecolor=GREY, gridcolor="#f1f3f5"))
     return legend_in_margin(fig, "top", room=10)
