@@ -67,13 +67,15 @@ else:
 
 direction_tab, probe_tab, seat_tab, cost_tab, published_tab = st.tabs(
     ["Gender direction", "Probe", "SEAT and CrowS", "Language-model cost", "Published figures"])
+shown = {}
 with direction_tab:
-    view.direction_section(lm, fit, "db_dot_layer")
+    shown["direction"] = view.direction_section(lm, fit, "db_dot_layer")
 with probe_tab:
-    view.probe_section(lm, fit)
+    shown["probe"] = view.probe_section(lm, fit)
 with seat_tab:
-    seat_results = view.seat_crows_section(lm, fit)
+    shown["metrics"] = view.seat_crows_section(lm, fit)
 with cost_tab:
-    view.cost_section(lm, fit)
+    shown["cost"] = view.cost_section(lm, fit)
 with published_tab:
-    view.published_section(lm, fit, seat_results)
+    view.published_section(lm, fit, shown["metrics"].get("SEAT"))
+view.download(lm, fit, shown)

@@ -200,27 +200,30 @@ def transform_note(fit: Fit | None) -> str | None:
 
 
 def collapse_sentence(intact: Sequence[LayerDirection], after: Sequence[LayerDirection], fit: Fit) -> str:
-    """The plain-words reading of the gap at the transform's (first) layer, with the measured numbers."""
-    layer = fit.layers[0]
-    before, now = intact[layer - 1], after[layer - 1]
+    """The plain-words reading of the gap at each layer the transform works at, with the measured numbers."""
+    what = fit.name.removeprefix("Debiased: ")
+    pairs = [(intact[layer - 1], after[layer - 1]) for layer in fit.layers]
+    where = f"layer {fit.layers[0]}" if len(fit.layers) == 1 else "layers " + ", ".join(map(str, fit.layers))
+    moves = "; ".join(f"{b.gap:.3f} to {abs(a.gap) if abs(a.gap) < 5e-4 else a.gap:.3f}"
+                      + (f" at layer {b.layer}" if len(pairs) > 1 else "") for b, a in pairs)
+    if all(abs(a.gap) <= COLLAPSED * max(abs(b.gap), 1e-12) for b, a in pairs):
+        head = (f"After {what}, the gender direction collapses at {where}: the male and female sentences now sit at "
+                f"the same average place on it (the gap went from {moves}), so a straight line can no longer tell "
+                "them apart there.")
+    else:
+        removed = [100 * (1 - abs(a.gap) / abs(b.gap)) if b.gap else 0.0 for b, a in pairs]
+        head = (f"After {what}, the gap between male and female sentences went from {moves} "
+                f"({min(removed):.0f}% or more of it removed).")
+    before, now = pairs[0]
     spread_before = float(np.std([p for _, p in before.occupations]))
     spread_after = float(np.std([p for _, p in now.occupations]))
-    collapsed = abs(now.gap) <= COLLAPSED * max(abs(before.gap), 1e-12)
-    if collapsed:
-        head = (f"After {fit.name.removeprefix('Debiased: ')}, the gender direction collapses at layer {layer}: the "
-                f"male and female sentences now sit at the same average place on it (the gap went from "
-                f"{before.gap:.3f} to {abs(now.gap):.3f}), so a straight line can no longer tell them apart there.")
-    else:
-        share = 100 * (1 - abs(now.gap) / abs(before.gap)) if before.gap else 0.0
-        head = (f"After {fit.name.removeprefix('Debiased: ')}, the gap between male and female sentences at layer "
-                f"{layer} went from {before.gap:.3f} to {now.gap:.3f} ({share:.0f}% of it removed).")
-    return head + (f" The occupations' spread along the direction there went from {spread_before:.3f} to "
-                   f"{spread_after:.3f}.")
+    return head + (f" The occupations' spread along the direction at layer {before.layer} went from "
+                   f"{spread_before:.3f} to {spread_after:.3f}.")
 
 
-def direction_section(lm: LoadedModel, fit: Fit | None, layer_key: str) -> None:
+def direction_section(lm: LoadedModel, fit: Fit | None, layer_key: str) -> dict[str, Any] | None:
     """The gender direction per layer (share of variance), the male-female gap intact and debiased, and the
-    occupations on it at one layer."""
+    occupations on it at one layer; returns what it showed, for the download."""
     note = transform_note(fit)
     through = fit is not None and note is None
     requests = [Request(service.DIRECTIONS, lm, "default", {}, "The gender direction (intact)")]
@@ -233,7 +236,7 @@ def direction_section(lm: LoadedModel, fit: Fit | None, layer_key: str) -> None:
     if note:
         st.info(md_escape(note), icon=":material/info:")
     if not done:
-        return
+        return None
     intact = done[0]
     after = done[1] if through else None
     name = fit.name if through else None
@@ -256,9 +259,15 @@ def direction_section(lm: LoadedModel, fit: Fit | None, layer_key: str) -> None:
     st.caption("Each occupation in \"This is a/an <occupation>.\", placed on the direction (centred on the "
                "occupations' mean): right of 0 it sits closer to the female sentences, left closer to the male "
                "ones. Open dots: the intact model; filled: debiased. This is the model's encoding, not the world.")
+    return {"layers": [{"layer": d.layer, "share_of_variance": d.share, "gap_intact": d.gap,
+                        **({"gap_debiased": a.gap} if after else {}),
+                        "occupations_intact": dict(d.occupations),
+                        **({"occupations_debiased": dict(a.occupations)} if after else {})}
+                       for d, a in zip(intact, after or intact)],
+            "sign": "positive leans male (the direction points from the female to the male sentences)"}
 
 
-def probe_section(lm: LoadedModel, fit: Fit | None) -> None:
+def probe_section(lm: LoadedModel, fit: Fit | None) -> dict[str, Any] | None:
     """The occupation probe (the Gender-bias probe page's default settings), intact and debiased."""
     method = registry.get("metric", "probe")
     config = bias.default_config()
@@ -266,19 +275,19 @@ def probe_section(lm: LoadedModel, fit: Fit | None) -> None:
                                     "permutations": config.permutations})
     if fit is None:
         st.info("Fit a transform above to compare the probe intact and debiased.")
-        return
+        return None
     debiased = debiased_model(lm, fit)
     problem = method.is_compatible(debiased)
     if problem:
         st.info(md_escape(problem), icon=":material/info:")
-        return
+        return None
     done = job_area([Request(method, lm, config, options, "Occupation probe (intact)"),
                      Request(method, debiased, config, options, f"Occupation probe ({fit.name})")],
                     button="Run the probe on both", key="db_probe_run",
                     hint="Press Run the probe on both to score every occupation for both genders, intact and "
                          "debiased (the Gender-bias probe page's default templates and pairs).")
     if not done:
-        return
+        return None
     before, after = done[0].detail, done[1].detail
     metrics([Metric("Notable occupations, intact", f"{before.notable_count:d}"),
              Metric("Notable occupations, debiased", f"{after.notable_count:d}"),
@@ -288,14 +297,17 @@ def probe_section(lm: LoadedModel, fit: Fit | None) -> None:
     chart(probe_chart(before, after, fit.name), key="db-probe", name="probe-intact-debiased")
     st.caption("Notable: significant after Holm's correction and at least 0.1 nats from 0, as on the Gender-bias "
                "probe page. Open dots: the intact model; filled: " + md_escape(fit.name) + ".")
+    return {"notable_intact": before.notable_count, "notable_debiased": after.notable_count,
+            "log_ratio": {o.occupation: {"intact": o.log_ratio, "debiased": a.log_ratio}
+                          for o, a in zip(before.occupations, after.occupations)}}
 
 
-def seat_crows_section(lm: LoadedModel, fit: Fit | None) -> Any:
-    """SEAT's six gender tests and CrowS on the shipped example rows, intact and debiased; returns the two SEAT
-    results (for the published figures) or None."""
+def seat_crows_section(lm: LoadedModel, fit: Fit | None) -> dict[str, Any]:
+    """SEAT's six gender tests and CrowS on the shipped example rows, intact and debiased; returns each metric's
+    (intact, debiased) results by title (SEAT's also go beside the published figures)."""
     if fit is None:
         st.info("Fit a transform above to compare SEAT and CrowS intact and debiased.")
-        return None
+        return {}
     seat_method, crows_method = registry.get("metric", "seat"), registry.get("metric", "crows")
     debiased = debiased_model(lm, fit)
     pairs = tuple(parse_crows(EXAMPLE_PATH.read_bytes(), f"'{EXAMPLE_PATH.name}'"))
@@ -309,12 +321,12 @@ def seat_crows_section(lm: LoadedModel, fit: Fit | None) -> Any:
                      Request(method, debiased, inputs, method.spec.validate(), f"{title} ({fit.name})")]
         titles.append(title)
     if not requests:
-        return None
+        return {}
     done = job_area(requests, button=md_escape("Run " + " and ".join(titles) + " on both"), key="db_seat_run",
                     hint="Press the button to run SEAT's six gender tests and CrowS on the project's example rows, "
                          "intact and debiased.")
     if not done:
-        return None
+        return {}
     results = dict(zip(titles, zip(done[0::2], done[1::2])))
     rows = []
     for title, (before, after) in results.items():
@@ -333,21 +345,21 @@ def seat_crows_section(lm: LoadedModel, fit: Fit | None) -> Any:
         st.caption(f"CrowS here runs on the project's {len(pairs)} hand-written example rows, not the dataset: "
                    "enough to see the two models differ, far too few for a finding (upload the dataset on the "
                    "Gender-bias probe page).")
-    return results.get("SEAT")
+    return results
 
 
-def cost_section(lm: LoadedModel, fit: Fit | None) -> None:
+def cost_section(lm: LoadedModel, fit: Fit | None) -> LmCost | None:
     """What the transform costs the masked language model on the shipped held-out sample."""
     if fit is None:
         st.info("Fit a transform above to measure what it costs the language model.")
-        return
+        return None
     done = job_area([Request(service.COST, debiased_model(lm, fit), "heldout", {}, f"Language-model cost "
                                                                                  f"({fit.name})")],
                     button="Measure the cost", key="db_cost_run",
                     hint="Press Measure the cost to mask every word of the held-out sentences in turn, intact and "
                          "debiased.")
     if not done:
-        return
+        return None
     cost: LmCost = done[0]
     metrics([Metric("Pseudo-perplexity, intact", significant(cost.pppl_before)),
              Metric("Pseudo-perplexity, debiased", significant(cost.pppl_after)),
@@ -361,6 +373,7 @@ def cost_section(lm: LoadedModel, fit: Fit | None) -> None:
                "Top-1 agreement: how often the debiased model's first guess at a mask is the intact one's. The "
                f"ratio's 95% interval is {cost.ratio_low:.3f} to {cost.ratio_high:.3f}; the agreement's "
                f"{100 * cost.agreement_low:.1f}% to {100 * cost.agreement_high:.1f}%.")
+    return cost
 
 
 def published_section(lm: LoadedModel, fit: Fit | None, seat_results: Any) -> None:
@@ -372,7 +385,7 @@ def published_section(lm: LoadedModel, fit: Fit | None, seat_results: Any) -> No
                                 "StereoSet LMS": st.column_config.NumberColumn(format="%.2f")})
     st.caption("Source: " + PUBLISHED_SOURCE)
     st.warning(NONE_PUBLISHED, icon=":material/menu_book:")
-    if seat_results is None or fit is None:
+    if not seat_results or fit is None:
         st.info("Ours: run SEAT on the SEAT and CrowS tab to set this model's figures beside them.")
         return
     before, after = seat_results
@@ -392,3 +405,43 @@ def fitted_note(fit: Fit) -> str:
     what = "nothing is fitted" if not fit.layers else f"fitted on {fit.sentences:d} sentences"
     return (f"{fit.name}: {what}. Turn on the switch in the sidebar to see Fill-mask, the probe, Explain and every "
             "other page through it.")
+
+
+def comparison_json(lm: LoadedModel, fit: Fit, shown: dict[str, Any]) -> str:
+    """Everything the page showed for `fit`, with the model, the fit (its name, method, layers, data hash) and
+    what ran it (`bertlens.export.metadata`), so a saved comparison says it was computed through the transform."""
+    import dataclasses
+    import json
+
+    from bertlens.export import metadata
+
+    metrics_ = {title: {"intact": b.value, "debiased": a.value, "difference": a.value - b.value,
+                        "unit": b.unit, "n": b.n,
+                        **({"tests": {r.test: {"intact": r.effect_size, "debiased": q.effect_size,
+                                               "p_intact": r.p_value, "p_debiased": q.p_value}
+                                      for r, q in zip(b.detail, a.detail)}} if title == "SEAT" else {})}
+                for title, (b, a) in (shown.get("metrics") or {}).items()}
+    cost = shown.get("cost")
+    document = {
+        "meta": metadata(debiased_model(lm, fit), page="What if we remove it?"),
+        "transform": fit.name,
+        "gender_direction": shown.get("direction"),
+        "probe": shown.get("probe"),
+        "metrics": metrics_,
+        "language_model_cost": dataclasses.asdict(cost) if cost is not None else None,
+        "published": {"figures": PUBLISHED, "source": PUBLISHED_SOURCE, "note": NONE_PUBLISHED},
+    }
+    return json.dumps(document, indent=1, ensure_ascii=False, default=str)
+
+
+def download(lm: LoadedModel, fit: Fit | None, shown: dict[str, Any]) -> None:
+    """The comparison as JSON, once a fit exists; it names the transform and holds what has been computed."""
+    if fit is None:
+        return
+    from functools import partial
+
+    st.download_button("Download this comparison (JSON)", partial(comparison_json, lm, fit, shown),
+                       "bertlens_debias_comparison.json", "application/json", key="db_download", on_click="ignore")
+    st.caption(md_escape(fit.name) + ": the download names the transform and holds every comparison computed above "
+               "(run a tab's jobs to add its figures).")
+

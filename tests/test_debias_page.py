@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pytest
 from streamlit.testing.v1 import AppTest
 
 from app_support import finish_jobs, press_and_finish
@@ -110,6 +111,7 @@ def test_the_comparisons_intact_beside_debiased_with_the_cost_and_the_published_
     ours = at.dataframe[2].value
     assert ours["SEAT mean |effect|"].tolist() == [seat["intact"], seat["debiased"]]
     assert "random-weights model" in texts
+    assert "Download this comparison (JSON)" in [b.label for b in at.get("download_button")]
 
 
 def test_self_debias_fits_nothing_and_says_what_it_cannot_compare(app_env):
@@ -133,3 +135,23 @@ def test_presentation_mode_links_the_page_from_the_sidebar(app_env):
     assert "debias" in [link.proto.page for link in at.sidebar.get("page_link")]
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=240).run()
     assert "debias" not in [link.proto.page for link in at.sidebar.get("page_link")]
+
+
+def test_the_comparison_download_names_the_transform_and_holds_what_was_computed(lm):
+    from bertlens.debias import direction, evaluate, fit as fitting
+    from components.debias_view import comparison_json
+
+    fit = fitting.fit(lm, "leace", layers=[2])
+    intact = direction.gender_directions(lm)
+    after = direction.gender_directions(lm, interventions=fit.interventions())
+    shown = {"direction": {"layers": [{"layer": d.layer, "gap_intact": d.gap, "gap_debiased": a.gap}
+                                      for d, a in zip(intact, after)]},
+             "cost": evaluate.lm_cost(lm, fit, evaluate.read_heldout()[:5], bootstrap=50), "metrics": {}}
+    document = json.loads(comparison_json(lm, fit, shown))
+    assert document["transform"] == "Debiased: LEACE at layer 2"
+    assert document["meta"]["debias"]["method"] == "leace" and document["meta"]["debias"]["layers"] == [2]
+    assert document["meta"]["random_weights"] is True
+    assert document["gender_direction"]["layers"][1]["gap_debiased"] == pytest.approx(0, abs=1e-6)
+    assert document["language_model_cost"]["sentences"] == 5
+    assert document["published"]["figures"][0]["SEAT mean |effect|"] == 0.620
+    assert "bert-large-cased" in document["published"]["note"]
