@@ -267,6 +267,35 @@ def _metrics_section(row: dict[str, Any]) -> str:
     return "".join(out)
 
 
+def _transforms_section(row: dict[str, Any]) -> str:
+    """Each metric on the intact model and through each debiasing transform of the audit, one column each, named
+    by its fit ("Debiased: LEACE at layer 24")."""
+    columns = row.get("transforms") or []
+    if not columns:
+        return ""
+
+    def cell(m: dict[str, Any] | None) -> str:
+        if m is None:
+            return "–"
+        return _value(m.get("value"), m.get("unit") or "") + "<br>" + _interval_cell(m)
+
+    rows = []
+    for m in row.get("metrics") or []:
+        cells = [f"<b>{_e(m.get('title') or m.get('metric'))}</b>", cell(m)]
+        for column in columns:
+            if column.get("status") != "ok":
+                cells.append(f"<span class='failed'>failed: {_e(column.get('reason'))}</span>")
+                continue
+            seen = next((t for t in column.get("metrics") or [] if t.get("metric") == m.get("metric")), None)
+            reason = (column.get("not_applicable") or {}).get(m.get("metric"))
+            cells.append(f"<span class='muted'>not applicable: {_e(reason)}</span>" if reason else cell(seen))
+        rows.append(cells)
+    headers = ["metric", "intact"] + [str(c.get("name")) for c in columns]
+    return ("<h4>Intact and debiased</h4>" + _table(headers, rows)
+            + "<p class='muted'>Each metric on the intact model and through each debiasing transform of the "
+              "configuration, on the same inputs and options (value, then its 95% interval).</p>")
+
+
 def _metric_caveats(names: Iterable[str]) -> dict[str, list[str]]:
     """caveat -> titles of the metrics it belongs to, for every registered metric that reads the same kind of input
     as one of `names` (a CrowS-style pairs metric brings the CrowS-Pairs caveat)."""
@@ -515,7 +544,8 @@ def _checkpoint(row: dict[str, Any], first: bool = False) -> str:
             for m in stopped) + "</b>"))
     banner = ("<div class='banner'>This checkpoint has RANDOM weights: none of its figures says anything about a "
               "trained model.</div>") if row.get("random_weights") else ""
-    return (title + banner + _facts(facts) + _metrics_section(row) + _agreement_section(row) + _sections(row))
+    return (title + banner + _facts(facts) + _metrics_section(row) + _transforms_section(row)
+            + _agreement_section(row) + _sections(row))
 
 
 def _comparisons(report: dict[str, Any]) -> str:

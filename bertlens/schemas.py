@@ -59,6 +59,17 @@ class MetricEntry(_Strict):
                                                                                         max_length=100)
 
 
+class DebiasEntry(_Strict):
+    """A debiasing transform in an audit configuration: fitted on the default set ({"method": "leace", "layers":
+    [24]}) or loaded ({"dir": "fits/leace"}); `bertlens.bias.audit` checks the method, layers and folder."""
+
+    method: StrictStr | None = Field(default=None, max_length=MAX_NAME_CHARS)
+    layers: list[StrictInt] | None = Field(default=None, max_length=1000)
+    options: dict[StrictStr, StrictStr | StrictInt | StrictFloat | StrictBool] = Field(default_factory=dict,
+                                                                                        max_length=100)
+    dir: StrictStr | None = Field(default=None, max_length=1000)
+
+
 class AuditConfigSchema(BaseModel):
     """`bertlens.bias.audit.parse_config`'s input: shapes and types. Metric names and options, precision, device,
     the ranges of the statistics settings and which input keys exist are checked there (by the registry, the
@@ -79,6 +90,7 @@ class AuditConfigSchema(BaseModel):
     chosen_pairs: list[StrictStr] | None = Field(default=None, max_length=10_000)
     sources: dict[StrictStr, StrictStr] | None = None
     thresholds: dict[StrictStr, dict[StrictStr, Number | StrictInt]] | None = None
+    debias: list[DebiasEntry] | None = Field(default=None, max_length=20)
 
     @model_validator(mode="after")
     def _inputs(self) -> "AuditConfigSchema":
@@ -156,6 +168,18 @@ class AgreementDocument(_Lenient):
     agreement: list[PairAgreementRow] = Field(default_factory=list, max_length=1000)
 
 
+class TransformColumn(_Lenient):
+    """A checkpoint's metrics through one debiasing transform, beside the intact model's (`scores`, `metrics`)."""
+
+    name: StrictStr = Field(max_length=MAX_NAME_CHARS * 4)
+    status: Literal["ok", "failed"]
+    reason: StrictStr | None = None
+    debias: dict[StrictStr, Any] | None = None
+    scores: dict[StrictStr, Score | None] = Field(default_factory=dict)
+    metrics: list[MetricRow] = Field(default_factory=list, max_length=1000)
+    not_applicable: dict[StrictStr, StrictStr] = Field(default_factory=dict)
+
+
 class CheckpointRow(_Lenient):
     model: StrictStr = Field(max_length=MAX_NAME_CHARS * 4)
     status: Literal["ok", "failed"]
@@ -169,6 +193,7 @@ class CheckpointRow(_Lenient):
     crows: list[CrowsRow] = Field(default_factory=list)
     metrics: list[MetricRow] = Field(default_factory=list, max_length=1000)
     agreement: AgreementDocument | None = None
+    transforms: list[TransformColumn] = Field(default_factory=list, max_length=20)
 
 
 class SpreadRow(_Lenient):

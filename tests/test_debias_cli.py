@@ -247,3 +247,80 @@ def test_debias_eval_bad_input_is_one_line_exit_2(fits, capsys, argv, fragment):
     assert main(["debias", "eval", fits["leace"], *argv]) == 2
     err = capsys.readouterr().err
     assert fragment in err and one_error(err), err
+
+
+def test_an_audit_runs_every_metric_through_each_transform_beside_the_intact_model(lm, tiny_model_dir, fits,
+                                                                                   capsys, tmp_path):
+    """"debias" in an audit configuration: a method fitted per checkpoint and a fit folder beside the configuration;
+    each column's figures are the metric run here on `lm.with_transform(fit)`, and the HTML report shows them."""
+    import shutil
+
+    from bertlens.bias import audit, seat
+    from bertlens.bias.crows import load_crows, score_crows
+    from bertlens.bias.pronouns import run_pronoun_probe
+
+    shutil.copytree(fits["leace"], tmp_path / "fits" / "leace")
+    (tmp_path / "audit.json").write_text(json.dumps({
+        "bertlens_audit": 1, "models": [str(tiny_model_dir)], "metrics": ["crows", "pronouns", "seat"],
+        "debias": [{"method": "leace", "layers": [2]}, {"dir": "fits/leace"}, {"method": "self_debias"},
+                   {"method": "inlp", "layers": [9]}]}))
+    html = tmp_path / "report.html"
+    report = cli_json(capsys, "audit", str(tmp_path / "audit.json"), "--html", str(html))
+    [row] = report["checkpoints"]
+    leace2, leace1, self_debiased, failed = row["transforms"]
+    assert [leace2["name"], leace1["name"], self_debiased["name"]] == \
+        ["Debiased: LEACE at layer 2", "Debiased: LEACE at layer 1", "Debiased: Self-Debias"]
+    assert failed["status"] == "failed" and "Layer 9 is outside the model" in failed["reason"]
+
+    def figures(model) -> dict[str, float]:
+        pairs = load_crows(DATA / "crows_example.csv")
+        return {"crows": score_crows(model, pairs).overall.metric,
+                "pronouns": float(np.mean([o.skew for o in run_pronoun_probe(model).occupations])),
+                "seat": seat.mean_absolute_effect(seat.run(model, seat.shipped_gender_tests()))}
+
+    def values(column) -> dict[str, float]:
+        return {m["metric"]: m["value"] for m in column["metrics"]}
+
+    assert values(row) == pytest.approx(figures(lm))
+    assert values(leace2) == pytest.approx(figures(lm.with_transform(fitting.fit(lm, "leace", layers=[2]))))
+    expected = figures(lm.with_transform(store.load(fits["leace"], lm)))
+    assert values(leace1) == pytest.approx(expected)
+    assert values(leace1) != pytest.approx(values(row))
+    assert leace1["debias"]["model_fingerprint"] == lm.fingerprint()
+    assert list(self_debiased["not_applicable"]) == ["seat"] and "seat" not in values(self_debiased)
+    page = html.read_text()
+    assert "Intact and debiased" in page and "Debiased: LEACE at layer 1" in page and "not applicable" in page
+    parsed = audit.parse_report(json.dumps(report).encode())
+    assert [c["name"] for c in parsed["checkpoints"][0]["transforms"]][:3] == \
+        [leace2["name"], leace1["name"], self_debiased["name"]]
+    with_flag = cli_json(capsys, "audit", str(tmp_path / "audit.json"), "--debias", fits["self"])
+    assert [c["name"] for c in with_flag["checkpoints"][0]["transforms"]][-1] == "Debiased: Self-Debias"
+
+
+@pytest.mark.parametrize("entries, fragment", [
+    ([{"dir": "nowhere"}], "holds no fit"),
+    ([{"dir": "../fits"}], "leads outside the configuration's folder"),
+    ([{"method": "magic"}], "needs \"method\": one of"),
+    ([{"method": "leace", "layers": [0]}], "layers count from 1"),
+    ([{"method": "leace", "dir": "x"}], "not both"),
+    ([{"method": "leace", "colour": "red"}], "colour"),
+])
+def test_a_bad_debias_entry_in_an_audit_configuration_is_one_line(tiny_model_dir, tmp_path, capsys, entries,
+                                                                  fragment):
+    folder = tmp_path / "cfg"
+    folder.mkdir()
+    (folder / "audit.json").write_text(json.dumps({"bertlens_audit": 1, "models": [str(tiny_model_dir)],
+                                                   "metrics": ["seat"], "debias": entries}))
+    assert main(["audit", str(folder / "audit.json")]) == 2
+    err = capsys.readouterr().err
+    assert fragment in err and one_error(err), err
+
+
+def test_an_uploaded_audit_configuration_cannot_name_a_fit_folder(tiny_model_dir):
+    from bertlens.bias import audit
+    from bertlens.errors import InputError
+
+    text = json.dumps({"bertlens_audit": 1, "models": [str(tiny_model_dir)], "metrics": ["seat"],
+                       "debias": [{"dir": "fits/leace"}]})
+    with pytest.raises(InputError, match="no folder to read it from"):
+        audit.parse_config(text)

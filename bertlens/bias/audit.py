@@ -3,7 +3,8 @@
 Configuration (`AuditConfig`, JSON written by `config_json`, read by `parse_config`):
   {"bertlens_audit": 1, "models": [...], "metrics": ["probe", {"name": "aul", "options": {...}}, ...],
    "precision": "float32", "device": "cpu", "seed": 0, "bootstrap": 2000, "permutations": 10000, "min_effect": 0.1,
-   "chosen_pairs": [labels] | null, "<part>": INPUT, ...}
+   "chosen_pairs": [labels] | null, "debias": [{"method": "leace", "layers": [24]}, {"dir": "fits/leace"}],
+   "<part>": INPUT, ...}
 Each metric reads a registered kind of input (`bertlens.kinds`), and each kind names the configuration keys of its
 parts: "templates", "pairs" and "occupations" for the occupation probe, "crows_pairs" for CrowS-style pairs,
 "stereoset" for a StereoSet file, and so on for any kind added later. INPUT is null (the shipped file), {"text":
@@ -15,6 +16,13 @@ everywhere); the top-level seed, bootstrap, permutations and min_effect are the 
 names. The shape of the JSON is `bertlens.schemas.AuditConfigSchema`. Every input's bytes are hashed (SHA-256) into
 the report, and so is the configuration (its canonical JSON: sorted keys, inline texts, paths resolved to their
 texts' hashes).
+
+"debias" lists debiasing transforms (`bertlens.debias`): {"method": ..., "layers": [...], "options": {...}} is fitted
+on the default set for each checkpoint, {"dir": ...} is a folder written by `debias fit` (relative to the
+configuration's folder, as input paths are), loaded for the checkpoint it was fitted on. Every metric runs once on
+the intact model and once through each transform (`LoadedModel.with_transform`); the row gets one column per
+transform (`transforms`: its name, its fit's description, its scores and headlines), and a metric a transform cannot
+reach (SEAT through Self-Debias) is listed as not applicable with the reason.
 
 The report (`run_audit`) has a row per checkpoint (`status` "ok" with its scores, or "failed" with its reason) and
 the spread of each score across the checkpoints that completed (n, mean, SD, min, max, range). It holds no
@@ -97,6 +105,9 @@ class AuditConfig:
     device: str = "cpu"
     thresholds: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
     """Optional pass/fail bounds per metric, keyed by its registered name: {"crows": {"max": 55}}."""
+    debias: tuple[Mapping[str, Any], ...] = ()
+    """Debiasing transforms, each {"method", "layers", "options"} (fitted per checkpoint) or {"dir": folder}
+    (resolved), as `_debias_entries` checks them."""
     sources: dict[str, str] = field(default_factory=dict, compare=False)
     digests: dict[str, str] = field(default_factory=dict, compare=False)
 
@@ -152,6 +163,8 @@ class AuditConfig:
         data.update({k: getattr(self, k) for k in ("chosen_pairs", *STATISTICS, "precision", "device")})
         if self.thresholds:
             data["thresholds"] = {name: dict(bounds) for name, bounds in self.thresholds.items()}
+        if self.debias:
+            data["debias"] = [dict(entry) for entry in self.debias]
         for part in self.parts():
             text = self.texts.get(part.key)
             data[part.key] = None if text is None else {"text": text}
@@ -164,6 +177,8 @@ class AuditConfig:
         for part in self.parts():
             if part.key in hashes:
                 data[part.key] = {"sha256": hashes[part.key], "shipped": data[part.key] is None}
+        if "debias" in data:
+            data["debias"] = [{"fit_sha256": _fit_digest(e["dir"])} if "dir" in e else e for e in data["debias"]]
         return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
     def sha256(self) -> str:
@@ -255,10 +270,12 @@ def _metric_entries(data: dict) -> tuple[tuple[str, ...], dict[str, dict[str, An
     return tuple(m for m in known if m in names), options
 
 
-def parse_config(text: str, folder: Path | None = None, name: str = "the audit configuration") -> AuditConfig:
-    """Read an audit configuration's JSON text; {"path": ...} inputs are read relative to `folder`. Checks every
-    field, every metric's options and every input (as the command line does) before any model runs. Raises
-    InputError."""
+def parse_config(text: str, folder: Path | None = None, name: str = "the audit configuration", *,
+                 resolved_fits: bool = False) -> AuditConfig:
+    """Read an audit configuration's JSON text; {"path": ...} inputs and {"dir": ...} fits are read relative to
+    `folder`. Checks every field, every metric's options and every input (as the command line does) before any
+    model runs. `resolved_fits`: the configuration is one `as_dict` wrote, whose fit folders are already resolved
+    (a checkpoint's run). Raises InputError."""
     from bertlens import kinds
 
     data = schemas.parse_json(text, name)
@@ -266,7 +283,7 @@ def parse_config(text: str, folder: Path | None = None, name: str = "the audit c
         raise InputError(f"{name} is not a BERT Lens audit configuration (it needs \"bertlens_audit\": {FORMAT}). "
                          "Save one from the bias page's Export tab.")
     fields = {"bertlens_audit", "models", "metrics", "chosen_pairs", "precision", "device", "sources", "thresholds",
-              *STATISTICS}
+              "debias", *STATISTICS}
     unknown = sorted(set(data) - fields - set(kinds.part_keys()))
     if unknown:
         raise InputError(f"{name} has unknown field(s): {', '.join(unknown)}.")
@@ -293,9 +310,70 @@ def parse_config(text: str, folder: Path | None = None, name: str = "the audit c
         models=check_models(models), metrics=metrics, texts=texts, options=options,
         chosen_pairs=tuple(chosen) if chosen is not None else None, **statistics_settings(data),
         precision=data.get("precision", "float32"), device=data.get("device", "cpu"), sources=sources,
-        digests=digests, thresholds=_thresholds(data.get("thresholds"), name))
+        digests=digests, thresholds=_thresholds(data.get("thresholds"), name),
+        debias=_debias_entries(data.get("debias"), folder, name, resolved_fits))
     check_inputs(config)
     return config
+
+
+def _debias_entries(value: Any, folder: Path | None, name: str, resolved: bool = False
+                    ) -> tuple[dict[str, Any], ...]:
+    """Each "debias" entry checked: a method of `bertlens.debias.METHODS` with layers (numbers from 1; checked
+    against each model when it is fitted) and options, or a fit folder inside the configuration's folder, which
+    must hold a fit. Raises InputError."""
+    from bertlens.debias import METHODS
+    from bertlens.debias.store import FIT_JSON
+
+    if value is None:
+        return ()
+    out = []
+    for entry in value:
+        entry = {k: v for k, v in entry.items() if v is not None and v != {}}
+        if "dir" in entry:
+            if set(entry) != {"dir"}:
+                raise InputError(f"A 'debias' entry of {name} is a fit folder, {{\"dir\": ...}}, or a method to fit, "
+                                 "{\"method\": ..., \"layers\": [...]}, not both.")
+            if resolved:
+                path = Path(entry["dir"])
+            elif folder is None:
+                raise InputError(f"'debias' in {name} names a fit folder, but this configuration has no folder to "
+                                 "read it from: give {\"method\": ..., \"layers\": [...]} to fit it instead.")
+            else:
+                path = inside(folder, entry["dir"], f"'debias' in {name}")
+            if not (path / FIT_JSON).is_file():
+                raise InputError(f"'debias' in {name}: the folder '{entry['dir']}' holds no fit ({FIT_JSON}); write "
+                                 "one with `python -m bertlens debias fit`.")
+            out.append({"dir": str(path)})
+            continue
+        if entry.get("method") not in METHODS:
+            raise InputError(f"A 'debias' entry of {name} needs \"method\": one of {', '.join(METHODS)}, or "
+                             "\"dir\": a fit folder.")
+        if any(layer < 1 for layer in entry.get("layers", [])):
+            raise InputError(f"'debias' in {name}: layers count from 1; got {entry['layers']}.")
+        out.append({"method": entry["method"], **({"layers": list(entry["layers"])} if entry.get("layers") else {}),
+                    **({"options": dict(entry["options"])} if entry.get("options") else {})})
+    return tuple(out)
+
+
+def with_fits(config: AuditConfig, folders: Sequence[str]) -> AuditConfig:
+    """`config` with the fit folders given on the command line (relative to the working folder) added to its
+    "debias" list. Raises InputError for a folder without a fit."""
+    added = _debias_entries([{"dir": str(Path(f).resolve())} for f in folders], None, "--debias", resolved=True)
+    return replace(config, debias=tuple(config.debias) + added)
+
+
+def _fit_digest(folder: str) -> str:
+    """The SHA-256 of a fit folder's files (fit.json, then the tensors): what the configuration hash covers."""
+    import hashlib
+
+    from bertlens.debias.store import FIT_JSON, TENSORS
+
+    digest = hashlib.sha256()
+    for file in (FIT_JSON, TENSORS):
+        path = Path(folder) / file
+        if path.is_file():
+            digest.update(read_bytes(path, f"the fit's '{file}'", 512 * 1024 * 1024))
+    return digest.hexdigest()
 
 
 def _thresholds(value: Any, name: str) -> dict[str, dict[str, float]]:
@@ -393,7 +471,7 @@ def audit_checkpoint(config_data: dict[str, Any], model: str, context: Context |
     from bertlens.model import load_model
     from bertlens.settings import Settings
 
-    config = parse_config(json.dumps(config_data))
+    config = parse_config(json.dumps(config_data), resolved_fits=True)
     try:
         lm = load_model(Settings(model=model, device=config.device, dtype=config.precision))
         inputs = read_inputs(config)
@@ -404,12 +482,47 @@ def audit_checkpoint(config_data: dict[str, Any], model: str, context: Context |
             if reason:
                 raise InputError(reason)
             results.append(method.run(lm, inputs[method.data], config.metric_options(metric), context or Context()))
-        return checkpoint_row(model, lm, results, inputs, {m: config.metric_options(m) for m in config.metrics},
-                              config=config)
+        options = {m: config.metric_options(m) for m in config.metrics}
+        row = checkpoint_row(model, lm, results, inputs, options, config=config)
+        if config.debias:
+            row["transforms"] = [transform_column(config, entry, lm, inputs, options, context)
+                                 for entry in config.debias]
+        return row
     except BertLensError as exc:
         return {"model": model, "status": "failed", "reason": first_line(exc)}
     except Exception as exc:  # a checkpoint that breaks the code must cost one row, not the audit
         return {"model": model, "status": "failed", "reason": f"{type(exc).__name__}: {first_line(exc)}"}
+
+
+def transform_column(config: AuditConfig, entry: Mapping[str, Any], lm, inputs: Mapping[str, Any],
+                     options: Mapping[str, Mapping[str, Any]], context: Context | None = None) -> dict[str, Any]:
+    """One checkpoint's metrics through one "debias" entry, fitted here or loaded: {"name" (the fit's, "Debiased:
+    LEACE at layer 24"), "status", "debias" (the fit's description), "scores", "metrics", "not_applicable"}, or
+    {"name", "status": "failed", "reason"} when the fit cannot be made or loaded for this checkpoint (a fit of
+    another model, a layer outside it)."""
+    from bertlens import registry
+    from bertlens.debias import NAMES
+    from bertlens.debias.fit import fit as fit_transform
+    from bertlens.debias.store import load as load_fit
+
+    label = entry.get("dir") or NAMES.get(str(entry.get("method")), str(entry.get("method")))
+    try:
+        fit = load_fit(entry["dir"], lm) if "dir" in entry else \
+            fit_transform(lm, entry["method"], entry.get("layers"), None, entry.get("options"))
+    except BertLensError as exc:
+        return {"name": str(label), "status": "failed", "reason": first_line(exc)}
+    debiased = lm.with_transform(fit)
+    results, skipped = [], {}
+    for metric in config.metrics:
+        method = registry.get("metric", metric)
+        reason = method.is_compatible(debiased)
+        if reason:
+            skipped[metric] = reason
+            continue
+        results.append(method.run(debiased, inputs[method.data], options[metric], context or Context()))
+    row = checkpoint_row(str(label), debiased, results, inputs, options, config=config)
+    return {"name": fit.name, "status": "ok", "debias": fit.describe(), "scores": row["scores"],
+            "metrics": row["metrics"], "not_applicable": skipped}
 
 
 def checkpoint_row(model: str, lm, results: Sequence[Any], inputs: Mapping[str, Any] | None = None,

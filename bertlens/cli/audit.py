@@ -19,6 +19,9 @@ def register(sub, common) -> None:
                    help="one Ray task per checkpoint; without ADDRESS a local cluster on 127.0.0.1 (needs ray)")
     a.add_argument("--ray-cpus", type=int, help="CPUs of the local Ray cluster (default: all)")
     a.add_argument("--json", action="store_true", help="print the report as JSON")
+    a.add_argument("--debias", action="append", default=[], metavar="DIR",
+                   help="also run every metric through this fit (python -m bertlens debias fit), one column beside "
+                        "the intact model; repeatable, added to the configuration's \"debias\" list")
     a.set_defaults(func=run_audit)
 
 
@@ -40,6 +43,8 @@ def run_audit(args: argparse.Namespace) -> int:
         config = config.with_models(audit.parse_models(args.models))
     elif args.models_file:
         config = config.with_models(audit.parse_models(read_text(args.models_file)))
+    if args.debias:
+        config = audit.with_fits(config, args.debias)
     if args.ray is not None:
         from bertlens.bias import cluster
 
@@ -94,6 +99,15 @@ def print_report(report: dict) -> None:
         scores = ", ".join(f"{k} = {v:.4g}" if isinstance(v, float) else f"{k} = {v}" for k, v in
                            row["scores"].items())
         print(f"- {row['model']} ({row['fingerprint'][:23]}): {scores}")
+        for column in row.get("transforms") or []:
+            if column["status"] != "ok":
+                print(f"  {column['name']}: FAILED: {column['reason']}")
+                continue
+            scores = ", ".join(f"{k} = {v:.4g}" if isinstance(v, float) else f"{k} = {v}" for k, v in
+                               column["scores"].items())
+            print(f"  {column['name']}: {scores}")
+            for metric, reason in column["not_applicable"].items():
+                print(f"    {metric}: not applicable: {reason}")
         for stopped in row.get("stopped") or []:
             print(f"  STOPPED: {stopped}")
         for m in row.get("metrics") or []:
