@@ -212,9 +212,10 @@ class Bench:
     """One benchmark run. Models are loaded lazily and shared between sections."""
 
     def __init__(self, folder: Path, device: str = "cpu", repeats: int = 5, command: str = "",
-                 probe_stride: int | None = None) -> None:
+                 probe_stride: int | None = None, debias_pairs: int | None = None) -> None:
         self.folder = Path(folder)
         self.probe_stride = probe_stride
+        self.debias_pairs = debias_pairs
         self.device_name = device
         self.repeats = repeats
         self._models: dict[str, LoadedModel] = {}
@@ -517,7 +518,7 @@ class Bench:
         from devtools.bench_debias import measure
 
         timed = lambda contenders: compare(contenders, self.repeats, self.device)  # noqa: E731
-        for row in measure(self.model("float32"), timed, self.cuda):
+        for row in measure(self.model("float32"), timed, self.cuda, self.debias_pairs):
             self.report.add(Row("debias", **row))
 
     def section_cache(self) -> None:
@@ -705,7 +706,8 @@ def parse_sections(only: str | None) -> tuple[str, ...]:
 
 
 def run_benchmark(folder: Path, device: str = "cpu", repeats: int = 5, sections: tuple[str, ...] = SECTIONS,
-                  command: str = "", probe_stride: int | None = None) -> BenchReport:
+                  command: str = "", probe_stride: int | None = None,
+                  debias_pairs: int | None = None) -> BenchReport:
     """Measure `sections` on the model in `folder` and return the report (no file is written).
 
     `probe_stride`: the per-sentence reference loop runs on every n-th occupation and is extrapolated (default:
@@ -713,7 +715,12 @@ def run_benchmark(folder: Path, device: str = "cpu", repeats: int = 5, sections:
     """
     if repeats < 1:
         raise InputError("--repeats must be at least 1.")
-    return Bench(folder, device=device, repeats=repeats, command=command, probe_stride=probe_stride).run(sections)
+    if debias_pairs is not None:
+        from devtools.bench_debias import check_pairs
+
+        check_pairs(debias_pairs)
+    return Bench(folder, device=device, repeats=repeats, command=command, probe_stride=probe_stride,
+                 debias_pairs=debias_pairs).run(sections)
 
 
 def report_dict(report: BenchReport) -> dict[str, Any]:
@@ -954,7 +961,7 @@ def run(args: Any, command: str) -> int:
         logging.basicConfig(level=logging.INFO, format="bench: %(message)s", stream=sys.stderr)
         folder = Path(args.model) if args.model else model_folder(args.model_size, args.seed, args.cache_dir)
         report = run_benchmark(folder, device=args.device, repeats=args.repeats, sections=sections,
-                               command=command.strip())
+                               command=command.strip(), debias_pairs=getattr(args, "debias_pairs", None))
     if args.write:
         store(report, args.write)
     if args.json:

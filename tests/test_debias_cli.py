@@ -324,3 +324,20 @@ def test_an_uploaded_audit_configuration_cannot_name_a_fit_folder(tiny_model_dir
                        "debias": [{"dir": "fits/leace"}]})
     with pytest.raises(InputError, match="no folder to read it from"):
         audit.parse_config(text)
+
+
+def test_the_bench_debias_section_times_debias_eval_against_the_metrics_alone(tiny_model_dir, capsys):
+    """No timing is asserted (docs/benchmarks.md holds the figures): only that the section runs on a subset given
+    by --debias-pairs, says so, and states its targets; a subset outside the 1,508 pairs is one line, exit 2."""
+    from devtools import bench
+
+    report = bench.run_benchmark(tiny_model_dir, device="cpu", repeats=1, sections=("debias",), debias_pairs=6)
+    rows = {row.what.split(" (")[0].split(":")[0]: row for row in report.rows}
+    alone = next(r for r in report.rows if "the metrics alone" in r.what)
+    evaluated = next(r for r in report.rows if r.what.startswith("debias eval of Debiased: LEACE at layer 2"))
+    assert "timed on 6 pairs" in alone.what and "1,508 synthetic" in alone.what and alone.median_ms > 0
+    assert evaluated.target == "<= 2.1x the metrics alone" and evaluated.ratio == pytest.approx(
+        evaluated.median_ms / alone.median_ms)
+    assert any(r.what.startswith("fit LEACE") for r in report.rows) and rows
+    assert bench.main(["--model", str(tiny_model_dir), "--only", "debias", "--debias-pairs", "0"]) == 2
+    assert "--debias-pairs must be from 1 to 1,508" in capsys.readouterr().err

@@ -20,7 +20,7 @@ DESCRIPTION = ("Builds (once, cached) a random-weight model with bert-large-case
                "then times fill-mask, precisions, the bias probe, attention extraction, the result cache and model "
                "loading against transformers' pipeline on the same weights.")
 SECTIONS = ("load,fill-mask,bf16,fp16,int8,graphs,profile,probe,attention,cache,concurrency,explain,mediation,audit,aul,"
-            "stereoset,second-model,jobs")
+            "stereoset,second-model,jobs,debias")
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -40,6 +40,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="do not run: take the report from FILE (a --json or --write output, e.g. from a GPU "
                         "machine); given several times, each file's sections replace the same sections of the "
                         "earlier ones, per device")
+    p.add_argument("--debias-pairs", type=int, metavar="N",
+                   help="debias section: the CrowS pairs `debias eval` is timed on, spread over the 1,508 synthetic "
+                        "pairs and extrapolated by rows (default: all on a GPU, 48 on a CPU)")
     p.add_argument("--json", action="store_true", help="machine-readable output")
 
 
