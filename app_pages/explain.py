@@ -122,6 +122,8 @@ usable = [m for m in EXPLAINERS if m.is_compatible(lm) is None]
 for method in EXPLAINERS:
     if method not in usable:
         st.info(md_escape(method.is_compatible(lm)), icon=":material/block:")
+if not usable:
+    st.stop()  # e.g. through Self-Debias, which only rescales the MLM's probabilities at a [MASK]: nothing to explain
 explain_input = cache.explain_input(lm, target)
 analysis = explain_input.analysis
 slow = [Request(m, lm, explain_input, configs[m.name]) for m in SLOW if m in usable]

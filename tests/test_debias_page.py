@@ -123,6 +123,11 @@ def test_self_debias_fits_nothing_and_says_what_it_cannot_compare(app_env):
     assert any("Debiased: Self-Debias: nothing is fitted" in plain(s.value) for s in at.success)
     assert any("leaves the hidden states alone" in plain(i.value) for i in at.info)
     assert "db_cost_run" in [b.key for b in at.button]
+    switches(at)[0].set_value(True).run()
+    for page in ("app_pages/fill_mask.py", "app_pages/explain.py", "app_pages/bias_probe.py"):
+        at.switch_page(page).run()
+        assert not at.exception, (page, at.exception)
+        assert any("Debiased: Self-Debias" in plain(i.value) and "every result" in i.value for i in at.info), page
 
 
 def test_presentation_mode_links_the_page_from_the_sidebar(app_env):
