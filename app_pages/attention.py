@@ -13,7 +13,7 @@ from bertlens.fill_mask import postprocess
 from components import attention_charts as charts
 from components.attention_callbacks import EVERY_TOKEN, model_view_svg_of, pick_head, step_layer, token_label
 from components.attention_widgets import relabel_when_tokens_change, static_url
-from components.figure_export import svg_download
+from components.figure_export import context_name, context_title, set_context, svg_download
 from components.number_format import table
 from components.presentation import chart, content_width, is_on, output_share, side_by_side
 from components.query_state import (Field, PageState, bounded_float, bounded_int, dump_bool, dump_list, one_of,
@@ -96,6 +96,7 @@ with inputs:
                                      help="Every head as a thumbnail, or the heads of one layer large enough to read "
                                           "from the back of a room (the layer of the head chosen below).")
 STATE.publish()
+set_context(lm.info.model_id, text)
 
 try:
     view = cache.attention_view(lm, text, pair)
@@ -144,7 +145,7 @@ with output:
                        disabled=layer_now >= layers, width="stretch")
         layer_thumbs = thumbnails(attention.weights[layer_now - 1:layer_now], size=64)[0].numpy()
         chart(charts.layer_figure(layer_thumbs, layer_now, 4 if heads >= 4 else heads, STATE.get("att_head"),
-                                  width=content_width(output_share())),
+                                  width=content_width(output_share()), tokens=list(attention.tokens)),
               key="att_layer_heads", name=f"attention-layer-{layer_now}", on_select=partial(pick_head, "att_layer_heads"),
               selection_mode="points")
         svg_download(partial(model_view_svg_of, lm, text, pair, (layer_now - 1,)), f"attention-model-view-layer-{layer_now}",
@@ -167,7 +168,8 @@ with output:
 st.subheader("A statistic of every head")
 left, right = st.columns([3, 2], vertical_alignment="bottom")
 statistic = left.selectbox("Statistic", STATISTICS, format_func=STATISTIC_LABELS.get, key="att_statistic")
-right.download_button("Per-head statistics (CSV)", stats.to_csv(provenance), file_name="attention_heads.csv",
+right.download_button("Per-head statistics (CSV)", stats.to_csv(provenance),
+                      file_name=f"{context_name('attention-heads')}.csv",
                       mime="text/csv", key="att_csv", icon=":material/download:", width="stretch")
 st.caption("Click a cell to open that head below; the orange square marks it.")
 chart(charts.statistics_figure(stats, statistic, selected, attention.n_tokens, stretch, width=content_width()),
@@ -206,7 +208,8 @@ with lines_tab:
     chart(charts.line_view(lines, attention.tokens, title), key="att_lines", name="attention-lines")
     st.caption("Each line joins a token on the left to a token it attends to on the right; thicker and darker lines "
                "carry more weight.")
-    svg_download(partial(head_view_svg, list(attention.tokens), lines, title), f"attention-head-view-{title}",
+    svg_download(partial(head_view_svg, list(attention.tokens), lines, context_title(title)),
+                 f"attention-head-view-{title}",
                  "att_lines_svg", "Head view (SVG)",
                  help="These lines (this head or mean, this threshold, this token) as a standalone vector figure.")
 with heatmap_tab:

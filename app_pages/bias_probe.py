@@ -15,6 +15,7 @@ from bertlens.export import crows_csv, crows_json, probe_csv, probe_json
 from components import (agreement_view, audit_views, bias_charts, bias_pronouns, bias_robustness, bias_tables,
                         kind_panel, report_download, stereoset_view, views)
 from services import cache
+from components.figure_export import context_name, set_context
 from components.job_panel import Request, job_area
 from components.weights_panel import get_model
 from bertlens.numbers import interval, percent, significant
@@ -130,6 +131,7 @@ with side_tab:
         template = left.text_input("Template ({person} or {possessive} and one [MASK])", key="bias_side_template")
         chosen = middle.selectbox("Word pair", labels, key="bias_side_pair") if labels else None
         top_k = right.number_input("top-k", 3, 30, key="bias_side_k")
+    set_context(lm.info.model_id, template)
     if chosen is None:
         st.info("Add at least one word pair in the sidebar.")
     else:
@@ -164,6 +166,7 @@ with side_tab:
                        "are over the whole vocabulary. With 'a [MASK]' the model rarely proposes words that need "
                        "'an'.")
 
+set_context(lm.info.model_id)  # the probe, its reference and the benchmarks run the page's own templates and files
 with probe_tab:
     # Presentation mode: the settings and the run button on the left, the result on the right.
     probe_inputs, probe_output = side_by_side()
@@ -343,9 +346,11 @@ with export_tab:
     if probe_result is not None:
         stamp = audit_views.export_stamp(lm, audit_inputs, "probe")
         a, b = st.columns(2)
-        a.download_button("Probe report (CSV)", partial(probe_csv, lm, probe_result, stamp), "bias_probe.csv",
+        a.download_button("Probe report (CSV)", partial(probe_csv, lm, probe_result, stamp),
+                          f"{context_name('bias-probe')}.csv",
                           "text/csv", key="bias_dl_probe_csv", on_click="ignore")
-        b.download_button("Probe report (JSON)", partial(probe_json, lm, probe_result, stamp), "bias_probe.json",
+        b.download_button("Probe report (JSON)", partial(probe_json, lm, probe_result, stamp),
+                          f"{context_name('bias-probe')}.json",
                           "application/json", key="bias_dl_probe_json", on_click="ignore")
     else:
         st.info("Run the probe to export its scores.")
@@ -353,9 +358,10 @@ with export_tab:
         stamp = audit_views.export_stamp(lm, audit_inputs, "crows")
         a, b = st.columns(2)
         a.download_button("CrowS-Pairs report (CSV)", partial(crows_csv, lm, crows_result, source, stamp),
-                          "crows_pairs.csv", "text/csv", key="bias_dl_crows_csv", on_click="ignore")
+                          f"{context_name('crows-pairs')}.csv", "text/csv", key="bias_dl_crows_csv", on_click="ignore")
         b.download_button("CrowS-Pairs report (JSON)", partial(crows_json, lm, crows_result, source, stamp),
-                          "crows_pairs.json", "application/json", key="bias_dl_crows_json", on_click="ignore")
+                          f"{context_name('crows-pairs')}.json", "application/json", key="bias_dl_crows_json",
+                          on_click="ignore")
     if metrics_result is not None:
         audit_views.metrics_download(lm, metrics_result, source, crows_bytes, audit_inputs)
     audit_views.audit_config_download(lm, audit_inputs)

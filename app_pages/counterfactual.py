@@ -6,6 +6,7 @@ from bertlens.fill_mask import MAX_TOP_K
 from bertlens.numbers import significant
 from bertlens.text import MASK
 from components import counterfactual_view as view
+from components.figure_export import set_context
 from components.presentation import Metric, chart, is_on, metrics, output_share, side_by_side
 from components.lesson_glossary import define
 from components.lesson_sentence import use_it_on
@@ -75,6 +76,7 @@ with inputs:
     text = st.text_area(f"Sentence with one {MASK}", key="cf_text", height=90)
     top_k = st.slider("How many candidates (top-k)", 1, MAX_TOP_K, key="cf_top_k")
 STATE.publish()
+set_context(lm.info.model_id, text)
 
 try:
     result = cache.counterfactual(lm, text, pairs_text, int(top_k))

@@ -14,6 +14,7 @@ from bertlens.text import MASK, MAX_CHARS, count_masks, mask_word, words, wrong_
 from components import explain_charts as charts
 from components import explain_views
 from components import method_options as options
+from components.figure_export import set_context
 from components.head_switches import fields as head_switch_fields, head_switches
 from components.presentation import chart, content_width, is_on
 from components.query_state import Field, PageState, assign, bounded_text
@@ -144,6 +145,7 @@ with explained_col:
         st.caption("Explained")
     st.text(("Explained: " if is_on() else "") +
             f"f = {target.label}   at [MASK] {target.mask_index + 1} (token {target.position})")
+set_context(lm.info.model_id, text)
 context = explain_views.ExplainContext(text, target, results, sentence_words, EXPLAINERS)
 page_tabs = explain_views.tabs_of(usable)
 *view_tabs, side_tab = st.tabs([md_escape(t.title) for t in page_tabs] + ["Side by side"])

@@ -4,6 +4,7 @@ import streamlit as st
 from bertlens.errors import BertLensError
 from bertlens.mediation import PairInput, PairMediation, SwapLengthError, parse_swap, parse_targets, prepare
 from bertlens.registry import get as registered
+from components.figure_export import set_context
 from components.heads_view import STRETCH_LABEL, show_mediation, show_template_mediation, swap_error
 from components.lesson_glossary import define
 from components.lesson_sentence import use_it_on
@@ -86,6 +87,7 @@ if view == "pair":
         targets = c2.text_input("Targets (T1,T2)", key="hd_targets", placeholder="she,he",
                                 help="y = P(T1) / P(T2) at the mask; each target is one WordPiece.")
         STATE.publish()
+        set_context(lm.info.model_id, text)
         try:
             pair = PairInput(text, str(parse_swap(swap)), parse_targets(targets))
             checked = prepare(lm, pair.text, pair.swap, pair.targets)
@@ -118,6 +120,7 @@ else:
         occupations = st.slider("Occupations (the most male- and female-dominated, half each)", 2, 64,
                                 key="hd_occupations")
         STATE.publish()
+        set_context(lm.info.model_id, "across templates")
         config = method.spec.validate({"occupations": occupations})
     request = jobs.Request(method, lm, None, config, "Mediation across templates")
     with output:

@@ -5,6 +5,7 @@ from bertlens.errors import BertLensError
 from bertlens.nsp import MAX_CANDIDATES
 from bertlens.numbers import probability, significant
 from components.charts import nsp_bar, nsp_ranking
+from components.figure_export import set_context
 from components.number_format import table
 from components.presentation import chart, is_on, side_by_side
 from components.presets import preset_picker
@@ -68,6 +69,7 @@ with pair:
         preset_picker("Examples", PRESETS, "ns_preset")
         a = st.text_area("Sentence A", key="ns_a", height=80)
         b = st.text_area("Sentence B", key="ns_b", height=80)
+    set_context(lm.info.model_id, a)
     with output:
         try:
             result = cache.rank_next(lm, a, (b,), False)[0]
@@ -91,6 +93,7 @@ with ranking:
                              height=150)
     first = STATE.get("ns_rank_a") or STATE.get("ns_a")
     candidates = tuple(line for line in lines.splitlines() if line.strip())
+    set_context(lm.info.model_id, first)
     with output:
         source = "typed above" if STATE.get("ns_rank_a") else "from the first tab"
         st.caption(f"Ranking every candidate as the sentence after this sentence A ({md_escape(source)}):")

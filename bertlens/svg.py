@@ -183,6 +183,7 @@ def grid_svg(grid: Grid, font_px: float = 12.0, cell_height: float | None = None
     if grid.note:
         doc.text(pad, height - font_px, grid.note, font_px * 0.9, fill="#495057")
         width = max(width, text_width(grid.note, font_px * 0.9) + 2 * pad)
+    width = max(width, text_width(grid.title, font_px * 1.2) + 2 * pad)  # a title naming its sentence and model
     rows = "; ".join(grid.rows)
     cells = " ".join(t for row in texts for t in row if t)
     return doc.render(width, height, grid.title, f"rows: {rows}. columns: {'; '.join(grid.columns)}. cells: {cells}")
@@ -225,4 +226,5 @@ def lines_svg(title: str, tokens: Sequence[str], query: Sequence[int], key: Sequ
     if note:
         doc.text(6, height - font_px, note, font_px * 0.85, fill="#495057")
         width = max(width, text_width(note, font_px * 0.85) + 12)
+    width = max(width, text_width(title, font_px * 1.15) + 12)
     return doc.render(width, height, title, "tokens: " + " ".join(tokens))

@@ -8,6 +8,7 @@ import torch
 from bertlens.attention import STATISTIC_LABELS, Attention, HeadStatistics, QueryKey
 from bertlens.attention_views import GAP, Lines
 from bertlens.numbers import significant
+from bertlens.svg import text_width
 from components.presentation import category_ticks, chart_font, content_width
 from components.safe import plotly_text
 
@@ -98,16 +99,40 @@ def thumbnail_figure(grid: np.ndarray, attention: Attention, selected: tuple[int
     return fig
 
 
+TOKEN_CHARS = 8  # of a token on the one-layer view's axes
+
+
+def _spaced(positions: list[float], labels: list[str], step: float) -> tuple[list[float], list[str]]:
+    """The labels whose positions are at least `step` apart, first to last, so no two touch."""
+    kept_at: list[float] = []
+    kept: list[str] = []
+    for at, label in zip(positions, labels):
+        if not kept_at or at - kept_at[-1] >= step:
+            kept_at.append(at)
+            kept.append(label)
+    return kept_at, kept
+
+
+def _short(token: str) -> str:
+    return plotly_text(token if len(token) <= TOKEN_CHARS else token[:TOKEN_CHARS - 1] + "…")
+
+
 def layer_figure(thumbs: np.ndarray, layer: int, columns: int, selected_head: int | None = None,
-                 font_px: float | None = None, width: float | None = None) -> go.Figure:
+                 font_px: float | None = None, width: float | None = None,
+                 tokens: list[str] | None = None) -> go.Figure:
     """One layer's heads, large: `thumbs` (heads, s, s) from `attention_views.thumbnails`, `columns` to a row, each
     named "head N" above it in the chart's font (16 px in presentation mode), in a band of its own between the rows.
-    Clicking a head selects it, as in the grid of every head."""
+    With `tokens` (the text's T tokens), the rows of every head are labelled on the left (attending, the query) and
+    the columns of the last row under it (attended to, the key), as many as fit without touching (a pooled
+    thumbnail's cell is named after its first token). Clicking a head selects it, as in the grid of every head."""
     font_px = font_px or chart_font()
     width = width or content_width(0.6)
     heads, side = thumbs.shape[0], thumbs.shape[-1]
     rows = -(-heads // columns)
-    plot_w = width - 20
+    names = [_short(tokens[int(i * len(tokens) / side)]) for i in range(side)] if tokens else []
+    tick_font = max(10.0, font_px - 2)
+    label_w = max(text_width(n, tick_font) for n in names) + 6 if names else 0.0
+    plot_w = width - 20 - label_w
     px = plot_w / (columns * (side + 2) - 2)  # screen pixels per data unit
     band = int(np.ceil(font_px * 1.5 / px))  # the label's band above each row, in data units
     gap_x, pitch_y = 2, side + band
@@ -134,8 +159,17 @@ def layer_figure(thumbs: np.ndarray, layer: int, columns: int, selected_head: in
                       line=dict(color=SELECTED, width=3))
     fig.update_xaxes(visible=False, range=[-0.5, grid.shape[1] - 0.5], constrain="domain")
     fig.update_yaxes(visible=False, range=[grid.shape[0] - 0.5, -0.5], scaleanchor="x", constrain="domain")
-    fig.update_layout(height=int(min(1400, max(140, px * grid.shape[0] + 20))), margin=dict(l=10, r=10, t=10, b=10),
-                      plot_bgcolor="#ffffff")
+    if names:
+        step = tick_font * 1.25 / px  # data units between two labels' centres
+        ys, y_text = _spaced([r * pitch_y + band + i for r in range(rows) for i in range(side)], names * rows, step)
+        last = range((rows - 1) * columns, heads)
+        xs, x_text = _spaced([(h % columns) * (side + gap_x) + i for h in last for i in range(side)],
+                             names * len(last), step)
+        ticks = dict(visible=True, showgrid=False, zeroline=False, ticks="", tickfont=dict(size=tick_font))
+        fig.update_yaxes(tickvals=ys, ticktext=y_text, **ticks)
+        fig.update_xaxes(tickvals=xs, ticktext=x_text, tickangle=-90, side="bottom", **ticks)
+    fig.update_layout(height=int(min(1400, max(140, px * grid.shape[0] + 20 + label_w))),
+                      margin=dict(l=10 + label_w, r=10, t=10, b=10 + label_w), plot_bgcolor="#ffffff")
     return fig
 
 

@@ -20,6 +20,7 @@ from bertlens.model import LoadedModel
 from bertlens.serialize import jsonable
 from bertlens.settings import allowed_models, check_allowed
 from components import audit_charts, method_options
+from components.figure_export import context_name
 from components.presentation import style
 from components.safe import md_escape, show_error
 from bertlens.registry import get
@@ -124,7 +125,8 @@ def metrics_document_json(lm: LoadedModel, result: MetricsResult, source: str, d
 def metrics_download(lm: LoadedModel, result: MetricsResult, source: str, data: bytes | None,
                      inputs: dict[str, Any] | None = None) -> None:
     st.download_button("CrowS metrics report (JSON)", metrics_document_json(lm, result, source, data, inputs),
-                       "crows_metrics.json", "application/json", key="bias_dl_metrics_json", on_click="ignore")
+                       f"{context_name('crows-metrics')}.json", "application/json", key="bias_dl_metrics_json",
+                       on_click="ignore")
 
 
 # ---------------------------------------------------------------- two models
@@ -337,7 +339,7 @@ def audit_config_download(lm: LoadedModel, inputs: dict[str, Any]) -> None:
     except BertLensError as exc:
         show_error(exc)
         return
-    st.download_button("Audit configuration (JSON)", audit.config_json(config), "bertlens_audit.json",
+    st.download_button("Audit configuration (JSON)", audit.config_json(config), f"{context_name('audit')}.json",
                        "application/json", key="bias_dl_audit_config", on_click="ignore")
     st.caption("The whole audit: templates, word pairs, occupations, CrowS-Pairs file, metrics, models, seed, "
                "precision and the minimum effect size. Re-run it with `python -m bertlens audit bertlens_audit.json "

@@ -20,7 +20,7 @@ from bertlens.results import ExplainerResult
 from components import explain_charts as charts
 from components import method_options as options
 from components import views
-from components.figure_export import svg_download
+from components.figure_export import context_title, svg_download
 from components.lesson_glossary import define
 from components.lesson_sentence import use_it_on
 from components.number_format import table
@@ -155,7 +155,8 @@ def attributions_view(methods: Sequence[Method], ctx: ExplainContext) -> None:
         rows = {m.title: ctx.words.merge(ctx.results[m.name].scores) for m in methods
                 if m.name in ctx.results and ctx.results[m.name].scores is not None}
         chart(charts.signed_words(ctx.words, rows), key="ex-ig-words", name="attributions")
-        svg_download(partial(charts.attributions_svg, ctx.words, rows, f"f = {ctx.target.label}"), "attributions",
+        svg_download(partial(charts.attributions_svg, ctx.words, rows, context_title(f"f = {ctx.target.label}")),
+                     "attributions",
                      "ex_ig_svg", "Attributions (SVG)",
                      help="The strip as a standalone vector figure, every word written whole in its cell.")
         st.dataframe(table(pd.DataFrame({"word": list(ctx.words.words),

@@ -10,6 +10,11 @@ Two pieces, both reusable by any page:
   every page.
 - `svg_download(svg, name, key)`: a download button for an SVG document written by the core (`bertlens.svg`)
   when the button is pressed.
+
+Downloads say what they show: a page calls `set_context(model, text)` once it knows its sentence (or template), and
+every chart, SVG and file the page offers after that in the run is named `context_name(name)`, "bertlens-NAME-MODEL-
+FIRST-WORDS-OF-THE-SENTENCE", and a standalone figure's title is `context_title(title)`. The context lasts one run
+(`install` clears it), so a page that sets none names its files as before.
 """
 from __future__ import annotations
 
@@ -22,26 +27,62 @@ from components.safe import checked_script, md_escape
 
 PNG_SCALE = 2
 _NAME = re.compile(r"[^A-Za-z0-9_-]+")
+_CONTEXT = "_figure_context"
+TEXT_CHARS = 60  # of the sentence in a standalone figure's title
 
 
 def file_name(name: str) -> str:
     """A safe file name stem: "bertlens-" and the chart's name with anything unusual turned into dashes."""
-    stem = _NAME.sub("-", name).strip("-")[:80] or "figure"
+    stem = _NAME.sub("-", name).strip("-")[:100].rstrip("-") or "figure"
     return stem if stem.startswith("bertlens") else f"bertlens-{stem}"
 
 
+def model_name(model: str) -> str:
+    """A model id as a title and a file name show it: the last part of a hub id or folder ("bert-large-cased")."""
+    return model.rstrip("/").split("/")[-1] if model else ""
+
+
+def shortened(text: str, limit: int = TEXT_CHARS) -> str:
+    words = " ".join(text.split())
+    return words if len(words) <= limit else words[:limit - 1].rstrip() + "…"
+
+
+def set_context(model: str, text: str = "") -> None:
+    """What this page's downloads show from now on in this run: the model (its id) and the sentence or template."""
+    st.session_state[_CONTEXT] = (model_name(model), " ".join(text.split()))
+
+
+def context() -> tuple[str, str]:
+    """(model name, sentence) set by the page in this run, or ("", "")."""
+    return st.session_state.get(_CONTEXT) or ("", "")
+
+
+def context_name(name: str) -> str:
+    """`file_name` of the name, the page's model and the start of its sentence: "bertlens-mediation-nie-bert-large-
+    cased-The-nurse-said-that-MASK-was"."""
+    model, text = context()
+    return file_name(" ".join(part for part in (name, model, shortened(text, 48)) if part))
+
+
+def context_title(title: str) -> str:
+    """A standalone figure's title with the page's sentence and model: 'Indirect effect (NIE) of each head · “The
+    nurse said that [MASK] was tired.” · bert-large-cased'."""
+    model, text = context()
+    return " · ".join(part for part in (title, f"“{shortened(text)}”" if text else "", model) if part)
+
+
 def chart_config(name: str, **extra) -> dict:
-    """`st.plotly_chart`'s config: no plotly logo, and the camera downloads an SVG called `file_name(name)`."""
+    """`st.plotly_chart`'s config: no plotly logo, and the camera downloads an SVG called `context_name(name)`."""
     return {"displaylogo": False,
-            "toImageButtonOptions": {"format": "svg", "filename": file_name(name), "scale": 1}, **extra}
+            "toImageButtonOptions": {"format": "svg", "filename": context_name(name), "scale": 1}, **extra}
 
 
 def svg_download(svg: Callable[[], str], name: str, key: str, label: str = "Download SVG",
                  help: str | None = None) -> None:
-    """A button that downloads the standalone SVG document `svg()` writes, as `file_name(name).svg`. The document is
+    """A button that downloads the standalone SVG document `svg()` writes, as `context_name(name).svg`. The document is
     written only when the button is pressed: the page reruns on every widget change, and a model view of 24 x 16
     heads is half a megabyte or more. Bind the arguments now (`functools.partial`), not through a closure."""
-    st.download_button(md_escape(label), lambda: svg().encode("utf-8"), file_name=f"{file_name(name)}.svg",
+    st.download_button(md_escape(label), lambda: svg().encode("utf-8"), file_name=f"{context_name(name)}.svg",
                        mime="image/svg+xml", key=key, icon=":material/download:", on_click="ignore",
                        help=md_escape(help or "A standalone vector figure (SVG) of what is shown, for a paper or "
                                                "slides."))
@@ -49,7 +90,9 @@ def svg_download(svg: Callable[[], str], name: str, key: str, label: str = "Down
 
 def install() -> None:
     """The page-wide script behind the PNG button (see the module docstring); drawn in the sidebar, where it takes
-    no room. It reads plotly's own mode bar and config, so it needs no copy of plotly.js."""
+    no room. It reads plotly's own mode bar and config, so it needs no copy of plotly.js. It also clears the last
+    run's download context (`set_context`)."""
+    st.session_state.pop(_CONTEXT, None)
     with st.sidebar:
         st.html(script(), unsafe_allow_javascript=True)
 

@@ -6,6 +6,7 @@ import streamlit as st
 
 from bertlens.fill_mask import FillMaskResult, MaskPrediction, WordScore
 from components.charts import probability_bars
+from components.figure_export import model_name
 from components.number_format import table
 from components.presentation import chart, is_on
 
@@ -45,11 +46,6 @@ def show_result(result: FillMaskResult, key: str = "fm", targets: list[WordScore
 def completed(result: FillMaskResult) -> None:
     st.caption("The sentence completed with the top prediction for every mask")
     st.code(result.completed, language=None, wrap_lines=True)
-
-
-def model_name(model: str) -> str:
-    """A model id as a title and a file name show it: the last part of a hub id or folder ("bert-large-cased")."""
-    return model.rstrip("/").split("/")[-1] if model else ""
 
 
 def chart_title(sentence: str, mask_index: int, total: int, model: str, limit: int = 40) -> str:

@@ -28,7 +28,7 @@ from bertlens.export import csv_text
 from bertlens.results import MetricResult
 from bertlens.serialize import jsonable
 from components.attention_widgets import head_from_selection
-from components.figure_export import svg_download
+from components.figure_export import chart_config, context_name, context_title, svg_download
 from components.presentation import chart, is_on, style
 from components.safe import md_escape
 
@@ -75,7 +75,7 @@ def nie_heatmap(grid: np.ndarray, stretch: bool = False, selected: tuple[int, in
                 line += f"<br>95% interval [{percent(low[l, h])}, {percent(high[l, h])}]"
             hover.append(line + "<br>click: open its attention pattern")
     colorbar = dict(orientation="h", y=-0.01, yanchor="top", thickness=12, len=0.9, tickformat="+.2~%",
-                    title=dict(text=f"NIE, % change of the ratio ({note})", side="bottom"))
+                    title=dict(text=f"NIE in % of the ratio ({note})", side="bottom"))
     fig = go.Figure(go.Heatmap(z=grid, x=x, y=y, colorscale=SCALE, zmin=-top, zmax=top, zmid=0,
                                colorbar=colorbar, hoverinfo="skip"))
     cx, cy = np.meshgrid(x, y)
@@ -218,7 +218,8 @@ def show_mediation(result: Mediation, *, stretch: bool, key: str, selected_key: 
     selected = selected_head(st.session_state.get(selected_key), *grid.shape)
     chart(nie_heatmap(grid, stretch, selected), key=f"{key}_grid", name="mediation-nie",
           on_select=lambda: _pick(f"{key}_grid", selected_key), selection_mode="points")
-    svg_download(partial(nie_svg, grid, stretch), "mediation-nie", f"{key}_svg", "NIE grid (SVG)",
+    svg_download(partial(nie_svg, grid, stretch, context_title("Indirect effect (NIE) of each head")), "mediation-nie",
+                 f"{key}_svg", "NIE grid (SVG)",
                  help="The grid as a standalone vector figure, every head's NIE written in its cell.")
     note = pale_note(grid, stretch)
     st.caption((md_escape(note) + " " if note else "") + "Click a head to open its attention pattern for this text.")
@@ -228,8 +229,8 @@ def show_mediation(result: Mediation, *, stretch: bool, key: str, selected_key: 
             layer, head = selected
             st.link_button(f"Open head {layer}.{head} on Attention",
                            attention_link(result.text, layer, head, is_on()), icon=":material/hub:")
-            st.caption(f"Layer {layer}, head {head}: NIE {percent(grid[layer - 1, head - 1])}. The page opens in a new "
-                       "tab with this text.")
+            st.caption(f"Layer {layer}, head {head}: NIE {md_escape(percent(grid[layer - 1, head - 1]))}. The page "
+                       "opens in a new tab with this text.")
         else:
             st.caption("No head chosen yet: click one on the map.")
     with right:
@@ -239,12 +240,13 @@ def show_mediation(result: Mediation, *, stretch: bool, key: str, selected_key: 
     st.subheader("Whole layers")
     st.caption("Patching one layer's whole attention output, or its MLP's inner activation, from the swapped run.")
     st.plotly_chart(style(layer_bars(result.attention_layers, result.mlp_layers)), key=f"{key}_layers",
-                    width="stretch", config={"displaylogo": False})
+                    width="stretch", config=chart_config("mediation-layers"))
     export = {**provenance, **jsonable(result)}
     c1, c2 = st.columns(2)
     c1.download_button("Download the effects (JSON)", json.dumps(export, indent=1, ensure_ascii=False),
-                       file_name="mediation.json", mime="application/json", key=f"{key}_json")
-    c2.download_button("Download the head effects (CSV)", grid_csv(grid, provenance), file_name="mediation_heads.csv",
+                       file_name=f"{context_name('mediation')}.json", mime="application/json", key=f"{key}_json")
+    c2.download_button("Download the head effects (CSV)", grid_csv(grid, provenance),
+                       file_name=f"{context_name('mediation-heads')}.csv",
                        mime="text/csv", key=f"{key}_csv")
 
 
@@ -266,7 +268,8 @@ def show_template_mediation(result: MetricResult, *, stretch: bool, key: str, pr
     st.markdown(INDIRECT_EFFECT)
     chart(nie_heatmap(mean, stretch, None, low, high, "Mean NIE over templates"), key=f"{key}_grid",
           name="mediation-mean-nie")
-    svg_download(partial(nie_svg, mean, stretch, "Mean NIE over templates"), "mediation-mean-nie", f"{key}_svg",
+    svg_download(partial(nie_svg, mean, stretch, context_title("Mean NIE over templates")), "mediation-mean-nie",
+                 f"{key}_svg",
                  "NIE grid (SVG)", help="The grid as a standalone vector figure, every head's mean NIE in its cell.")
     note = pale_note(mean, stretch)
     if note:
@@ -278,7 +281,7 @@ def show_template_mediation(result: MetricResult, *, stretch: bool, key: str, pr
     st.plotly_chart(style(layer_bars(detail.attention_layers.mean, detail.mlp_layers.mean,
                                      (detail.attention_layers.low, detail.attention_layers.high),
                                      (detail.mlp_layers.low, detail.mlp_layers.high))),
-                    key=f"{key}_layers", width="stretch", config={"displaylogo": False})
+                    key=f"{key}_layers", width="stretch", config=chart_config("mediation-mean-layers"))
     with st.expander("Templates, occupations and sentences"):
         st.dataframe(pd.DataFrame({"template": list(detail.templates),
                                    "mean TE (%)": [100 * te for te in detail.template_te]}),
@@ -298,5 +301,6 @@ def show_template_mediation(result: MetricResult, *, stretch: bool, key: str, pr
     export = {**provenance, "headline": result.headline(), "detail": jsonable(detail),
               "decisions": jsonable(result.decisions), "warnings": list(result.warnings)}
     st.download_button("Download the across-templates result (JSON)",
-                       json.dumps(export, indent=1, ensure_ascii=False), file_name="mediation_templates.json",
+                       json.dumps(export, indent=1, ensure_ascii=False),
+                       file_name=f"{context_name('mediation-templates')}.json",
                        mime="application/json", key=f"{key}_json")

@@ -11,6 +11,7 @@ from bertlens.bias import audit
 from bertlens.errors import BertLensError
 from bertlens.model import LoadedModel
 from bertlens.results import MetricResult
+from components.figure_export import context_name
 
 
 def page_report(lm: LoadedModel, config: audit.AuditConfig, results: Sequence[MetricResult],
@@ -38,7 +39,8 @@ def html_report_button(lm: LoadedModel, make_config: Callable[[], audit.AuditCon
         return
     st.download_button("Auditor's report (HTML)", lambda: report_html.render(page_report(lm, config, done, pairs,
                                                                                         stereoset)),
-                       "bertlens_audit_report.html", "text/html", key="bias_dl_report_html", on_click="ignore")
+                       f"{context_name('audit-report')}.html", "text/html", key="bias_dl_report_html",
+                       on_click="ignore")
     st.caption("One self-contained file for an auditor: the configuration and each input's SHA-256, the model, "
                "its precision and the date; every metric run here with its interval, ties, what it measures and its "
                "caveat; how far the metrics agree on shared items; figures. It loads nothing from outside and "

@@ -180,7 +180,7 @@ def test_scatter_points_have_hover_labels(browser_page):
 
 
 @pytest.mark.browser
-def test_downloads_after_crows_arrive_even_in_quick_succession(browser_page):
+def test_downloads_after_crows_arrive_even_in_quick_succession(browser_page, tiny_model_dir):
     """The probe report after a CrowS-Pairs run, and several downloads one after another."""
     page, server, log_dir = browser_page
     page.get_by_role("tab", name="Benchmarks").click()
@@ -198,9 +198,12 @@ def test_downloads_after_crows_arrive_even_in_quick_succession(browser_page):
     deadline = time.monotonic() + 60
     while len(arrived) < len(buttons) and time.monotonic() < deadline:
         page.wait_for_timeout(250)
-    assert sorted(d.suggested_filename for d in arrived) == sorted(
-        ["bias_probe.csv", "bias_probe.json", "crows_pairs.csv", "crows_pairs.json"]), server.log()[-2000:]
-    texts = {d.suggested_filename: Path(d.path()).read_text(encoding="utf-8") for d in arrived}
+    model = Path(tiny_model_dir).name  # each file names its model (issue 26)
+    files = {f"bertlens-{report}-{model}.{ext}": f"{report}.{ext}" for report in ("bias-probe", "crows-pairs")
+             for ext in ("csv", "json")}
+    assert sorted(d.suggested_filename for d in arrived) == sorted(files), server.log()[-2000:]
+    texts = {files[d.suggested_filename].replace("-", "_"): Path(d.path()).read_text(encoding="utf-8")
+             for d in arrived}
     assert "#report,gender-bias occupation probe" in texts["bias_probe.csv"]
     assert json.loads(texts["bias_probe.json"])["meta"]["report"] == "gender-bias occupation probe"
     assert "#report,CrowS-Pairs (Nangia et al. 2020)" in texts["crows_pairs.csv"]

@@ -99,12 +99,12 @@ def test_every_effect_on_the_page_reads_in_percent(app_env, lm):
     assert column["NIE (%)"]["type_config"]["format"].endswith("%%")
     heat = heatmap_of(at, "hd_pair_grid")
     bar = heat["colorbar"]
-    assert bar["tickformat"].endswith("%") and "% change of the ratio" in bar["title"]["text"]
+    assert bar["tickformat"].endswith("%") and "NIE in % of the ratio" in bar["title"]["text"]
     assert "±100%" in bar["title"]["text"]
     spec = json.loads(next(c for c in at.get("plotly_chart") if c.key == "hd_pair_grid").proto.spec)
     hovers = spec["data"][1]["hovertext"]
     assert all(re.search(r"NIE [+-]?[\d.e-]+%", h) for h in hovers)
-    caption = next(c.value for c in at.caption if c.value.startswith("Layer 2, head 3: NIE"))
+    caption = next(c.value for c in at.caption if c.value.startswith("Layer 2, head 3: NIE")).replace("\\", "")
     assert re.match(r"Layer 2, head 3: NIE [+-]?[\d.e-]+%\.", caption)
     layers = json.loads(next(c for c in at.get("plotly_chart") if c.key == "hd_pair_layers").proto.spec)
     assert layers["layout"]["yaxis"]["tickformat"].endswith("%")

@@ -121,3 +121,30 @@ def test_the_occupation_chart_keeps_the_ten_that_lean_most_when_asked(lm):
     assert len(top.data[0].y) == 10 and {round(x, 9) for x in top.data[0].x} == \
         {round(o.log_ratio, 9) for o in expected}
     assert "10 of" in top.layout.xaxis.title.text
+
+
+@pytest.mark.parametrize("n_tokens, font_px, width", [(12, 12, 338), (12, 16, 585), (40, 12, 338), (200, 16, 585)])
+def test_the_one_layer_view_names_its_tokens_on_both_axes_without_touching(n_tokens, font_px, width):
+    """Labels without hover: each head's rows (the query) and columns (the key) are named, as many as fit."""
+    import numpy as np
+
+    from bertlens.attention_views import thumbnails
+    from components.attention_charts import layer_figure
+
+    import torch
+
+    tokens = ["[CLS]", *(f"w{i}" for i in range(n_tokens - 2)), "[SEP]"]
+    thumbs = thumbnails(torch.rand(1, 16, n_tokens, n_tokens).softmax(-1))[0].numpy()
+    fig = layer_figure(thumbs, 1, 4, font_px=font_px, width=width, tokens=tokens)
+    x, y, margin = fig.layout.xaxis, fig.layout.yaxis, fig.layout.margin
+    assert x.visible and y.visible and x.tickangle == -90
+    assert y.ticktext[0] == "[CLS]" and x.ticktext[0] == "[CLS]"
+    assert set(x.ticktext) <= set(tokens) and set(y.ticktext) <= set(tokens)
+    assert len(y.ticktext) >= 4 * 2, "every row of heads names at least two of its tokens"
+    px = (width - margin.l - margin.r) / (x.range[1] - x.range[0])
+    for values in (x.tickvals, y.tickvals):
+        gaps = np.diff(values) * px
+        assert gaps.min() >= max(10, font_px - 2), "two labels touch"
+    if n_tokens <= 12 and font_px == 16:
+        assert len(x.ticktext) >= 4 * 4, "a short text names most tokens of every head"
+    assert len({int(v) for v in fig.layout.yaxis.tickvals}) == len(y.tickvals)

@@ -368,6 +368,7 @@ def test_charts_download_as_svg_from_the_mode_bar_and_as_png(app, tab, lm):
     chart.hover()
     svg = download(tab, lambda: chart.locator(".bertlens-svg").click())
     assert svg.suffix == ".svg"
+    assert svg.stem == f"bertlens-fill-mask-{Path(lm.info.model_id).name}-The-nurse-said-that-MASK-was-tired"
     shown = svg_texts(svg)
     for candidate in fill_mask(lm, text, top_k=10).masks[0].candidates[:5]:
         assert candidate.token in shown, f"{candidate.token!r} is missing from the chart's SVG"
@@ -381,7 +382,10 @@ def test_attention_views_download_as_standalone_svg(app, tab, lm):
     tokens = lm.tokenizer.tokenize(text)
     open_page(tab, app, "attention", params=f"text={text}")
     head = download(tab, lambda: tab.get_by_role("button", name="Head view (SVG)").click())
+    assert head.name.startswith("bertlens-attention-head-view-Layer-") and \
+        f"-{Path(lm.info.model_id).name}-The-doctor-told-the-nurse-that-MASK" in head.name
     shown = svg_texts(head)
+    assert "“The doctor told the nurse that [MASK] was late.”" in shown, "the title names the sentence"
     assert all(token in shown for token in tokens), "the head view's SVG names every token"
     tab.locator(".st-key-att_grid button", has_text="one layer, large").click()
     wait_idle(tab)
