@@ -12,9 +12,8 @@ never mix.
 """
 from __future__ import annotations
 
-from typing import Any, Mapping, Sequence
+from typing import Any, Mapping
 
-from bertlens.debias import NAMES
 from bertlens.debias.direction import LayerDirection, gender_directions
 from bertlens.debias.evaluate import LmCost, lm_cost, read_heldout
 from bertlens.debias.fit import fit
@@ -108,7 +107,3 @@ def fit_of(key: str | None) -> Fit | None:
     if fitted is not None:
         keep(fitted)
     return fitted
-
-
-def method_names(methods: Sequence[str]) -> dict[str, str]:
-    return {m: NAMES[m] for m in methods}
