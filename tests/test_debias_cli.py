@@ -341,3 +341,65 @@ def test_the_bench_debias_section_times_debias_eval_against_the_metrics_alone(ti
     assert any(r.what.startswith("fit LEACE") for r in report.rows) and rows
     assert bench.main(["--model", str(tiny_model_dir), "--only", "debias", "--debias-pairs", "0"]) == 2
     assert "--debias-pairs must be from 1 to 1,508" in capsys.readouterr().err
+
+
+@pytest.fixture(scope="module")
+def other_fit(tmp_path_factory):
+    """A fit made for another model (a random model of another seed: another fingerprint)."""
+    from bertlens import Settings, load_model
+    from devtools.random_model import build_random_model
+
+    folder = build_random_model(tmp_path_factory.mktemp("other") / "seed9", size="tiny", seed=9)
+    other = load_model(Settings(model=str(folder), device="cpu", dtype="float32"))
+    return str(store.save(fitting.fit(other, "leace"), tmp_path_factory.mktemp("other-fit") / "leace"))
+
+
+@pytest.mark.parametrize("case", ["another model: --debias", "another model: eval", "another model: audit",
+                                  "layer outside: fit.json", "layer outside: audit", "one label: fit",
+                                  "missing set: eval", "missing set: seat", "empty corpus: eval heldout",
+                                  "empty corpus: embed", "empty corpus: fit"])
+def test_the_issues_bad_inputs_are_one_line_exit_2_on_every_route(lm, fits, other_fit, tmp_path, capsys, case):
+    """Issue 27's bad inputs (a fit for another model, sentences with one label only, a layer outside the model, a
+    word-set file missing a set, an empty corpus) through the command line, each a one-line message."""
+    import shutil
+
+    empty = tmp_path / "empty.txt"
+    empty.write_text("\n\n")
+    missing = tmp_path / "missing.jsonl"
+    missing.write_text(json.dumps({"targ1": {"category": "M", "examples": ["This is John.", "This is Paul."]},
+                                   "targ2": {"category": "F", "examples": ["This is Amy.", "This is Joan."]},
+                                   "attr1": {"category": "C", "examples": ["This is work.", "This is pay."]}}))
+    one_label = tmp_path / "one.csv"
+    one_label.write_text("text,label\nHe is here.,m\nHe was there.,m\n")
+    outside = tmp_path / "outside"
+    shutil.copytree(fits["leace"], outside)
+    info = json.loads((outside / "fit.json").read_text())
+    (outside / "fit.json").write_text(json.dumps({**info, "layers": [7]}))
+    config = tmp_path / "audit.json"
+    argv, fragment, code = {
+        "another model: --debias": (["fill-mask", TEXT, "--debias", other_fit], "made for another model", 2),
+        "another model: eval": (["debias", "eval", other_fit, "--metrics", "seat"], "made for another model", 2),
+        "another model: audit": (["audit", str(config), "--debias", other_fit], "made for another model", 0),
+        "layer outside: fit.json": (["nsp", "A.", "B.", "--debias", str(outside)], "Layer 7 is outside the model",
+                                    2),
+        "layer outside: audit": (["audit", str(config)], "Layer 30 is outside the model", 0),
+        "one label: fit": (["debias", "fit", "--method", "inlp", "--sentences", str(one_label), "--out",
+                            str(tmp_path / "x")], "one label only", 2),
+        "missing set: eval": (["debias", "eval", fits["leace"], "--metrics", "seat", "--data",
+                               f"word_sets={missing}"], "lacks the set 'attr2'", 2),
+        "missing set: seat": (["seat", str(missing)], "lacks the set 'attr2'", 2),
+        "empty corpus: eval heldout": (["debias", "eval", fits["leace"], "--metrics", "seat", "--heldout",
+                                        str(empty)], "has no sentences", 2),
+        "empty corpus: embed": (["embed", str(empty), "--out", str(tmp_path / "x.npy")], "has no sentences", 2),
+        "empty corpus: fit": (["debias", "fit", "--method", "leace", "--sentences", str(empty), "--out",
+                               str(tmp_path / "x")], "has no sentences", 2),
+    }[case]
+    config.write_text(json.dumps({"bertlens_audit": 1, "models": [str(lm.info.source)], "metrics": ["seat"],
+                                  "debias": [{"method": "leace", "layers": [30]}]}))
+    assert main([*argv, "--json"] if argv[0] == "audit" else argv) == code
+    captured = capsys.readouterr()
+    if code == 2:
+        assert fragment in captured.err and one_error(captured.err), captured.err
+    else:
+        column = json.loads(captured.out)["checkpoints"][0]["transforms"][-1]
+        assert column["status"] == "failed" and fragment in column["reason"]

@@ -102,12 +102,13 @@ def metric_inputs(names: list[str], data: list[str], pairs: int | None) -> dict[
     out = {}
     for method in methods:
         kind = chosen[method.data]
-        texts, _ = read_data(kind, given.get(kind.name, []), None)
+        texts, sources = read_data(kind, given.get(kind.name, []), None)
         missing = [p.key for p in kind.required() if p.key not in texts]
         if missing:
             raise InputError(f"'{method.name}' reads {kind.title}, which is not shipped: give --data "
                              f"{missing[0]}=FILE.")
-        parsed = kind.parse(texts, {"source": "the input"})
+        named = [sources[p.key].split(": ")[0] for p in kind.parts if p.key in sources]
+        parsed = kind.parse(texts, {"source": f"'{named[0]}'" if named else "the input"})
         if method.data == "crows_pairs" and pairs is not None:
             parsed = list(parsed)[:pairs]
         out[method.name] = parsed

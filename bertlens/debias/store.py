@@ -104,6 +104,7 @@ def load(folder: str | Path, lm: LoadedModel) -> Fit:
             (info["method"] != "self_debias" and not info["layers"]):
         raise InputError(f"{name[:1].upper() + name[1:]}: 'layers' must be a list of layer numbers.")
     layers = tuple(info["layers"])
+    check_layers(layers, lm)
     matrices, offsets = [], []
     if info["method"] != "self_debias":
         try:
@@ -118,7 +119,6 @@ def load(folder: str | Path, lm: LoadedModel) -> Fit:
                 raise InputError(f"The fit in '{folder}' has no {hidden}x{hidden} matrix for layer {layer}.")
             matrices.append(matrix)
             offsets.append(tensors.get(f"layer{layer}.offset"))
-    check_layers(layers, lm)
     known = {"format", "method", "name", "layers", "options", "data_hash", "model_fingerprint", "model", "sentences"}
     options = info.get("options") or {}
     sentences = info.get("sentences", 0)
