@@ -160,3 +160,13 @@ def test_the_comparison_download_names_the_transform_and_holds_what_was_computed
     assert document["language_model_cost"]["sentences"] == 5
     assert document["published"]["figures"][0]["SEAT mean |effect|"] == 0.620
     assert "bert-large-cased" in document["published"]["note"]
+
+
+def test_a_fit_the_server_no_longer_keeps_is_said_in_the_sidebar_and_the_model_stays_intact(app_env):
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=240)
+    at.session_state["debias_fit"] = "debias:0123456789abcdef"
+    at.run()
+    at.switch_page("app_pages/fill_mask.py").run()
+    assert not at.exception and not switches(at)
+    assert any("no longer kept on the server" in c.value for c in at.sidebar.caption)
+    assert not any("every result on this page" in i.value for i in at.info)
