@@ -21,6 +21,7 @@ from bertlens.debias.evaluate import LmCost
 from bertlens.debias.store import Fit
 from bertlens.model import LoadedModel
 from bertlens.numbers import significant
+from components import lesson_glossary
 from components.bias_charts import FEMALE, GREY, MALE
 from components.job_panel import Request, job_area
 from components.presentation import Metric, chart, is_on, legend_in_margin, metrics
@@ -244,6 +245,7 @@ def direction_section(lm: LoadedModel, fit: Fit | None, layer_key: str) -> dict[
         with st.container(key="db-collapse"):
             st.success(md_escape(collapse_sentence(intact, after, fit)), icon=":material/compress:")
     chart(share_chart(intact), key="db-share", name="gender-direction-share")
+    lesson_glossary.define("share of variance")
     if not is_on():
         st.caption("The direction at each layer is the first principal direction of the differences between each "
                    "sentence and its gender-swapped twin (\"He is a nurse.\" / \"She is a nurse.\"): the higher its "
@@ -368,6 +370,7 @@ def cost_section(lm: LoadedModel, fit: Fit | None) -> LmCost | None:
              Metric("Top-1 agreement", f"{100 * cost.agreement:.1f}%",
                     help=f"95% bootstrap interval: {100 * cost.agreement_low:.1f}% to "
                          f"{100 * cost.agreement_high:.1f}%")])
+    lesson_glossary.define("pseudo-perplexity", "top-1 agreement")
     st.caption(f"On {cost.sentences:d} held-out sentences ({cost.tokens:d} masked words): pseudo-perplexity (Salazar "
                "et al. 2020) masks each word in turn, lower is better; a ratio above 1 is what the transform costs. "
                "Top-1 agreement: how often the debiased model's first guess at a mask is the intact one's. The "

@@ -25,6 +25,11 @@ TERMS: dict[str, str] = {
     "Holm": "Holm's correction: when many occupations are tested at once, each test is made stricter, so that a "
             "finding by chance somewhere stays under 5%.",
     "ties": "items where both versions get exactly the same score; they count for neither side.",
+    "share of variance": "how much of what changes between a sentence and its gender-swapped twin lies along one "
+                         "direction: 100% would be one straight line.",
+    "pseudo-perplexity": "how surprised the model is by real sentences when each word is hidden in turn; lower is "
+                         "better, and a debiased model that is more surprised has lost some of its language.",
+    "top-1 agreement": "how often the debiased model's first guess at a hidden word is the intact model's.",
 }
 DEFINITIONS: dict[str, str] = {term: f"**{term}**: {meaning}" for term, meaning in TERMS.items()}
 """Each term's line as the page shows it (markdown of our own fixed text)."""
