@@ -45,8 +45,7 @@ def load(args: argparse.Namespace):
 
 PROJECTION, SELF_DEBIAS = "projection", "self_debias"
 REFUSED = {
-    PROJECTION: "{name} cannot join this command's passes: causal mediation patches activations in batched variants "
-                "of one pass, which a projection does not run with; run it on the intact model.",
+    PROJECTION: "{name} cannot join the passes of `{command}`{why}; run it on the intact model.",
     SELF_DEBIAS: "{name} rescales the MLM's probabilities at a [MASK] and leaves the encodings as they are, which "
                  "`{command}` reads; use it with fill-mask, probe, crows, pronouns, counterfactual or debias eval, "
                  "or fit leace, inlp or sentence_debias.",
@@ -58,7 +57,8 @@ def debiased(args: argparse.Namespace, lm):
     """`lm` seen through the fit of `--debias DIR` (`LoadedModel.with_transform`), or `lm` itself without it.
 
     A verb says which transforms its passes can take with `set_defaults(debias_takes=...)`: projections (LEACE,
-    INLP, SentenceDebias; the default) and Self-Debias, which only changes the MLM's probabilities at a [MASK].
+    INLP, SentenceDebias; the default) and Self-Debias, which only changes the MLM's probabilities at a [MASK];
+    `debias_why` says why a verb takes no projection.
     The fit is remembered for the command, so every JSON document it prints names it (`print_json`); the text
     output's first line does. Raises InputError for a fit of another model or one the verb cannot take."""
     _transform[0] = None
@@ -71,7 +71,9 @@ def debiased(args: argparse.Namespace, lm):
     fit = load_fit(folder, lm)
     kind = PROJECTION if fit.interventions() is not None else SELF_DEBIAS
     if kind not in getattr(args, "debias_takes", (PROJECTION,)):
-        raise InputError(REFUSED[kind].format(name=fit.name, command=getattr(args, "command", "this command")))
+        why = getattr(args, "debias_why", "")
+        raise InputError(REFUSED[kind].format(name=fit.name, command=getattr(args, "command", "this command"),
+                                              why=f": {why}" if why else ""))
     _transform[0] = fit
     if not getattr(args, "json", False):
         print(f"transform: {fit.name} (from {folder})")

@@ -38,7 +38,9 @@ def register(sub, common) -> None:
     p.add_argument("--templates", help="with --across-templates: a templates file, one per line with {occupation} "
                                        "and [MASK] (default: the pronoun probe's)")
     add_method_options(p, [registry.get("metric", ACROSS_TEMPLATES)])
-    p.set_defaults(func=run, debias_takes=())
+    p.set_defaults(func=run, debias_takes=(),
+                   debias_why="causal mediation patches activations in batched variants of one pass, which a "
+                              "projection does not run with")
 
 
 def as_json(result: Mediation, top: int) -> dict[str, Any]:

@@ -58,6 +58,8 @@ def run(args: argparse.Namespace) -> int:
             raise InputError("--predictions scores one set of predictions; give it without --models.")
         return _two_models(args, data, out)
     if args.predictions:
+        if args.debias:
+            raise InputError("--predictions takes the scores from a file, so no transform applies: drop --debias.")
         document = _from_predictions(args, data)
     else:
         lm = load(args)
