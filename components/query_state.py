@@ -16,13 +16,15 @@ A page declares its inputs once, as `Field`s, and calls two functions around its
 back to the default, with a message) and returns the messages. `publish` keeps every value in session_state under
 a private name, so a widget that Streamlit forgets on a page change (or while it is hidden) comes back, and writes
 the non-default values to the URL. A value whose link form is longer than its field's `limit` is left out of the
-link, and `publish` shows a one-line note naming it; it still survives page changes, not a reload.
+link, and `publish` shows a one-line note naming it; it still survives page changes, not a reload. The sidebar's
+precision (when not the configured one) and the uploads (by SHA-256, the bytes kept in the server's store for a
+while: `components.uploads`) travel in every link as app-wide fields.
 
 Widgets whose value is a list (a multiselect) take `parse=parse_list(...)` and `dump=dump_list`, as
 app_pages/bias_probe.py does; their labels must not hold a comma for `dump_list`. A page whose options change
 with other inputs validates the restored value against its options before drawing the widget (as
-app_pages/attention.py does). Uploaded files and results cannot travel in a
-link; the page shows the note for any text over `limit`. Charts can go through `components.presentation.chart`
+app_pages/attention.py does). Uploaded files travel only by reference (above) and results not at all; the
+page shows the note for any text over `limit`. Charts can go through `components.presentation.chart`
 (or `style(fig)`) so presentation mode enlarges their labels. The presentation-mode flag (`GLOBAL_FIELDS`) is
 added to every page's link by `publish`; app.py restores it with `PageState("app", GLOBAL_FIELDS)`
 and `publish_globals()`.
@@ -147,8 +149,24 @@ class Field:
         return self.label or f"'{self.param}'"
 
 
+def upload_ref(raw: str) -> str:
+    """One kept upload in a link: UPLOADER_KEY:SHA256 (`components.uploads`), never a path."""
+    key, _, digest = raw.partition(":")
+    if not (0 < len(key) <= 60 and key.replace("_", "").isalnum() and key.isascii()):
+        raise ValueError("names no uploader")
+    if len(digest) != 64 or any(c not in "0123456789abcdef" for c in digest):
+        raise ValueError("is not a file's SHA-256")
+    return raw
+
+
 PRESENT = Field("present", "present", False, parse=parse_bool, dump=dump_bool, label="presentation mode")
-GLOBAL_FIELDS: tuple[Field, ...] = (PRESENT,)
+PRECISION = Field("app_precision", "precision", "", parse=one_of(("float32", "bfloat16", "float16", "int8")),
+                  label="the precision")
+"""The sidebar's precision when it is not the server's configured one ("": the configured one)."""
+UPLOADS = Field("app_uploads", "files", [], parse=parse_list(upload_ref, 8), dump=dump_list, label="the uploads",
+                limit=1_000)
+"""Each kept upload by its uploader and SHA-256: after a reload the page finds the bytes in the server's store."""
+GLOBAL_FIELDS: tuple[Field, ...] = (PRESENT, PRECISION, UPLOADS)
 
 
 class PageState:

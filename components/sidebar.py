@@ -5,6 +5,7 @@ import streamlit as st
 
 from bertlens import LoadedModel
 from bertlens.settings import agreement_figure, precision_choices
+from components.query_state import PRECISION, publish_globals
 from components.safe import md_escape
 
 
@@ -30,14 +31,22 @@ def model_facts(lm: LoadedModel, where) -> None:
 
 def precision_picker(device_type: str, configured: str) -> str:
     """The sidebar's "Precision" choice, drawn before the model is opened; returns the precision the frame passes
-    to `services.model.open_model`. `configured` (BERT_LENS_DTYPE) is the default."""
+    to `services.model.open_model`. `configured` (BERT_LENS_DTYPE) is the default; another choice travels in the
+    link (`?precision=`, `components.query_state.PRECISION`), so a reload or a shared link opens the same model."""
     kind = "gpu" if device_type == "cuda" else "cpu"
     choices = {c.dtype: c for c in precision_choices(device_type)}
     if configured not in choices:
         return configured
     options = list(choices)
+    linked = st.session_state.get(PRECISION.key) or configured
+    if st.session_state.get("dtype") not in choices:
+        if linked not in choices:
+            st.sidebar.warning(md_escape(f"The link's precision {linked} is not offered on this server; using "
+                                         f"{configured}."), icon=":material/link_off:")
+            linked = configured
+        st.session_state["dtype"] = linked
     with st.sidebar:
-        chosen = st.selectbox("Precision", options, index=options.index(configured), key="dtype",
+        chosen = st.selectbox("Precision", options, key="dtype",
                               format_func=lambda d: choices[d].label,
                               help="float32 is exact. The faster precisions change the numbers slightly; the "
                                    "figure below says how often their top-10 predictions match float32's.")
@@ -50,6 +59,8 @@ def precision_picker(device_type: str, configured: str) -> str:
                            "bench` with random weights of bert-large's size; see docs/benchmarks.md).")
             else:
                 st.caption("Top-10 agreement with float32: not measured yet (run `python -m bertlens bench`).")
+    st.session_state[PRECISION.key] = "" if chosen == configured else chosen
+    publish_globals()
     return chosen
 
 
