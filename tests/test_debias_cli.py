@@ -96,8 +96,9 @@ def test_mlm_scoring_metrics_take_self_debias_at_each_mask(lm, fits, capsys):
     assert [intact[f"log_p_{p}"] for p in PRONOUNS] != pytest.approx(expected, abs=1e-5)
 
 
-@pytest.mark.parametrize("verb", ["nsp", "attention", "pronouns", "counterfactual", "crows", "probe", "explain"])
-def test_each_verb_through_a_fit_equals_the_core_on_the_model_seen_through_it(lm, fits, capsys, verb):
+@pytest.mark.parametrize("verb", ["nsp", "attention", "pronouns", "counterfactual", "crows", "probe", "explain",
+                                  "stereoset", "run"])
+def test_each_verb_through_a_fit_equals_the_core_on_the_model_seen_through_it(lm, fits, capsys, tmp_path, verb):
     from bertlens.bias.crows import load_crows, score_crows
     from bertlens.bias.counterfactual import counterfactual
     from bertlens.bias.pronouns import run_pronoun_probe
@@ -106,7 +107,11 @@ def test_each_verb_through_a_fit_equals_the_core_on_the_model_seen_through_it(lm
     from bertlens.explanation import explain
     from bertlens.nsp import rank_next_sentences
 
+    from bertlens.bias.stereoset import load_stereoset, score_stereoset
+    from tests.stereoset_files import write
+
     crows_file = str(DATA / "crows_example.csv")
+    stereo = str(write(tmp_path / "dev.json"))
     fit = store.load(fits["leace"], lm)
     seen_through = lm.with_transform(fit)
 
@@ -128,6 +133,12 @@ def test_each_verb_through_a_fit_equals_the_core_on_the_model_seen_through_it(lm
         if verb == "crows":
             return [s.score_more for s in score_crows(model, load_crows(crows_file)).scores] if document is None \
                 else [p["score_more"] for p in document["pairs"]]
+        if verb == "stereoset":
+            return [score_stereoset(model, load_stereoset(stereo)).overall.ss] if document is None else \
+                [document["overall"]["ss"]]
+        if verb == "run":
+            return [float(np.mean([o.skew for o in run_pronoun_probe(model).occupations]))] if document is None \
+                else [document["result"]["value"]]
         if verb == "probe":
             return [o.log_ratio for o in run_probe(model).occupations] if document is None else \
                 [o["log_ratio"] for o in document["occupations"]]
@@ -138,7 +149,8 @@ def test_each_verb_through_a_fit_equals_the_core_on_the_model_seen_through_it(lm
 
     argv = {"nsp": ["nsp", "He went home.", "She slept.", "It rained."], "attention": ["attention", "He is a nurse."],
             "pronouns": ["pronouns", "--bootstrap", "10"], "counterfactual": ["counterfactual", "He is a [MASK]."],
-            "crows": ["crows", crows_file], "probe": ["probe"],
+            "crows": ["crows", crows_file], "probe": ["probe"], "stereoset": ["stereoset", stereo],
+            "run": ["run", "pronouns"],
             "explain": ["explain", "He is a [MASK].", "--target", "nurse", "--methods", "lens"]}[verb]
     document = cli_json(capsys, *argv, "--debias", fits["leace"])
     named = document.get("debias") or document.get("meta", {}).get("debias")
