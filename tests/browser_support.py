@@ -96,14 +96,15 @@ def app_env(model_dir: str | os.PathLike | None, extra: dict[str, str] | None = 
 @contextlib.contextmanager
 def running_app(model_dir: str | os.PathLike | None, env: dict[str, str] | None = None, *,
                 startup_timeout: float = 90.0, log_dir: Path | None = None,
-                extra_args: list[str] | None = None) -> Iterator[AppServer]:
-    """Start `streamlit run app.py` on a free 127.0.0.1 port; yield it once healthy and idle; kill its group after."""
+                extra_args: list[str] | None = None, script: str = "app.py") -> Iterator[AppServer]:
+    """Start `streamlit run app.py` (or `script`, e.g. serve.py) on a free 127.0.0.1 port; yield it once healthy
+    and idle; kill its group after."""
     host = "127.0.0.1"
     port = free_port(host)
     log_dir = Path(log_dir or ARTIFACTS)
     log_dir.mkdir(parents=True, exist_ok=True)
     log_path = log_dir / f"streamlit-{port}.log"
-    command = [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"),
+    command = [sys.executable, "-m", "streamlit", "run", str(ROOT / script),
                "--server.port", str(port), "--server.address", host, "--server.headless", "true",
                "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none",
                *(extra_args or [])]

@@ -665,7 +665,8 @@ def test_dockerignore_keeps_secrets_out():
     for secret in (".env", ".env.production", "deploy/.env", ".streamlit/secrets.toml", "certs/server.key",
                    "tls/fullchain.pem", ".git/config", ".venv/bin/python", "tests/conftest.py"):
         assert not in_image(secret), f"{secret} would be copied into the image"
-    for needed in ("app.py", "bertlens/data/precision_agreement.json", ".streamlit/config.toml", "deploy/requirements.lock",
+    for needed in ("app.py", "serve.py", "bertlens/data/precision_agreement.json", ".streamlit/config.toml",
+                   "deploy/requirements.lock",
                    "bertlens/data/occupations.csv", "static/vendor/require-2.3.6.js"):
         assert in_image(needed), f"{needed} would be left out of the image"
 

@@ -1,9 +1,11 @@
 """A lesson in a real browser: inputs that survive a page change and a reload, links that restore every input,
 presentation mode at 1024x768, click-to-mask, a head click that brings its panel into view, and the copy-link
-button. `streamlit run app.py` with the tiny model, driven by headless chromium; screenshots land in
-test-artifacts/lesson/."""
+button, a deep link that asks no path answering 404, a lesson plan uploaded on Home, plain words and the gender
+colours. `streamlit run serve.py` (the app as `make run` serves it) with the tiny model, driven by headless chromium;
+screenshots land in test-artifacts/lesson/."""
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 from dataclasses import dataclass, field
@@ -28,7 +30,7 @@ TITLES = {"home": "BERT Lens", "fill_mask": "Fill-mask", "next_sentence": "Next 
 
 @pytest.fixture(scope="module")
 def app(tiny_model_dir):
-    with running_app(tiny_model_dir, log_dir=ARTIFACTS) as server:
+    with running_app(tiny_model_dir, log_dir=ARTIFACTS, script="serve.py") as server:  # as make run starts it
         yield server
 
 
@@ -569,3 +571,115 @@ def test_a_lesson_plan_loads_from_a_link_moves_with_page_keys_adds_a_step_and_do
         assert [step.page for step in plan.steps] == ["explain"]
     finally:
         context.close()
+
+
+def test_a_deep_link_asks_no_path_that_answers_404(app, tab):
+    """Streamlit's page guesses /fill-mask/_stcore/health and /fill-mask/_stcore/host-config first (404s) unless
+    the shell names the server's root, as serve.py's does."""
+    answers: list[tuple[int, str]] = []
+    tab.on("response", lambda response: answers.append((response.status, response.url)))
+    sentence = "The nurse said that [MASK] was tired."
+    for params in ({"text": sentence}, {"text": sentence, "present": "1"}):
+        open_url(tab, page_url(app, "fill_mask", params), "Fill-mask")
+        assert text_of(tab, "fm_text", sentence) == sentence
+    failed = [(status, url) for status, url in answers if status >= 400]
+    assert not failed, failed
+    asked = [urlsplit(url).path for _, url in answers if "/_stcore/" in url]
+    assert "/_stcore/health" in asked and "/_stcore/host-config" in asked
+    assert not any(path.startswith("/fill-mask/") for path in asked), asked
+    assert " 404" not in app.log()
+    assert not tab.errors
+
+
+def press(tab, key: str) -> None:
+    """Click the button `key` once the page has redrawn (a page change keeps the old page's copy a moment)."""
+    wait_idle(tab)
+    tab.wait_for_function("k => document.querySelectorAll(`.st-key-${k}`).length === 1", arg=key,
+                          timeout=TIMEOUT_MS)
+    tab.locator(f".st-key-{key} button").first.click()  # a button with help draws a second, hidden copy
+
+
+def test_a_lesson_plan_uploaded_on_home_steps_with_its_buttons_and_downloads_the_added_step(app, browser, tmp_path):
+    from components import lesson
+
+    first, second = "The nurse said that [MASK] was tired.", "The doctor said that [MASK] was late."
+    plan = {"bertlens_lesson": 1, "title": "Two pages",
+            "steps": [{"page": "fill-mask", "inputs": {"text": first}, "note": "Guess the pronoun."},
+                      {"page": "explain", "inputs": {"text": second}, "note": "Why that guess?"}]}
+    path = tmp_path / "two-pages.json"
+    path.write_text(json.dumps(plan), encoding="utf-8")
+    context = browser.new_context(viewport=PROJECTOR, accept_downloads=True)
+    try:
+        tab = context.new_page()
+        errors: list[str] = []
+        tab.on("pageerror", lambda error: errors.append(str(error)))
+        open_url(tab, page_url(app, "home"), "BERT Lens")
+        tab.locator(".st-key-lesson_upload input[type=file]").set_input_files(str(path))
+        press(tab, "lesson_start")
+        bar = tab.locator(".st-key-lesson_bar")
+        bar.wait_for(timeout=TIMEOUT_MS)
+        assert "Step 1 of 2 · Guess the pronoun." in bar.inner_text()
+        assert text_of(tab, "fm_text", first) == first
+        press(tab, "lesson_next")
+        tab.wait_for_function("() => document.querySelector('.st-key-lesson_bar')?.innerText.includes('Step 2 of')",
+                              timeout=TIMEOUT_MS)
+        wait_idle(tab)
+        assert text_of(tab, "ex_text", second) == second
+        assert tab.locator(".st-key-lesson_next button").first.is_disabled()
+        press(tab, "lesson_previous")
+        tab.wait_for_function("() => document.querySelector('.st-key-lesson_bar')?.innerText.includes('Step 1 of')",
+                              timeout=TIMEOUT_MS)
+        wait_idle(tab)
+        assert text_of(tab, "fm_text", first) == first
+        assert tab.locator(".st-key-lesson_previous button").first.is_disabled()
+        press(tab, "lesson_add")
+        tab.wait_for_function("() => document.querySelector('.st-key-lesson_bar')?.innerText.includes('Step 3 of 3')",
+                              timeout=TIMEOUT_MS)
+        wait_idle(tab)
+        with tab.expect_download() as caught:
+            tab.locator(".st-key-lesson_download button").first.click()
+        download = caught.value
+        assert download.suggested_filename == "bertlens-lesson-Two-pages.json"
+        saved = lesson.parse(Path(download.path()).read_text(encoding="utf-8"))
+        assert [(step.page, step.inputs.get("text")) for step in saved.steps] == \
+            [("fill-mask", first), ("explain", second), ("fill-mask", first)]
+        assert [step.note for step in saved.steps] == ["Guess the pronoun.", "Why that guess?", ""]
+        assert not errors
+    finally:
+        context.close()
+
+
+def test_plain_words_and_the_gender_colours_on_the_projector(app, tab):
+    """Plain words are on in presentation mode and off by default otherwise; the counterfactual chart draws her
+    side orange and his side blue and names the words in those colours."""
+    from components.bias_charts import FEMALE, MALE
+
+    sentence = "The woman said that [MASK] was tired."
+    open_url(tab, page_url(app, "counterfactual", {"text": sentence, "present": "1", "union": "1"}),
+             "Counterfactual sentences")
+    lines = tab.locator("[class*='st-key-plain_'] [data-testid=stCaptionContainer]")
+    lines.first.wait_for(timeout=TIMEOUT_MS)
+    shown = " ".join(lines.all_inner_texts())
+    assert "KL" in shown and "nats" in shown and "log-ratio" in shown
+    tab.locator(".st-key-cf-log-ratios .js-plotly-plot").wait_for(timeout=TIMEOUT_MS)
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    tab.screenshot(path=str(SHOTS / "plain-words-colours-present.png"))
+    drawn = tab.evaluate("""() => {
+        const gd = document.querySelector('.st-key-cf-log-ratios .js-plotly-plot');
+        const fill = e => getComputedStyle(e).fill;
+        return {x: [...gd.data[0].x], colours: [...gd.data[0].marker.color],
+                bars: [...gd.querySelectorAll('.bars path')].map(fill),
+                notes: [...gd.querySelectorAll('.annotation-text')].map(e => [e.textContent, fill(e)])};
+    }""")
+    rgb = {colour: "rgb({}, {}, {})".format(*(int(colour[i:i + 2], 16) for i in (1, 3, 5)))
+           for colour in (FEMALE, MALE)}
+    assert drawn["x"] and drawn["colours"] == [FEMALE if x > 0 else MALE for x in drawn["x"]]
+    assert set(drawn["bars"]) <= set(rgb.values())
+    notes = dict(drawn["notes"])
+    her = next(text for text in notes if "woman" in text)
+    him = next(text for text in notes if "man" in text and "woman" not in text)
+    assert notes[her] == rgb[FEMALE] and notes[him] == rgb[MALE]
+    open_url(tab, page_url(app, "counterfactual", {"text": sentence, "union": "1"}), "Counterfactual sentences")
+    tab.locator(".st-key-cf-log-ratios .js-plotly-plot").wait_for(timeout=TIMEOUT_MS)
+    assert lines.count() == 0, "off by default outside presentation mode"
+    assert not tab.errors
