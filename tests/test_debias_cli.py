@@ -232,6 +232,15 @@ def test_debias_eval_before_and_after_are_each_metric_on_the_intact_and_the_debi
         pytest.approx((paired.ci_low, paired.ci_high))
     assert [t["before"] for t in document["seat"]["tests"]] == \
         pytest.approx([r.effect_size for r in seat.run(lm, tests, n_samples=200, seed=0)])
+    from bertlens.bias.stereoset import term_scores
+
+    terms = term_scores(score_stereoset(debiased, data).examples)[1] - \
+        term_scores(score_stereoset(lm, data).examples)[1]
+    assert terms.mean() == pytest.approx(by["stereoset"]["difference"]["value"])
+    rng = np.random.default_rng(0)
+    means = terms[rng.integers(0, len(terms), size=(2000, len(terms)))].mean(axis=1)
+    assert (by["stereoset"]["difference"]["ci_low"], by["stereoset"]["difference"]["ci_high"]) == \
+        pytest.approx(tuple(np.percentile(means, [2.5, 97.5])))
     lms = document["lm_cost"]["stereoset_lms"]
     assert (lms["before"], lms["after"]) == pytest.approx((stereoset[0].lms, stereoset[1].lms))
     assert 0 <= document["lm_cost"]["agreement"] <= 1

@@ -29,8 +29,8 @@ def register(sub, common) -> None:
                            help="bias metrics before and after a fit, with the difference and the language-model cost")
     e.add_argument("fit", metavar="DIR", help="a folder written by debias fit")
     e.add_argument("--metrics", default=",".join(EVAL_METRICS),
-                   help=f"registered metrics compared before and after, comma-separated (default {','.join(EVAL_METRICS)}"
-                        "; stereoset too when --data stereoset=FILE is given)")
+                   help="registered metrics compared before and after, comma-separated (default "
+                        f"{','.join(EVAL_METRICS)}; stereoset too when --data stereoset=FILE is given)")
     e.add_argument("--data", action="append", default=[], metavar="KIND=FILE",
                    help="an input for a metric (KIND: a kind of input or one of its parts, e.g. word_sets=F, "
                         "crows_pairs=F, stereoset=dev.json, templates=F); default: each kind's shipped data")

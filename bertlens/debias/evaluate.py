@@ -190,14 +190,20 @@ def difference(before: Any, after: Any, resamples: int = BOOTSTRAP, seed: int = 
                ) -> tuple[float, float, float, str]:
     """(after − before, low, high, how) for two `MetricResult`s of one metric on the same items, paired by item:
 
-    - a % of items decided yes (CrowS, StereoSet's SS): McNemar's exact test and the paired bootstrap interval of
-      the share decided yes, in points (`bias.compare.paired_decisions`, as two checkpoints are compared);
+    - StereoSet's SS (a mean over target terms of each term's %): a paired bootstrap over the terms, as its own
+      interval is taken over terms;
+    - a % of items decided yes (CrowS): McNemar's exact test and the paired bootstrap interval of the share decided
+      yes, in points (`bias.compare.paired_decisions`, as two checkpoints are compared);
     - a count of items decided yes (the probe's occupations): the same, in items;
     - a mean of the items' scores (the pronoun probe's skew, nats): a paired bootstrap of the mean difference;
     - anything else (SEAT's mean |effect size| over a handful of fixed tests): no interval."""
     from bertlens.bias.compare import paired_decisions
 
     change = after.value - before.value
+    terms = _term_differences(before.detail, after.detail)
+    if terms is not None and len(terms) > 1:
+        return (change, *_bootstrap_mean(terms, resamples, seed),
+                f"paired percentile bootstrap 95% over {len(terms)} target terms, {resamples} resamples, seed {seed}")
     if before.unit == "%" and before.decisions:
         paired = paired_decisions(before, after, resamples, seed)
         return change, paired.ci_low, paired.ci_high, f"{paired.test} (McNemar p = {paired.p_value:.3g})"
@@ -212,12 +218,29 @@ def difference(before: Any, after: Any, resamples: int = BOOTSTRAP, seed: int = 
                                              abs_tol=1e-12)
     if mean_of_scores and len(shared) > 1:
         diffs = np.array([a - b for b, a in shared])
-        rng = np.random.default_rng(seed)
-        means = diffs[rng.integers(0, len(diffs), size=(resamples, len(diffs)))].mean(axis=1)
-        low, high = np.percentile(means, [2.5, 97.5])
-        return change, float(low), float(high), (f"paired percentile bootstrap 95% over {len(diffs)} items, "
-                                                 f"{resamples} resamples, seed {seed}")
+        return (change, *_bootstrap_mean(diffs, resamples, seed),
+                f"paired percentile bootstrap 95% over {len(diffs)} items, {resamples} resamples, seed {seed}")
     return change, math.nan, math.nan, ""
+
+
+def _bootstrap_mean(diffs: np.ndarray, resamples: int, seed: int) -> tuple[float, float]:
+    rng = np.random.default_rng(seed)
+    means = diffs[rng.integers(0, len(diffs), size=(resamples, len(diffs)))].mean(axis=1)
+    low, high = np.percentile(means, [2.5, 97.5])
+    return float(low), float(high)
+
+
+def _term_differences(before: Any, after: Any) -> np.ndarray | None:
+    """SS after − before per target term, for two StereoSet results on the same terms; None otherwise."""
+    from bertlens.bias.stereoset import StereoSetResult, term_scores
+
+    if not isinstance(before, StereoSetResult) or not isinstance(after, StereoSetResult):
+        return None
+    terms_before, ss_before, _ = term_scores(before.examples)
+    terms_after, ss_after, _ = term_scores(after.examples)
+    if terms_before != terms_after:
+        return None
+    return ss_after - ss_before
 
 
 def metric_change(method: Any, lm: LoadedModel, fit: Fit, inputs: Any, config: dict[str, Any],
