@@ -364,6 +364,15 @@ def f_from_log_probs(log_probs: torch.Tensor, target: Target) -> float:
     return float(value)
 
 
+def input_tokens(inputs: "ExplainInput") -> int:
+    """The explained text's tokens: the analysis's when it is there, else estimated from its words."""
+    from bertlens.registry import approx_tokens
+
+    if inputs.analysis is not None:
+        return len(inputs.analysis.input_ids)
+    return approx_tokens(inputs.target.text)
+
+
 def rows_per_batch(lm: LoadedModel, length: int, gradients: bool, budget: float = MEMORY_BUDGET) -> int:
     """How many sequences of `length` tokens one pass may hold within about `budget` bytes.
 

@@ -514,32 +514,121 @@ def _message(exc: BaseException) -> str:
 
 
 class Pace:
-    """How long a forward-pass equivalent takes on this server, so a run button can say how long it will take.
+    """How long a run takes on this server, so a run button can say how long it will take.
 
-    It starts from the model's size and a conservative throughput for the device, and then learns from the jobs
-    that finish (a moving average of seconds per token-pass)."""
+    A run's `Cost` is its encoder calls and the padded tokens in each. A call costs a fixed part (reading every
+    weight once, the framework's overhead), which dominates a lone short sentence, and a part per token, which
+    dominates a padded batch. Both are measured on the model itself, once per model (`Pace.of`), by timing the
+    scorer every masked-row method uses on a lone short row and on a padded batch; statistics (resampling,
+    permutations) by a numpy kernel of their kind. Constants fitted on another machine were 3 to 20 times off here,
+    in both directions. Finished jobs then correct the rate by a moving average of measured / estimated time
+    (`observe`), which follows the load of a shared server."""
 
     CPU_FLOPS = 30e9
     GPU_FLOPS = 20e12
+    LONE_TOKENS = 8
+    BATCH_ROWS, BATCH_TOKENS = 8, 32
 
-    def __init__(self, parameters: int, device: str) -> None:
-        flops = self.GPU_FLOPS if device.startswith("cuda") else self.CPU_FLOPS
-        self.per_token_pass = 2.0 * parameters / flops
+    def __init__(self, call_s: float, token_s: float, element_s: float = 2e-9, measured: bool = True) -> None:
+        self.call_s, self.token_s, self.element_s, self.measured = call_s, token_s, element_s, measured
+        self.scale = 1.0
         self._lock = threading.Lock()
 
-    def seconds(self, passes: float, tokens: int) -> float:
-        return passes * max(tokens, 8) * self.per_token_pass
+    @classmethod
+    def nominal(cls, parameters: int, device: str) -> "Pace":
+        """A cautious guess from the model's size and the device, for a model that cannot be timed (a test's
+        stand-in): every token of a call at 2 x parameters FLOPs, at least 8 tokens a call."""
+        flops = cls.GPU_FLOPS if str(device).startswith("cuda") else cls.CPU_FLOPS
+        per_token = 2.0 * parameters / flops
+        return cls(8 * per_token, per_token, measured=False)
 
-    def observe(self, passes: float, tokens: int, seconds: float) -> None:
-        if passes <= 0 or seconds <= 0:
+    @staticmethod
+    def element_seconds(rows: int = 2000, width: int = 40) -> float:
+        """Seconds per element of the statistics' typical kernel (a batch of random permutations, gathered and
+        summed), the fastest of three: what `Cost.elements` costs on this machine."""
+        import numpy as np
+
+        rng, values = np.random.default_rng(0), np.arange(width, dtype=float)
+
+        def once() -> float:
+            started = time.perf_counter()
+            chosen = np.argsort(rng.random((rows, width)), axis=1)[:, : width // 2]
+            values[chosen].sum(axis=1)
+            return time.perf_counter() - started
+
+        return min(once() for _ in range(3)) / (rows * width)
+
+    @classmethod
+    def measure(cls, lm: LoadedModel) -> "Pace":
+        """Time a lone row of LONE_TOKENS tokens (the fastest of five, after a warm-up) and a padded batch of
+        BATCH_ROWS rows of BATCH_TOKENS tokens (the faster of two), through `bertlens.scoring.masked_log_probs`; the
+        per-token cost is the batch's excess over the lone row, the fixed cost what the lone row leaves. The fastest
+        time is the one other processes did not lengthen (a loaded machine then runs slower than the estimate, and
+        `observe` corrects it from the jobs that finish)."""
+        from bertlens.scoring import MaskedRow, masked_log_probs
+
+        tok = lm.tokenizer
+        filler = tok.convert_tokens_to_ids(tok.tokenize("the"))[0]
+
+        def row(n: int) -> MaskedRow:
+            return MaskedRow((tok.cls_token_id, *([filler] * (n - 3)), tok.mask_token_id, tok.sep_token_id), n - 2,
+                             (filler,))
+
+        def timed(rows: list[MaskedRow]) -> float:
+            started = time.perf_counter()
+            masked_log_probs(lm, rows, batch_size=len(rows))
+            return time.perf_counter() - started
+
+        lone = [row(cls.LONE_TOKENS)]
+        timed(lone)
+        lone_s = min(timed(lone) for _ in range(5))
+        batch_s = min(timed([row(cls.BATCH_TOKENS)] * cls.BATCH_ROWS) for _ in range(2))
+        extra = cls.BATCH_ROWS * cls.BATCH_TOKENS - cls.LONE_TOKENS
+        token_s = max((batch_s - lone_s) / extra, lone_s / 1000)
+        return cls(max(lone_s - cls.LONE_TOKENS * token_s, 0.0), token_s, cls.element_seconds())
+
+    @classmethod
+    def of(cls, lm: Any) -> "Pace":
+        """The model's Pace, measured on first use and kept with the model (`lm.memo`, shared by every session and
+        by its debiased views); a stand-in without weights gets `nominal`."""
+        memo = getattr(lm, "memo", None)
+        if memo is None or getattr(lm, "model", None) is None:
+            return cls.nominal(lm.info.parameters, lm.info.device)
+        with _PACE_LOCK:
+            if "pace" not in memo:
+                try:
+                    memo["pace"] = cls.measure(lm)
+                except Exception:  # a model that cannot score a masked row still gets a button
+                    log.warning("could not time the model; estimates use a nominal rate", exc_info=True)
+                    memo["pace"] = cls.nominal(lm.info.parameters, lm.info.device)
+            return memo["pace"]
+
+    def raw_seconds(self, cost: Any) -> float:
+        """`cost` at the measured rate, before any correction from finished jobs."""
+        return (cost.passes * (self.call_s + self.token_s * cost.rows * max(cost.tokens, 1))
+                + cost.elements * self.element_s)
+
+    def seconds(self, cost: Any) -> float:
+        return self.scale * self.raw_seconds(cost)
+
+    def observe(self, cost: Any, seconds: float) -> None:
+        """A finished run of `cost` took `seconds`: move the correction a third of the way to this run's ratio."""
+        raw = self.raw_seconds(cost)
+        if raw <= 0 or seconds <= 0:
             return
-        measured = seconds / (passes * max(tokens, 8))
         with self._lock:
-            self.per_token_pass = 0.7 * self.per_token_pass + 0.3 * measured
+            self.scale = 0.7 * self.scale + 0.3 * (seconds / raw)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"call_ms": round(self.call_s * 1000, 3), "token_ms": round(self.token_s * 1000, 4),
+                "element_ns": round(self.element_s * 1e9, 3), "measured": self.measured, "scale": round(self.scale, 3)}
+
+
+_PACE_LOCK = threading.Lock()
 
 
 def first_estimate(lm: LoadedModel, method: Method, inputs: Any, config: Mapping[str, Any]) -> float:
-    """The seconds a run button on a fresh server shows for `method`: its declared cost at Pace's starting rate,
-    before any finished run has taught Pace this machine's speed (the benchmark sets it beside the measured time)."""
-    cost = method.estimate(lm, inputs, config)
-    return Pace(lm.info.parameters, lm.info.device).seconds(cost.passes, cost.tokens)
+    """The seconds a run button on a fresh server shows for `method`: its declared cost at the model's measured
+    rate, before any finished run has corrected it (the benchmark and scripts/estimate_measure.py set it beside the
+    measured time)."""
+    return Pace.of(lm).raw_seconds(method.estimate(lm, inputs, config))

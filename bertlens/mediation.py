@@ -36,14 +36,12 @@ from bertlens.errors import InputError
 from bertlens.fill_mask import piece_ids
 from bertlens.interventions import ROW_MEMORY_BUDGET, Interventions, rows_within
 from bertlens.model import LoadedModel
-from bertlens.registry import Context, Cost, Method
+from bertlens.registry import Context, Cost, Method, approx_tokens
 from bertlens.text import MASK, check_masks, clean
 
 Progress = Callable[[float, float, str], None]
 MAX_SHOWN_TOKENS = 40
 TOP_HEADS = 10
-# Measured by the `mediation` bench section (batched rows cost less than single passes); used only to estimate.
-BATCH_GAIN = 4.0
 PROGRESS_STEPS = 8
 
 
@@ -312,11 +310,13 @@ def _chunks(lm: LoadedModel, runs: list[Interventions], tokens: int, layers: int
     return chunks
 
 
-def passes_estimate(layers: int, heads: int) -> float:
-    """Forward-pass equivalents of one `mediate`: two recorded passes plus each variant's share of the layers from
-    its patched layer on, divided by what batching gains (measured by the bench)."""
-    rows = (heads + 2) * sum(layers - l for l in range(layers)) / layers
-    return 2.0 + rows / BATCH_GAIN
+def mediation_cost(layers: int, heads: int, tokens: int, pairs: int = 1) -> Cost:
+    """What `pairs` runs of `mediate` cost: two recorded lone passes and about PROGRESS_STEPS batched calls, each
+    reading the layers from its variants' patched layer on (half the weights on average), over rows worth each
+    variant's share of the layers (`Pace` measures a call and a token)."""
+    rows = 2 + (heads + 2) * sum(layers - l for l in range(layers)) / layers
+    calls = 2 + PROGRESS_STEPS / 2
+    return Cost(pairs * calls, max(tokens, 1), rows / calls)
 
 
 def naive_passes(layers: int, heads: int) -> int:
@@ -344,7 +344,7 @@ class PairMediation(Method):
     needs = frozenset({"mlm"})
 
     def estimate(self, lm: LoadedModel, inputs: PairInput, config: Mapping[str, Any]) -> Cost:
-        return Cost(passes_estimate(lm.info.layers, lm.info.heads), tokens=len(inputs.text.split()) + 2)
+        return mediation_cost(lm.info.layers, lm.info.heads, approx_tokens(inputs.text))
 
     def run(self, lm: LoadedModel, inputs: PairInput, config: Mapping[str, Any], context: Context) -> Mediation:
         return mediate(lm, inputs.text, inputs.swap, inputs.targets, progress=context.progress)

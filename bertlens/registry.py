@@ -188,25 +188,44 @@ class ConfigSpec:
         return [p.as_dict() for p in self.params]
 
 
+PIECES_PER_WORD = 1.3
+"""WordPieces per whitespace word of English text with bert-large-cased's vocabulary, to estimate without
+tokenising (a page asks for an estimate on every rerun)."""
+
+
+def approx_tokens(text: str) -> int:
+    """The tokens of `text` with [CLS] and [SEP], estimated from its words and punctuation marks (each mark is a
+    token of its own)."""
+    marks = sum(1 for c in text if not c.isalnum() and not c.isspace())
+    return round(len(text.split()) * PIECES_PER_WORD) + marks + 2
+
+
 @dataclass(frozen=True)
 class Cost:
     """What a run costs, in what `bertlens.jobs.Pace` measures on the model: `passes` encoder calls (a forward and
-    backward pass counts as three) of `rows` rows of `tokens` padded tokens each, plus `seconds_extra` of work
-    that is not the model's (resampling, permutations). `batched` builds the cost of rows run in padded batches."""
+    backward pass counts as three) of `rows` rows of `tokens` padded tokens each, plus `elements` array elements of
+    statistics that are not the model's (resampling, permutations). `batched` builds the cost of rows run in padded
+    batches."""
 
     passes: float
     tokens: int = 32
     rows: float = 1.0
-    seconds_extra: float = 0.0
+    elements: float = 0.0
 
     @classmethod
     def batched(cls, rows: float, tokens: float, batch_size: int, calls_per_batch: float = 1.0,
-                seconds_extra: float = 0.0) -> "Cost":
+                elements: float = 0.0) -> "Cost":
         """`rows` rows of about `tokens` tokens in padded batches of `batch_size` rows (`calls_per_batch` 3 for a
         forward and backward pass)."""
         batches = max(1, math.ceil(rows / max(batch_size, 1))) if rows > 0 else 0
-        return cls(batches * calls_per_batch, max(1, round(tokens)), rows / batches if batches else 0.0,
-                   seconds_extra)
+        return cls(batches * calls_per_batch, max(1, round(tokens)), rows / batches if batches else 0.0, elements)
+
+    @classmethod
+    def combined(cls, *costs: "Cost") -> "Cost":
+        """Several runs' costs as one: their calls, padded tokens and statistics added up."""
+        passes = sum(c.passes for c in costs)
+        tokens = sum(c.passes * c.rows * c.tokens for c in costs)
+        return cls(passes, max(1, round(tokens / passes)) if passes else 1, 1.0, sum(c.elements for c in costs))
 
 
 class Context:

@@ -82,8 +82,8 @@ def measure(lm: LoadedModel, timed: Callable[[dict[str, Callable[[], Any]]], dic
                      median_ms=lens_only, value=_ms(lens_only), ratio=lens_only / one))
     for name, method, config in (("occlusion", "occlusion", {}), ("ig", "integrated_gradients", {"steps": IG_STEPS})):
         first = first_estimate(lm, get("explainer", method), ExplainInput(target, record), config)
-        rows.append(dict(what=f"the run button's first estimate for {method.replace('_', ' ')} (Pace's starting "
-                              f"rate, before a finished run teaches it), against the time above",
+        rows.append(dict(what=f"the run button's first estimate for {method.replace('_', ' ')} (the model's "
+                              f"measured Pace, before a finished run corrects it), against the time above",
                          median_ms=first * 1000, value=_ms(first * 1000), ratio=first * 1000 / times[name].median_ms))
     return rows
 

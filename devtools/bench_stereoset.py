@@ -253,8 +253,8 @@ def measure(model: Callable[[str], LoadedModel], cuda: bool, repeats: int = 1,
                         value=f"{estimate / 60:.1f} min", ratio=estimate / 900,
                         target="<= 1.0x the budget (15 min on a CPU)", met=estimate <= 900))
     first = first_estimate(lm, StereoSet(), full, {"split": "both"})
-    out.append(dict(what=f"the run button's first estimate for the whole synthetic dev set (Pace's starting rate, "
-                         f"before a finished run teaches it), against the {how} time", median_ms=first * 1000,
+    out.append(dict(what=f"the run button's first estimate for the whole synthetic dev set (the model's measured "
+                         f"Pace, before a finished run corrects it), against the {how} time", median_ms=first * 1000,
                     value=f"{first / 60:.1f} min", ratio=first / whole_s))
     return out
 

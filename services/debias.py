@@ -20,11 +20,14 @@ from bertlens.debias.fit import fit
 from bertlens.debias.sentences import default_set
 from bertlens.debias.store import Fit
 from bertlens.model import LoadedModel
-from bertlens.registry import Context, Cost, Method
+from bertlens.registry import Context, Cost, Method, approx_tokens
 from services.jobs import runner
 
 KEPT = "debias-fit"
-BATCH_ROWS = 16
+
+
+def _mean_tokens(texts: Any) -> float:
+    return sum(approx_tokens(t) for t in texts) / max(len(texts), 1)
 
 
 class FitTransform(Method):
@@ -35,10 +38,15 @@ class FitTransform(Method):
     title = "Fit a debiasing transform"
 
     def estimate(self, lm: LoadedModel, inputs: tuple[str, tuple[int, ...]], config: Mapping[str, Any]) -> Cost:
+        """Each fitting sentence encoded once per layer, 32 a batch (`sentence_vectors`); INLP's classifiers add
+        statistics work of about 25 s at bert-large's width on the 2-core CPU of docs/benchmarks.md."""
         method, layers = inputs
         if method == "self_debias":
-            return Cost(0.1)
-        return Cost(len(default_set().texts) * max(1, len(layers)) / BATCH_ROWS + (40 if method == "inlp" else 0))
+            return Cost(0.1, 8)
+        texts = default_set().texts
+        width = lm.info.hidden_size / 1024
+        return Cost.batched(len(texts) * max(1, len(layers)), _mean_tokens(texts), 32,
+                            elements=2.5e9 * width * width * max(1, len(layers)) if method == "inlp" else 0.0)
 
     def run(self, lm: LoadedModel, inputs: tuple[str, tuple[int, ...]], config: Mapping[str, Any],
             context: Context) -> Fit:
@@ -63,8 +71,9 @@ class Directions(Method):
     def estimate(self, lm: LoadedModel, inputs: Any, config: Mapping[str, Any]) -> Cost:
         from bertlens.bias.occupations import load_occupations
 
-        rows = len(default_set().texts) * (1 if lm.transform is None else 2) + len(load_occupations())
-        return Cost(rows / BATCH_ROWS)
+        texts = default_set().texts
+        rows = len(texts) * (1 if lm.transform is None else 2) + len(load_occupations())
+        return Cost.batched(rows, _mean_tokens(texts), 32)
 
     def run(self, lm: LoadedModel, inputs: Any, config: Mapping[str, Any],
             context: Context) -> tuple[LayerDirection, ...]:
@@ -82,8 +91,10 @@ class LanguageModelCost(Method):
     title = "Language-model cost"
 
     def estimate(self, lm: LoadedModel, inputs: Any, config: Mapping[str, Any]) -> Cost:
-        tokens = sum(len(lm.tokenizer(s)["input_ids"]) - 2 for s in read_heldout())
-        return Cost(2 * tokens / BATCH_ROWS)
+        """Every token of each held-out sentence masked in turn, intact and through the fit, 32 rows a batch."""
+        sentences = read_heldout()
+        tokens = sum(len(lm.tokenizer(s)["input_ids"]) - 2 for s in sentences)
+        return Cost.batched(2 * tokens, _mean_tokens(sentences), 32)
 
     def run(self, lm: LoadedModel, inputs: Any, config: Mapping[str, Any], context: Context) -> LmCost:
         context.progress(0, 1, "Masking every word of the held-out sentences, intact and debiased")

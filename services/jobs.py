@@ -54,13 +54,9 @@ def runner() -> Runner:
                   store=ResultStore(STORE_ENTRIES, s.store_mb * 2**20, STORE_TTL, quick_share=QUICK_SHARE))
 
 
-@st.cache_resource(show_spinner=False, max_entries=4)
-def _pace(model_key: str, parameters: int, device: str) -> Pace:
-    return Pace(parameters, device)
-
-
 def pace(lm: LoadedModel) -> Pace:
-    return _pace(lm.key, lm.info.parameters, lm.info.device)
+    """The model's measured pace (`bertlens.jobs.Pace.of`): timed once per model on first use, kept with it."""
+    return Pace.of(lm)
 
 
 def session_id() -> str:
@@ -99,8 +95,7 @@ class Request:
         return self.label or self.method.title
 
     def estimate(self) -> float:
-        cost = self.method.estimate(self.lm, self.inputs, self.config)
-        return pace(self.lm).seconds(cost.passes, cost.tokens)
+        return pace(self.lm).seconds(self.method.estimate(self.lm, self.inputs, self.config))
 
     def work(self, context: Context) -> Any:
         import time
@@ -109,7 +104,7 @@ class Request:
         started = time.perf_counter()
         value = self.method.run(self.lm, self.inputs, self.config, context)
         if getattr(value, "complete", True) and not context.stopped():
-            pace(self.lm).observe(cost.passes, cost.tokens, time.perf_counter() - started)
+            pace(self.lm).observe(cost, time.perf_counter() - started)
         return value
 
 

@@ -209,7 +209,8 @@ def test_a_link_with_heavy_parameters_starts_no_job(app_env):
     at.switch_page(EXPLAIN_PAGE.script).run()
     assert not at.exception and not at.error
     assert at.number_input(key="ex_steps").value == 300
-    assert at.button(key="ex_run").label.endswith(")") and "about" in at.button(key="ex_run").label
+    label = at.button(key="ex_run").label
+    assert label.endswith(")") and ("about" in label or "under a second" in label), "the estimate in words"
     assert job_runner().idle() and job_runner().runs == runs_before
     assert "ex-ig-words" not in [c.key for c in at.get("plotly_chart")]
 

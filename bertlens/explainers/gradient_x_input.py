@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from bertlens.explain import ExplainInput, gradient_x_input
+from bertlens.explain import ExplainInput, gradient_x_input, input_tokens
 from bertlens.explain import GradientXInput as GradientTimesInput
 from bertlens.model import LoadedModel
 from bertlens.registry import Context, Cost, Method, register
@@ -23,7 +23,7 @@ class GradientXInput(Method):
     needs = frozenset({"mlm", "gradients"})
 
     def estimate(self, lm: LoadedModel, inputs: ExplainInput, config: Mapping[str, Any]) -> Cost:
-        return Cost(3.0, len(inputs.target.text.split()) + 4)
+        return Cost(3.0, input_tokens(inputs))
 
     def run(self, lm: LoadedModel, inputs: ExplainInput, config: Mapping[str, Any],
             context: Context) -> ExplainerResult:

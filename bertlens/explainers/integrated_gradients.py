@@ -5,16 +5,12 @@ from dataclasses import replace
 from typing import Any, Mapping
 
 from bertlens.errors import BertLensError
-from bertlens.explain import BASELINE, MAX_STEPS, STEPS, ExplainInput, integrated_gradients, max_steps
+from bertlens.explain import (BASELINE, MAX_STEPS, STEPS, ExplainInput, input_tokens, integrated_gradients, max_steps,
+                              rows_per_batch)
 from bertlens.explain import IntegratedGradients as Attributions
 from bertlens.model import LoadedModel
 from bertlens.registry import ConfigSpec, Context, Cost, Method, register
 from bertlens.results import ExplainerResult
-
-ROW_COST = 0.21
-"""One step's row (forward and backward, in one batch with the others), in passes at `Pace`'s starting rate: the
-explain bench's 21 rows of 16 tokens took 1.70 s on the 2-core CPU of docs/benchmarks.md, where 3 passes a row
-(a lone forward and backward) made the run button say 24 s. The bench prints this estimate against the time."""
 
 
 @register
@@ -40,7 +36,9 @@ class IntegratedGradients(Method):
         return ConfigSpec((replace(STEPS, high=top, default=min(STEPS.default, top)), BASELINE))
 
     def estimate(self, lm: LoadedModel, inputs: ExplainInput, config: Mapping[str, Any]) -> Cost:
-        return Cost(ROW_COST * (config["steps"] + 1), len(inputs.target.text.split()) + 4)
+        """The path's steps + 1 rows, forward and backward, in as many batches as memory allows (as `run` does)."""
+        tokens = input_tokens(inputs)
+        return Cost.batched(config["steps"] + 1, tokens, rows_per_batch(lm, tokens, gradients=True), 3.0)
 
     def run(self, lm: LoadedModel, inputs: ExplainInput, config: Mapping[str, Any],
             context: Context) -> ExplainerResult:

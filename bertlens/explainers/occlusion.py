@@ -3,16 +3,11 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from bertlens.explain import ExplainInput, analysis_f, occlusion
+from bertlens.explain import ExplainInput, analysis_f, input_tokens, occlusion, rows_per_batch
 from bertlens.explain import Occlusion as Occluded
 from bertlens.model import LoadedModel
 from bertlens.registry import Context, Cost, Method, register
 from bertlens.results import ExplainerResult
-
-ROW_COST = 0.11
-"""One occluded row (all of them in one batch), in passes at `Pace`'s starting rate: the explain bench's 13 rows of
-16 tokens took 0.62 s on the 2-core CPU of docs/benchmarks.md, where a lone pass a row made the run button say
-6 s. The bench prints this estimate against the time."""
 
 
 @register
@@ -28,8 +23,9 @@ class Occlusion(Method):
     needs = frozenset({"mlm"})
 
     def estimate(self, lm: LoadedModel, inputs: ExplainInput, config: Mapping[str, Any]) -> Cost:
-        words = len(inputs.target.text.split())
-        return Cost(ROW_COST * (words + 2), words + 4)
+        """One row per context token ([CLS], [SEP] and the mask kept), batched as memory allows."""
+        tokens = input_tokens(inputs)
+        return Cost.batched(max(tokens - 3, 1), tokens, rows_per_batch(lm, tokens, gradients=False))
 
     def run(self, lm: LoadedModel, inputs: ExplainInput, config: Mapping[str, Any],
             context: Context) -> ExplainerResult:

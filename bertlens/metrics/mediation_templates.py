@@ -13,9 +13,9 @@ from typing import Any, Mapping
 from bertlens.bias.occupation_mediation import (BOOTSTRAP, OCCUPATIONS, SEED, TemplateEffects, inputs_templates,
                                                 mediate_templates)
 from bertlens.bias.pronouns import fill
-from bertlens.mediation import passes_estimate
+from bertlens.mediation import mediation_cost
 from bertlens.model import LoadedModel
-from bertlens.registry import ConfigSpec, Context, Cost, Method, Param, register, report_progress
+from bertlens.registry import ConfigSpec, Context, Cost, Method, Param, approx_tokens, register, report_progress
 from bertlens.results import ItemDecision, MetricResult
 
 
@@ -44,7 +44,8 @@ class TemplateMediationMetric(Method):
     def estimate(self, lm: LoadedModel, inputs: Any, config: Mapping[str, Any]) -> Cost:
         templates = inputs_templates(inputs)
         pairs = len(templates) * int(config.get("occupations", OCCUPATIONS))
-        return Cost(pairs * passes_estimate(lm.info.layers, lm.info.heads), tokens=16)
+        tokens = sum(approx_tokens(t) for t in templates) / max(len(templates), 1)
+        return mediation_cost(lm.info.layers, lm.info.heads, round(tokens), pairs)
 
     def run(self, lm: LoadedModel, inputs: Any, config: Mapping[str, Any], context: Context) -> MetricResult:
         config = self.spec.validate(config, where=f"'{self.name}'")

@@ -26,6 +26,25 @@ def statistics_options(config: ProbeConfig, options: Mapping[str, Any]) -> Probe
     return replace(config, **{k: v for k, v in options.items() if k in ProbeConfig.__dataclass_fields__})
 
 
+def probe_cost(lm: LoadedModel, probe: ProbeConfig, config: Mapping[str, Any], sets: int = 1) -> Cost:
+    """The batched scorer's distinct rows (64 a batch) for `probe`'s plan, counted as `run_probe` counts them and
+    kept with the model per configuration (a page asks on every rerun), and the statistics' resamples: the
+    bootstrap and the sign-flip test over templates for every occupation, `sets` times."""
+    from bertlens.bias.probe import _row_count, plan_probe
+
+    memo = getattr(lm, "memo", {})
+    key = ("probe_rows", probe)
+    if key not in memo:
+        plan = plan_probe(lm, probe)
+        tokens = sum(len(lm.tokenizer.tokenize(t)) + 2 for t, _ in plan.items) / max(len(plan.items), 1)
+        memo[key] = (_row_count(lm, plan.items), tokens)
+    rows, tokens = memo[key]
+    templates = max(len(probe.templates), 1)
+    flips = 2 ** templates if templates <= 16 else int(config.get("permutations", probe.permutations))
+    resamples = int(config.get("bootstrap", probe.bootstrap)) + flips
+    return Cost.batched(rows, tokens, 64, elements=sets * resamples * templates * len(probe.occupations))
+
+
 @register
 class OccupationProbe(Method):
     kind = "metric"
@@ -44,7 +63,7 @@ class OccupationProbe(Method):
     spec = ConfigSpec((SEED, BOOTSTRAP, PERMUTATIONS, MIN_EFFECT_PARAM))
 
     def estimate(self, lm: LoadedModel, inputs: ProbeConfig, config: Mapping[str, Any]) -> Cost:
-        return Cost(len(inputs.templates) * len(inputs.pairs) * len(inputs.occupations) * 2 / 16)
+        return probe_cost(lm, inputs, config)
 
     def run(self, lm: LoadedModel, inputs: ProbeConfig, config: Mapping[str, Any], context: Context) -> MetricResult:
         result = run_probe(lm, statistics_options(inputs, config), progress=fraction_progress(context))

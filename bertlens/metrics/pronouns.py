@@ -9,7 +9,7 @@ from bertlens.bias.occupations import load_occupations
 from bertlens.bias.pronouns import load_pronoun_templates, run_pronoun_probe
 from bertlens.metrics.probe import BOOTSTRAP, SEED
 from bertlens.model import LoadedModel
-from bertlens.registry import ConfigSpec, Context, Cost, Method, register
+from bertlens.registry import ConfigSpec, Context, Cost, Method, approx_tokens, register
 from bertlens.results import ItemDecision, MetricResult
 
 
@@ -28,8 +28,13 @@ class PronounProbe(Method):
     spec = ConfigSpec((SEED, BOOTSTRAP))
 
     def estimate(self, lm: LoadedModel, inputs: Sequence[str] | None, config: Mapping[str, Any]) -> Cost:
-        templates = len(inputs) if inputs else len(load_pronoun_templates())
-        return Cost(templates * len(load_occupations()) / 16)
+        """Every template with every occupation, one masked row each, in one batch; a bootstrap over templates for
+        every occupation."""
+        templates = list(inputs) if inputs else load_pronoun_templates()
+        occupations = len(load_occupations())
+        tokens = sum(approx_tokens(t) for t in templates) / max(len(templates), 1) + 1
+        rows = len(templates) * occupations
+        return Cost(1.0, round(tokens), rows, elements=int(config.get("bootstrap", 2000)) * rows)
 
     def run(self, lm: LoadedModel, inputs: Sequence[str] | None, config: Mapping[str, Any],
             context: Context) -> MetricResult:

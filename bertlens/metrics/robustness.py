@@ -36,8 +36,14 @@ class TemplateRobustness(Method):
     spec = ConfigSpec((SEED, BOOTSTRAP, PERMUTATIONS, MIN_EFFECT_PARAM))
 
     def estimate(self, lm: LoadedModel, inputs: ParaphraseInput, config: Mapping[str, Any]) -> Cost:
-        templates = sum(len(s.templates) for s in inputs.sets)
-        return Cost(templates * len(inputs.probe.pairs) * len(inputs.probe.occupations) * 2 / 16)
+        """One probe over the union of the sets' templates (as `run_robustness` runs it), its statistics per set
+        and once more for the two-level bootstrap over sets."""
+        from dataclasses import replace
+
+        from bertlens.metrics.probe import probe_cost
+
+        union = tuple(dict.fromkeys(t for s in inputs.sets for t in s.templates))
+        return probe_cost(lm, replace(inputs.probe, templates=union), config, sets=len(inputs.sets) + 1)
 
     def run(self, lm: LoadedModel, inputs: ParaphraseInput, config: Mapping[str, Any],
             context: Context) -> MetricResult:

@@ -7,7 +7,7 @@ from typing import Any, Mapping, Sequence
 from bertlens.bias import seat
 from bertlens.metrics.probe import SEED
 from bertlens.model import LoadedModel
-from bertlens.registry import ConfigSpec, Context, Cost, Method, Param, register
+from bertlens.registry import ConfigSpec, Context, Cost, Method, Param, approx_tokens, register
 from bertlens.results import ItemDecision, MetricResult
 
 SAMPLES = Param("samples", "int", seat.N_SAMPLES, 2, 1_000_000,
@@ -31,8 +31,17 @@ class Seat(Method):
     spec = ConfigSpec((SAMPLES, SEED))
 
     def estimate(self, lm: LoadedModel, inputs: Sequence[seat.SeatTest] | None, config: Mapping[str, Any]) -> Cost:
+        """Each word set of each test encoded 32 sentences a batch, and each test's permutation test (exact over
+        every partition of X u Y when there are at most `samples`)."""
         tests = inputs if inputs else seat.shipped_gender_tests()
-        return Cost(sum(sum(t.sizes.values()) for t in tests) / 16)
+        sets = [getattr(t, key).examples for t in tests for key in seat.SETS]
+        calls = sum(math.ceil(len(s) / 32) for s in sets if s)
+        sentences = [e for s in sets for e in s]
+        tokens = sum(approx_tokens(e) for e in sentences) / max(len(sentences), 1)
+        samples = int(config.get("samples", seat.N_SAMPLES))
+        elements = sum(min(samples, math.comb(t.sizes["targ1"] + t.sizes["targ2"], t.sizes["targ1"]))
+                       * (t.sizes["targ1"] + t.sizes["targ2"]) for t in tests)
+        return Cost(calls, round(tokens), len(sentences) / max(calls, 1), elements)
 
     def run(self, lm: LoadedModel, inputs: Sequence[seat.SeatTest] | None, config: Mapping[str, Any],
             context: Context) -> MetricResult:

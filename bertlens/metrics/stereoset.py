@@ -13,15 +13,10 @@ from typing import Any, Mapping
 
 from bertlens.bias.stereoset import BOOTSTRAP, CAVEAT, SPLIT_CHOICES, TOKEN_BUDGET, StereoSetData, score_stereoset
 from bertlens.model import LoadedModel
-from bertlens.registry import ConfigSpec, Context, Cost, Method, Param, register, report_progress
+from bertlens.registry import (PIECES_PER_WORD, ConfigSpec, Context, Cost, Method, Param, approx_tokens, register,
+                               report_progress)
 from bertlens.results import ItemDecision, MetricResult
 
-BATCHED_ROW_COST = 0.06
-"""A masked row or NSP pair in a padded batch, in the passes of `Pace`'s starting rate. That rate is a cautious
-guess at a lone pass, and a padded batch runs far above it: the whole synthetic dev set (10,370 rows and pairs by
-`estimate`) took 322 s on the 2-core CPU of docs/benchmarks.md, where 0.25 (a row's share of a real lone pass
-there) made the button say 23 min. The bench's stereoset section prints this estimate against the measured time."""
-PIECES_PER_WORD = 1.3
 
 
 def item_id(split: str, example_id: str) -> str:
@@ -59,12 +54,23 @@ class StereoSet(Method):
 
     def estimate(self, lm: LoadedModel, inputs: StereoSetData, config: Mapping[str, Any]) -> Cost:
         """Without tokenising (a page asks on every rerun): each sentence's word is taken to have PIECES_PER_WORD
-        WordPieces, and each example's first step is shared by its three sentences."""
+        WordPieces and each example's first step is shared by its three sentences (intrasentence rows of the
+        sentence's length); each intersentence sentence is one pair with its context; padded batches of
+        `token_budget` tokens, as `score_stereoset` runs them."""
         split = config.get("split", "both")
-        intra = len(inputs.intrasentence) if split in ("both", "intrasentence") else 0
-        pairs = 3 * len(inputs.intersentence) if split in ("both", "intersentence") else 0
-        rows = intra * (3 * PIECES_PER_WORD - 2)
-        return Cost(BATCHED_ROW_COST * (rows + pairs), tokens=24)
+        budget = int(config.get("token_budget", TOKEN_BUDGET))
+        intra = inputs.intrasentence if split in ("both", "intrasentence") else ()
+        inter = inputs.intersentence if split in ("both", "intersentence") else ()
+        costs = []
+        if intra:
+            rows = len(intra) * (3 * PIECES_PER_WORD - 2)
+            tokens = sum(approx_tokens(e.context) for e in intra) / len(intra)
+            costs.append(Cost.batched(rows, tokens, max(1, budget // max(round(tokens), 1))))
+        if inter:
+            tokens = sum(approx_tokens(e.context) + approx_tokens(x.text) - 1 for e in inter for x in e.sentences)
+            tokens /= 3 * len(inter)
+            costs.append(Cost.batched(3 * len(inter), tokens, max(1, budget // max(round(tokens), 1))))
+        return Cost.combined(*costs)
 
     def run(self, lm: LoadedModel, inputs: StereoSetData, config: Mapping[str, Any],
             context: Context) -> MetricResult:
