@@ -13,7 +13,8 @@ Two pieces, both reusable by any page:
 
 Downloads say what they show: a page calls `set_context(model, text)` once it knows its sentence (or template), and
 every chart, SVG and file the page offers after that in the run is named `context_name(name)`, "bertlens-NAME-MODEL-
-FIRST-WORDS-OF-THE-SENTENCE", and a standalone figure's title is `context_title(title)`. The context lasts one run
+FIRST-WORDS-OF-THE-SENTENCE"; a standalone figure's title is `context_title(title)`, and a chart's downloaded
+picture (SVG or PNG) gets the sentence and the model as its title. The context lasts one run
 (`install` clears it), so a page that sets none names its files as before.
 """
 from __future__ import annotations
@@ -64,7 +65,7 @@ def context_name(name: str) -> str:
     return file_name(" ".join(part for part in (name, model, shortened(text, 48)) if part))
 
 
-def context_title(title: str) -> str:
+def context_title(title: str = "") -> str:
     """A standalone figure's title with the page's sentence and model: 'Indirect effect (NIE) of each head · “The
     nurse said that [MASK] was tired.” · bert-large-cased'."""
     model, text = context()
@@ -72,9 +73,13 @@ def context_title(title: str) -> str:
 
 
 def chart_config(name: str, **extra) -> dict:
-    """`st.plotly_chart`'s config: no plotly logo, and the camera downloads an SVG called `context_name(name)`."""
-    return {"displaylogo": False,
-            "toImageButtonOptions": {"format": "svg", "filename": context_name(name), "scale": 1}, **extra}
+    """`st.plotly_chart`'s config: no plotly logo, and the camera downloads an SVG called `context_name(name)`.
+    With a page context, the downloaded picture (SVG or PNG) is titled with it too (`bertlensTitle`, which the
+    script adds to the picture's copy of the layout only: the chart on the page keeps its room)."""
+    options = {"format": "svg", "filename": context_name(name), "scale": 1}
+    if any(context()):
+        options["bertlensTitle"] = context_title("")
+    return {"displaylogo": False, "toImageButtonOptions": options, **extra}
 
 
 def svg_download(svg: Callable[[], str], name: str, key: str, label: str = "Download SVG",
@@ -138,13 +143,31 @@ _SCRIPT = """<script>
     return "bertlens-" + (key ? key.slice(7) : "chart");
   }
 
+  // plotly copies gd.layout when a picture is taken, within the camera's click: a title set on the layout for
+  // that moment (no redraw) goes into the picture only.
+  function titled(gd) {
+    const extra = ((gd._context || {}).toImageButtonOptions || {}).bertlensTitle;
+    const layout = gd.layout;
+    if (!extra || !layout) { return () => {}; }
+    const title = layout.title, margin = layout.margin;
+    const own = typeof title === "string" ? title : ((title || {}).text || "");
+    const top = ((margin || {}).t === undefined ? 80 : margin.t) + 28;
+    layout.title = {...(typeof title === "object" ? title : {}), text: own ? own + " · " + extra : extra,
+                    x: 0.01, xanchor: "left", y: 1, yref: "container", yanchor: "top", pad: {t: 8},
+                    font: {size: 13}};
+    layout.margin = {...(margin || {}), t: top};
+    return () => { layout.title = title; layout.margin = margin; };
+  }
+
   function download(gd, camera, format) {
     const context = gd._context;
     const saved = context.toImageButtonOptions || {};
     context.toImageButtonOptions = {...saved, format: format, filename: nameOf(gd),
                                     scale: format === "png" ? PNG_SCALE : 1};
+    const untitle = titled(gd);
+    win.__bertlensTaking = true;
     try { camera.dispatchEvent(new MouseEvent("click", {bubbles: true, cancelable: true})); }
-    finally { context.toImageButtonOptions = saved; }
+    finally { win.__bertlensTaking = false; context.toImageButtonOptions = saved; untitle(); }
   }
 
   function fit(gd) {
@@ -154,6 +177,13 @@ _SCRIPT = """<script>
     const options = context.toImageButtonOptions || {};
     if (!options.format || options.format === "png") {
       context.toImageButtonOptions = {...options, format: "svg", filename: nameOf(gd)};
+    }
+    if (!camera.classList.contains("bertlens-svg")) {
+      camera.addEventListener("click", () => {
+        if (win.__bertlensTaking) { return; }
+        const untitle = titled(gd);
+        win.setTimeout(untitle, 0);
+      }, true);
     }
     camera.classList.add("bertlens-svg");
     camera.setAttribute("data-title", "Download as SVG");

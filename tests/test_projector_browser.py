@@ -394,6 +394,24 @@ def test_attention_views_download_as_standalone_svg(app, tab, lm):
     assert all(token in shown for token in tokens) and "head 1" in shown
 
 
+def test_a_charts_pictures_are_titled_with_the_sentence_and_the_model(app, tab, lm):
+    """Downloads say what they show: the camera's SVG and the PNG of a chart on a page with a sentence are named
+    and titled after it and the model, while the chart on the page keeps no title."""
+    text = "The doctor told the nurse that [MASK] was late."
+    model = Path(lm.info.model_id).name
+    open_page(tab, app, "attention", params=f"text={text}")
+    chart = tab.locator(".st-key-att_stats .js-plotly-plot").first
+    chart.hover()
+    svg = download(tab, lambda: chart.locator(".bertlens-svg").click())
+    assert svg.stem.startswith("bertlens-attention-") and f"-{model}-The-doctor-told-the-nurse" in svg.stem
+    assert svg_texts(svg).count(f"“{text}” · {model}") == 1
+    chart.hover()
+    png = download(tab, lambda: chart.locator(".bertlens-png").click())
+    assert png.stem == svg.stem and png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    tab.wait_for_timeout(300)
+    assert chart.locator(".g-gtitle text").count() == 0 or not chart.locator(".g-gtitle").inner_text().strip()
+
+
 def test_lens_and_attribution_strip_download_as_standalone_svg(app, tab):
     open_page(tab, app, "explain", params=f"text={LONG_WORDS}")
     lens = svg_texts(download(tab, lambda: tab.get_by_role("button", name="Logit lens (SVG)").click()))
