@@ -234,7 +234,8 @@ def test_two_replicas_behind_the_shipped_nginx(tiny_model_dir, lm, tmp_path):
     core = bias.run_probe(lm, bias.default_config())
     expected_probe = [(o.occupation, o.log_ratio) for o in sorted(core.occupations, key=lambda o: o.log_ratio)]
     with contextlib.ExitStack() as stack:
-        replicas = [stack.enter_context(running_app(tiny_model_dir, log_dir=tmp_path / f"replica-{i}"))
+        replicas = [stack.enter_context(running_app(tiny_model_dir, log_dir=tmp_path / f"replica-{i}",
+                                                    script="serve.py"))  # as the image starts them
                     for i in (1, 2)]
         addresses = [f"{r.host}:{r.port}" for r in replicas]
         proxy = stack.enter_context(running_nginx(addresses, tmp_path / "nginx"))
@@ -248,6 +249,8 @@ def test_two_replicas_behind_the_shipped_nginx(tiny_model_dir, lm, tmp_path):
         first.add_init_script(CSP_LISTENER)
         tab1 = first.new_page()
         refused1 = csp_console(tab1)
+        answers1: list[tuple[int, str]] = []
+        tab1.on("response", lambda response: answers1.append((response.status, response.url)))
         run_fill_mask(tab1, proxy, lm, "The [MASK] sat on the mat.")
         (key1,) = [c["value"] for c in first.cookies() if c["name"] == COOKIE]
         pinned = proxy.upstreams_of(key1)
@@ -287,6 +290,9 @@ def test_two_replicas_behind_the_shipped_nginx(tiny_model_dir, lm, tmp_path):
         assert proxy.upstreams_of(key1) == {home}
         assert get(f"{proxy.url}/_stcore/health", cookie=f"{COOKIE}={key1}")[1] == b"ok"
         assert csp_violations(tab1) == [] and refused1 == [], (csp_violations(tab1), refused1)
+        # Deep links (/fill-mask, /bias-probe) asked no /PAGE/_stcore/health or /host-config, which answer 404.
+        assert not [(status, url) for status, url in answers1 if status == 404], answers1
+        assert any(url.endswith("/_stcore/health") for _, url in answers1)
         first.close()
         second.close()
 
