@@ -1,9 +1,10 @@
 """deploy/ tested as shipped: Debian's nginx with deploy/nginx/bertlens.conf.template in front of two replicas.
 
 The `deploy` test fills the template's three variables with loopback addresses (as envsubst does in the nginx image),
-starts two `streamlit run app.py` replicas on the tiny random model and an unprivileged nginx on a free 127.0.0.1
-port with every path it writes under a temporary folder, and drives two headless chromium browsers through it. The
-access log names the replica (upstream) that served each request and the affinity key it was routed by.
+starts two `streamlit run serve.py` replicas (as the image does) on the tiny random model and an unprivileged nginx
+on a free 127.0.0.1 port with every path it writes under a temporary folder, and drives two headless chromium
+browsers through it. The access log names the replica (upstream) that served each request and the affinity key it
+was routed by.
 
 The `container` test builds deploy/Dockerfile and runs the image's HEALTHCHECK when this machine can build images
 (podman, buildah or a docker daemon, and the base image at hand); otherwise it skips and says why.
