@@ -276,15 +276,17 @@ def show_stereoset_comparison(comparison) -> None:
     st.dataframe(pd.DataFrame([{"examples both scored": comparison.examples,
                                 "decided differently": comparison.decided_differently,
                                 "A only / B only": f"{paired.a_only} / {paired.b_only}",
-                                "B − A (points of examples)": paired.difference, "95% low": paired.ci_low,
+                                "B − A (points)": paired.difference, "95% low": paired.ci_low,
                                 "95% high": paired.ci_high, "McNemar exact p": paired.p_value}]),
                  hide_index=True, width="stretch",
                  column_config={**{k: st.column_config.NumberColumn(format="%.1f")
-                                   for k in ("B − A (points of examples)", "95% low", "95% high")},
+                                   for k in ("B − A (points)", "95% low", "95% high")},
                                 "McNemar exact p": st.column_config.NumberColumn(format="%.4g")})
-    st.caption(md_escape(f"Examples whose stereotype sentence scores above the anti-stereotype one (a tie counts as "
-                         f"not), {paired.summary}. {paired.test}. SS averages over target terms, so B − A here is in "
-                         "examples, not in SS points."))
+    st.caption(md_escape(f"Examples both models scored, and those whose stereotype sentence scores above the "
+                         f"anti-stereotype one under one model only (a tie counts as not above): {paired.summary}. "
+                         f"{paired.test}. SS averages over target terms, so B − A here is in points of examples, not "
+                         "of SS."))
+
 
 
 def page_config(lm: LoadedModel, inputs: dict[str, Any]) -> audit.AuditConfig:

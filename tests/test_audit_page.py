@@ -147,7 +147,7 @@ def test_second_model_on_the_stereoset_tab_file_with_mcnemar(app_env, second_dir
     assert not at.exception and all("RANDOM weights" in e.value for e in at.error)
     assert any(s.value.startswith("StereoSet: A and B") for s in at.subheader)
     row = next(d.value for d in at.dataframe if "McNemar exact p" in d.value.columns
-               and "examples both scored" in d.value.columns).iloc[0]
+               and "examples" in d.value.columns).iloc[0]
     from bertlens.model import load_model
     from bertlens.settings import Settings
     from bertlens.bias.stereoset import score_stereoset
@@ -157,7 +157,7 @@ def test_second_model_on_the_stereoset_tab_file_with_mcnemar(app_env, second_dir
             for m in (app_env, second_dir)]
     a, b = ({(e.example.split, e.example.id): e.decision is True for e in r.examples} for r in runs)
     a_only, b_only = sum(a[i] and not b[i] for i in a), sum(b[i] and not a[i] for i in a)
-    assert row["A only / B only"] == f"{a_only} / {b_only}" and row["examples both scored"] == len(a)
+    assert row["A only / B only"] == f"{a_only} / {b_only}" and row["examples"] == len(a)
     assert row["McNemar exact p"] == pytest.approx(binomtest(a_only, a_only + b_only).pvalue if a_only + b_only
                                                    else 1.0)
 
