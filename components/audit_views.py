@@ -181,8 +181,6 @@ def two_models_tab(lm: LoadedModel, probe_config: Any, pairs: list[CrowsPair] | 
             metrics = _metrics_chosen()
             crows_done = job_area(metric_requests(lm, pairs, metrics) + metric_requests(second, pairs, metrics),
                                   button="Compare CrowS-Pairs metrics", key="bias_two_crows_run")
-    if done is not None:
-        first, other = (r.detail for r in done)
     stereoset_done = stereoset_requests = None
     if stereoset is None:
         st.info("Score a StereoSet file on the StereoSet tab to compare the two models on its examples here.")
@@ -197,19 +195,21 @@ def two_models_tab(lm: LoadedModel, probe_config: Any, pairs: list[CrowsPair] | 
             stereoset_requests = [Request(method, model, data, config, f"StereoSet ({model.info.model_id})")
                                   for model in (lm, second)]
             stereoset_done = job_area(stereoset_requests, button="Compare StereoSet", key="bias_two_stereoset_run")
+    if done is not None:
+        first, other = (r.detail for r in done)
         show_probe_comparison(compare_probe(lm, first, second, other))
     if crows_done is not None:
         n = len(crows_done) // 2
         ra = combine({r.metric: r for r in crows_done[:n]}, pairs)
         rb = combine({r.metric: r for r in crows_done[n:]}, pairs)
         show_crows_comparison(compare_crows(lm, ra, second, rb))
-
-
     if stereoset_done is not None:
         from bertlens.bias.compare import compare_stereoset
 
         a_run, b_run = (r.detail for r in stereoset_done)
         show_stereoset_comparison(compare_stereoset(lm, a_run, second, b_run))
+
+
 def second_model_box(lm: LoadedModel) -> str | None:
     """The second checkpoint's name: a choice among the models the operator allows (BERT_LENS_ALLOWED_MODELS), or a
     free hub id or folder when the operator allows any. None when no other model is allowed."""
@@ -263,8 +263,6 @@ def show_crows_comparison(comparison) -> None:
         st.caption(md_escape(comparison.metrics[0].paired.test + "."))
 
 
-# ---------------------------------------------------------------- saved audits
-
 def show_stereoset_comparison(comparison) -> None:
     st.subheader("StereoSet: A and B on the same examples")
     for note in comparison.notes:
@@ -273,8 +271,7 @@ def show_stereoset_comparison(comparison) -> None:
     a.metric("SS, model A", f"{comparison.ss_a:.2f}")
     b.metric("SS, model B", f"{comparison.ss_b:.2f}")
     paired = comparison.paired
-    st.dataframe(pd.DataFrame([{"examples both scored": comparison.examples,
-                                "decided differently": comparison.decided_differently,
+    st.dataframe(pd.DataFrame([{"examples": comparison.examples,
                                 "A only / B only": f"{paired.a_only} / {paired.b_only}",
                                 "B − A (points)": paired.difference, "95% low": paired.ci_low,
                                 "95% high": paired.ci_high, "McNemar exact p": paired.p_value}]),
@@ -288,6 +285,7 @@ def show_stereoset_comparison(comparison) -> None:
                          "of SS."))
 
 
+# ---------------------------------------------------------------- saved audits
 
 def page_config(lm: LoadedModel, inputs: dict[str, Any]) -> audit.AuditConfig:
     """The page's whole audit: `inputs` holds templates, pairs, chosen_pairs, occupations (None: shipped), crows_file
