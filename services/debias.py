@@ -39,14 +39,16 @@ class FitTransform(Method):
 
     def estimate(self, lm: LoadedModel, inputs: tuple[str, tuple[int, ...]], config: Mapping[str, Any]) -> Cost:
         """Each fitting sentence encoded once per layer, 32 a batch (`sentence_vectors`); INLP's classifiers add
-        statistics work of about 25 s at bert-large's width on the 2-core CPU of docs/benchmarks.md."""
+        work of about 25 s at bert-large's width on the 2-core CPU of docs/benchmarks.md, and about 0.4 s at any
+        width (scripts/estimate_measure.py on the tiny model)."""
         method, layers = inputs
         if method == "self_debias":
             return Cost(0.1, 8)
         texts = default_set().texts
         width = lm.info.hidden_size / 1024
         return Cost.batched(len(texts) * max(1, len(layers)), _mean_tokens(texts), 32,
-                            elements=2.5e9 * width * width * max(1, len(layers)) if method == "inlp" else 0.0)
+                            elements=(4.5e7 + 2.5e9 * width * width) * max(1, len(layers)) if method == "inlp"
+                            else 0.0)
 
     def run(self, lm: LoadedModel, inputs: tuple[str, tuple[int, ...]], config: Mapping[str, Any],
             context: Context) -> Fit:

@@ -26,6 +26,11 @@ def statistics_options(config: ProbeConfig, options: Mapping[str, Any]) -> Probe
     return replace(config, **{k: v for k, v in options.items() if k in ProbeConfig.__dataclass_fields__})
 
 
+STATISTICS_WEIGHT = 20.0
+"""scipy's bootstrap and sign-flip test, run per occupation, cost about 20 times `Pace`'s reference kernel per
+resampled value (scripts/estimate_measure.py on the tiny model, where the model's share of the time is small)."""
+
+
 def probe_cost(lm: LoadedModel, probe: ProbeConfig, config: Mapping[str, Any], sets: int = 1) -> Cost:
     """The batched scorer's distinct rows (64 a batch) for `probe`'s plan, counted as `run_probe` counts them and
     kept with the model per configuration (a page asks on every rerun), and the statistics' resamples: the
@@ -42,7 +47,8 @@ def probe_cost(lm: LoadedModel, probe: ProbeConfig, config: Mapping[str, Any], s
     templates = max(len(probe.templates), 1)
     flips = 2 ** templates if templates <= 16 else int(config.get("permutations", probe.permutations))
     resamples = int(config.get("bootstrap", probe.bootstrap)) + flips
-    return Cost.batched(rows, tokens, 64, elements=sets * resamples * templates * len(probe.occupations))
+    return Cost.batched(rows, tokens, 64,
+                        elements=STATISTICS_WEIGHT * sets * resamples * templates * len(probe.occupations))
 
 
 @register

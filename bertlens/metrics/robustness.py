@@ -21,6 +21,11 @@ class ParaphraseInput:
     probe: ProbeConfig
 
 
+TWO_LEVEL_WEIGHT = 3.0
+"""The two-level bootstrap over sets and templates costs about three times the probe's statistics per resampled
+value (scripts/estimate_measure.py on the tiny model)."""
+
+
 @register
 class TemplateRobustness(Method):
     kind = "metric"
@@ -43,7 +48,8 @@ class TemplateRobustness(Method):
         from bertlens.metrics.probe import probe_cost
 
         union = tuple(dict.fromkeys(t for s in inputs.sets for t in s.templates))
-        return probe_cost(lm, replace(inputs.probe, templates=union), config, sets=len(inputs.sets) + 1)
+        cost = probe_cost(lm, replace(inputs.probe, templates=union), config, sets=len(inputs.sets) + 1)
+        return replace(cost, elements=TWO_LEVEL_WEIGHT * cost.elements)
 
     def run(self, lm: LoadedModel, inputs: ParaphraseInput, config: Mapping[str, Any],
             context: Context) -> MetricResult:

@@ -16,6 +16,11 @@ SIGNIFICANCE = 0.05
 REFERENCE = "Meade et al. 2022 report 0.620 for bert-base-uncased (mean |effect| over SEAT's gender tests)"
 
 
+PERMUTATION_WEIGHT = 3.0
+"""A test's partitions (drawn, or enumerated when few) cost about three times `Pace`'s reference kernel per element
+(scripts/estimate_measure.py on the tiny model, where the model's share of the time is small)."""
+
+
 @register
 class Seat(Method):
     kind = "metric"
@@ -41,7 +46,7 @@ class Seat(Method):
         samples = int(config.get("samples", seat.N_SAMPLES))
         elements = sum(min(samples, math.comb(t.sizes["targ1"] + t.sizes["targ2"], t.sizes["targ1"]))
                        * (t.sizes["targ1"] + t.sizes["targ2"]) for t in tests)
-        return Cost(calls, round(tokens), len(sentences) / max(calls, 1), elements)
+        return Cost(calls, round(tokens), len(sentences) / max(calls, 1), PERMUTATION_WEIGHT * elements)
 
     def run(self, lm: LoadedModel, inputs: Sequence[seat.SeatTest] | None, config: Mapping[str, Any],
             context: Context) -> MetricResult:
