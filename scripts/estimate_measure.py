@@ -11,8 +11,9 @@ built once, as `python -m bertlens random-model --size large` does). The target 
 run it on a quiet machine: other processes lengthen the jobs and the model's timing by different factors (a lone
 pass far more than a batch). Each row also gives the run's declared encoder calls and padded tokens beside those
 counted by a hook on the encoder (`counted_at_pace_s`: the counted work at the measured pace), which separates a
-wrong declaration from a wrong pace. The heads jobs patch layers directly, so the hook counts nothing there. Not
-part of `make test`.
+wrong declaration from a wrong pace. The heads jobs patch layers directly, so the hook counts nothing there. On a
+full-size model on a 2-core CPU the whole list takes about half an hour (most of it "Run over every template" and
+SEAT); `--only` picks jobs. Not part of `make test`.
 """
 from __future__ import annotations
 
