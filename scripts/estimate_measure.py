@@ -118,7 +118,7 @@ class Counted:
     declared `Cost` can be read against what the run did, apart from the time it took."""
 
     def __init__(self, lm) -> None:
-        self.lm, self.calls, self.tokens = lm, 0, 0
+        self.lm, self.calls, self.tokens, self.layer_tokens = lm, 0, 0, 0
 
     def __enter__(self) -> "Counted":
         def hook(module, args, kwargs) -> None:
@@ -128,11 +128,23 @@ class Counted:
             self.calls += 1
             self.tokens += int(given.shape[0] * given.shape[1]) if given is not None else 0
 
-        self.handle = self.lm.model.bert.register_forward_pre_hook(hook, with_kwargs=True)
+        def layer_hook(module, args) -> None:
+            self.layer_tokens += int(args[0].shape[:-1].numel())
+
+        self.handles = [self.lm.model.bert.register_forward_pre_hook(hook, with_kwargs=True)]
+        self.handles += [layer.intermediate.dense.register_forward_pre_hook(layer_hook)
+                         for layer in self.lm.model.bert.encoder.layer]
         return self
 
+    @property
+    def pass_tokens(self) -> float:
+        """Tokens through the feed-forward blocks, in whole-encoder passes (what patched runs from a middle layer
+        on count as their share)."""
+        return self.layer_tokens / len(self.lm.model.bert.encoder.layer)
+
     def __exit__(self, *exc) -> None:
-        self.handle.remove()
+        for handle in self.handles:
+            handle.remove()
 
 
 def measure(lm, name: str, button: str, runs: list[tuple[Any, Any, dict]], fresh: bool) -> dict[str, Any]:
@@ -155,6 +167,7 @@ def measure(lm, name: str, button: str, runs: list[tuple[Any, Any, dict]], fresh
             "declared_tokens": round(sum(c.passes * c.rows * c.tokens for c in costs)),
             "declared_elements": round(sum(c.elements for c in costs)),
             "counted_forward_calls": counted.calls, "counted_forward_tokens": counted.tokens,
+            "counted_layer_pass_tokens": round(counted.pass_tokens),
             "counted_at_pace_s": round(counted.calls * pace.call_s + counted.tokens * pace.token_s, 3),
             **({"estimate_at_fresh_pace_s": round(sum(again.raw_seconds(c) for c in costs), 3),
                 "fresh_pace": again.as_dict()} if again else {})}
@@ -198,7 +211,7 @@ def main() -> int:
         print(f"{name:<22} estimate {row['estimate_s']:8.2f} s  measured {row['measured_s']:8.2f} s  "
               f"ratio {row['ratio']:5.2f}{'' if row['within'] else ' OUT'}  calls {row['declared_calls']:g} declared "
               f"/ {row['counted_forward_calls']} forward counted, tokens {row['declared_tokens']} / "
-              f"{row['counted_forward_tokens']}", flush=True)
+              f"{row['counted_forward_tokens']} ({row['counted_layer_pass_tokens']} by layer)", flush=True)
     out = {"model": folder, "parameters": lm.info.parameters, "layers": lm.info.layers, "device": "cpu",
            "cpu_count": os.cpu_count(), "load_average": os.getloadavg(), "pace": pace.as_dict(),
            "pace_timing_s": round(timing_s, 3), "target": f"measured / estimate within 1/{TARGET:g} .. {TARGET:g}",
