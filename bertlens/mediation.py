@@ -313,8 +313,9 @@ def _chunks(lm: LoadedModel, runs: list[Interventions], tokens: int, layers: int
 def mediation_cost(layers: int, heads: int, tokens: int, pairs: int = 1) -> Cost:
     """What `pairs` runs of `mediate` cost: two recorded lone passes and about PROGRESS_STEPS batched calls, each
     reading the layers from its variants' patched layer on (half the weights on average), over rows worth each
-    variant's share of the layers (`Pace` measures a call and a token)."""
-    rows = 2 + (heads + 2) * sum(layers - l for l in range(layers)) / layers
+    variant's share of the layers; the last layer runs at the mask only, so a variant's share counts the layers
+    from its own to the one before the last (as counted by scripts/estimate_measure.py's layer hook)."""
+    rows = 2 + (heads + 2) * sum(layers - 1 - l for l in range(layers)) / layers
     calls = 2 + PROGRESS_STEPS / 2
     return Cost(pairs * calls, max(tokens, 1), rows / calls)
 

@@ -195,7 +195,8 @@ tokenising (a page asks for an estimate on every rerun)."""
 
 def approx_tokens(text: str) -> int:
     """The tokens of `text` with [CLS] and [SEP], estimated from its words and punctuation marks (each mark is a
-    token of its own)."""
+    token of its own; [MASK] is one token)."""
+    text = text.replace("[MASK]", "MASK")
     marks = sum(1 for c in text if not c.isalnum() and not c.isspace())
     return round(len(text.split()) * PIECES_PER_WORD) + marks + 2
 
