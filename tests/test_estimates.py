@@ -140,3 +140,25 @@ def test_the_measuring_script_writes_estimate_measured_and_ratio(tmp_path, tiny_
     for row in rows:
         assert row["ratio"] == pytest.approx(row["measured_s"] / row["estimate_s"], rel=0.01, abs=0.002)
         assert row["counted_forward_calls"] >= 1
+
+
+def test_the_heads_job_declares_the_layer_work_its_patched_runs_do(lm):
+    """Mediation patches layers directly, so its work is counted where every run passes: each layer's feed-forward
+    block, in whole-encoder passes (a run patched from a middle layer counts its share)."""
+    from bertlens.mediation import PairInput, PairMediation, prepare
+
+    checked = prepare(lm, "The nurse said that [MASK] would be late for the meeting.", "nurse=man", ("she", "he"))
+    inputs = PairInput(checked.text, "nurse=man", ("she", "he"))
+    layers = lm.model.bert.encoder.layer
+    seen = []
+    handles = [layer.intermediate.dense.register_forward_pre_hook(lambda m, a: seen.append(a[0].shape[:-1].numel()))
+               for layer in layers]
+    try:
+        PairMediation().run(lm, inputs, {}, Context())
+    finally:
+        for handle in handles:
+            handle.remove()
+    cost = PairMediation().estimate(lm, inputs, {})
+    counted = sum(seen) / len(layers)
+    declared = cost.passes * cost.rows * cost.tokens
+    assert counted / TOLERANCE <= declared <= counted * TOLERANCE, (declared, counted)
