@@ -320,12 +320,17 @@ def test_route_guard_refuses_and_reports_foreign_hosts(page, app):
 
 def test_deep_link_on_a_fresh_server_gets_the_app_shell(tiny_model_dir, browser):
     """Regression: a folder named pages/ beside app.py put Streamlit in its legacy multipage mode, so a deep link
-    on a fresh server ran the page alone, without app.py's banner and model facts. The pages live in app_pages/."""
+    on a fresh server ran the page alone, without app.py's banner and model facts. The pages live in app_pages/.
+    The server is serve.py, as `make run` and the image start it: a deep link asks no /PAGE/_stcore/health or
+    /PAGE/_stcore/host-config, which answer 404 (Streamlit's page guesses them first unless the shell names the
+    server's root)."""
     deep = next(p for p in APP_PAGES.values() if not p.default)
-    with running_app(tiny_model_dir, log_dir=ARTIFACTS) as fresh:
+    answers: list[tuple[int, str]] = []
+    with running_app(tiny_model_dir, log_dir=ARTIFACTS, script="serve.py") as fresh:
         context = browser.new_context(viewport={"width": 1400, "height": 1000})
         try:
             tab = context.new_page()
+            tab.on("response", lambda response: answers.append((response.status, response.url)))
             tab.goto(f"{fresh.url}/{deep.url_path}", timeout=TIMEOUT_MS)
             tab.wait_for_function("t => [...document.querySelectorAll('h1')].some(h => h.innerText.includes(t))",
                                   arg=PAGES[deep.name].title, timeout=TIMEOUT_MS)
@@ -338,6 +343,11 @@ def test_deep_link_on_a_fresh_server_gets_the_app_shell(tiny_model_dir, browser)
             context.close()
     assert "random weights" in main, "the random-weights banner is missing"
     assert "Layers" in sidebar and "Home" in sidebar, f"the app's sidebar is missing: {sidebar[:200]!r}"
+    failed = [(status, url) for status, url in answers if status >= 400]
+    assert not failed, failed
+    asked = [urlsplit(url).path for _, url in answers if "/_stcore/" in url]
+    assert "/_stcore/health" in asked and "/_stcore/host-config" in asked, asked
+    assert not any(path.startswith(f"/{deep.url_path}/") for path in asked), asked
 
 
 def test_server_refuses_uploads_without_xsrf_token_and_over_the_limit(app):
