@@ -40,6 +40,7 @@ HEAD_NEEDED = {
     "explain": "masked-language-model (MLM)",
     "counterfactual": "masked-language-model (MLM)",
     "heads": "masked-language-model (MLM)",
+    "debias": "masked-language-model (MLM)",  # the probe, CrowS and the language-model cost read the MLM
 }
 TRACEBACK = re.compile(r"Traceback|File \"|Error\(|^\w+Error:", re.MULTILINE)
 
