@@ -73,13 +73,17 @@ _SCRIPT = """<script>
       }
     }
   }
-  let running = false;
-  new win.MutationObserver(() => {
+  new win.MutationObserver(records => {
     const app = doc.querySelector("[data-testid=stApp]");
-    const now = app && app.getAttribute("data-test-script-state") !== "notRunning";
-    if (running && !now) { win.setTimeout(remember, 50); }
-    running = now;
-  }).observe(doc.body, {attributes: true, subtree: true, attributeFilter: ["data-test-script-state"]});
+    const now = app ? app.getAttribute("data-test-script-state") : null;
+    // Each record's old value is the state the one before it left: a run ended if a later state was "notRunning"
+    // after one that was not, even when the next run began before this observer was called.
+    const states = records.map(r => r.oldValue).concat([now]);
+    if (states.some((s, i) => i > 0 && s === "notRunning" && states[i - 1] !== "notRunning")) {
+      win.setTimeout(remember, 50);
+    }
+  }).observe(doc.body, {attributes: true, attributeOldValue: true, subtree: true,
+                        attributeFilter: ["data-test-script-state"]});
   doc.addEventListener("focusin", event => {
     for (const [key, box] of boxes()) {
       if (box === event.target && !applied.has(key)) { applied.set(key, box.value); }

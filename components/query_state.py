@@ -344,8 +344,15 @@ _HISTORY = """<script>
     const app = doc.querySelector("[data-testid=stApp]");
     return app ? app.getAttribute("data-test-script-state") : null;
   }
-  new win.MutationObserver(() => { if (state() === "notRunning") { pushedThisRun = false; } })
-    .observe(doc.body, {attributes: true, subtree: true, attributeFilter: ["data-test-script-state"]});
+  new win.MutationObserver(records => { if (endedRun(records, state())) { pushedThisRun = false; } })
+    .observe(doc.body, {attributes: true, attributeOldValue: true, subtree: true,
+                        attributeFilter: ["data-test-script-state"]});
+  function endedRun(records, now) {
+    // A run may end and the next begin before the observer is called: each record's old value is the state
+    // the one before it left, so a run ended if any state after the first old one was "notRunning".
+    const seen = records.map(r => r.oldValue).slice(1).concat([now]);
+    return seen.includes("notRunning");
+  }
   history.pushState = function (data, title, url) {
     if (pushedThisRun && state() !== "notRunning") { return replace(data, title, url); }
     pushedThisRun = true;
