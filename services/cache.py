@@ -8,6 +8,7 @@ Anything slower than a pass or two is not here: it is a registered method run as
 """
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 
 import numpy as np
@@ -55,10 +56,21 @@ def side_by_side(lm: LoadedModel, template: str, pair: WordPair, top_k: int) -> 
         lm, template, pair, top_k=top_k, filters=Filters(punctuation=True, subwords=True)))
 
 
+# Every layer's attention of a 512-token input is 0.4 GB in float32 for bert-large, and its computation holds about
+# twice that while it runs. Sessions share the store's copy once it is made, but each miss computing at the same
+# time held its own: four at once took the server 4 GB over its bound in the 20-session load test. One at a time
+# costs nothing on a CPU the computations share anyway, and keeps the transient to one (scripts/load_measure.py).
+_ONE_HEAVY_VIEW = threading.Lock()
+
+
 def full_analysis(lm: LoadedModel, text: str, pair: str | None) -> Analysis:
-    """One pass with every layer's hidden states and attentions; over 512 tokens it is truncated and says so."""
-    return cached("full_analysis", lm, None, (text, pair),
-                  lambda: analyse(lm, text, pair, truncate=True, hidden_states=True, attentions=True))
+    """One pass with every layer's hidden states and attentions; over 512 tokens it is truncated and says so.
+    Computed one at a time across sessions (`_ONE_HEAVY_VIEW`)."""
+    def compute() -> Analysis:
+        with _ONE_HEAVY_VIEW:
+            return analyse(lm, text, pair, truncate=True, hidden_states=True, attentions=True)
+
+    return cached("full_analysis", lm, None, (text, pair), compute)
 
 
 @dataclass(frozen=True)
@@ -75,9 +87,10 @@ def attention_view(lm: LoadedModel, text: str, pair: str | None) -> AttentionVie
     """Attention, statistics and thumbnails of `full_analysis`, computed once. Raises InputError for bad input."""
     def compute() -> AttentionView:
         analysis = full_analysis(lm, text, pair)
-        attention = attention_of(analysis)
-        return AttentionView(analysis, attention, head_statistics(attention.weights, attention.tokens),
-                             thumbnail_grid(thumbnails(attention.weights)))
+        with _ONE_HEAVY_VIEW:
+            attention = attention_of(analysis)
+            return AttentionView(analysis, attention, head_statistics(attention.weights, attention.tokens),
+                                 thumbnail_grid(thumbnails(attention.weights)))
 
     return cached("attention_view", lm, None, (text, pair), compute)
 
