@@ -27,6 +27,18 @@ def pytest_configure(config):
     config.addinivalue_line("markers", "container: builds deploy/Dockerfile and runs its health check")
 
 
+@pytest.fixture(scope="module")
+def one_torch_thread():
+    """Many small passes of a tiny model: one torch thread is many times faster than two on a shared 2-core
+    machine. A module takes it with `pytestmark = pytest.mark.usefixtures("one_torch_thread")`."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 @pytest.fixture(scope="session")
 def tiny_model_dir(tmp_path_factory) -> Path:
     folder = build_random_model(tmp_path_factory.mktemp("models") / "tiny-bert", size="tiny")

@@ -25,13 +25,7 @@ from bertlens.interventions import Interventions
 from devtools.random_model import build_random_model
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """Many small passes: one thread is much faster than two on a shared 2-core machine."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,6 @@ import math
 
 import numpy as np
 import pytest
-import torch
 
 from bertlens.bias.files import DATA
 from bertlens.cli import main
@@ -20,12 +19,7 @@ from bertlens.debias import fit as fitting, self_debias, store
 TEXT = "The man said that [MASK] is a nurse."
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")

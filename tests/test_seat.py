@@ -139,14 +139,7 @@ def bias_bench(lm, path, n_samples):
 SAMPLES = 3000
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """Thousands of one-sentence passes of a tiny model: one thread is tens of times faster than two on a shared
-    2-core machine."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")

@@ -96,16 +96,12 @@ def print_report(report: dict) -> None:
         if row["status"] != "ok":
             print(f"- {row['model']}: FAILED: {row['reason']}")
             continue
-        scores = ", ".join(f"{k} = {v:.4g}" if isinstance(v, float) else f"{k} = {v}" for k, v in
-                           row["scores"].items())
-        print(f"- {row['model']} ({row['fingerprint'][:23]}): {scores}")
+        print(f"- {row['model']} ({row['fingerprint'][:23]}): {_scores(row['scores'])}")
         for column in row.get("transforms") or []:
             if column["status"] != "ok":
                 print(f"  {column['name']}: FAILED: {column['reason']}")
                 continue
-            scores = ", ".join(f"{k} = {v:.4g}" if isinstance(v, float) else f"{k} = {v}" for k, v in
-                               column["scores"].items())
-            print(f"  {column['name']}: {scores}")
+            print(f"  {column['name']}: {_scores(column['scores'])}")
             for metric, reason in column["not_applicable"].items():
                 print(f"    {metric}: not applicable: {reason}")
         for stopped in row.get("stopped") or []:
@@ -127,3 +123,7 @@ def print_report(report: dict) -> None:
             cells = [f"{s[k]:9.4g}" if s[k] is not None else f"{'-':>9}" for k in ("mean", "sd", "min", "max",
                                                                                     "range")]
             print(f"{s['score']:<52.52} {s['n']:>3} {' '.join(cells)}")
+
+
+def _scores(scores: dict) -> str:
+    return ", ".join(f"{k} = {v:.4g}" if isinstance(v, float) else f"{k} = {v}" for k, v in scores.items())
