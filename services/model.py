@@ -17,6 +17,7 @@ from bertlens import LoadedModel, Settings, load_model
 from bertlens.batching import EncoderBatcher
 from bertlens.download import download, needs_download
 from bertlens.settings import check_allowed
+from services.memory import keep_handing_back
 
 _CURRENT = threading.local()
 SECOND_MODEL_NOTE = ("The second model stays in memory beside the first until another is chosen (one extra model "
@@ -31,8 +32,10 @@ def settings() -> Settings:
 @st.cache_resource(show_spinner="Loading the model (downloading it on first use)…", max_entries=2)
 def _model(settings: Settings) -> LoadedModel:
     """One model per (weights, device, precision) for the whole process; concurrent sessions' single passes are
-    batched together unless the window is 0."""
+    batched together unless the window is 0. Loading one starts the process's trimming thread (`services.memory`):
+    from here on the sessions' freed memory goes back to the system."""
     lm = load_model(settings)
+    keep_handing_back()
     if settings.batch_window_ms > 0:
         lm.batcher = EncoderBatcher(lm, window_s=settings.batch_window_ms / 1000)
     return lm
