@@ -77,3 +77,21 @@ def test_the_app_refuses_on_its_first_page_and_runs_none(app_env, monkeypatch, n
     errors = [e.value for e in at.error]
     assert len(errors) == 1 and name.replace("_", "\\_") in errors[0], errors
     assert not at.main.title and not at.main.text_area and not at.main.text_input, "a page ran"
+
+
+def test_python_m_bertlens_refuses_a_bad_setting_before_it_imports_torch():
+    """The refusal is printed before the command line, and torch with it, is imported: `python -X importtime`
+    lists every module the process imported."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "BERT_LENS_MAX_QUEUE": "abc", "PYTHONPATH": str(ROOT)}
+    done = subprocess.run([sys.executable, "-X", "importtime", "-m", "bertlens", "methods"], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2
+    message = [line for line in done.stderr.splitlines() if not line.startswith("import time:")]
+    assert message == ["error: BERT_LENS_MAX_QUEUE must be a whole number from 1 to 10000; got 'abc'."]
+    imported = {line.split("|")[-1].strip() for line in done.stderr.splitlines() if line.startswith("import time:")}
+    assert "bertlens.settings" in imported
+    assert not {"torch", "transformers", "bertlens.cli", "bertlens.model"} & imported
