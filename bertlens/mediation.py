@@ -36,7 +36,7 @@ from bertlens.errors import InputError
 from bertlens.fill_mask import piece_ids
 from bertlens.interventions import ROW_MEMORY_BUDGET, Interventions, rows_within
 from bertlens.model import LoadedModel
-from bertlens.registry import Context, Cost, Method, approx_tokens
+from bertlens.registry import Context, Cost, Method, tokens_of
 from bertlens.text import MASK, check_masks, clean
 
 Progress = Callable[[float, float, str], None]
@@ -345,7 +345,7 @@ class PairMediation(Method):
     needs = frozenset({"mlm"})
 
     def estimate(self, lm: LoadedModel, inputs: PairInput, config: Mapping[str, Any]) -> Cost:
-        return mediation_cost(lm.info.layers, lm.info.heads, approx_tokens(inputs.text))
+        return mediation_cost(lm.info.layers, lm.info.heads, tokens_of(lm, inputs.text))
 
     def run(self, lm: LoadedModel, inputs: PairInput, config: Mapping[str, Any], context: Context) -> Mediation:
         return mediate(lm, inputs.text, inputs.swap, inputs.targets, progress=context.progress)

@@ -17,17 +17,18 @@ from typing import Any, Mapping
 from bertlens.debias.direction import LayerDirection, gender_directions
 from bertlens.debias.evaluate import LmCost, lm_cost, read_heldout
 from bertlens.debias.fit import fit
+from bertlens.debias.inlp import N_CLASSIFIERS
 from bertlens.debias.sentences import default_set
 from bertlens.debias.store import Fit
 from bertlens.model import LoadedModel
-from bertlens.registry import Context, Cost, Method, approx_tokens
+from bertlens.registry import Context, Cost, Method, tokens_of
 from services.jobs import runner
 
 KEPT = "debias-fit"
 
 
-def _mean_tokens(texts: Any) -> float:
-    return sum(approx_tokens(t) for t in texts) / max(len(texts), 1)
+def _mean_tokens(lm: LoadedModel, texts: Any) -> float:
+    return sum(tokens_of(lm, t) for t in texts) / max(len(texts), 1)
 
 
 class FitTransform(Method):
@@ -38,17 +39,23 @@ class FitTransform(Method):
     title = "Fit a debiasing transform"
 
     def estimate(self, lm: LoadedModel, inputs: tuple[str, tuple[int, ...]], config: Mapping[str, Any]) -> Cost:
-        """Each fitting sentence encoded once per layer, 32 a batch (`sentence_vectors`); INLP's classifiers add
-        work of about 25 s at bert-large's width on the 2-core CPU of docs/benchmarks.md, and about 0.4 s at any
-        width (scripts/estimate_measure.py on the tiny model)."""
+        """Each fitting sentence encoded once per layer, 32 a batch (`sentence_vectors`). INLP's classifiers
+        add, per layer, about 0.4 s at any width and 1.6 s more at bert-large's width for its 80 classifiers, on a
+        2-core CPU whose statistics kernel runs at 9.7 ns an element (scripts/estimate_measure.py: 1.8-2.2 s for 80
+        classifiers on 84 random or separable 1024-wide vectors, 0.4 s on the tiny model), in proportion to
+        `n_classifiers`."""
         method, layers = inputs
         if method == "self_debias":
             return Cost(0.1, 8)
         texts = default_set().texts
         width = lm.info.hidden_size / 1024
-        return Cost.batched(len(texts) * max(1, len(layers)), _mean_tokens(texts), 32,
-                            elements=(4.5e7 + 2.5e9 * width * width) * max(1, len(layers)) if method == "inlp"
-                            else 0.0)
+        try:
+            classifiers = max(1, int(config.get("n_classifiers", N_CLASSIFIERS))) / N_CLASSIFIERS
+        except (TypeError, ValueError):  # the fit refuses it in one line; the estimate only guesses
+            classifiers = 1.0
+        return Cost.batched(len(texts) * max(1, len(layers)), _mean_tokens(lm, texts), 32,
+                            elements=(4.5e7 + 1.6e8 * width * width) * classifiers * max(1, len(layers))
+                            if method == "inlp" else 0.0)
 
     def run(self, lm: LoadedModel, inputs: tuple[str, tuple[int, ...]], config: Mapping[str, Any],
             context: Context) -> Fit:
@@ -75,7 +82,7 @@ class Directions(Method):
 
         texts = default_set().texts
         rows = len(texts) * (1 if lm.transform is None else 2) + len(load_occupations())
-        return Cost.batched(rows, _mean_tokens(texts), 32)
+        return Cost.batched(rows, _mean_tokens(lm, texts), 32)
 
     def run(self, lm: LoadedModel, inputs: Any, config: Mapping[str, Any],
             context: Context) -> tuple[LayerDirection, ...]:

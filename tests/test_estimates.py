@@ -10,7 +10,7 @@ import pytest
 
 from bertlens import kinds, registry
 from bertlens.jobs import Pace, first_estimate
-from bertlens.registry import Context, Cost
+from bertlens.registry import FORWARD_AND_BACKWARD, Context, Cost
 
 TOLERANCE = 1.5
 
@@ -94,8 +94,8 @@ def _cases(lm, stereoset_file):
     probe = kinds.get("occupation_templates")
     return [
         (registry.get("explainer", "occlusion"), explain, 1),
-        (registry.get("explainer", "integrated_gradients"), explain, 3),
-        (registry.get("explainer", "gradient_x_input"), explain, 3),
+        (registry.get("explainer", "integrated_gradients"), explain, FORWARD_AND_BACKWARD),
+        (registry.get("explainer", "gradient_x_input"), explain, FORWARD_AND_BACKWARD),
         (registry.get("metric", "counterfactual"), "She said that her [MASK] would be late.", 1),
         (registry.get("metric", "crows"), pairs, 1),
         (registry.get("metric", "aul"), pairs, 1),
@@ -106,7 +106,8 @@ def _cases(lm, stereoset_file):
 
 
 def test_each_method_declares_the_calls_and_tokens_its_run_makes(lm, tmp_path):
-    """`calls_per_pass`: 3 where a declared call is a forward and backward pass (the hook sees the forward)."""
+    """`calls_per_pass`: FORWARD_AND_BACKWARD where a declared call is a forward and backward pass (the hook sees
+    the forward)."""
     from tests import stereoset_files
 
     file = stereoset_files.write(tmp_path / "dev.json")

@@ -6,7 +6,7 @@ from typing import Any, Mapping
 from bertlens.explain import ExplainInput, gradient_x_input, input_tokens
 from bertlens.explain import GradientXInput as GradientTimesInput
 from bertlens.model import LoadedModel
-from bertlens.registry import Context, Cost, Method, register
+from bertlens.registry import FORWARD_AND_BACKWARD, Context, Cost, Method, register
 from bertlens.results import ExplainerResult
 
 
@@ -23,7 +23,7 @@ class GradientXInput(Method):
     needs = frozenset({"mlm", "gradients"})
 
     def estimate(self, lm: LoadedModel, inputs: ExplainInput, config: Mapping[str, Any]) -> Cost:
-        return Cost(3.0, input_tokens(inputs))
+        return Cost(FORWARD_AND_BACKWARD, input_tokens(inputs))
 
     def run(self, lm: LoadedModel, inputs: ExplainInput, config: Mapping[str, Any],
             context: Context) -> ExplainerResult:

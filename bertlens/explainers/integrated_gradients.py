@@ -9,7 +9,7 @@ from bertlens.explain import (BASELINE, MAX_STEPS, STEPS, ExplainInput, input_to
                               rows_per_batch)
 from bertlens.explain import IntegratedGradients as Attributions
 from bertlens.model import LoadedModel
-from bertlens.registry import ConfigSpec, Context, Cost, Method, register
+from bertlens.registry import FORWARD_AND_BACKWARD, ConfigSpec, Context, Cost, Method, register
 from bertlens.results import ExplainerResult
 
 
@@ -38,7 +38,8 @@ class IntegratedGradients(Method):
     def estimate(self, lm: LoadedModel, inputs: ExplainInput, config: Mapping[str, Any]) -> Cost:
         """The path's steps + 1 rows, forward and backward, in as many batches as memory allows (as `run` does)."""
         tokens = input_tokens(inputs)
-        return Cost.batched(config["steps"] + 1, tokens, rows_per_batch(lm, tokens, gradients=True), 3.0)
+        return Cost.batched(config["steps"] + 1, tokens, rows_per_batch(lm, tokens, gradients=True),
+                            FORWARD_AND_BACKWARD)
 
     def run(self, lm: LoadedModel, inputs: ExplainInput, config: Mapping[str, Any],
             context: Context) -> ExplainerResult:

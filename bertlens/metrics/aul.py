@@ -8,7 +8,7 @@ from bertlens.bias.crows import CrowsPair
 from bertlens.bias.pair_decisions import pair_item, percent_of_pairs
 from bertlens.metrics._common import fraction_progress
 from bertlens.model import LoadedModel
-from bertlens.registry import Context, Cost, Method, approx_tokens, register
+from bertlens.registry import Context, Cost, Method, tokens_of, register
 from bertlens.results import ItemDecision, MetricResult
 
 
@@ -25,7 +25,7 @@ class UnmaskedLikelihood(Method):
     def estimate(self, lm: LoadedModel, inputs: Sequence[CrowsPair], config: Mapping[str, Any]) -> Cost:
         """One unmasked row per distinct sentence, 32 rows a batch, as `score_aul` runs them."""
         sentences = {s for p in inputs for s in (p.sent_more, p.sent_less)}
-        tokens = sum(approx_tokens(s) for s in sentences) / max(len(sentences), 1)
+        tokens = sum(tokens_of(lm, s) for s in sentences) / max(len(sentences), 1)
         return Cost.batched(len(sentences), tokens, 32)
 
     def run(self, lm: LoadedModel, inputs: Sequence[CrowsPair], config: Mapping[str, Any],

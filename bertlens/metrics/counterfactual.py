@@ -9,7 +9,7 @@ from bertlens.bias.counterfactual import counterfactual
 from bertlens.bias.swaps import SwapTable
 from bertlens.fill_mask import MAX_TOP_K, Filters
 from bertlens.model import LoadedModel
-from bertlens.registry import ConfigSpec, Context, Cost, Method, Param, approx_tokens, register
+from bertlens.registry import ConfigSpec, Context, Cost, Method, Param, tokens_of, register
 from bertlens.results import ItemDecision, MetricResult
 
 
@@ -40,7 +40,7 @@ class CounterfactualSwap(Method):
     def estimate(self, lm: LoadedModel, inputs: SentenceInput, config: Mapping[str, Any]) -> Cost:
         """Two lone passes: the sentence and its swapped version."""
         text = inputs if isinstance(inputs, str) else inputs.text
-        return Cost(2.0, approx_tokens(text))
+        return Cost(2.0, tokens_of(lm, text))
 
     def run(self, lm: LoadedModel, inputs: SentenceInput | str, config: Mapping[str, Any],
             context: Context) -> MetricResult:

@@ -7,7 +7,7 @@ from bertlens.bias.crows import CAVEAT, CrowsPair, score_crows
 from bertlens.bias.pair_decisions import pair_item, percent_of_pairs
 from bertlens.metrics._common import fraction_progress
 from bertlens.model import LoadedModel
-from bertlens.registry import Context, Cost, Method, approx_tokens, register
+from bertlens.registry import Context, Cost, Method, tokens_of, register
 from bertlens.results import ItemDecision, MetricResult
 
 
@@ -28,7 +28,7 @@ class CrowsPll(Method):
     def estimate(self, lm: LoadedModel, inputs: Sequence[CrowsPair], config: Mapping[str, Any]) -> Cost:
         """One masked row per shared token of each sentence (about all but the words that differ), 64 rows a
         batch, as `score_crows` runs them."""
-        lengths = [(approx_tokens(p.sent_more), approx_tokens(p.sent_less)) for p in inputs]
+        lengths = [(tokens_of(lm, p.sent_more), tokens_of(lm, p.sent_less)) for p in inputs]
         rows = sum(max(a - 3, 1) + max(b - 3, 1) for a, b in lengths)
         tokens = sum(a + b for a, b in lengths) / max(2 * len(lengths), 1)
         return Cost.batched(rows, tokens, 64)

@@ -15,7 +15,7 @@ from bertlens.bias.occupation_mediation import (BOOTSTRAP, OCCUPATIONS, SEED, Te
 from bertlens.bias.pronouns import fill
 from bertlens.mediation import mediation_cost
 from bertlens.model import LoadedModel
-from bertlens.registry import ConfigSpec, Context, Cost, Method, Param, approx_tokens, register, report_progress
+from bertlens.registry import ConfigSpec, Context, Cost, Method, Param, tokens_of, register, report_progress
 from bertlens.results import ItemDecision, MetricResult
 
 
@@ -44,7 +44,7 @@ class TemplateMediationMetric(Method):
     def estimate(self, lm: LoadedModel, inputs: Any, config: Mapping[str, Any]) -> Cost:
         templates = inputs_templates(inputs)
         pairs = len(templates) * int(config.get("occupations", OCCUPATIONS))
-        tokens = sum(approx_tokens(t) for t in templates) / max(len(templates), 1)
+        tokens = sum(tokens_of(lm, t) for t in templates) / max(len(templates), 1)
         return mediation_cost(lm.info.layers, lm.info.heads, round(tokens), pairs)
 
     def run(self, lm: LoadedModel, inputs: Any, config: Mapping[str, Any], context: Context) -> MetricResult:

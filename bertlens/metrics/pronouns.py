@@ -9,7 +9,7 @@ from bertlens.bias.occupations import load_occupations
 from bertlens.bias.pronouns import load_pronoun_templates, run_pronoun_probe
 from bertlens.metrics.probe import BOOTSTRAP, SEED
 from bertlens.model import LoadedModel
-from bertlens.registry import ConfigSpec, Context, Cost, Method, approx_tokens, register
+from bertlens.registry import ConfigSpec, Context, Cost, Method, tokens_of, register
 from bertlens.results import ItemDecision, MetricResult
 
 
@@ -37,7 +37,7 @@ class PronounProbe(Method):
         every occupation."""
         templates = list(inputs) if inputs else load_pronoun_templates()
         occupations = len(load_occupations())
-        tokens = sum(approx_tokens(t) for t in templates) / max(len(templates), 1) + 1
+        tokens = sum(tokens_of(lm, t) for t in templates) / max(len(templates), 1) + 1
         rows = len(templates) * occupations
         return Cost(1.0, round(tokens), rows, elements=STATISTICS_WEIGHT * int(config.get("bootstrap", 2000)) * rows)
 

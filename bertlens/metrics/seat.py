@@ -7,7 +7,7 @@ from typing import Any, Mapping, Sequence
 from bertlens.bias import seat
 from bertlens.metrics.probe import SEED
 from bertlens.model import LoadedModel
-from bertlens.registry import ConfigSpec, Context, Cost, Method, Param, approx_tokens, register
+from bertlens.registry import ConfigSpec, Context, Cost, Method, Param, tokens_of, register
 from bertlens.results import ItemDecision, MetricResult
 
 SAMPLES = Param("samples", "int", seat.N_SAMPLES, 2, 1_000_000,
@@ -42,7 +42,7 @@ class Seat(Method):
         sets = [getattr(t, key).examples for t in tests for key in seat.SETS]
         calls = sum(math.ceil(len(s) / 32) for s in sets if s)
         sentences = [e for s in sets for e in s]
-        tokens = sum(approx_tokens(e) for e in sentences) / max(len(sentences), 1)
+        tokens = sum(tokens_of(lm, e) for e in sentences) / max(len(sentences), 1)
         samples = int(config.get("samples", seat.N_SAMPLES))
         elements = sum(min(samples, math.comb(t.sizes["targ1"] + t.sizes["targ2"], t.sizes["targ1"]))
                        * (t.sizes["targ1"] + t.sizes["targ2"]) for t in tests)
