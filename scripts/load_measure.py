@@ -6,7 +6,9 @@ the README's Deploying section and writes the figures to test-artifacts/:
   starts, the other `--queued` wait: BERT_LENS_SESSION_QUEUE is set to `--queued`); then session B, in another
   browser, scores one file of that size. B's run must be number 1 in the queue and start within one run's time
   (the run A already has going, + 2 s for the page's polling), where one run's time is the longest of a run
-  alone (on the idle server, first) and B's run under the load. A file's size is `--pairs`, or by default as
+  alone (on the idle server, first), B's run under the load and, when none of A's waiting runs started before
+  B's (A's last run is still number `--queued` once B's has begun), the run A had going, from its start to B's
+  (it runs under the same load, which other sessions' pages and uploads make heavier while A asks). A file's size is `--pairs`, or by default as
   many pairs as make one run last `--run-s` at the pace of an 8-pair run alone (the run alone is then that run's
   time scaled to the size): a run must outlast A's asking for the others, or A never holds `--queued` waiting
   (the check then fails and says so).
@@ -14,7 +16,8 @@ the README's Deploying section and writes the figures to test-artifacts/:
   512 tokens: the page that held ~390 MB per session before issue 28), one tab per browser at a time, and stays
   open. The server's resident memory (children included), sampled every 0.25 s from the first session to the last
   result, must stay under the bound: the model (the idle server's memory after one attention view and one run) +
-  BERT_LENS_STORE_MB + 100 MiB per session.
+  BERT_LENS_STORE_MB + 100 MiB per session. The JSON keeps the samples (one a second) and the steps, and the
+  summary says which step the peak came after.
 
     .venv/bin/python scripts/load_measure.py [--model DIR] [--sessions 20] [--browsers 4] [--queued 10]
         [--pairs N | --run-s 90] [--words 600] [--store-mb 1536] [--out test-artifacts/load_measure.json]
@@ -137,6 +140,10 @@ def measure(args: argparse.Namespace) -> dict:
     names = ["alone.csv", *(f"a{k}.csv" for k in range(args.queued + 1)), "b.csv"]
     out: dict = {"sessions": args.sessions, "browsers": args.browsers, "queued": args.queued,
                  "attention_words": args.words, "store_mb": args.store_mb}
+    marks: list[tuple[float, str]] = []
+
+    def mark(step: str) -> None:
+        marks.append((time.monotonic(), step))
     with running_app(args.model, env=env, startup_timeout=args.timeout, log_dir=ARTIFACTS) as app, \
             sync_playwright() as p:
         browsers = [launch_chromium(p) for _ in range(args.browsers)]
@@ -172,15 +179,18 @@ def measure(args: argparse.Namespace) -> dict:
             a_tab, b_tab, readers = tabs[0], tabs[1], tabs[2:]
             with RssSampler(app) as sampler:
                 opened = time.monotonic()
+                mark("A and B open the CrowS-Pairs tab")
                 open_crows(a_tab, app)
                 open_crows(b_tab, app)
                 tokens, after_wave = [], []
                 for wave in range(0, len(readers), args.browsers):
                     batch = readers[wave:wave + args.browsers]
+                    mark(f"sessions {wave + 3}-{wave + 2 + len(batch)} open the attention page")
                     for tab in batch:
                         open_attention(tab, app.url)
                     before = [type_text(tab, text_of(wave + i, args.words), args.timeout)
                               for i, tab in enumerate(batch)]
+                    mark(f"sessions {wave + 3}-{wave + 2 + len(batch)} typed their texts")
                     tokens += [wait_attention(tab, args.timeout, other_than=b) for tab, b in zip(batch, before)]
                     after_wave.append(round(app.rss() / MIB, 1))
                     print(f"{wave + len(batch)} attention sessions open: {after_wave[-1]:,.0f} MiB", file=sys.stderr)
@@ -188,13 +198,18 @@ def measure(args: argparse.Namespace) -> dict:
                            sessions_open_s=round(time.monotonic() - opened, 1))
 
                 # 3. A asks for queued + 1 runs, then B for one.
-                a_started, a_places = time.monotonic(), []
+                mark("A asks for its runs")
+                a_started, a_places, a_running = time.monotonic(), [], None
                 for k in range(args.queued + 1):
-                    a_places.append(score(a_tab, f"a{k}.csv", files[f"a{k}.csv"], args.timeout)[1])
+                    state, place = score(a_tab, f"a{k}.csv", files[f"a{k}.csv"], args.timeout)
+                    a_places.append(place)
+                    if k == 0 and state == "running":
+                        a_running = time.monotonic()
                 out["a_asking_s"] = round(time.monotonic() - a_started, 1)
                 upload(b_tab, "b.csv", files["b.csv"])
                 b_tab.get_by_role("button", name=re.compile("Score pairs")).click()
                 asked = time.monotonic()
+                mark("B asks for its run")
                 b_place = b_started = None
                 a_place_while_b_waits = 0
                 while b_started is None:
@@ -207,12 +222,16 @@ def measure(args: argparse.Namespace) -> dict:
                         a_place_while_b_waits = max(a_place_while_b_waits, a_place or 0)
                     elif state in ("running", "done"):
                         b_started = time.monotonic()
+                        mark("B's run starts")
                     b_tab.wait_for_timeout(200)
+                b_tab.wait_for_timeout(1500)  # A's panel polls every 0.5 s: its place once B's run has begun
+                a_place_when_b_started = panel_state(a_tab)[1]
                 if b_place is None:  # B never waited (a free worker): A's place is then its runs waiting
                     a_tab.wait_for_timeout(1500)
                     a_place_while_b_waits = (panel_state(a_tab)[1] or 0) + 1
                 wait_done(b_tab, pairs, args.timeout)
                 b_done = time.monotonic()
+                mark("B has its result")
                 after = app.rss()
             errors = {n: e for n, tab in enumerate(tabs) if (e := errors_on(tab))}
         finally:
@@ -220,16 +239,26 @@ def measure(args: argparse.Namespace) -> dict:
                 browser.close()
         alive = app.process.poll() is None
 
-    one_run = max(run_alone, b_done - b_started)
+    # The run of A's that B waited for began before B asked. If none of A's waiting runs started before B's (A's
+    # last run still has all `queued` places to go once B's began), that run ended when B's began: its time under
+    # this load is then one run's time too, as the run alone and B's own run are.
+    a_in_flight = (b_started - a_running) if a_running is not None and a_place_when_b_started == args.queued else 0.0
+    one_run = max(run_alone, b_done - b_started, a_in_flight)
     wait = b_started - asked
     bound = model_mib + args.store_mb + PER_SESSION_MIB * args.sessions
     peak = sampler.peak / MIB
+    peak_at, _ = max(sampler.series, key=lambda sample: sample[1], default=(opened, 0))
+    before_peak = [(t, step) for t, step in marks if t <= peak_at]
+    last_step = before_peak[-1] if before_peak else (opened, "the start")
     out.update({
         "a_place_of_each_run": a_places,
         # A's last run's place while B waits, B (never served) ahead of it
         "a_runs_waiting_when_b_asked": max(a_place_while_b_waits - 1, 0),
         "b_place": b_place,
         "b_waited_to_start_s": round(wait, 1),
+        "a_run_in_flight_began_before_b_asked_s": round(asked - a_running, 1) if a_running is not None else None,
+        "a_place_of_last_run_when_b_started": a_place_when_b_started,
+        "a_run_in_flight_under_load_s": round(a_in_flight, 1) if a_in_flight else None,
         "b_run_under_load_s": round(b_done - b_started, 1),
         "b_asked_to_result_s": round(b_done - asked, 1),
         "one_run_s": round(one_run, 1),
@@ -237,6 +266,9 @@ def measure(args: argparse.Namespace) -> dict:
         "fairness_rule": f"B's run is number 1 in the queue and starts within one run's time (+{POLL_SLACK_S:g} s "
                          "for the page's polling) while A holds its runs waiting",
         "rss_peak_mib": round(peak, 1),
+        "rss_peak_at": f"{peak_at - last_step[0]:.1f} s after: {last_step[1]}",
+        "steps": [{"at_s": round(t - opened, 1), "step": step} for t, step in marks],
+        "rss_series_mib": [[round(t - opened, 1), round(rss / MIB)] for t, rss in sampler.series[::4]],
         "rss_after_mib": round(after / MIB, 1),
         "rss_growth_per_session_mib": round((peak - model_mib) / args.sessions, 1),
         "bound_mib": round(bound, 1),
@@ -249,6 +281,7 @@ def measure(args: argparse.Namespace) -> dict:
         "a_held_the_queue": out["a_runs_waiting_when_b_asked"] >= args.queued,
         "b_first_in_queue": b_place in (None, 1),
         "b_within_one_run": wait <= one_run + POLL_SLACK_S,
+        "b_before_a_waiting_run": a_place_when_b_started == args.queued,
         "memory_within_bound": peak <= bound,
         "no_page_errors": not errors,
         "server_alive": alive,
@@ -264,9 +297,14 @@ def summary(out: dict) -> str:
         f"Fairness: A asked for {out['queued'] + 1} runs of {out['pairs_per_run']} CrowS pairs "
         f"({out['a_runs_waiting_when_b_asked']} waiting when B asked); B's run was number {out['b_place']} in the "
         f"queue and started after {out['b_waited_to_start_s']} s, one run taking {out['one_run_s']} s "
-        f"({out['b_wait_in_runs']} runs); B had its result {out['b_asked_to_result_s']} s after asking.",
+        f"({out['b_wait_in_runs']} runs: the longest of a run alone {out['run_alone_s']} s, B's under load "
+        f"{out['b_run_under_load_s']} s and A's run in progress when B asked, {out['a_run_in_flight_under_load_s']} s "
+        f"under load, begun {out['a_run_in_flight_began_before_b_asked_s']} s before); when B's run began A's last run "
+        f"was number {out['a_place_of_last_run_when_b_started']} of {out['queued']} waiting; B had its "
+        f"result {out['b_asked_to_result_s']} s after asking.",
         f"Memory: peak {out['rss_peak_mib']:,.0f} MiB against the bound {out['bound_mib']:,.0f} MiB = {out['bound']}; "
-        f"{out['rss_growth_per_session_mib']} MiB per session over the idle model.",
+        f"{out['rss_growth_per_session_mib']} MiB per session over the idle model; the peak came "
+        f"{out['rss_peak_at']}.",
         "Checks: " + ", ".join(f"{name} {'PASS' if ok else 'FAIL'}" for name, ok in checks.items()),
     ]
     if not checks["a_held_the_queue"]:

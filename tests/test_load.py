@@ -67,20 +67,24 @@ class SessionLog:
 
 
 class RssSampler:
-    """Peak resident memory of the server and its children, sampled in the background."""
+    """Peak resident memory of the server and its children, sampled in the background; `series` keeps every
+    sample as (time.monotonic(), bytes), so a peak can be placed among the steps that led to it."""
 
     def __init__(self, server, every: float = 0.25) -> None:
         self.server, self.every = server, every
         self.peak = server.rss()
+        self.series: list[tuple[float, int]] = []
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
     def _run(self) -> None:
         while not self._stop.wait(self.every):
             try:
-                self.peak = max(self.peak, self.server.rss())
+                rss = self.server.rss()
             except psutil.Error:
                 return
+            self.series.append((time.monotonic(), rss))
+            self.peak = max(self.peak, rss)
 
     def __enter__(self) -> "RssSampler":
         self._thread.start()
