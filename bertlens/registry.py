@@ -19,11 +19,11 @@ so a new module is picked up without editing any other file.
 """
 from __future__ import annotations
 
-import functools
 import importlib
 import math
 import pkgutil
 import threading
+import weakref
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import Any, ClassVar, Mapping, Sequence
@@ -206,14 +206,27 @@ def tokens_of(lm: Any, text: str) -> int:
     """The tokens of `text` with [CLS] and [SEP] by the model's own tokenizer, or `approx_tokens` for a stand-in
     without one. Estimates count with it: PIECES_PER_WORD overcounted the shipped examples (templates, CrowS and
     fitting sentences) by 18-21% and undercounted technical prose by 28%, which put the CrowS estimate 1.5x too
-    long. Counts are cached per tokenizer, since a page asks for an estimate on every rerun."""
+    long. Counts are kept per tokenizer (at most MAX_COUNTED texts each, and no longer than the tokenizer lives),
+    since a page asks for an estimate on every rerun."""
     tokenizer = getattr(lm, "tokenizer", None)
-    return approx_tokens(text) if tokenizer is None else _counted(tokenizer, text)
+    if tokenizer is None:
+        return approx_tokens(text)
+    with _COUNTS_LOCK:
+        counts = _COUNTS.setdefault(tokenizer, {})
+        known = counts.get(text)
+    if known is not None:
+        return known
+    count = len(tokenizer(text, add_special_tokens=True, verbose=False)["input_ids"])
+    with _COUNTS_LOCK:
+        if len(counts) >= MAX_COUNTED:
+            counts.clear()
+        counts[text] = count
+    return count
 
 
-@functools.lru_cache(maxsize=65_536)
-def _counted(tokenizer: Any, text: str) -> int:
-    return len(tokenizer(text, add_special_tokens=True, verbose=False)["input_ids"])
+MAX_COUNTED = 65_536
+_COUNTS: "weakref.WeakKeyDictionary[Any, dict[str, int]]" = weakref.WeakKeyDictionary()
+_COUNTS_LOCK = threading.Lock()
 
 
 # A forward and backward pass, in forward passes: the backward pass does about twice a forward's arithmetic, but

@@ -163,3 +163,13 @@ def test_the_heads_job_declares_the_layer_work_its_patched_runs_do(lm):
     counted = sum(seen) / len(layers)
     declared = cost.passes * cost.rows * cost.tokens
     assert counted / TOLERANCE <= declared <= counted * TOLERANCE, (declared, counted)
+
+
+def test_estimates_count_tokens_with_the_models_own_tokenizer(lm):
+    from types import SimpleNamespace
+
+    from bertlens.registry import approx_tokens, tokens_of
+
+    text = "The nurse's colleagues re-scheduled the [MASK] appointment, unsurprisingly."
+    assert tokens_of(lm, text) == len(lm.tokenizer(text)["input_ids"]) == tokens_of(lm, text)
+    assert tokens_of(SimpleNamespace(), text) == approx_tokens(text)
