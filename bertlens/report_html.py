@@ -614,12 +614,9 @@ def render(report: dict[str, Any]) -> str:
 
 
 def write(report: dict[str, Any], path) -> None:
-    """Write `render(report)` to `path` (UTF-8). Raises InputError when the file cannot be written."""
-    from pathlib import Path
+    """Write `render(report)` to `path` (UTF-8) as every export is written (`bertlens.outputs.write_atomic`: a
+    temporary file renamed into place, so a reader never sees half a report). Raises InputError when the file
+    cannot be written."""
+    from bertlens.outputs import write_atomic
 
-    from bertlens.errors import InputError
-
-    try:
-        Path(path).write_text(render(report), encoding="utf-8")
-    except OSError as exc:
-        raise InputError(f"Cannot write '{path}': {exc.strerror or exc}.") from exc
+    write_atomic(path, render(report))
