@@ -4,13 +4,13 @@ import streamlit as st
 from components import figure_export, lesson, lesson_glossary, lesson_stale
 from components.presentation import is_on, navigation_position, sidebar_controls
 from components.query_state import GLOBAL_FIELDS, PageState, install_history, publish_globals
-from components.sidebar import debias_banner, debias_switch, model_facts, precision_picker
+from components.sidebar import debias_banner, debias_switch, model_facts, pages_off_the_top_bar, precision_picker
 from components.weights_panel import configured, open_model, random_weights_banner
 
 st.set_page_config(page_title="BERT Lens", page_icon="assets/icon.png", layout="wide")
 
 PageState("app", GLOBAL_FIELDS).restore()
-LAB = "hidden" if is_on() else "visible"  # presentation's top bar has no room for it at 1024 px: the sidebar links it
+OFF_TOP_BAR = "hidden" if is_on() else "visible"  # no room in presentation's top bar: the sidebar links them
 PAGES = [
     st.Page("app_pages/home.py", title="Home", icon=":material/home:", default=True),
     st.Page("app_pages/fill_mask.py", title="Fill-mask", icon=":material/format_color_text:", url_path="fill-mask"),
@@ -20,8 +20,8 @@ PAGES = [
     st.Page("app_pages/heads.py", title="Which heads?", icon=":material/account_tree:", url_path="heads"),
     st.Page("app_pages/bias_probe.py", title="Gender-bias probe", icon=":material/balance:", url_path="bias-probe"),
     st.Page("app_pages/counterfactual.py", title="Counterfactual", icon=":material/swap_horiz:", url_path="counterfactual"),
-    st.Page("app_pages/debias.py", title="What if we remove it?", icon=":material/filter_alt:", url_path="debias", visibility=LAB),
-    st.Page("app_pages/glossary.py", title="Glossary", icon=":material/menu_book:", url_path="glossary"),
+    st.Page("app_pages/debias.py", title="What if we remove it?", icon=":material/filter_alt:", url_path="debias", visibility=OFF_TOP_BAR),
+    st.Page("app_pages/glossary.py", title="Glossary", icon=":material/menu_book:", url_path="glossary", visibility=OFF_TOP_BAR),
 ]
 
 page = st.navigation(PAGES, position=navigation_position())
@@ -36,6 +36,7 @@ lesson.sidebar(page.url_path)
 settings, device_type = configured()
 switch = st.sidebar.container()
 facts = st.sidebar.container()
+pages_off_the_top_bar(switch)
 lm = open_model(precision_picker(device_type, settings.resolved_dtype()))
 model_facts(lm, facts)
 random_weights_banner(lm)

@@ -85,6 +85,19 @@ def switch_key(fit_key: str) -> str:
     return f"{SWITCH_KEY}_{fit_key.split(':')[-1]}"
 
 
+def pages_off_the_top_bar(where) -> None:
+    """Presentation mode's top bar has room at 1024 px for the eight lesson pages and "Copy link", no more (a
+    ninth was cut to nothing, with no "more" to open it); the debiasing lab and the glossary, which are not lesson
+    steps (plain words define the terms in place while presenting), are linked here instead, in `where` (a sidebar
+    container)."""
+    from components.presentation import is_on
+
+    if is_on():
+        with where:
+            st.page_link("app_pages/debias.py", label="What if we remove it?", icon=":material/filter_alt:")
+            st.page_link("app_pages/glossary.py", label="Glossary", icon=":material/menu_book:")
+
+
 def debias_switch(lm: LoadedModel, where) -> LoadedModel:
     """The sidebar switch "Debiased: LEACE at layer 24" once this session has fitted a transform (on the page
     "What if we remove it?"); while it is on, every page of this script run sees the model through it
@@ -93,12 +106,7 @@ def debias_switch(lm: LoadedModel, where) -> LoadedModel:
     from services import debias
     from services.model import use_transform
 
-    from components.presentation import is_on
-
     key = st.session_state.get(FIT_KEY)
-    if is_on():  # the top bar has no room for the page at 1024 px: its link is here
-        with where:
-            st.page_link("app_pages/debias.py", label="What if we remove it?", icon=":material/filter_alt:")
     if not key:
         return lm
     fit = debias.fit_of(key)

@@ -209,6 +209,12 @@ def test_the_top_bar_shows_every_page_and_copy_link_at_1024(app, tab):
     assert copy and copy["y"] < header["y"] + header["height"] and copy["x"] + copy["width"] <= PROJECTOR["width"]
     links = [nav.get_by_text(label, exact=True).first.bounding_box() for label in ("Counterfactual",)]
     assert links[0]["x"] + links[0]["width"] <= copy["x"], "the last page link runs under Copy link"
+    cut = tab.evaluate("""() => [...document.querySelectorAll('[data-testid=stTopNav] a')]
+        .filter(a => a.innerText.trim() && a.getBoundingClientRect().width < 1).map(a => a.innerText.trim())""")
+    assert not cut, f"pages in the top bar cut to nothing, with no 'more' to open them: {cut}"
+    sidebar = tab.locator("[data-testid=stSidebar]")
+    for label in ("What if we remove it?", "Glossary"):  # the pages the top bar has no room for
+        assert sidebar.get_by_text(label, exact=True).count() == 1, label
     tab.screenshot(path=str(SHOTS / "top-bar-present-1024x768.png"))
 
     open_page(tab, app, "counterfactual", present=True)  # plain words are on by default when presenting
