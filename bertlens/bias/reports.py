@@ -6,13 +6,13 @@ score difference sent_more − sent_less and decision) and `disagreements` (line
 """
 from __future__ import annotations
 
-import hashlib
 import json
 from typing import Any, Mapping, Sequence
 
 from bertlens import registry
 from bertlens.bias.crows import CAVEAT
 from bertlens.bias.crows_metrics import MetricsResult
+from bertlens.kinds import sha256  # noqa: F401  (re-exported: the one hash of an input, also in every report)
 from bertlens.model import LoadedModel
 from bertlens.provenance import provenance  # noqa: F401  (re-exported: every report's "what ran it")
 from bertlens.serialize import jsonable
@@ -22,11 +22,6 @@ def definition(metric: str) -> str:
     """What a registered metric measures, as every report states it."""
     method = registry.get("metric", metric)
     return f"{method.title}: {method.summary}"
-
-
-def sha256(data: bytes | str) -> str:
-    """Hex SHA-256 of bytes, or of text encoded as UTF-8."""
-    return hashlib.sha256(data.encode("utf-8") if isinstance(data, str) else data).hexdigest()
 
 
 def result_key(method: str, fingerprint: str, precision: str, options: Mapping[str, Any],

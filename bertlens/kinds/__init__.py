@@ -146,6 +146,7 @@ class DataKind(ABC):
 
 
 def sha256(data: bytes | str) -> str:
+    """Hex SHA-256 of bytes, or of text encoded as UTF-8: the one hash of an input, in keys and every report."""
     return hashlib.sha256(data.encode("utf-8") if isinstance(data, str) else data).hexdigest()
 
 
