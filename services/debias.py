@@ -102,7 +102,7 @@ class LanguageModelCost(Method):
     def estimate(self, lm: LoadedModel, inputs: Any, config: Mapping[str, Any]) -> Cost:
         """Every token of each held-out sentence masked in turn, intact and through the fit, 32 rows a batch."""
         sentences = read_heldout()
-        tokens = sum(len(lm.tokenizer(s)["input_ids"]) - 2 for s in sentences)
+        tokens = sum(tokens_of(lm, s) - 2 for s in sentences)
         return Cost.batched(2 * tokens, _mean_tokens(lm, sentences), 32)
 
     def run(self, lm: LoadedModel, inputs: Any, config: Mapping[str, Any], context: Context) -> LmCost:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import functools
 import threading
 import time
 from typing import Callable
@@ -20,6 +21,7 @@ _LOCK = threading.Lock()
 _THREAD: threading.Thread | None = None
 
 
+@functools.cache
 def _malloc_trim() -> Callable[[int], int] | None:
     """glibc's malloc_trim, or None where the C library has none (musl, macOS)."""
     try:
